@@ -1,0 +1,92 @@
+import AsyncHTTPClient
+import Foundation
+import KaitoAPIModels
+import NIOCore
+import NIOHTTP1
+
+/// A typed client of the Kaito API, for the `kaito` command and for scripts written in Swift.
+public struct KaitoClient: Sendable {
+    public let baseURL: String
+    let key: String?
+    let http: HTTPClient
+    let timeout: TimeAmount
+
+    public init(baseURL: String, key: String?, http: HTTPClient = .shared, timeout: TimeAmount = .seconds(90)) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.key = key
+        self.http = http
+        self.timeout = timeout
+    }
+
+    /// `GET /v1/tokens/{slug}/code`.
+    public func code(slug: String, minValid: Int? = nil) async throws -> CodeResponse {
+        var path = "/v1/tokens/\(Self.escape(slug))/code"
+        if let minValid { path += "?min_valid=\(minValid)" }
+        return try await send(.GET, path, as: CodeResponse.self)
+    }
+
+    func send<Output: Decodable>(_ method: HTTPMethod, _ path: String, body: (some Encodable)? = Optional<String>.none, as: Output.Type) async throws -> Output {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        request.headers.add(name: "User-Agent", value: "kaito-cli/1")
+        request.headers.add(name: "Accept", value: "application/json")
+        if let key { request.headers.add(name: "Authorization", value: "Bearer \(key)") }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(body)))
+        }
+        let response: HTTPClientResponse
+        let bytes: ByteBuffer
+        do {
+            response = try await http.execute(request, timeout: timeout)
+            bytes = try await response.body.collect(upTo: 16 * 1024 * 1024)
+        } catch {
+            throw KaitoClientError.transport("cannot reach \(baseURL): \(error)")
+        }
+        let data = Data(bytes.readableBytesView)
+        guard (200..<300).contains(response.status.code) else {
+            let problem = try? JSONDecoder().decode(Problem.self, from: data)
+            let retryAfter = response.headers.first(name: "Retry-After").flatMap(Int.init)
+            throw KaitoClientError.problem(status: Int(response.status.code), problem: problem, retryAfter: retryAfter)
+        }
+        do {
+            return try JSONDecoder().decode(Output.self, from: data)
+        } catch {
+            throw KaitoClientError.transport("unexpected response from \(baseURL): \(error)")
+        }
+    }
+
+    static func escape(_ segment: String) -> String {
+        segment.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? segment
+    }
+}
+
+/// What can go wrong talking to the server.
+public enum KaitoClientError: Error, CustomStringConvertible {
+    /// The server answered with an error status and (usually) a problem document.
+    case problem(status: Int, problem: Problem?, retryAfter: Int?)
+    /// The server could not be reached or answered something that is not the API.
+    case transport(String)
+
+    public var description: String {
+        switch self {
+        case .problem(let status, let problem, _):
+            guard let problem else { return "the server answered \(status)" }
+            return "\(problem.code): \(problem.detail) (HTTP \(status), request \(problem.requestID ?? "-"))"
+        case .transport(let message):
+            return message
+        }
+    }
+
+    /// The exit code of the `kaito` command for this error: 3 authentication or permission, 4 not found,
+    /// 5 rate limited, 1 anything else.
+    public var exitCode: Int32 {
+        guard case .problem(let status, _, _) = self else { return 1 }
+        switch status {
+        case 401, 403: return 3
+        case 404: return 4
+        case 429: return 5
+        default: return 1
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+
+/// Organisations. Names are unique across the server.
+public protocol OrganizationRepository: Sendable {
+    /// Stores a new organisation. Throws `conflict` when the name is taken.
+    func insert(_ organization: Organization) async throws
+    /// The organisation with this id, or nil.
+    func find(id: String) async throws -> Organization?
+    /// The organisation with this name, or nil.
+    func find(name: String) async throws -> Organization?
+    /// How many organisations exist (zero means the database is new).
+    func count() async throws -> Int
+}
+
+/// Wrapped data keys, one per organisation.
+public protocol DataKeyRepository: Sendable {
+    /// Stores the organisation's wrapped data key. Throws `conflict` when it already has one.
+    func insert(_ wrapped: DataKey.Wrapped, organizationID: String) async throws
+    /// The organisation's wrapped data key, or nil.
+    func find(organizationID: String) async throws -> DataKey.Wrapped?
+}
+
+/// API keys. Only hashes are stored.
+public protocol APIKeyRepository: Sendable {
+    /// Stores a new key record.
+    func insert(_ key: APIKey) async throws
+    /// The key whose hash is `hash`, in any organisation: the one lookup that finds the caller's organisation.
+    func find(hash: [UInt8]) async throws -> APIKey?
+    /// The organisation's key with this id, or nil.
+    func find(id: String, organizationID: String) async throws -> APIKey?
+    /// The organisation's keys ordered by id (creation order), those after `cursor`, at most `limit`.
+    func list(organizationID: String, after cursor: String?, limit: Int) async throws -> [APIKey]
+    /// Marks the key revoked at `at` unless it already is. Returns false when no such key exists.
+    func revoke(id: String, organizationID: String, at: Date) async throws -> Bool
+}
+
+/// TOTP tokens. Slugs are unique within an organisation.
+public protocol TokenRepository: Sendable {
+    /// Stores a new token. Throws `conflict` when the slug is taken in the organisation.
+    func insert(_ token: Token) async throws
+    /// The organisation's token with this slug, or nil.
+    func find(slug: String, organizationID: String) async throws -> Token?
+    /// The organisation's tokens ordered by slug, those after `cursor`, at most `limit`.
+    func list(organizationID: String, after cursor: String?, limit: Int) async throws -> [Token]
+    /// Replaces the stored metadata, parameters and sealed seed of `token` (matched by id and organisation).
+    func update(_ token: Token) async throws
+    /// Deletes the token. Returns false when no such token exists.
+    func delete(slug: String, organizationID: String) async throws -> Bool
+}

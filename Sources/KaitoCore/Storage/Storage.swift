@@ -1,0 +1,33 @@
+/// The database, as the domain sees it: units of work over repositories.
+///
+/// Rules every implementation keeps (SQLite now, PostgreSQL under the same repositories):
+/// - `write` runs its body in one transaction: it commits when the body returns and rolls back when it throws,
+///   so a change and everything recorded about it (audit events, outbox rows) land together or not at all.
+/// - `read` sees a consistent snapshot and never blocks the writer.
+/// - Every repository method that reaches organisation-owned data takes the organisation's id and filters by it.
+/// - Driver errors are mapped to `KaitoError` before they leave the storage layer (unique violation → `conflict`,
+///   an unreachable database → `unavailable`).
+public protocol Storage: Sendable {
+    /// Runs `body` against a consistent read-only view.
+    /// - Throws: whatever `body` throws, or `unavailable` when the database cannot be reached.
+    func read<T: Sendable>(_ body: @Sendable (any StorageSession) async throws -> T) async throws -> T
+    /// Runs `body` in one write transaction: commit on return, rollback on throw.
+    /// - Throws: whatever `body` throws, `conflict` on a unique violation, `unavailable` when the database fails.
+    func write<T: Sendable>(_ body: @Sendable (any StorageSession) async throws -> T) async throws -> T
+    /// Whether the database answers a trivial query (for `/ready`).
+    func isReachable() async -> Bool
+    /// Closes every connection. Nothing may be called afterwards.
+    func close() async throws
+}
+
+/// The repositories visible inside one unit of work.
+public protocol StorageSession: Sendable {
+    /// Organisations.
+    var organizations: any OrganizationRepository { get }
+    /// Wrapped data keys, one per organisation.
+    var dataKeys: any DataKeyRepository { get }
+    /// API keys (hashes and metadata).
+    var keys: any APIKeyRepository { get }
+    /// TOTP tokens with their sealed seeds.
+    var tokens: any TokenRepository { get }
+}

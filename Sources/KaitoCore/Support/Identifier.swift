@@ -1,0 +1,26 @@
+import Foundation
+
+/// Resource identifiers: a type prefix and 26 Crockford base32 characters, the first ten of which encode the
+/// creation time in milliseconds (as a ULID does), so that identifiers sort by creation and serve as list cursors.
+public enum Identifier {
+    static let crockford: [Character] = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+
+    /// A new identifier such as `key_01JD5B4W6T0Q9M8Z7X3C2V1N0P`.
+    public static func make(prefix: String, at time: Date, random: any RandomSource) -> String {
+        var millis = UInt64(max(0, time.timeIntervalSince1970 * 1000))
+        var timePart: [Character] = []
+        for _ in 0..<10 {
+            timePart.append(crockford[Int(millis & 31)])
+            millis >>= 5
+        }
+        let randomPart = random.string(count: 16, alphabet: crockford)
+        return prefix + "_" + String(timePart.reversed()) + randomPart
+    }
+
+    /// Whether `value` has the shape of an identifier with `prefix` (used to refuse garbage before a query).
+    public static func isWellFormed(_ value: String, prefix: String) -> Bool {
+        guard value.hasPrefix(prefix + "_") else { return false }
+        let body = value.dropFirst(prefix.count + 1)
+        return body.count == 26 && body.allSatisfy { crockford.contains($0) }
+    }
+}

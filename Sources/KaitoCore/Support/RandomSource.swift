@@ -1,0 +1,30 @@
+/// Where identifiers, keys, seeds and nonces get their randomness. Injected so that tests can pin it.
+public protocol RandomSource: Sendable {
+    /// `count` random bytes.
+    func bytes(_ count: Int) -> [UInt8]
+}
+
+/// The operating system's cryptographically secure generator.
+public struct SystemRandomSource: RandomSource {
+    public init() {}
+    public func bytes(_ count: Int) -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+    }
+}
+
+extension RandomSource {
+    /// `count` characters drawn uniformly from `alphabet` (rejection sampling, no modulo bias).
+    public func string(count: Int, alphabet: [Character]) -> String {
+        precondition(alphabet.count <= 256 && !alphabet.isEmpty)
+        let limit = 256 - (256 % alphabet.count)
+        var result = ""
+        result.reserveCapacity(count)
+        while result.count < count {
+            for byte in bytes(count * 2) where Int(byte) < limit && result.count < count {
+                result.append(alphabet[Int(byte) % alphabet.count])
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+
+/// Tokens: creation, metadata, codes, and the seed endpoints.
+public struct TokenService: Sendable {
+    let storage: any Storage
+    let keyring: Keyring
+    let clock: any KaitoClock
+    let random: any RandomSource
+
+    public init(storage: any Storage, keyring: Keyring, clock: any KaitoClock, random: any RandomSource) {
+        self.storage = storage
+        self.keyring = keyring
+        self.clock = clock
+        self.random = random
+    }
+
+    public func create(_ draft: TokenDraft, by caller: Caller) async throws -> Token {
+        guard let slug = draft.slug else { throw KaitoError.validation("slug", "is required") }
+        guard Token.isValidSlug(slug) else { throw KaitoError.validation("slug", "must match [a-z0-9][a-z0-9-]{0,62}") }
+        let seed = try draft.validatedSeed()
+        let issuer = try TokenDraft.text(draft.issuer, field: "issuer") ?? seed.issuer
+        let account = try TokenDraft.text(draft.account, field: "account") ?? seed.account
+        let name = try TokenDraft.text(draft.name, field: "name") ?? slug
+        let now = clock.now()
+        let id = Identifier.make(prefix: Token.idPrefix, at: now, random: random)
+        return try await storage.write { session in
+            let dataKey = try await keyring.dataKey(organizationID: caller.organizationID, session: session)
+            let token = Token(
+                id: id, organizationID: caller.organizationID, slug: slug, name: name, issuer: issuer, account: account,
+                parameters: seed.parameters, sealedSeed: try dataKey.sealSeed(seed.secret, tokenID: id, random: random),
+                createdAt: now, updatedAt: now
+            )
+            try await session.tokens.insert(token)
+            return token
+        }
+    }
+
+    public func list(by caller: Caller, after cursor: String?, limit: Int) async throws -> Page<Token> {
+        let rows = try await storage.read { session in
+            try await session.tokens.list(organizationID: caller.organizationID, after: cursor, limit: limit + 1)
+        }
+        return Page.from(rows, limit: limit, cursor: \.slug)
+    }
+
+    public func get(slug: String, by caller: Caller) async throws -> Token {
+        try await storage.read { session in try await find(slug: slug, caller: caller, session: session) }
+    }
+
+    /// The fields of `PATCH /v1/tokens/{slug}`; nil leaves a field as it is, an empty string clears it.
+    public struct MetadataChange: Sendable {
+        public var name: String?
+        public var issuer: String?
+        public var account: String?
+        public init(name: String? = nil, issuer: String? = nil, account: String? = nil) {
+            self.name = name
+            self.issuer = issuer
+            self.account = account
+        }
+    }
+
+    public func update(slug: String, _ change: MetadataChange, by caller: Caller) async throws -> Token {
+        let name = try TokenDraft.text(change.name, field: "name")
+        if change.name != nil && name == nil { throw KaitoError.validation("name", "must not be empty") }
+        let issuer = try TokenDraft.text(change.issuer, field: "issuer")
+        let account = try TokenDraft.text(change.account, field: "account")
+        let now = clock.now()
+        return try await storage.write { session in
+            var token = try await find(slug: slug, caller: caller, session: session)
+            if let name { token.name = name }
+            if change.issuer != nil { token.issuer = issuer }
+            if change.account != nil { token.account = account }
+            token.updatedAt = now
+            try await session.tokens.update(token)
+            return token
+        }
+    }
+
+    public func delete(slug: String, by caller: Caller) async throws {
+        let deleted = try await storage.write { session in
+            try await session.tokens.delete(slug: slug, organizationID: caller.organizationID)
+        }
+        guard deleted else { throw KaitoError.notFound("The token") }
+    }
+
+    /// The current code. With `minValid`, waits for the next period when fewer seconds than that are left.
+    /// - Throws: `validation_failed` on `min_valid` outside 0..<period, `not_found` for an unknown slug.
+    public func code(slug: String, minValid: Int?, by caller: Caller) async throws -> GeneratedCode {
+        let (token, secret) = try await storage.read { session in
+            let token = try await find(slug: slug, caller: caller, session: session)
+            let dataKey = try await keyring.dataKey(organizationID: caller.organizationID, session: session)
+            return (token, try dataKey.openSeed(token.sealedSeed, tokenID: token.id))
+        }
+        if let minValid, !(0..<token.parameters.period).contains(minValid) {
+            throw KaitoError.validation("min_valid", "must be between 0 and \(token.parameters.period - 1) for this token")
+        }
+        var now = clock.now()
+        var generated = TOTP.code(secret: secret, at: now, parameters: token.parameters)
+        if let minValid, generated.expiresIn < minValid {
+            let nextPeriod = Date(timeIntervalSince1970: (floor(now.timeIntervalSince1970) + Double(generated.expiresIn)))
+            try await clock.sleep(until: nextPeriod)
+            now = max(clock.now(), nextPeriod)
+            generated = TOTP.code(secret: secret, at: now, parameters: token.parameters)
+        }
+        return generated
+    }
+
+    /// The seed in the forms an authenticator app imports.
+    public func seed(slug: String, by caller: Caller) async throws -> OTPAuthURI {
+        try await storage.read { session in
+            let token = try await find(slug: slug, caller: caller, session: session)
+            let dataKey = try await keyring.dataKey(organizationID: caller.organizationID, session: session)
+            let secret = try dataKey.openSeed(token.sealedSeed, tokenID: token.id)
+            return OTPAuthURI(issuer: token.issuer, account: token.account, secret: secret, parameters: token.parameters)
+        }
+    }
+
+    /// Replaces the seed (and, from an `otpauth://` URI or explicit fields, the parameters).
+    public func rotateSeed(slug: String, _ draft: TokenDraft, by caller: Caller) async throws -> Token {
+        let now = clock.now()
+        return try await storage.write { session in
+            var token = try await find(slug: slug, caller: caller, session: session)
+            let seed = try draft.validatedSeed(base: token.parameters)
+            let dataKey = try await keyring.dataKey(organizationID: caller.organizationID, session: session)
+            token.sealedSeed = try dataKey.sealSeed(seed.secret, tokenID: token.id, random: random)
+            token.parameters = seed.parameters
+            token.updatedAt = now
+            try await session.tokens.update(token)
+            return token
+        }
+    }
+
+    private func find(slug: String, caller: Caller, session: any StorageSession) async throws -> Token {
+        guard Token.isValidSlug(slug), let token = try await session.tokens.find(slug: slug, organizationID: caller.organizationID) else {
+            throw KaitoError.notFound("The token")
+        }
+        return token
+    }
+}

@@ -1,0 +1,27 @@
+import Hummingbird
+import KaitoCore
+
+/// `GET /health`, `GET /ready` and `GET /metrics` (API.md §10), unauthenticated.
+struct OperationsController {
+    let storage: any Storage
+    let metrics: HTTPMetrics
+
+    func register(on api: APIRouter) {
+        api.addUnauthenticated(.get, "/health", summary: "The process is alive") { _, _ in
+            try JSONCoding.response(["status": "ok"])
+        }
+        api.addUnauthenticated(.get, "/ready", summary: "The database is reachable") { _, _ in
+            guard await storage.isReachable() else {
+                throw KaitoError(.unavailable, "The database is not reachable.")
+            }
+            return try JSONCoding.response(["status": "ready"])
+        }
+        api.addUnauthenticated(.get, "/metrics", summary: "Prometheus metrics") { _, _ in
+            Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: metrics.exposition()))
+            )
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import Hummingbird
+import KaitoAPIModels
+import KaitoCore
+
+/// `/v1/tokens` (API.md §3).
+struct TokensController {
+    let tokens: TokenService
+
+    func register(on api: APIRouter) {
+        api.add(.post, "/v1/tokens", scope: .tokensWrite, summary: "Create a token from a base32 secret or an otpauth URI") { request, context, caller in
+            let body = try await RequestBody.decode(
+                CreateTokenRequest.self, from: request, context: context,
+                allowedFields: CreateTokenRequest.CodingKeys.allCases.map(\.rawValue))
+            _ = try QueryParameters(request, allowed: [])
+            let token = try await tokens.create(TokenDraft(body), by: caller)
+            var response = try JSONCoding.response(TokenResponse(token), status: .created)
+            response.headers[.location] = "/v1/tokens/\(token.slug)"
+            return response
+        }
+        api.add(.get, "/v1/tokens", scope: .tokensRead, summary: "List tokens (metadata only)") { request, _, caller in
+            let (limit, after) = try QueryParameters(request, allowed: QueryParameters.paginationNames).pagination()
+            let page = try await tokens.list(by: caller, after: after, limit: limit)
+            return try JSONCoding.response(page.response(cursor: \.slug, TokenResponse.init))
+        }
+        api.add(.get, "/v1/tokens/{slug}", scope: .tokensRead, summary: "Read a token's metadata") { request, context, caller in
+            _ = try QueryParameters(request, allowed: [])
+            let token = try await tokens.get(slug: try slug(context), by: caller)
+            return try JSONCoding.response(TokenResponse(token))
+        }
+        api.add(.patch, "/v1/tokens/{slug}", scope: .tokensWrite, summary: "Change a token's name, issuer or account") { request, context, caller in
+            let body = try await RequestBody.decode(
+                UpdateTokenRequest.self, from: request, context: context,
+                allowedFields: UpdateTokenRequest.CodingKeys.allCases.map(\.rawValue))
+            let change = TokenService.MetadataChange(name: body.name, issuer: body.issuer, account: body.account)
+            let token = try await tokens.update(slug: try slug(context), change, by: caller)
+            return try JSONCoding.response(TokenResponse(token))
+        }
+        api.add(.delete, "/v1/tokens/{slug}", scope: .tokensWrite, summary: "Delete a token") { request, context, caller in
+            _ = try QueryParameters(request, allowed: [])
+            try await tokens.delete(slug: try slug(context), by: caller)
+            return Response(status: .noContent)
+        }
+        api.add(.get, "/v1/tokens/{slug}/code", scope: .tokensCode, summary: "The token's current code") { request, context, caller in
+            let query = try QueryParameters(request, allowed: ["min_valid"])
+            let minValid = try query.integer("min_valid", in: 0...(TOTPParameters.periodRange.upperBound - 1))
+            let code = try await tokens.code(slug: try slug(context), minValid: minValid, by: caller)
+            var response = try JSONCoding.response(CodeResponse(code: code.code, expiresIn: code.expiresIn, period: code.period))
+            response.headers[.cacheControl] = "no-store"
+            return response
+        }
+        api.add(.get, "/v1/tokens/{slug}/seed", scope: .tokensSeed, summary: "Read the token's seed (flagged in audit)") { request, context, caller in
+            _ = try QueryParameters(request, allowed: [])
+            let uri = try await tokens.seed(slug: try slug(context), by: caller)
+            var response = try JSONCoding.response(SeedResponse(secret: Base32.encode(uri.secret), otpauthURI: uri.uriString))
+            response.headers[.cacheControl] = "no-store"
+            return response
+        }
+        api.add(.post, "/v1/tokens/{slug}/seed", scope: .tokensSeed, summary: "Rotate the token's seed (flagged in audit)") { request, context, caller in
+            let body = try await RequestBody.decode(
+                CreateTokenRequest.self, from: request, context: context,
+                allowedFields: ["secret", "otpauth_uri", "algorithm", "digits", "period", "kind"])
+            let token = try await tokens.rotateSeed(slug: try slug(context), TokenDraft(body), by: caller)
+            return try JSONCoding.response(TokenResponse(token))
+        }
+    }
+
+    private func slug(_ context: KaitoRequestContext) throws -> String {
+        guard let slug = context.parameters.get("slug") else { throw KaitoError.notFound("The token") }
+        return slug
+    }
+}
+
+extension TokenDraft {
+    init(_ body: CreateTokenRequest) {
+        self.init(
+            slug: body.slug, name: body.name, issuer: body.issuer, account: body.account, secret: body.secret,
+            otpauthURI: body.otpauthURI, algorithm: body.algorithm, digits: body.digits, period: body.period, kind: body.kind
+        )
+    }
+}

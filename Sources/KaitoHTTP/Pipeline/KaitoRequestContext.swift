@@ -1,0 +1,18 @@
+import Hummingbird
+import NIOCore
+
+/// The per-request context: the peer's socket address (the input of IP allow-lists) and the request id.
+public struct KaitoRequestContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: SocketAddress?
+    /// The `X-Request-Id` of this request, set by `RequestIDMiddleware` before anything else runs.
+    public var requestID: String = ""
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.remoteAddress = source.channel.remoteAddress
+    }
+
+    /// Bodies are limited by `RequestBody` to the API's own limit; this is only Hummingbird's outer bound.
+    public var maxUploadSize: Int { RequestBody.limit }
+}

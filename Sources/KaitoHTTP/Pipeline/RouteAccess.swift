@@ -1,0 +1,31 @@
+import KaitoCore
+
+/// Who may call a route. Every route states one; `APIRouter` offers no way to register a route without it.
+public enum RouteAccess: Sendable, Equatable {
+    /// A valid key that carries this scope.
+    case scope(Scope)
+    /// Any valid key (`GET /v1/keys/self`).
+    case anyKey
+    /// No key: health, readiness, metrics, the OpenAPI document.
+    case unauthenticated
+}
+
+/// The per-minute limit group of a route (API.md §6).
+public enum RateLimitGroup: String, Sendable {
+    case code, read, write
+}
+
+/// A registered route, as the route table lists it (for the OpenAPI document and the tests that check it).
+public struct RouteDescription: Sendable {
+    public let method: String
+    public let path: String
+    public let access: RouteAccess
+    public let summary: String
+
+    /// `code` for the code fetch, `read` for other GETs under /v1, `write` for other methods under /v1.
+    public var rateLimitGroup: RateLimitGroup? {
+        guard path.hasPrefix("/v1/"), access != .unauthenticated else { return nil }
+        if method == "GET" { return path == "/v1/tokens/{slug}/code" ? .code : .read }
+        return .write
+    }
+}

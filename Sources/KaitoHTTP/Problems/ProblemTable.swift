@@ -1,0 +1,42 @@
+import HTTPTypes
+import KaitoCore
+
+/// The one table from error codes to HTTP statuses and titles (API.md §1).
+enum ProblemTable {
+    static func status(for code: KaitoError.Code) -> HTTPResponse.Status {
+        switch code {
+        case .malformedRequest: return .badRequest
+        case .missingKey, .invalidKey, .keyExpired: return .unauthorized
+        case .insufficientScope, .ipNotAllowed, .tokenNotAllowed, .planRequired: return .forbidden
+        case .notFound: return .notFound
+        case .methodNotAllowed: return .methodNotAllowed
+        case .conflict: return .conflict
+        case .payloadTooLarge: return .contentTooLarge
+        case .validationFailed: return .unprocessableContent
+        case .rateLimited: return .tooManyRequests
+        case .unavailable: return .serviceUnavailable
+        default: return .internalServerError
+        }
+    }
+
+    static func title(for code: KaitoError.Code) -> String {
+        switch code {
+        case .malformedRequest: return "Malformed request"
+        case .missingKey: return "Missing API key"
+        case .invalidKey: return "Invalid API key"
+        case .keyExpired: return "API key expired"
+        case .insufficientScope: return "Insufficient scope"
+        case .ipNotAllowed: return "IP address not allowed"
+        case .tokenNotAllowed: return "Token not allowed for this key"
+        case .planRequired: return "Plan upgrade required"
+        case .notFound: return "Not found"
+        case .methodNotAllowed: return "Method not allowed"
+        case .conflict: return "Conflict"
+        case .payloadTooLarge: return "Payload too large"
+        case .validationFailed: return "Validation failed"
+        case .rateLimited: return "Rate limited"
+        case .unavailable: return "Service unavailable"
+        default: return "Internal server error"
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import KaitoCore
+import Logging
+import ServiceLifecycle
+
+/// The HTTP application: the composition root that `kaito serve` and the tests both call.
+public struct KaitoApplication {
+    public let router: Router<KaitoRequestContext>
+    public let routes: [RouteDescription]
+    public let metrics: HTTPMetrics
+
+    /// Builds the router with every controller over `runtime`.
+    public init(runtime: Runtime, metrics: HTTPMetrics = HTTPMetrics()) {
+        let router = Router(context: KaitoRequestContext.self)
+        router.add(middleware: RequestIDMiddleware(random: runtime.random))
+        router.add(middleware: ProblemMiddleware())
+        let api = APIRouter(router: router, keys: runtime.keys, metrics: metrics)
+        OperationsController(storage: runtime.storage, metrics: metrics).register(on: api)
+        TokensController(tokens: runtime.tokens).register(on: api)
+        KeysController(keys: runtime.keys).register(on: api)
+        self.router = router
+        self.routes = api.routes
+        self.metrics = metrics
+    }
+
+    /// The runnable server on `host:port`, with the storage closed on graceful shutdown.
+    public func application(
+        runtime: Runtime, host: String, port: Int, logger: Logger,
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: port), serverName: "kaito"),
+            services: [StorageCloser(storage: runtime.storage)],
+            onServerRunning: onServerRunning,
+            logger: logger
+        )
+    }
+}
+
+/// Closes the database after the server has stopped.
+struct StorageCloser: Service {
+    let storage: any Storage
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await storage.close()
+    }
+}

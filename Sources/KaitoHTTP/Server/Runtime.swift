@@ -1,0 +1,57 @@
+import Foundation
+import KaitoCore
+import KaitoStorage
+import Logging
+
+/// The opened database and keys: what `kaito serve` and every operator command start from.
+public struct Runtime: Sendable {
+    public let storage: any Storage
+    public let keyring: Keyring
+    public let clock: any KaitoClock
+    public let random: any RandomSource
+    public let keys: KeyService
+    public let tokens: TokenService
+    public let organizations: OrganizationService
+
+    public init(storage: any Storage, keyring: Keyring, clock: any KaitoClock = SystemClock(), random: any RandomSource = SystemRandomSource()) {
+        self.storage = storage
+        self.keyring = keyring
+        self.clock = clock
+        self.random = random
+        self.keys = KeyService(storage: storage, keyring: keyring, clock: clock, random: random)
+        self.tokens = TokenService(storage: storage, keyring: keyring, clock: clock, random: random)
+        self.organizations = OrganizationService(storage: storage, keyring: keyring, keys: keys, clock: clock, random: random)
+    }
+
+    /// Opens the configured database (creating the data directory and the master key on first start) and
+    /// migrates it.
+    public static func open(_ configuration: ServerConfiguration, logger: Logger) async throws -> Runtime {
+        if configuration.databaseURL != nil { throw ServerError.unsupportedDatabaseURL }
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let master = try loadMasterKey(configuration, logger: logger)
+        let storage = try await SQLiteStorage.open(path: configuration.databasePath, logger: logger)
+        return Runtime(storage: storage, keyring: Keyring(master: master))
+    }
+
+    static func loadMasterKey(_ configuration: ServerConfiguration, logger: Logger) throws -> MasterKey {
+        do {
+            if let base64 = configuration.masterKeyBase64 { return try MasterKey(base64: base64) }
+            if let text = try SecretFile.read(configuration.masterKeyPath) { return try MasterKey(base64: text) }
+            let (key, base64) = MasterKey.generate()
+            try SecretFile.create(configuration.masterKeyPath, contents: base64 + "\n")
+            logger.notice("generated a new master key", metadata: ["path": "\(configuration.masterKeyPath)"])
+            return key
+        } catch let error as MasterKey.Error {
+            throw ServerError.badMasterKey(error.description)
+        }
+    }
+
+    /// On an empty database, creates the `default` organisation and writes its admin key to the bootstrap file.
+    public func bootstrap(_ configuration: ServerConfiguration, logger: Logger) async throws {
+        guard let secret = try await organizations.bootstrapIfEmpty() else { return }
+        // A file left from an earlier, deleted database holds a key that no longer exists: replace it.
+        try? FileManager.default.removeItem(atPath: configuration.bootstrapKeyPath)
+        try SecretFile.create(configuration.bootstrapKeyPath, contents: secret.value + "\n")
+        logger.notice("created organisation 'default'; its org:admin key is in the bootstrap file", metadata: ["path": "\(configuration.bootstrapKeyPath)"])
+    }
+}

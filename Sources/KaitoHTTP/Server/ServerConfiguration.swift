@@ -1,0 +1,28 @@
+import Foundation
+
+/// Everything `kaito serve` and the operator commands are configured with (API.md §10).
+public struct ServerConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// Where the SQLite database and the generated master key live.
+    public var dataDirectory: String
+    /// `postgres://...` for PostgreSQL; nil for SQLite in the data directory.
+    public var databaseURL: String?
+    /// The base64 master key from `KAITO_MASTER_KEY`; nil to use (or create) `<data-dir>/master.key`.
+    public var masterKeyBase64: String?
+
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String = "./kaito-data",
+        databaseURL: String? = nil, masterKeyBase64: String? = nil
+    ) {
+        self.host = host
+        self.port = port
+        self.dataDirectory = dataDirectory
+        self.databaseURL = databaseURL
+        self.masterKeyBase64 = masterKeyBase64
+    }
+
+    public var databasePath: String { (dataDirectory as NSString).appendingPathComponent("kaito.sqlite") }
+    public var masterKeyPath: String { (dataDirectory as NSString).appendingPathComponent("master.key") }
+    public var bootstrapKeyPath: String { (dataDirectory as NSString).appendingPathComponent("bootstrap-admin.key") }
+}

@@ -1,0 +1,18 @@
+import SQLKit
+
+/// One numbered schema change. Published migrations are never edited: a change is a new number.
+/// Written with SQLKit's schema builders, so that one migration serves SQLite and PostgreSQL.
+struct Migration: Sendable {
+    let version: Int
+    let name: String
+    let apply: @Sendable (any SQLDatabase) async throws -> Void
+}
+
+enum Migrations {
+    /// Every migration, in order.
+    static let all: [Migration] = [
+        Migration(version: 1, name: "organizations_keys_tokens", apply: Migration001.apply),
+    ]
+
+    static var latestVersion: Int { all.last?.version ?? 0 }
+}

@@ -1,0 +1,7 @@
+import SQLKit
+
+/// What differs between the databases beyond what SQLKit's dialects already hide. Each backend has one.
+protocol SQLDialectSupport: Sendable {
+    /// Whether `error` is the driver's unique-constraint violation (mapped to `conflict`).
+    func isUniqueViolation(_ error: any Error) -> Bool
+}

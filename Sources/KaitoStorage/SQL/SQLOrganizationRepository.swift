@@ -1,0 +1,60 @@
+import Foundation
+import KaitoCore
+import SQLKit
+
+struct SQLOrganizationRepository: OrganizationRepository {
+    let db: any SQLDatabase
+    let dialect: any SQLDialectSupport
+
+    func insert(_ organization: Organization) async throws {
+        try await dialect.mappingConflict("An organisation named '\(organization.name)' already exists.") {
+            try await db.raw("""
+                INSERT INTO organizations (id, name, plan, created_at)
+                VALUES (\(bind: organization.id), \(bind: organization.name), \(bind: organization.plan.rawValue),
+                        \(bind: organization.createdAt.storedSeconds))
+                """).run()
+        }
+    }
+
+    func find(id: String) async throws -> Organization? {
+        try await db.raw("SELECT * FROM organizations WHERE id = \(bind: id)").first().map(Self.decode)
+    }
+
+    func find(name: String) async throws -> Organization? {
+        try await db.raw("SELECT * FROM organizations WHERE name = \(bind: name)").first().map(Self.decode)
+    }
+
+    func count() async throws -> Int {
+        try await db.raw("SELECT COUNT(*) AS n FROM organizations").first()?.int("n") ?? 0
+    }
+
+    static func decode(_ row: any SQLRow) throws -> Organization {
+        Organization(
+            id: try row.string("id"),
+            name: try row.string("name"),
+            plan: Plan(rawValue: try row.string("plan")) ?? .free,
+            createdAt: try row.date("created_at")
+        )
+    }
+}
+
+struct SQLDataKeyRepository: DataKeyRepository {
+    let db: any SQLDatabase
+    let dialect: any SQLDialectSupport
+
+    func insert(_ wrapped: DataKey.Wrapped, organizationID: String) async throws {
+        try await dialect.mappingConflict("The organisation already has a data key.") {
+            try await db.raw("""
+                INSERT INTO data_keys (org_id, master_key_id, wrapped_key)
+                VALUES (\(bind: organizationID), \(bind: wrapped.masterKeyID), \(bind: Data(wrapped.ciphertext)))
+                """).run()
+        }
+    }
+
+    func find(organizationID: String) async throws -> DataKey.Wrapped? {
+        guard let row = try await db.raw("SELECT * FROM data_keys WHERE org_id = \(bind: organizationID)").first() else {
+            return nil
+        }
+        return DataKey.Wrapped(masterKeyID: try row.string("master_key_id"), ciphertext: try row.bytes("wrapped_key"))
+    }
+}

@@ -1,0 +1,18 @@
+import Foundation
+import SQLKit
+
+extension SQLRow {
+    func string(_ column: String) throws -> String { try decode(column: column, as: String.self) }
+    func optionalString(_ column: String) throws -> String? { try decode(column: column, as: String?.self) }
+    func int(_ column: String) throws -> Int { Int(try decode(column: column, as: Int64.self)) }
+    func bytes(_ column: String) throws -> [UInt8] { Array(try decode(column: column, as: Data.self)) }
+    func date(_ column: String) throws -> Date { Date(timeIntervalSince1970: Double(try decode(column: column, as: Int64.self))) }
+    func optionalDate(_ column: String) throws -> Date? {
+        try decode(column: column, as: Int64?.self).map { Date(timeIntervalSince1970: Double($0)) }
+    }
+}
+
+extension Date {
+    /// Timestamps are stored as whole Unix seconds (BIGINT) on every database.
+    var storedSeconds: Int64 { Int64(floor(timeIntervalSince1970)) }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import KaitoCore
+import Logging
+import NIOPosix
+import SQLiteKit
+import SQLKit
+
+/// SQLite in WAL mode behind the `Storage` protocol: one writer connection on its own thread, a few reader
+/// connections, each lent to one unit of work at a time. Readers see snapshots and never wait for the writer.
+public final class SQLiteStorage: Storage {
+    private let writer: ConnectionPool<SQLiteConnection>
+    private let readers: ConnectionPool<SQLiteConnection>
+    private let readerCount: Int
+    private let threadPools: [NIOThreadPool]
+    private let dialect = SQLiteDialectSupport()
+    private let logger: Logger
+
+    private init(writer: SQLiteConnection, readers: [SQLiteConnection], threadPools: [NIOThreadPool], logger: Logger) {
+        self.writer = ConnectionPool([writer])
+        self.readers = ConnectionPool(readers)
+        self.readerCount = readers.count
+        self.threadPools = threadPools
+        self.logger = logger
+    }
+
+    /// Opens (creating if needed) the database file at `path` and brings its schema up to date.
+    /// - Throws: `Migrator.Error.schemaTooNew` for a database written by a newer kaito; SQLite errors.
+    public static func open(path: String, readerCount: Int = 4, logger: Logger) async throws -> SQLiteStorage {
+        let writerPool = NIOThreadPool(numberOfThreads: 1)
+        let readerPool = NIOThreadPool(numberOfThreads: max(1, min(readerCount, 4)))
+        writerPool.start()
+        readerPool.start()
+        let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
+        let writer = try await SQLiteConnection.open(storage: .file(path: path), threadPool: writerPool, logger: logger, on: eventLoop)
+        for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL", "PRAGMA foreign_keys = ON"] {
+            try await writer.sql().raw(SQLQueryString(pragma)).run()
+        }
+        let storage: SQLiteStorage
+        do {
+            _ = try await Migrator.migrate({ body in try await Self.transaction(writer.sql(), body) }, probe: writer.sql())
+            var readers: [SQLiteConnection] = []
+            for _ in 0..<max(1, readerCount) {
+                let reader = try await SQLiteConnection.open(storage: .file(path: path), threadPool: readerPool, logger: logger, on: eventLoop)
+                try await reader.sql().raw("PRAGMA query_only = ON").run()
+                readers.append(reader)
+            }
+            storage = SQLiteStorage(writer: writer, readers: readers, threadPools: [writerPool, readerPool], logger: logger)
+        } catch {
+            try? await writer.close()
+            try? await writerPool.shutdownGracefully()
+            try? await readerPool.shutdownGracefully()
+            throw error
+        }
+        return storage
+    }
+
+    /// The schema version of the database at `path`, without migrating it.
+    public static func schemaVersion(path: String, logger: Logger) async throws -> Int {
+        let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+        defer { Task { try? await connection.close() } }
+        try await Migrator.ensureTable(connection.sql())
+        return try await Migrator.currentVersion(connection.sql())
+    }
+
+    public func read<T: Sendable>(_ body: @Sendable (any StorageSession) async throws -> T) async throws -> T {
+        try await readers.withConnection { connection in
+            let db = connection.sql()
+            try await db.raw("BEGIN").run()
+            do {
+                let result = try await body(SQLStorageSession(database: db, dialect: dialect))
+                try await db.raw("COMMIT").run()
+                return result
+            } catch {
+                try? await db.raw("ROLLBACK").run()
+                throw mapped(error)
+            }
+        }
+    }
+
+    public func write<T: Sendable>(_ body: @Sendable (any StorageSession) async throws -> T) async throws -> T {
+        try await writer.withConnection { connection in
+            do {
+                return try await Self.transaction(connection.sql()) { db in
+                    try await body(SQLStorageSession(database: db, dialect: dialect))
+                }
+            } catch {
+                throw mapped(error)
+            }
+        }
+    }
+
+    public func isReachable() async -> Bool {
+        (try? await readers.withConnection { connection in
+            try await connection.sql().raw("SELECT 1 AS one").first() != nil
+        }) ?? false
+    }
+
+    public func close() async throws {
+        for connection in await writer.drain(count: 1) { try await connection.close() }
+        for connection in await readers.drain(count: readerCount) { try await connection.close() }
+        for pool in threadPools { try await pool.shutdownGracefully() }
+    }
+
+    /// `BEGIN IMMEDIATE` … `COMMIT`, or `ROLLBACK` when `body` throws. The caller holds the writer lease.
+    private static func transaction<T>(_ db: any SQLDatabase, _ body: (any SQLDatabase) async throws -> T) async throws -> T {
+        try await db.raw("BEGIN IMMEDIATE").run()
+        do {
+            let result = try await body(db)
+            try await db.raw("COMMIT").run()
+            return result
+        } catch {
+            try? await db.raw("ROLLBACK").run()
+            throw error
+        }
+    }
+
+    /// Domain errors pass through; driver errors become `conflict` or `unavailable` and are logged, not shown.
+    private func mapped(_ error: any Error) -> any Error {
+        if error is KaitoError || error is CancellationError { return error }
+        if dialect.isUniqueViolation(error) { return KaitoError.conflict("The resource already exists.") }
+        if error is Envelope.Error { return error }
+        logger.error("database error", metadata: ["error": "\(String(describing: error))"])
+        return KaitoError(.unavailable, "The database could not complete the request.")
+    }
+}
+
+struct SQLiteDialectSupport: SQLDialectSupport {
+    func isUniqueViolation(_ error: any Error) -> Bool {
+        guard let error = error as? SQLiteError else { return false }
+        switch error.reason {
+        case .constraintUniqueFailed, .constraintPrimaryKeyFailed: return true
+        case .constraint: return error.message.contains("UNIQUE")
+        default: return false
+        }
+    }
+}

@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+import KaitoClient
+
+/// Client options: the server and the key, from flags or `KAITO_URL` / `KAITO_KEY`.
+struct ClientOptions: ParsableArguments {
+    @Option(help: "The server (env KAITO_URL, default http://127.0.0.1:8080).")
+    var url: String?
+
+    @Flag(help: "Print the JSON response instead of human output.")
+    var json = false
+
+    func client() throws -> KaitoClient {
+        let environment = ProcessInfo.processInfo.environment
+        guard let key = environment["KAITO_KEY"], !key.isEmpty else {
+            throw CLIError(message: "set KAITO_KEY to an API key", exitCode: 2)
+        }
+        return KaitoClient(baseURL: url ?? environment["KAITO_URL"] ?? "http://127.0.0.1:8080", key: key)
+    }
+}
+
+struct Code: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print a token's current code alone on one line (needs a key with tokens:code)."
+    )
+
+    @Argument(help: "The token's slug.")
+    var slug: String
+
+    @Option(name: .customLong("min-valid"), help: "Wait for the next code if fewer seconds than this are left.")
+    var minValid: Int?
+
+    @OptionGroup var client: ClientOptions
+
+    func run() async throws {
+        let code = try await client.client().code(slug: slug, minValid: minValid)
+        if client.json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(code), as: UTF8.self))
+        } else {
+            print(code.code)
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import ArgumentParser
+import Hummingbird
+import KaitoHTTP
+import Foundation
+import Logging
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Start the Kaito server.",
+        discussion: """
+            With no configuration at all: SQLite and a generated master key in ./kaito-data, listening on
+            127.0.0.1:8080. On first start it creates the organisation 'default' and writes an org:admin key
+            to <data-dir>/bootstrap-admin.key (mode 0600).
+            """
+    )
+
+    @OptionGroup var options: ServerOptions
+
+    func run() async throws {
+        let logger = LogSetup.makeLogger()
+        let configuration = try options.configuration()
+        let runtime: Runtime
+        do {
+            runtime = try await Runtime.open(configuration, logger: logger)
+            try await runtime.bootstrap(configuration, logger: logger)
+        } catch {
+            throw CLIError(message: "cannot start: \(error)")
+        }
+        let application = KaitoApplication(runtime: runtime).application(
+            runtime: runtime, host: configuration.host, port: configuration.port, logger: logger
+        ) { channel in
+            logger.notice("kaito is listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+        }
+        try await application.runService()
+    }
+}
+
+enum LogSetup {
+    /// Logs to standard error at `KAITO_LOG_LEVEL` (default info).
+    static func makeLogger() -> Logger {
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        var logger = Logger(label: "kaito")
+        logger.logLevel = ProcessInfo.processInfo.environment["KAITO_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        return logger
+    }
+}

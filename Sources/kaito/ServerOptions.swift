@@ -1,0 +1,34 @@
+import ArgumentParser
+import Foundation
+import KaitoHTTP
+
+/// The settings every server-side command takes (`serve`, `admin`), each also from the environment.
+struct ServerOptions: ParsableArguments {
+    @Option(help: "Listen address (env KAITO_HOST, default 127.0.0.1).")
+    var host: String?
+
+    @Option(help: "Listen port (env KAITO_PORT, default 8080).")
+    var port: Int?
+
+    @Option(name: .customLong("data-dir"), help: "Data directory for SQLite and the generated master key (env KAITO_DATA_DIR, default ./kaito-data).")
+    var dataDir: String?
+
+    @Option(name: .customLong("database-url"), help: "postgres://... to use PostgreSQL (env KAITO_DATABASE_URL); default SQLite in the data directory.")
+    var databaseURL: String?
+
+    /// The configuration: options first, then `KAITO_*` environment variables, then defaults.
+    /// The master key comes only from `KAITO_MASTER_KEY` (never a command-line argument) or the key file.
+    func configuration() throws -> ServerConfiguration {
+        let environment = ProcessInfo.processInfo.environment
+        var configuration = ServerConfiguration()
+        configuration.host = host ?? environment["KAITO_HOST"] ?? configuration.host
+        if let port = port ?? environment["KAITO_PORT"].flatMap({ Int($0) }) {
+            guard (0...65535).contains(port) else { throw CLIError(message: "the port must be 0 to 65535", exitCode: 2) }
+            configuration.port = port
+        }
+        configuration.dataDirectory = dataDir ?? environment["KAITO_DATA_DIR"] ?? configuration.dataDirectory
+        configuration.databaseURL = databaseURL ?? environment["KAITO_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        configuration.masterKeyBase64 = environment["KAITO_MASTER_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        return configuration
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import KaitoCore
+import KaitoHTTP
+import KaitoStorage
+import Logging
+
+/// A runtime over a real SQLite file in a temporary directory, with a pinned clock, and the `default`
+/// organisation bootstrapped: what every storage and HTTP test starts from.
+public struct TestRuntime: Sendable {
+    public let runtime: Runtime
+    public let clock: ManualClock
+    public let directory: TemporaryDirectory
+    public let configuration: ServerConfiguration
+    /// The bootstrap `org:admin` key of the organisation `default`.
+    public let adminKey: String
+    public let organization: Organization
+
+    public static func make(clock: ManualClock = ManualClock()) async throws -> TestRuntime {
+        let directory = try TemporaryDirectory()
+        let configuration = ServerConfiguration(dataDirectory: directory.path)
+        var logger = Logger(label: "kaito-test")
+        logger.logLevel = .warning
+        let opened = try await Runtime.open(configuration, logger: logger)
+        let runtime = Runtime(storage: opened.storage, keyring: opened.keyring, clock: clock)
+        try await runtime.bootstrap(configuration, logger: logger)
+        let adminKey = try String(contentsOfFile: configuration.bootstrapKeyPath, encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let organization = try await runtime.organizations.find("default")
+        return TestRuntime(
+            runtime: runtime, clock: clock, directory: directory, configuration: configuration,
+            adminKey: adminKey, organization: organization
+        )
+    }
+
+    /// Closes the database and deletes the directory.
+    public func tearDown() async {
+        try? await runtime.storage.close()
+        directory.remove()
+    }
+
+    /// A new key in `organization` (default: `default`) with `scopes`.
+    public func key(_ scopes: Set<Scope>, in organization: Organization? = nil, name: String = "test") async throws -> String {
+        let organizationID = (organization ?? self.organization).id
+        let (_, secret) = try await runtime.storage.write { session in
+            try await runtime.keys.create(.init(name: name, scopes: scopes), organizationID: organizationID, createdBy: "operator", session: session)
+        }
+        return secret.value
+    }
+
+    /// A second organisation with its own admin key.
+    public func otherOrganization(_ name: String = "other") async throws -> (Organization, String) {
+        let (organization, secret) = try await runtime.organizations.create(name: name, createdBy: "operator")
+        return (organization, secret.value)
+    }
+}
+
+/// Runs `body` with a fresh `TestRuntime` and tears it down afterwards, also when `body` throws.
+public func withTestRuntime<T>(clock: ManualClock = ManualClock(), _ body: (TestRuntime) async throws -> T) async throws -> T {
+    let test = try await TestRuntime.make(clock: clock)
+    do {
+        let result = try await body(test)
+        await test.tearDown()
+        return result
+    } catch {
+        await test.tearDown()
+        throw error
+    }
+}
