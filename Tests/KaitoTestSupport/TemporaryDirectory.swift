@@ -14,10 +14,11 @@ public struct TemporaryDirectory: Sendable {
         try? FileManager.default.removeItem(atPath: path)
     }
 
-    /// The bytes of every file in the directory (the database, its WAL and shared-memory files).
-    public func allFileBytes() throws -> [UInt8] {
+    /// The bytes of every file whose name starts with `prefix` (by default the database with its WAL and
+    /// shared-memory files).
+    public func fileBytes(prefix: String = "kaito.sqlite") throws -> [UInt8] {
         var bytes: [UInt8] = []
-        for name in try FileManager.default.contentsOfDirectory(atPath: path) {
+        for name in try FileManager.default.contentsOfDirectory(atPath: path) where name.hasPrefix(prefix) {
             bytes += Array(try Data(contentsOf: URL(fileURLWithPath: path + "/" + name)))
         }
         return bytes

@@ -14,6 +14,7 @@ public final class SQLiteStorage: Storage {
     private let threadPools: [NIOThreadPool]
     private let dialect = SQLiteDialectSupport()
     private let logger: Logger
+    private let closed = Locked(false)
 
     private init(writer: SQLiteConnection, readers: [SQLiteConnection], threadPools: [NIOThreadPool], logger: Logger) {
         self.writer = ConnectionPool([writer])
@@ -96,6 +97,7 @@ public final class SQLiteStorage: Storage {
     }
 
     public func close() async throws {
+        guard closed.withLock({ wasClosed in defer { wasClosed = true }; return !wasClosed }) else { return }
         for connection in await writer.drain(count: 1) { try await connection.close() }
         for connection in await readers.drain(count: readerCount) { try await connection.close() }
         for pool in threadPools { try await pool.shutdownGracefully() }
@@ -114,11 +116,10 @@ public final class SQLiteStorage: Storage {
         }
     }
 
-    /// Domain errors pass through; driver errors become `conflict` or `unavailable` and are logged, not shown.
+    /// Driver errors become `conflict` or `unavailable` (logged, never shown); everything else passes through.
     private func mapped(_ error: any Error) -> any Error {
-        if error is KaitoError || error is CancellationError { return error }
+        guard error is SQLiteError else { return error }
         if dialect.isUniqueViolation(error) { return KaitoError.conflict("The resource already exists.") }
-        if error is Envelope.Error { return error }
         logger.error("database error", metadata: ["error": "\(String(describing: error))"])
         return KaitoError(.unavailable, "The database could not complete the request.")
     }
@@ -131,6 +132,17 @@ struct SQLiteDialectSupport: SQLDialectSupport {
         case .constraintUniqueFailed, .constraintPrimaryKeyFailed: return true
         case .constraint: return error.message.contains("UNIQUE")
         default: return false
+        }
+    }
+}
+
+extension SQLiteStorage {
+    /// Records a schema version that this build does not know, as a newer kaito would (for tests of the refusal).
+    public func markSchemaVersionForTesting(_ version: Int) async throws {
+        try await writer.withConnection { connection in
+            try await connection.sql().raw("""
+                INSERT INTO kaito_schema_migrations (version, name, applied_at) VALUES (\(bind: version), 'future', 0)
+                """).run()
         }
     }
 }
