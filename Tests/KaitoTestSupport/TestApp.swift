@@ -1,0 +1,64 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import KaitoAPIModels
+import KaitoHTTP
+import Logging
+import NIOCore
+
+/// Runs `body` against the production application over a fresh `TestRuntime`, in process (`.router`) or on a
+/// real socket (`.live`).
+public func withTestApp(
+    _ setup: TestingSetup = .router, clock: ManualClock = ManualClock(),
+    _ body: @Sendable @escaping (TestRuntime, any TestClientProtocol) async throws -> Void
+) async throws {
+    try await withTestRuntime(clock: clock) { test in
+        var logger = Logger(label: "kaito-test")
+        logger.logLevel = .warning
+        let app = KaitoApplication(runtime: test.runtime).application(runtime: test.runtime, host: "127.0.0.1", port: 0, logger: logger)
+        try await app.test(setup) { client in try await body(test, client) }
+    }
+}
+
+extension TestClientProtocol {
+    /// Sends a request with an optional bearer key and JSON body, and returns the response.
+    public func send(
+        _ method: HTTPRequest.Method, _ uri: String, key: String? = nil, json: String? = nil, headers extra: HTTPFields = [:]
+    ) async throws -> TestResponse {
+        var headers = extra
+        if let key { headers[.authorization] = "Bearer \(key)" }
+        if json != nil { headers[.contentType] = "application/json" }
+        return try await execute(uri: uri, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) }) { $0 }
+    }
+}
+
+extension TestResponse {
+    /// The body as a JSON object.
+    public func object() throws -> [String: Any] {
+        guard let object = try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any] else {
+            throw DecodingFailure(body: String(buffer: body))
+        }
+        return object
+    }
+
+    /// The body decoded as `type`.
+    public func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try JSONDecoder().decode(T.self, from: Data(body.readableBytesView))
+    }
+
+    /// The body as a problem document, checking its content type.
+    public func problem() throws -> Problem {
+        guard headers[.contentType] == "application/problem+json" else {
+            throw DecodingFailure(body: "content type \(headers[.contentType] ?? "none"): \(String(buffer: body))")
+        }
+        return try decode(Problem.self)
+    }
+
+    public var text: String { String(buffer: body) }
+}
+
+public struct DecodingFailure: Error, CustomStringConvertible {
+    public let body: String
+    public var description: String { "unexpected body: \(body)" }
+}
