@@ -25,17 +25,20 @@ enum RequestBody {
         guard let fields = object as? [String: Any] else {
             throw KaitoError(.malformedRequest, "The request body must be a JSON object.")
         }
+        // Wrong types (400) are reported before unknown fields (422): malformed comes before invalid.
+        let value: Value
+        do {
+            value = try JSONDecoder().decode(Value.self, from: data)
+        } catch let error as DecodingError {
+            throw Self.describe(error)
+        }
         let unknown = fields.keys.filter { !allowedFields.contains($0) }.sorted()
         if !unknown.isEmpty {
             throw KaitoError.validation(unknown.map {
                 .init(field: String($0.prefix(64)), message: "is not a field of this request; allowed: \(allowedFields.joined(separator: ", "))")
             })
         }
-        do {
-            return try JSONDecoder().decode(Value.self, from: data)
-        } catch let error as DecodingError {
-            throw Self.describe(error)
-        }
+        return value
     }
 
     static func describe(_ error: DecodingError) -> KaitoError {

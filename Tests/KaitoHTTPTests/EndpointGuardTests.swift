@@ -1,0 +1,150 @@
+import Foundation
+import KaitoAPIModels
+import KaitoCore
+import KaitoHTTP
+import KaitoTestSupport
+import Testing
+
+/// The checks every endpoint must pass: no key, a bad or revoked key, a key without the scope, another
+/// organisation's resource, malformed, invalid and oversized bodies; and none of them changes anything.
+@Suite("Every endpoint guards itself")
+struct EndpointGuardTests {
+    struct Endpoint: Sendable, CustomTestStringConvertible {
+        var method: HTTPRequestMethod
+        /// The route as registered.
+        var route: String
+        /// A valid body, for routes that take one.
+        var body: String?
+        /// A well-formed body with an invalid value, and the field it names.
+        var invalid: (String, String)?
+
+        var testDescription: String { "\(method) \(route)" }
+    }
+
+    static let endpoints: [Endpoint] = [
+        Endpoint(method: .post, route: "/v1/tokens", body: #"{"slug": "new", "secret": "JBSWY3DPEHPK3PXP"}"#, invalid: (#"{"slug": "new", "secret": "JBSWY3DPEHPK3PXP", "period": 5}"#, "period")),
+        Endpoint(method: .get, route: "/v1/tokens"),
+        Endpoint(method: .get, route: "/v1/tokens/{slug}"),
+        Endpoint(method: .patch, route: "/v1/tokens/{slug}", body: #"{"name": "renamed"}"#, invalid: (#"{"name": ""}"#, "name")),
+        Endpoint(method: .delete, route: "/v1/tokens/{slug}"),
+        Endpoint(method: .get, route: "/v1/tokens/{slug}/code"),
+        Endpoint(method: .get, route: "/v1/tokens/{slug}/seed"),
+        Endpoint(method: .post, route: "/v1/tokens/{slug}/seed", body: #"{"secret": "MZXW6YTBOI4DAMRX"}"#, invalid: (#"{"secret": "not base32!"}"#, "secret")),
+        Endpoint(method: .post, route: "/v1/keys", body: #"{"name": "k", "scopes": ["tokens:read"]}"#, invalid: (#"{"name": "k", "scopes": ["root"]}"#, "scopes[0]")),
+        Endpoint(method: .get, route: "/v1/keys"),
+        Endpoint(method: .get, route: "/v1/keys/self"),
+        Endpoint(method: .get, route: "/v1/keys/{id}"),
+        Endpoint(method: .delete, route: "/v1/keys/{id}"),
+    ]
+
+    @Test("The table above covers every keyed route of the application")
+    func coversEveryRoute() async throws {
+        try await withTestRuntime { test in
+            let routes = KaitoApplication(runtime: test.runtime).routes.filter { $0.access != .unauthenticated }
+            let registered = Set(routes.map { "\($0.method) \($0.path)" })
+            let covered = Set(Self.endpoints.map { "\($0.method.rawValue) \($0.route)" })
+            #expect(registered == covered)
+            #expect(routes.allSatisfy { $0.path.hasPrefix("/v1/") && $0.rateLimitGroup != nil })
+        }
+    }
+
+    @Test("Guards", arguments: endpoints)
+    func guards(endpoint: Endpoint) async throws {
+        try await withTestApp { test, client in
+            // Fixtures in the organisation `default`: a token and a key to address.
+            let everything = Set(Scope.allCases)
+            let owner = try await test.key(everything, name: "owner")
+            #expect(try await client.send(.post, "/v1/tokens", key: owner, json: #"{"slug": "aws-prod", "secret": "JBSWY3DPEHPK3PXP"}"#).status == .created)
+            let target = try await client.send(.post, "/v1/keys", key: owner, json: #"{"name": "target", "scopes": ["tokens:read"]}"#).decode(KeyResponse.self)
+            let path = endpoint.route.replacingOccurrences(of: "{slug}", with: "aws-prod").replacingOccurrences(of: "{id}", with: target.id)
+            let access = try #require(KaitoApplication(runtime: test.runtime).routes.first { $0.method == endpoint.method.rawValue && $0.path == endpoint.route }).access
+            let revoked = try await test.key(everything, name: "revoked")
+            let revokedID = try await client.send(.get, "/v1/keys/self", key: revoked).decode(KeyResponse.self).id
+            #expect(try await client.send(.delete, "/v1/keys/\(revokedID)", key: owner).status == .noContent)
+            let (other, _) = try await test.otherOrganization()
+            let outsider = try await test.key(everything, in: other, name: "outsider")
+            var lacking: String?
+            if case .scope(let scope) = access {
+                lacking = try await test.key(everything.subtracting([scope]), name: "lacking")
+            }
+            let before = try await snapshot(test)
+
+            // No key, another scheme, garbage, a revoked key.
+            var response = try await client.send(endpoint.method, path, json: endpoint.body)
+            #expect(response.status == .unauthorized)
+            #expect(try response.problem().code == "missing_key")
+            #expect(response.headers[.wwwAuthenticate] != nil)
+            response = try await client.send(endpoint.method, path, json: endpoint.body, headers: [.authorization: "Basic \(owner)"])
+            #expect(try response.problem().code == "missing_key")
+            response = try await client.send(endpoint.method, path, key: "kto_live_0000000000000000000000000000000000000", json: endpoint.body)
+            #expect(response.status == .unauthorized)
+            #expect(try response.problem().code == "invalid_key")
+            response = try await client.send(endpoint.method, path, key: revoked, json: endpoint.body)
+            #expect(response.status == .unauthorized)
+            #expect(try response.problem().code == "invalid_key")
+
+            // Every scope but the one the route needs.
+            if case .scope(let scope) = access, let lacking {
+                response = try await client.send(endpoint.method, path, key: lacking, json: endpoint.body)
+                #expect(response.status == .forbidden)
+                let problem = try response.problem()
+                #expect(problem.code == "insufficient_scope")
+                #expect(problem.requiredScope == scope.rawValue)
+                #expect(problem.detail.contains(scope.rawValue))
+            }
+
+            // Another organisation's resources do not exist for its keys.
+            if endpoint.route.contains("{") {
+                response = try await client.send(endpoint.method, path, key: outsider, json: endpoint.body)
+                #expect(response.status == .notFound)
+                #expect(try response.problem().code == "not_found")
+                #expect(!response.text.contains("aws-prod") && !response.text.contains(target.id))
+            } else if endpoint.method == .get {
+                response = try await client.send(endpoint.method, path, key: outsider)
+                #expect(response.status == .ok)
+                #expect(!response.text.contains("aws-prod") && !response.text.contains(target.id))
+            }
+
+            if let body = endpoint.body {
+                let malformed = [#"{"name": "#, "[1, 2]", "\"text\"", "", #"{"name": 5, "slug": 6, "secret": 7, "scopes": "x"}"#]
+                for text in malformed {
+                    response = try await client.send(endpoint.method, path, key: owner, json: text)
+                    #expect(response.status == .badRequest, "\(text)")
+                    #expect(try response.problem().code == "malformed_request")
+                }
+                let padding = String(repeating: " ", count: 64 * 1024)
+                response = try await client.send(endpoint.method, path, key: owner, json: body.replacingOccurrences(of: "{", with: "{" + padding))
+                #expect(response.status == .contentTooLarge)
+                #expect(try response.problem().code == "payload_too_large")
+                if let (invalid, field) = endpoint.invalid {
+                    response = try await client.send(endpoint.method, path, key: owner, json: invalid)
+                    #expect(response.status == .unprocessableContent)
+                    let problem = try response.problem()
+                    #expect(problem.code == "validation_failed")
+                    #expect(problem.errors?.contains { $0.field == field } == true)
+                }
+            }
+            #expect(try await snapshot(test) == before)
+        }
+    }
+
+    /// What a failed request must not change: the tokens, the keys of `default`, and the fixture's seed.
+    struct Snapshot: Equatable {
+        var tokens: [String]
+        var keys: [String]
+        var seed: [UInt8]
+    }
+
+    func snapshot(_ test: TestRuntime) async throws -> Snapshot {
+        let organizationID = test.organization.id
+        return try await test.runtime.storage.read { session in
+            let tokens = try await session.tokens.list(organizationID: organizationID, after: nil, limit: 100)
+            let keys = try await session.keys.list(organizationID: organizationID, after: nil, limit: 100)
+            return Snapshot(
+                tokens: tokens.map { "\($0.slug) \($0.name) \($0.updatedAt)" },
+                keys: keys.map { "\($0.id) \($0.name) \(String(describing: $0.revokedAt))" },
+                seed: tokens.first { $0.slug == "aws-prod" }?.sealedSeed ?? []
+            )
+        }
+    }
+}

@@ -1,0 +1,3 @@
+import HTTPTypes
+
+typealias HTTPRequestMethod = HTTPRequest.Method
