@@ -4,20 +4,26 @@
 /// task's on the same connection. The SQLite store uses a pool of one for its writer and a few for readers.
 actor ConnectionPool<Connection: Sendable> {
     private var idle: [Connection]
-    private var waiters: [CheckedContinuation<Connection, Never>] = []
+    private var waiters: [CheckedContinuation<Connection?, Never>] = []
+    private var isClosed = false
 
     init(_ connections: [Connection]) {
         precondition(!connections.isEmpty)
         self.idle = connections
     }
 
-    func lease() async -> Connection {
+    /// A connection, or nil once the pool is closed.
+    func lease() async -> Connection? {
+        if isClosed { return nil }
         if let connection = idle.popLast() { return connection }
         return await withCheckedContinuation { waiters.append($0) }
     }
 
     func release(_ connection: Connection) {
-        if waiters.isEmpty {
+        if isClosed {
+            closing.append(connection)
+            if closing.count == expectedOnClose { closeWaiter?.resume(); closeWaiter = nil }
+        } else if waiters.isEmpty {
             idle.append(connection)
         } else {
             waiters.removeFirst().resume(returning: connection)
@@ -25,8 +31,9 @@ actor ConnectionPool<Connection: Sendable> {
     }
 
     /// Runs `body` with a leased connection and returns it afterwards, also when `body` throws.
+    /// - Throws: `PoolClosed` once the pool is closed.
     nonisolated func withConnection<T: Sendable>(_ body: (Connection) async throws -> T) async throws -> T {
-        let connection = await lease()
+        guard let connection = await lease() else { throw PoolClosed() }
         do {
             let result = try await body(connection)
             await release(connection)
@@ -37,10 +44,25 @@ actor ConnectionPool<Connection: Sendable> {
         }
     }
 
-    /// Every connection, once they are all idle (for closing).
-    func drain(count: Int) async -> [Connection] {
-        var all: [Connection] = []
-        while all.count < count { all.append(await lease()) }
-        return all
+    private var closing: [Connection] = []
+    private var expectedOnClose = 0
+    private var closeWaiter: CheckedContinuation<Void, Never>?
+
+    /// Closes the pool: waiting and future leases get nil; returns all `count` connections once every lease
+    /// has ended.
+    func close(count: Int) async -> [Connection] {
+        isClosed = true
+        for waiter in waiters { waiter.resume(returning: nil) }
+        waiters.removeAll()
+        closing += idle
+        idle.removeAll()
+        expectedOnClose = count
+        if closing.count < count {
+            await withCheckedContinuation { closeWaiter = $0 }
+        }
+        return closing
     }
 }
+
+/// The pool was closed; the database is no longer available.
+struct PoolClosed: Error {}

@@ -64,29 +64,27 @@ public final class SQLiteStorage: Storage {
     }
 
     public func read<T: Sendable>(_ body: @Sendable (any StorageSession) async throws -> T) async throws -> T {
-        try await readers.withConnection { connection in
-            let db = connection.sql()
-            try await db.raw("BEGIN").run()
-            do {
-                let result = try await body(SQLStorageSession(database: db, dialect: dialect))
-                try await db.raw("COMMIT").run()
-                return result
-            } catch {
-                try? await db.raw("ROLLBACK").run()
-                throw mapped(error)
+        do {
+            return try await readers.withConnection { connection in
+                // A deferred transaction: one snapshot for every query of the unit of work.
+                try await Self.transaction(connection.sql(), begin: "BEGIN") { db in
+                    try await body(SQLStorageSession(database: db, dialect: dialect))
+                }
             }
+        } catch {
+            throw mapped(error)
         }
     }
 
     public func write<T: Sendable>(_ body: @Sendable (any StorageSession) async throws -> T) async throws -> T {
-        try await writer.withConnection { connection in
-            do {
-                return try await Self.transaction(connection.sql()) { db in
+        do {
+            return try await writer.withConnection { connection in
+                try await Self.transaction(connection.sql()) { db in
                     try await body(SQLStorageSession(database: db, dialect: dialect))
                 }
-            } catch {
-                throw mapped(error)
             }
+        } catch {
+            throw mapped(error)
         }
     }
 
@@ -98,14 +96,16 @@ public final class SQLiteStorage: Storage {
 
     public func close() async throws {
         guard closed.withLock({ wasClosed in defer { wasClosed = true }; return !wasClosed }) else { return }
-        for connection in await writer.drain(count: 1) { try await connection.close() }
-        for connection in await readers.drain(count: readerCount) { try await connection.close() }
+        for connection in await writer.close(count: 1) { try await connection.close() }
+        for connection in await readers.close(count: readerCount) { try await connection.close() }
         for pool in threadPools { try await pool.shutdownGracefully() }
     }
 
-    /// `BEGIN IMMEDIATE` … `COMMIT`, or `ROLLBACK` when `body` throws. The caller holds the writer lease.
-    private static func transaction<T>(_ db: any SQLDatabase, _ body: (any SQLDatabase) async throws -> T) async throws -> T {
-        try await db.raw("BEGIN IMMEDIATE").run()
+    /// `BEGIN IMMEDIATE` (or `begin`) … `COMMIT`, or `ROLLBACK` when `body` throws. The caller holds the lease.
+    private static func transaction<T>(
+        _ db: any SQLDatabase, begin: String = "BEGIN IMMEDIATE", _ body: (any SQLDatabase) async throws -> T
+    ) async throws -> T {
+        try await db.raw(SQLQueryString(begin)).run()
         do {
             let result = try await body(db)
             try await db.raw("COMMIT").run()
@@ -118,6 +118,7 @@ public final class SQLiteStorage: Storage {
 
     /// Driver errors become `conflict` or `unavailable` (logged, never shown); everything else passes through.
     private func mapped(_ error: any Error) -> any Error {
+        if error is PoolClosed { return KaitoError(.unavailable, "The database is closed.") }
         guard error is SQLiteError else { return error }
         if dialect.isUniqueViolation(error) { return KaitoError.conflict("The resource already exists.") }
         logger.error("database error", metadata: ["error": "\(String(describing: error))"])

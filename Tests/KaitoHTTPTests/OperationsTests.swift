@@ -1,0 +1,98 @@
+import Foundation
+import KaitoAPIModels
+import KaitoCore
+import KaitoTestSupport
+import Testing
+
+@Suite("Health, readiness, metrics, request ids and problem documents")
+struct OperationsTests {
+    @Test("Health and readiness need no key")
+    func healthAndReady() async throws {
+        try await withTestApp { _, client in
+            let health = try await client.send(.get, "/health")
+            #expect(health.status == .ok)
+            #expect(try health.object()["status"] as? String == "ok")
+            let ready = try await client.send(.get, "/ready")
+            #expect(ready.status == .ok)
+            #expect(try ready.object()["status"] as? String == "ready")
+        }
+    }
+
+    @Test("Readiness fails when the database is gone")
+    func notReady() async throws {
+        try await withTestApp { test, client in
+            try await test.runtime.storage.close()
+            let ready = try await client.send(.get, "/ready")
+            #expect(ready.status == .serviceUnavailable)
+            #expect(try ready.problem().code == "unavailable")
+        }
+    }
+
+    @Test("Every response carries X-Request-Id: the client's when sane, else a new one")
+    func requestID() async throws {
+        try await withTestApp { test, client in
+            let mine = try await client.send(.get, "/health", headers: [.xRequestIDForTests: "ci-run-42.step:7"])
+            #expect(mine.headers[.xRequestIDForTests] == "ci-run-42.step:7")
+            let hostile = try await client.send(.get, "/health", headers: [.xRequestIDForTests: "a b\u{7F}<script>"])
+            let generated = try #require(hostile.headers[.xRequestIDForTests])
+            #expect(generated.hasPrefix("req_") && generated.count == 24)
+            let error = try await client.send(.get, "/v1/tokens")
+            let id = try #require(error.headers[.xRequestIDForTests])
+            #expect(try error.problem().requestID == id)
+            let other = try await client.send(.get, "/v1/tokens")
+            #expect(other.headers[.xRequestIDForTests] != id)
+            _ = test
+        }
+    }
+
+    @Test("Problem documents follow RFC 9457 and API.md §1")
+    func problemShape() async throws {
+        try await withTestApp { test, client in
+            let response = try await client.send(.get, "/v1/tokens/s/seed", key: try await test.key([.tokensRead]))
+            #expect(response.status == .forbidden)
+            #expect(response.headers[.contentType] == "application/problem+json")
+            let object = try response.object()
+            #expect(object["type"] as? String == "https://docs.kaito.io/problems/insufficient_scope")
+            #expect(object["title"] as? String == "Insufficient scope")
+            #expect(object["status"] as? Int == 403)
+            #expect(object["code"] as? String == "insufficient_scope")
+            #expect(object["required_scope"] as? String == "tokens:seed")
+            #expect((object["detail"] as? String)?.isEmpty == false)
+            #expect((object["request_id"] as? String)?.hasPrefix("req_") == true)
+        }
+    }
+
+    @Test("Unknown routes are problem 404s")
+    func unknownRoute() async throws {
+        try await withTestApp { test, client in
+            let response = try await client.send(.get, "/v1/nothing-here", key: test.adminKey)
+            #expect(response.status == .notFound)
+            #expect(try response.problem().code == "not_found")
+        }
+    }
+
+    @Test("Metrics count requests by route, status and scope outcome, and never show a key")
+    func metrics() async throws {
+        try await withTestApp { test, client in
+            let reader = try await test.key([.tokensRead])
+            _ = try await client.send(.get, "/v1/tokens", key: reader)
+            _ = try await client.send(.get, "/v1/tokens/x/code", key: reader)
+            _ = try await client.send(.get, "/v1/tokens")
+            let metrics = try await client.send(.get, "/metrics")
+            #expect(metrics.status == .ok)
+            #expect(metrics.headers[.contentType]?.hasPrefix("text/plain") == true)
+            let text = metrics.text
+            #expect(text.contains(#"kaito_http_requests_total{route="/v1/tokens",method="GET",status="200",scope_outcome="granted"} 1"#))
+            #expect(text.contains(#"kaito_http_requests_total{route="/v1/tokens/{slug}/code",method="GET",status="403",scope_outcome="denied"} 1"#))
+            #expect(text.contains(#"kaito_http_requests_total{route="/v1/tokens",method="GET",status="401",scope_outcome="unauthenticated"} 1"#))
+            #expect(text.contains("kaito_http_request_duration_seconds_bucket"))
+            #expect(!text.contains(reader) && !text.contains(test.adminKey))
+        }
+    }
+}
+
+import HTTPTypes
+
+extension HTTPField.Name {
+    static let xRequestIDForTests = HTTPField.Name("X-Request-Id")!
+}
