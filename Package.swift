@@ -128,9 +128,12 @@ let package = Package(
         .testTarget(
             name: "KaitoEndToEndTests",
             dependencies: [
-                "KaitoClient",
+                "KaitoAPIModels",
+                "KaitoCore",
                 "KaitoTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -11,11 +11,34 @@ public struct KaitoClient: Sendable {
     let http: HTTPClient
     let timeout: TimeAmount
 
-    public init(baseURL: String, key: String?, http: HTTPClient = .shared, timeout: TimeAmount = .seconds(90)) {
+    public init(baseURL: String, key: String?, http: HTTPClient, timeout: TimeAmount = .seconds(90)) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.key = key
         self.http = http
         self.timeout = timeout
+    }
+
+    /// An HTTP client for the command line: a refused or unreachable server fails at once (no retries of the
+    /// connection until the request deadline), after at most 10 seconds of connecting.
+    public static func makeHTTPClient() -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout.connect = .seconds(10)
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.redirectConfiguration = .disallow
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    /// Runs `body` with a client that is shut down afterwards.
+    public static func with<T>(baseURL: String, key: String?, _ body: (KaitoClient) async throws -> T) async throws -> T {
+        let http = makeHTTPClient()
+        do {
+            let result = try await body(KaitoClient(baseURL: baseURL, key: key, http: http))
+            try await http.shutdown()
+            return result
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
     }
 
     /// `GET /v1/tokens/{slug}/code`.

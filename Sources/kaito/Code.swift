@@ -10,12 +10,13 @@ struct ClientOptions: ParsableArguments {
     @Flag(help: "Print the JSON response instead of human output.")
     var json = false
 
-    func client() throws -> KaitoClient {
+    /// Runs `body` with a client for the configured server and key.
+    func withClient<T>(_ body: (KaitoClient) async throws -> T) async throws -> T {
         let environment = ProcessInfo.processInfo.environment
         guard let key = environment["KAITO_KEY"], !key.isEmpty else {
             throw CLIError(message: "set KAITO_KEY to an API key", exitCode: 2)
         }
-        return KaitoClient(baseURL: url ?? environment["KAITO_URL"] ?? "http://127.0.0.1:8080", key: key)
+        return try await KaitoClient.with(baseURL: url ?? environment["KAITO_URL"] ?? "http://127.0.0.1:8080", key: key, body)
     }
 }
 
@@ -33,7 +34,7 @@ struct Code: AsyncParsableCommand {
     @OptionGroup var client: ClientOptions
 
     func run() async throws {
-        let code = try await client.client().code(slug: slug, minValid: minValid)
+        let code = try await client.withClient { try await $0.code(slug: slug, minValid: minValid) }
         if client.json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]

@@ -1,0 +1,129 @@
+import AsyncHTTPClient
+import Foundation
+import KaitoAPIModels
+import KaitoCore
+import NIOCore
+import Testing
+
+/// The product page's Quickstart, on a real socket, against the real executable, checked by pyotp.
+@Suite("End to end: kaito serve on a real socket", .serialized)
+struct QuickstartTests {
+    @Test("Codes of SHA1, SHA256 and SHA512 tokens match pyotp; kaito code prints the same")
+    func quickstart() async throws {
+        let server = try await ServerProcess.start()
+        defer { server.directory.remove() }
+        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        do {
+            try await checkQuickstart(server, http)
+            try await http.shutdown()
+        } catch {
+            try? await http.shutdown()
+            _ = server.stop()
+            throw error
+        }
+        // SIGTERM shuts the server down cleanly.
+        #expect(server.stop() == 0)
+    }
+
+    func checkQuickstart(_ server: ServerProcess, _ http: HTTPClient) async throws {
+        // The data directory holds the secrets with mode 0600.
+        let files = ["master.key", "bootstrap-admin.key"]
+        for name in files {
+            let attributes = try FileManager.default.attributesOfItem(atPath: server.directory.path + "/" + name)
+            #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600, "\(name)")
+        }
+        let admin = try String(contentsOfFile: server.directory.path + "/bootstrap-admin.key", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+
+        let writer = try await request(http, .POST, server.url + "/v1/keys", key: admin, body: #"{"name": "setup", "scopes": ["tokens:write"]}"#)
+        #expect(writer.status == 201)
+        let writerKey = try #require(try JSONDecoder().decode(KeyResponse.self, from: writer.body).key)
+        let coder = try await request(http, .POST, server.url + "/v1/keys", key: admin, body: #"{"name": "ci", "scopes": ["tokens:code"]}"#)
+        let codeKey = try #require(try JSONDecoder().decode(KeyResponse.self, from: coder.body).key)
+
+        for (algorithm, length, digits) in [("SHA1", 20, 6), ("SHA256", 32, 8), ("SHA512", 64, 7)] {
+            let secret = Base32.encode(SystemRandomSource().bytes(length))
+            let slug = "aws-prod-\(algorithm.lowercased())"
+            let created = try await request(http, .POST, server.url + "/v1/tokens", key: writerKey, body: """
+                {"slug": "\(slug)", "secret": "\(secret)", "algorithm": "\(algorithm)", "digits": \(digits)}
+                """)
+            #expect(created.status == 201)
+
+            let fetched = try await request(http, .GET, server.url + "/v1/tokens/\(slug)/code?min_valid=4", key: codeKey)
+            #expect(fetched.status == 200)
+            let code = try JSONDecoder().decode(CodeResponse.self, from: fetched.body)
+            #expect(code.code.count == digits)
+            #expect((4...30).contains(code.expiresIn))
+            #expect(try pyotpNow(secret: secret, algorithm: algorithm, digits: digits) == code.code, "\(algorithm)")
+        }
+
+        // `kaito code` prints the code alone on one line.
+        let secret = Base32.encode(SystemRandomSource().bytes(20))
+        _ = try await request(http, .POST, server.url + "/v1/tokens", key: writerKey, body: #"{"slug": "aws-prod", "secret": "\#(secret)"}"#)
+        let cli = try run(try ServerProcess.executable, ["code", "aws-prod", "--min-valid", "4"], environment: ["KAITO_URL": server.url, "KAITO_KEY": codeKey])
+        #expect(cli.status == 0, "\(cli.error)")
+        #expect(cli.output == (try pyotpNow(secret: secret, algorithm: "SHA1", digits: 6)) + "\n")
+
+        // Its exit codes tell scripts what went wrong.
+        #expect(try run(try ServerProcess.executable, ["code", "missing"], environment: ["KAITO_URL": server.url, "KAITO_KEY": codeKey]).status == 4)
+        #expect(try run(try ServerProcess.executable, ["code", "aws-prod"], environment: ["KAITO_URL": server.url, "KAITO_KEY": writerKey]).status == 3)
+        #expect(try run(try ServerProcess.executable, ["code", "aws-prod"], environment: ["KAITO_URL": server.url, "KAITO_KEY": "kto_live_nope"]).status == 3)
+        #expect(try run(try ServerProcess.executable, ["code"], environment: ["KAITO_URL": server.url, "KAITO_KEY": codeKey]).status == 2)
+        #expect(try run(try ServerProcess.executable, ["code", "aws-prod"], environment: ["KAITO_URL": "http://127.0.0.1:1", "KAITO_KEY": codeKey]).status == 1)
+    }
+
+    @Test("Operator commands: create-org prints a working admin key; create-key prints a scoped key")
+    func adminCommands() async throws {
+        let server = try await ServerProcess.start()
+        defer { server.directory.remove() }
+        let kaito = try ServerProcess.executable
+        let organization = try run(kaito, ["admin", "create-org", "acme", "--data-dir", server.directory.path])
+        #expect(organization.status == 0, "\(organization.error)")
+        let acmeAdmin = organization.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(APIKeySecret(parsing: acmeAdmin) != nil)
+        let key = try run(kaito, ["admin", "create-key", "--org", "acme", "--name", "ci", "--scopes", "tokens:code,tokens:read", "--data-dir", server.directory.path])
+        #expect(key.status == 0, "\(key.error)")
+        let ciKey = key.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try run(kaito, ["admin", "create-org", "acme", "--data-dir", server.directory.path]).status != 0)
+        #expect(try run(kaito, ["admin", "create-key", "--org", "nobody", "--name", "x", "--scopes", "tokens:code", "--data-dir", server.directory.path]).status == 4)
+        #expect(try run(kaito, ["admin", "create-key", "--org", "acme", "--name", "x", "--scopes", "root", "--data-dir", server.directory.path]).status == 2)
+
+        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        let selfView = try await request(http, .GET, server.url + "/v1/keys/self", key: ciKey)
+        let listAsAdmin = try await request(http, .GET, server.url + "/v1/keys", key: acmeAdmin)
+        try await http.shutdown()
+        #expect(selfView.status == 200)
+        #expect(try JSONDecoder().decode(KeyResponse.self, from: selfView.body).scopes == ["tokens:read", "tokens:code"])
+        #expect(try JSONDecoder().decode(ListResponse<KeyResponse>.self, from: listAsAdmin.body).data.count == 2)
+        #expect(server.stop() == 0)
+    }
+
+    func request(_ http: HTTPClient, _ method: NIOHTTP1Method, _ url: String, key: String, body: String? = nil) async throws -> (status: UInt, body: Data) {
+        var request = HTTPClientRequest(url: url)
+        request.method = method.method
+        request.headers.add(name: "Authorization", value: "Bearer \(key)")
+        if let body { request.body = .bytes(ByteBuffer(string: body)) }
+        let response = try await http.execute(request, timeout: .seconds(30))
+        let bytes = try await response.body.collect(upTo: 1 << 20)
+        return (response.status.code, Data(bytes.readableBytesView))
+    }
+
+    /// The current code by pyotp, an implementation that shares no code with Kaito.
+    func pyotpNow(secret: String, algorithm: String, digits: Int) throws -> String {
+        let script = """
+            import hashlib, sys, pyotp
+            totp = pyotp.TOTP(sys.argv[1], digest=getattr(hashlib, sys.argv[2].lower()), digits=int(sys.argv[3]), interval=30)
+            print(totp.now())
+            """
+        let result = try run(python, ["-c", script, secret, algorithm, String(digits)])
+        guard result.status == 0 else { throw Failure("pyotp failed (run scripts/test, which installs it): \(result.error)") }
+        return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+import NIOHTTP1
+
+enum NIOHTTP1Method {
+    case GET, POST
+    var method: HTTPMethod { self == .GET ? .GET : .POST }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import KaitoTestSupport
+
+/// The `kaito` executable that `swift build` produced, started as an operator would start it.
+struct ServerProcess {
+    let process: Process
+    let port: Int
+    let directory: TemporaryDirectory
+    let stderr: Pipe
+
+    static var packageRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    /// The built `kaito` binary (debug build, beside the test bundle).
+    static var executable: URL {
+        get throws {
+            let candidates = [".build/debug/kaito", ".build/x86_64-unknown-linux-gnu/debug/kaito", ".build/aarch64-unknown-linux-gnu/debug/kaito"]
+            for candidate in candidates {
+                let url = packageRoot.appendingPathComponent(candidate)
+                if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+            }
+            throw Failure("the kaito executable is not built; run `swift build` first")
+        }
+    }
+
+    /// Starts `kaito serve --port 0` on a fresh data directory and waits until it says where it listens.
+    static func start(environment extra: [String: String] = [:]) async throws -> ServerProcess {
+        let directory = try TemporaryDirectory()
+        let process = Process()
+        process.executableURL = try executable
+        process.arguments = ["serve", "--port", "0", "--data-dir", directory.path]
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("KAITO_") }
+        environment.merge(extra) { $1 }
+        process.environment = environment
+        let stderr = Pipe()
+        process.standardError = stderr
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+
+        var log = ""
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            let chunk = stderr.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            log += String(decoding: chunk, as: UTF8.self)
+            if let line = log.split(separator: "\n").first(where: { $0.contains("kaito is listening") }),
+               let port = line.split(separator: ":").last.flatMap({ Int($0.prefix { $0.isNumber }) }) {
+                return ServerProcess(process: process, port: port, directory: directory, stderr: stderr)
+            }
+        }
+        process.terminate()
+        throw Failure("the server did not start: \(log)")
+    }
+
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    /// Sends SIGTERM and returns the exit status once the server has shut down.
+    func stop() -> Int32 {
+        process.terminate()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
+
+struct Failure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Runs a command and returns its exit status and standard output.
+func run(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String, error: String) {
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("KAITO_") }.merging(environment) { $1 }
+    let output = Pipe()
+    let error = Pipe()
+    process.standardOutput = output
+    process.standardError = error
+    try process.run()
+    let outputData = output.fileHandleForReading.readDataToEndOfFile()
+    let errorData = error.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
+}
+
+/// The Python that has the independent implementations (`KAITO_TEST_PYTHON`, set by scripts/test).
+var python: URL {
+    URL(fileURLWithPath: ProcessInfo.processInfo.environment["KAITO_TEST_PYTHON"] ?? "/usr/bin/python3")
+}
