@@ -1,6 +1,7 @@
 import Foundation
 import KaitoAPIModels
 import KaitoCore
+import KaitoHTTP
 import KaitoTestSupport
 import Testing
 
@@ -59,6 +60,29 @@ struct OperationsTests {
             #expect(object["required_scope"] as? String == "tokens:seed")
             #expect((object["detail"] as? String)?.isEmpty == false)
             #expect((object["request_id"] as? String)?.hasPrefix("req_") == true)
+        }
+    }
+
+    @Test("The OpenAPI document lists every route with its scope and rate-limit group")
+    func openAPI() async throws {
+        try await withTestApp { test, client in
+            let response = try await client.send(.get, "/v1/openapi.json")
+            #expect(response.status == .ok)
+            let document = try response.object()
+            #expect(document["openapi"] as? String == "3.1.0")
+            let paths = try #require(document["paths"] as? [String: [String: [String: Any]]])
+            let routes = KaitoApplication(runtime: test.runtime).routes
+            for route in routes {
+                let operation = try #require(paths[route.path]?[route.method.lowercased()], "\(route.method) \(route.path)")
+                if case .scope(let scope) = route.access {
+                    #expect(operation["x-kaito-scope"] as? String == scope.rawValue)
+                    #expect((operation["security"] as? [[String: [String]]])?.first?["bearer"] == [scope.rawValue])
+                }
+                #expect(operation["x-kaito-rate-limit-group"] as? String == route.rateLimitGroup?.rawValue)
+            }
+            let code = try #require(paths["/v1/tokens/{slug}/code"]?["get"])
+            #expect(code["x-kaito-rate-limit-group"] as? String == "code")
+            #expect(paths.values.reduce(0) { $0 + $1.count } == routes.count)
         }
     }
 

@@ -4,7 +4,7 @@ import Logging
 
 /// Registers routes together with their access rule, and runs each keyed request through one pipeline:
 /// authenticate the key, check the route's scope, (restrictions and rate limits go here), run the handler,
-/// record metrics. Audit events will wrap the handler's unit of work at the same place.
+/// record metrics and a log line. Audit events will wrap the handler's unit of work at the same place.
 public final class APIRouter: @unchecked Sendable {
     typealias Context = KaitoRequestContext
     typealias KeyedHandler = @Sendable (Request, Context, Caller) async throws -> Response
@@ -34,45 +34,65 @@ public final class APIRouter: @unchecked Sendable {
 
     /// A route without authentication.
     func addUnauthenticated(_ method: HTTPRequest.Method, _ path: String, summary: String, handler: @escaping PublicHandler) {
-        let description = register(method, path, access: .unauthenticated, summary: summary)
+        let route = register(method, path, access: .unauthenticated, summary: summary)
         let metrics = self.metrics
         router.on(RouterPath(path), method: method) { request, context in
-            let start = ContinuousClock.now
-            do {
-                let response = try await handler(request, context)
-                metrics.record(route: path, method: description.method, status: Int(response.status.code), outcome: .public, duration: .now - start)
-                return response
-            } catch {
-                Self.recordFailure(error, metrics, description, .public, start)
-                throw error
+            try await Self.observe(route, metrics, context) { outcome in
+                outcome = .public
+                return try await handler(request, context)
             }
         }
     }
 
     private func addKeyed(_ method: HTTPRequest.Method, _ path: String, access: RouteAccess, summary: String, handler: @escaping KeyedHandler) {
-        let description = register(method, path, access: access, summary: summary)
+        let route = register(method, path, access: access, summary: summary)
         let keys = self.keys
         let metrics = self.metrics
         router.on(RouterPath(path), method: method) { request, context in
-            let start = ContinuousClock.now
-            var outcome = HTTPMetrics.ScopeOutcome.unauthenticated
-            do {
+            var context = context
+            return try await Self.observe(route, metrics, context) { outcome in
                 let caller = try await keys.authenticate(authorization: request.headers[.authorization])
-                var context = context
                 context.logger[metadataKey: "key_id"] = .string(caller.key.id)
                 if case .scope(let scope) = access {
                     outcome = .denied
                     try caller.require(scope)
                 }
                 outcome = .granted
-                let response = try await handler(request, context, caller)
-                metrics.record(route: path, method: description.method, status: Int(response.status.code), outcome: outcome, duration: .now - start)
-                return response
-            } catch {
-                Self.recordFailure(error, metrics, description, outcome, start)
-                throw error
+                return try await handler(request, context, caller)
             }
         }
+    }
+
+    /// Runs `body`, then records the request's metrics and log line, for successes and failures alike.
+    private static func observe(
+        _ route: RouteDescription, _ metrics: HTTPMetrics, _ context: Context,
+        _ body: (inout HTTPMetrics.ScopeOutcome) async throws -> Response
+    ) async throws -> Response {
+        let start = ContinuousClock.now
+        var outcome = HTTPMetrics.ScopeOutcome.unauthenticated
+        let status: Int
+        do {
+            let response = try await body(&outcome)
+            status = Int(response.status.code)
+            finish(route, status, outcome, start, metrics, context.logger)
+            return response
+        } catch {
+            status = Int(ProblemTable.status(for: ProblemMiddleware.kaitoError(for: error, logger: nil).code).code)
+            finish(route, status, outcome, start, metrics, context.logger)
+            throw error
+        }
+    }
+
+    private static func finish(
+        _ route: RouteDescription, _ status: Int, _ outcome: HTTPMetrics.ScopeOutcome, _ start: ContinuousClock.Instant,
+        _ metrics: HTTPMetrics, _ logger: Logger
+    ) {
+        let duration = ContinuousClock.now - start
+        metrics.record(route: route.path, method: route.method, status: status, outcome: outcome, duration: duration)
+        logger.info("request", metadata: [
+            "method": .string(route.method), "route": .string(route.path), "status": .stringConvertible(status),
+            "scope_outcome": .string(outcome.rawValue), "duration_ms": .stringConvertible(duration.milliseconds),
+        ])
     }
 
     private func register(_ method: HTTPRequest.Method, _ path: String, access: RouteAccess, summary: String) -> RouteDescription {
@@ -81,12 +101,10 @@ public final class APIRouter: @unchecked Sendable {
         routes.append(description)
         return description
     }
+}
 
-    private static func recordFailure(
-        _ error: any Error, _ metrics: HTTPMetrics, _ route: RouteDescription, _ outcome: HTTPMetrics.ScopeOutcome,
-        _ start: ContinuousClock.Instant
-    ) {
-        let status = ProblemTable.status(for: ProblemMiddleware.kaitoError(for: error, logger: nil).code)
-        metrics.record(route: route.path, method: route.method, status: Int(status.code), outcome: outcome, duration: .now - start)
+extension Duration {
+    var milliseconds: Double {
+        Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -20,6 +21,13 @@ public struct KaitoApplication {
         OperationsController(storage: runtime.storage, metrics: metrics).register(on: api)
         TokensController(tokens: runtime.tokens).register(on: api)
         KeysController(keys: runtime.keys).register(on: api)
+        // Generated from the complete route table (this route included) when asked for; rarely called.
+        api.addUnauthenticated(.get, "/v1/openapi.json", summary: "The OpenAPI 3.1 document of this API") { [api] _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(bytes: try OpenAPIDocument.json(routes: api.routes)))
+            )
+        }
         self.router = router
         self.routes = api.routes
         self.metrics = metrics

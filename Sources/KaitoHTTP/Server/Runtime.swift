@@ -29,6 +29,10 @@ public struct Runtime: Sendable {
         if configuration.databaseURL != nil { throw ServerError.unsupportedDatabaseURL }
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let master = try loadMasterKey(configuration, logger: logger)
+        // Create the database file owner-only; SQLite gives its WAL and shared-memory files the same mode.
+        if !FileManager.default.fileExists(atPath: configuration.databasePath) {
+            FileManager.default.createFile(atPath: configuration.databasePath, contents: nil, attributes: [.posixPermissions: 0o600])
+        }
         let storage = try await SQLiteStorage.open(path: configuration.databasePath, logger: logger)
         return Runtime(storage: storage, keyring: Keyring(master: master))
     }
