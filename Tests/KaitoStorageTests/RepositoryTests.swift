@@ -81,12 +81,11 @@ struct RepositoryTests {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         try await SQLiteStorage.open(path: path, logger: logger).close()
-        try await SQLiteStorage.open(path: path, logger: logger).close()
-        let version = try await SQLiteStorage.schemaVersion(path: path, logger: logger)
-        #expect(version >= 1)
+        let storage = try await SQLiteStorage.open(path: path, logger: logger)
+        let version = try await storage.schemaVersion()
+        #expect(version == Migrations.latestVersionForTesting)
 
         // Pretend a newer kaito migrated this database.
-        let storage = try await SQLiteStorage.open(path: path, logger: logger)
         try await storage.markSchemaVersionForTesting(version + 1)
         try await storage.close()
         await #expect(throws: (any Error).self) {

@@ -5,9 +5,9 @@ import Testing
 
 @Suite("Seeds at rest")
 struct SeedAtRestTests {
-    @Test("The database files contain neither the base32 secret nor its raw bytes")
+    @Test("The SQLite database files contain neither the base32 secret nor its raw bytes")
     func seedNotInDatabaseFile() async throws {
-        try await withTestRuntime { test in
+        try await withTestRuntime(backend: .sqlite) { test in
             let secretBytes = SystemRandomSource().bytes(20)
             let base32 = Base32.encode(secretBytes)
             let caller = try await test.runtime.keys.authenticate(authorization: "Bearer " + (try await test.key([.tokensWrite, .tokensSeed])))

@@ -14,10 +14,14 @@ public struct TestRuntime: Sendable {
     /// The bootstrap `org:admin` key of the organisation `default`.
     public let adminKey: String
     public let organization: Organization
+    public let backend: TestBackend
 
-    public static func make(clock: ManualClock = ManualClock()) async throws -> TestRuntime {
+    public static func make(clock: ManualClock = ManualClock(), backend: TestBackend = .fromEnvironment) async throws -> TestRuntime {
         let directory = try TemporaryDirectory()
-        let configuration = ServerConfiguration(dataDirectory: directory.path)
+        var configuration = ServerConfiguration(dataDirectory: directory.path)
+        if case .postgres(let adminURL) = backend {
+            configuration.databaseURL = try await TestDatabase.createDatabase(adminURL: adminURL)
+        }
         var logger = Logger(label: "kaito-test")
         logger.logLevel = .warning
         let opened = try await Runtime.open(configuration, logger: logger)
@@ -28,13 +32,16 @@ public struct TestRuntime: Sendable {
         let organization = try await runtime.organizations.find("default")
         return TestRuntime(
             runtime: runtime, clock: clock, directory: directory, configuration: configuration,
-            adminKey: adminKey, organization: organization
+            adminKey: adminKey, organization: organization, backend: backend
         )
     }
 
-    /// Closes the database and deletes the directory.
+    /// Closes the database, drops it (PostgreSQL) and deletes the directory.
     public func tearDown() async {
         try? await runtime.storage.close()
+        if case .postgres(let adminURL) = backend, let url = configuration.databaseURL {
+            await TestDatabase.dropDatabase(url: url, adminURL: adminURL)
+        }
         directory.remove()
     }
 
@@ -55,8 +62,10 @@ public struct TestRuntime: Sendable {
 }
 
 /// Runs `body` with a fresh `TestRuntime` and tears it down afterwards, also when `body` throws.
-public func withTestRuntime<T>(clock: ManualClock = ManualClock(), _ body: (TestRuntime) async throws -> T) async throws -> T {
-    let test = try await TestRuntime.make(clock: clock)
+public func withTestRuntime<T>(
+    clock: ManualClock = ManualClock(), backend: TestBackend = .fromEnvironment, _ body: (TestRuntime) async throws -> T
+) async throws -> T {
+    let test = try await TestRuntime.make(clock: clock, backend: backend)
     do {
         let result = try await body(test)
         await test.tearDown()

@@ -26,9 +26,13 @@ public struct Runtime: Sendable {
     /// Opens the configured database (creating the data directory and the master key on first start) and
     /// migrates it.
     public static func open(_ configuration: ServerConfiguration, logger: Logger) async throws -> Runtime {
-        if configuration.databaseURL != nil { throw ServerError.unsupportedDatabaseURL }
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let master = try loadMasterKey(configuration, logger: logger)
+        if let url = configuration.databaseURL {
+            guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else { throw ServerError.unsupportedDatabaseURL }
+            let storage = try await PostgresStorage.open(url: url, logger: logger)
+            return Runtime(storage: storage, keyring: Keyring(master: master))
+        }
         // Create the database file owner-only; SQLite gives its WAL and shared-memory files the same mode.
         if !FileManager.default.fileExists(atPath: configuration.databasePath) {
             FileManager.default.createFile(atPath: configuration.databasePath, contents: nil, attributes: [.posixPermissions: 0o600])

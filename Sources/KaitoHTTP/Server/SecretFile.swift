@@ -29,7 +29,7 @@ public enum ServerError: Error, CustomStringConvertible {
         switch self {
         case .cannotWrite(let path, let code): return "cannot write \(path): \(String(cString: strerror(code)))"
         case .badMasterKey(let message): return "master key: \(message)"
-        case .unsupportedDatabaseURL: return "this build supports only SQLite; PostgreSQL (--database-url postgres://...) is not available yet"
+        case .unsupportedDatabaseURL: return "the database URL must start with postgres:// or postgresql:// (omit it for SQLite)"
         }
     }
 }

@@ -8,11 +8,16 @@ struct Migration: Sendable {
     let apply: @Sendable (any SQLDatabase) async throws -> Void
 }
 
-enum Migrations {
+public enum Migrations {
     /// Every migration, in order.
     static let all: [Migration] = [
         Migration(version: 1, name: "organizations_keys_tokens", apply: Migration001.apply),
     ]
 
     static var latestVersion: Int { all.last?.version ?? 0 }
+}
+
+extension Migrations {
+    /// The newest migration this build knows (public for tests).
+    public static var latestVersionForTesting: Int { latestVersion }
 }

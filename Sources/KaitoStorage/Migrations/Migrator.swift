@@ -27,30 +27,29 @@ enum Migrator {
         try await db.raw("SELECT COALESCE(MAX(version), 0) AS v FROM kaito_schema_migrations").first()?.int("v") ?? 0
     }
 
-    /// Runs every pending migration, each inside `transaction` (which the backend provides, with its locking).
-    /// Returns the versions applied.
+    /// Runs every pending migration in one transaction that `transaction` provides with the backend's locking
+    /// (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: an advisory lock), so that servers starting together apply each
+    /// migration once. Returns the versions applied.
+    /// - Throws: `Error.schemaTooNew` when the database was migrated by a newer kaito.
     static func migrate(
-        _ transaction: (@Sendable (any SQLDatabase) async throws -> Void) async throws -> Void,
-        probe db: any SQLDatabase
+        _ transaction: (@Sendable (any SQLDatabase) async throws -> [Int]) async throws -> [Int]
     ) async throws -> [Int] {
-        try await ensureTable(db)
-        let current = try await currentVersion(db)
-        if current > Migrations.latestVersion {
-            throw Error.schemaTooNew(database: current, known: Migrations.latestVersion)
-        }
-        var applied: [Int] = []
-        for migration in Migrations.all where migration.version > current {
-            try await transaction { db in
-                // Re-check inside the transaction: another process may have applied it meanwhile.
-                guard try await currentVersion(db) < migration.version else { return }
+        try await transaction { db in
+            try await ensureTable(db)
+            let current = try await currentVersion(db)
+            if current > Migrations.latestVersion {
+                throw Error.schemaTooNew(database: current, known: Migrations.latestVersion)
+            }
+            var applied: [Int] = []
+            for migration in Migrations.all where migration.version > current {
                 try await migration.apply(db)
                 try await db.raw("""
                     INSERT INTO kaito_schema_migrations (version, name, applied_at)
                     VALUES (\(bind: migration.version), \(bind: migration.name), \(bind: Date().storedSeconds))
                     """).run()
+                applied.append(migration.version)
             }
-            applied.append(migration.version)
+            return applied
         }
-        return applied
     }
 }

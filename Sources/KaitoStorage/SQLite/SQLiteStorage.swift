@@ -38,7 +38,7 @@ public final class SQLiteStorage: Storage {
         }
         let storage: SQLiteStorage
         do {
-            _ = try await Migrator.migrate({ body in try await Self.transaction(writer.sql(), body) }, probe: writer.sql())
+            _ = try await Migrator.migrate { body in try await Self.transaction(writer.sql(), body) }
             var readers: [SQLiteConnection] = []
             for _ in 0..<max(1, readerCount) {
                 let reader = try await SQLiteConnection.open(storage: .file(path: path), threadPool: readerPool, logger: logger, on: eventLoop)
@@ -53,14 +53,6 @@ public final class SQLiteStorage: Storage {
             throw error
         }
         return storage
-    }
-
-    /// The schema version of the database at `path`, without migrating it.
-    public static func schemaVersion(path: String, logger: Logger) async throws -> Int {
-        let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-        defer { Task { try? await connection.close() } }
-        try await Migrator.ensureTable(connection.sql())
-        return try await Migrator.currentVersion(connection.sql())
     }
 
     public func read<T: Sendable>(_ body: @Sendable (any StorageSession) async throws -> T) async throws -> T {
@@ -86,6 +78,10 @@ public final class SQLiteStorage: Storage {
         } catch {
             throw mapped(error)
         }
+    }
+
+    public func schemaVersion() async throws -> Int {
+        try await readers.withConnection { connection in try await Migrator.currentVersion(connection.sql()) }
     }
 
     public func isReachable() async -> Bool {

@@ -1,0 +1,129 @@
+import Foundation
+import KaitoCore
+import Logging
+import PostgresKit
+import PostgresNIO
+import SQLKit
+
+/// PostgreSQL behind the `Storage` protocol, for several Kaito servers sharing one database.
+///
+/// The same SQLKit repositories as SQLite run here; what differs lives in this folder: the pooled
+/// `PostgresClient`, transactions (`REPEATABLE READ READ ONLY` snapshots for reads, read-committed writes),
+/// migrations serialised across servers by a transaction-scoped advisory lock, and the mapping of SQLSTATE
+/// 23505 to `conflict`.
+public final class PostgresStorage: Storage {
+    private let client: PostgresClient
+    private let runTask: Task<Void, Never>
+    private let dialect = PostgresDialectSupport()
+    private let logger: Logger
+
+    /// The advisory lock key under which migrations run ("kaito" in ASCII).
+    static let migrationLockKey: Int64 = 0x6B_6169_746F
+
+    private init(client: PostgresClient, runTask: Task<Void, Never>, logger: Logger) {
+        self.client = client
+        self.runTask = runTask
+        self.logger = logger
+    }
+
+    /// Connects to `url` and brings the schema up to date (once, whichever server gets the lock first).
+    /// - Throws: `Migrator.Error.schemaTooNew`; `unavailable` when the database cannot be reached.
+    public static func open(url: String, logger: Logger) async throws -> PostgresStorage {
+        var configuration = try PostgresURL.configuration(url)
+        configuration.options.maximumConnections = 20
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        // The pool runs for as long as the storage lives; `close()` cancels it.
+        let runTask = Task { await client.run() }
+        let storage = PostgresStorage(client: client, runTask: runTask, logger: logger)
+        do {
+            _ = try await storage.migrate()
+        } catch {
+            try? await storage.close()
+            throw storage.mapped(error)
+        }
+        return storage
+    }
+
+    /// Applies pending migrations under the advisory lock; returns the versions applied.
+    public func migrate() async throws -> [Int] {
+        try await Migrator.migrate { body in
+            try await client.withConnection { connection in
+                try await Self.transaction(connection.sql(), begin: "BEGIN") { db in
+                    try await db.raw("SELECT pg_advisory_xact_lock(\(bind: Self.migrationLockKey))").run()
+                    return try await body(db)
+                }
+            }
+        }
+    }
+
+    public func read<T: Sendable>(_ body: @Sendable (any StorageSession) async throws -> T) async throws -> T {
+        do {
+            return try await client.withConnection { connection in
+                try await Self.transaction(connection.sql(), begin: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY") { db in
+                    try await body(SQLStorageSession(database: db, dialect: dialect))
+                }
+            }
+        } catch {
+            throw mapped(error)
+        }
+    }
+
+    public func write<T: Sendable>(_ body: @Sendable (any StorageSession) async throws -> T) async throws -> T {
+        do {
+            return try await client.withConnection { connection in
+                try await Self.transaction(connection.sql(), begin: "BEGIN") { db in
+                    try await body(SQLStorageSession(database: db, dialect: dialect))
+                }
+            }
+        } catch {
+            throw mapped(error)
+        }
+    }
+
+    public func schemaVersion() async throws -> Int {
+        try await client.withConnection { connection in try await Migrator.currentVersion(connection.sql()) }
+    }
+
+    public func isReachable() async -> Bool {
+        (try? await client.withConnection { connection in
+            try await connection.sql().raw("SELECT 1 AS one").first() != nil
+        }) ?? false
+    }
+
+    public func close() async throws {
+        runTask.cancel()
+        await runTask.value
+    }
+
+    private static func transaction<T>(_ db: any SQLDatabase, begin: String, _ body: (any SQLDatabase) async throws -> T) async throws -> T {
+        try await db.raw(SQLQueryString(begin)).run()
+        do {
+            let result = try await body(db)
+            try await db.raw("COMMIT").run()
+            return result
+        } catch {
+            try? await db.raw("ROLLBACK").run()
+            throw error
+        }
+    }
+
+    /// Driver errors become `conflict` or `unavailable` (logged without values, never shown); others pass through.
+    private func mapped(_ error: any Error) -> any Error {
+        guard error is PSQLError || error is PostgresError else { return error }
+        if dialect.isUniqueViolation(error) { return KaitoError.conflict("The resource already exists.") }
+        // The SQLSTATE and the server's message, never its `detail` (which can quote row values).
+        let psql = error as? PSQLError
+        logger.error("database error", metadata: [
+            "code": "\(psql.map { "\($0.code)" } ?? "\(type(of: error))")",
+            "sqlstate": "\(psql?.serverInfo?[.sqlState] ?? "-")",
+            "message": "\(psql?.serverInfo?[.message] ?? "-")",
+        ])
+        return KaitoError(.unavailable, "The database could not complete the request.")
+    }
+}
+
+struct PostgresDialectSupport: SQLDialectSupport {
+    func isUniqueViolation(_ error: any Error) -> Bool {
+        (error as? PSQLError)?.serverInfo?[.sqlState] == "23505"
+    }
+}
