@@ -3,14 +3,25 @@ import Foundation
 import KaitoAPIModels
 import KaitoCore
 import NIOCore
+import KaitoTestSupport
 import Testing
+
+extension Optional {
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let self else { return nil }
+        return try await transform(self)
+    }
+}
 
 /// The product page's Quickstart, on a real socket, against the real executable, checked by pyotp.
 @Suite("End to end: kaito serve on a real socket", .serialized)
 struct QuickstartTests {
     @Test("Codes of SHA1, SHA256 and SHA512 tokens match pyotp; kaito code prints the same")
     func quickstart() async throws {
-        let server = try await ServerProcess.start()
+        // On PostgreSQL when the suite runs with one (scripts/test's second pass), else on SQLite.
+        let admin = TestDatabase.postgresAdminURL
+        let databaseURL = try await admin.asyncMap { try await TestDatabase.createDatabase(adminURL: $0) }
+        let server = try await ServerProcess.start(databaseURL: databaseURL)
         defer { server.directory.remove() }
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
         do {
@@ -23,6 +34,7 @@ struct QuickstartTests {
         }
         // SIGTERM shuts the server down cleanly.
         #expect(server.stop() == 0)
+        if let admin, let databaseURL { await TestDatabase.dropDatabase(url: databaseURL, adminURL: admin) }
     }
 
     func checkQuickstart(_ server: ServerProcess, _ http: HTTPClient) async throws {
@@ -124,6 +136,12 @@ struct QuickstartTests {
 import NIOHTTP1
 
 enum NIOHTTP1Method {
-    case GET, POST
-    var method: HTTPMethod { self == .GET ? .GET : .POST }
+    case GET, POST, DELETE
+    var method: HTTPMethod {
+        switch self {
+        case .GET: return .GET
+        case .POST: return .POST
+        case .DELETE: return .DELETE
+        }
+    }
 }

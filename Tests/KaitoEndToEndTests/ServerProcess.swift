@@ -24,12 +24,13 @@ struct ServerProcess {
         }
     }
 
-    /// Starts `kaito serve --port 0` on a fresh data directory and waits until it says where it listens.
-    static func start(environment extra: [String: String] = [:]) async throws -> ServerProcess {
+    /// Starts `kaito serve --port 0` on a fresh data directory (and `databaseURL`, when given) and waits until it
+    /// says where it listens.
+    static func start(databaseURL: String? = nil, environment extra: [String: String] = [:]) async throws -> ServerProcess {
         let directory = try TemporaryDirectory()
         let process = Process()
         process.executableURL = try executable
-        process.arguments = ["serve", "--port", "0", "--data-dir", directory.path]
+        process.arguments = ["serve", "--port", "0", "--data-dir", directory.path] + (databaseURL.map { ["--database-url", $0] } ?? [])
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("KAITO_") }
         environment.merge(extra) { $1 }
         process.environment = environment

@@ -127,3 +127,21 @@ struct PostgresDialectSupport: SQLDialectSupport {
         (error as? PSQLError)?.serverInfo?[.sqlState] == "23505"
     }
 }
+
+extension PostgresStorage {
+    /// Records a schema version that this build does not know, as a newer kaito would (for tests of the refusal).
+    public func markSchemaVersionForTesting(_ version: Int) async throws {
+        try await client.withConnection { connection in
+            try await connection.sql().raw("""
+                INSERT INTO kaito_schema_migrations (version, name, applied_at) VALUES (\(bind: version), 'future', 0)
+                """).run()
+        }
+    }
+
+    /// How many migrations are recorded as applied (for the test that servers starting together apply each once).
+    public func appliedMigrationCountForTesting() async throws -> Int {
+        try await client.withConnection { connection in
+            try await connection.sql().raw("SELECT COUNT(*) AS n FROM kaito_schema_migrations").first()?.int("n") ?? 0
+        }
+    }
+}
