@@ -2,14 +2,92 @@
 public struct CreateKeyRequest: Codable, Sendable {
     public var name: String?
     public var scopes: [String]?
+    public var allowedCIDRs: [String]?
+    public var expiresAt: String?
+    public var singleUse: Bool?
+    public var tokenSlugs: [String]?
+    public var rateLimits: RateLimitsBody?
 
-    public init(name: String? = nil, scopes: [String]? = nil) {
+    public init(
+        name: String? = nil, scopes: [String]? = nil, allowedCIDRs: [String]? = nil, expiresAt: String? = nil,
+        singleUse: Bool? = nil, tokenSlugs: [String]? = nil, rateLimits: RateLimitsBody? = nil
+    ) {
         self.name = name
         self.scopes = scopes
+        self.allowedCIDRs = allowedCIDRs
+        self.expiresAt = expiresAt
+        self.singleUse = singleUse
+        self.tokenSlugs = tokenSlugs
+        self.rateLimits = rateLimits
     }
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case name, scopes
+        case allowedCIDRs = "allowed_cidrs"
+        case expiresAt = "expires_at"
+        case singleUse = "single_use"
+        case tokenSlugs = "token_slugs"
+        case rateLimits = "rate_limits"
+    }
+}
+
+/// Per-minute limits by endpoint group.
+public struct RateLimitsBody: Codable, Sendable, Equatable {
+    public var code: Int?
+    public var read: Int?
+    public var write: Int?
+
+    public init(code: Int? = nil, read: Int? = nil, write: Int? = nil) {
+        self.code = code
+        self.read = read
+        self.write = write
+    }
+}
+
+/// `PATCH /v1/keys/{id}`: an absent field stays as it is; `null` clears it.
+public struct UpdateKeyRequest: Decodable, Sendable {
+    /// A field's presence in the body: absent, or given (possibly as null).
+    public enum Field<Value: Decodable & Sendable>: Sendable {
+        case absent
+        case given(Value?)
+    }
+
+    public var name: Field<String> = .absent
+    public var allowedCIDRs: Field<[String]> = .absent
+    public var expiresAt: Field<String> = .absent
+    public var tokenSlugs: Field<[String]> = .absent
+
+    public enum CodingKeys: String, CodingKey, CaseIterable {
+        case name
+        case allowedCIDRs = "allowed_cidrs"
+        case expiresAt = "expires_at"
+        case tokenSlugs = "token_slugs"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        func field<Value: Decodable & Sendable>(_ key: CodingKeys) throws -> Field<Value> {
+            guard container.contains(key) else { return .absent }
+            return .given(try container.decodeIfPresent(Value.self, forKey: key))
+        }
+        name = try field(.name)
+        allowedCIDRs = try field(.allowedCIDRs)
+        expiresAt = try field(.expiresAt)
+        tokenSlugs = try field(.tokenSlugs)
+    }
+}
+
+/// A key's standing in one limit group.
+public struct RateLimitStanding: Codable, Sendable, Equatable {
+    public var limit: Int
+    public var remaining: Int
+    /// Seconds until the group is full again.
+    public var reset: Int
+
+    public init(limit: Int, remaining: Int, reset: Int) {
+        self.limit = limit
+        self.remaining = remaining
+        self.reset = reset
     }
 }
 
@@ -26,13 +104,29 @@ public struct KeyResponse: Codable, Sendable, Equatable {
     public var lastUsedAt: String?
     public var lastUsedIP: String?
     public var spentAt: String?
+    public var allowedCIDRs: [String]
+    public var tokenSlugs: [String]?
+    public var singleUse: Bool
+    /// The limits in force, per minute, by group.
+    public var rateLimits: RateLimitsBody
+    /// Only in `GET /v1/keys/self`: the standing in each limit group.
+    public var rateLimitStanding: [String: RateLimitStanding]?
     /// Only in the response that creates the key.
     public var key: String?
 
     public init(
         id: String, name: String, hint: String, scopes: [String], createdAt: String, createdBy: String,
-        expiresAt: String?, revokedAt: String?, key: String? = nil
+        expiresAt: String?, revokedAt: String?, lastUsedAt: String? = nil, lastUsedIP: String? = nil, spentAt: String? = nil,
+        allowedCIDRs: [String] = [], tokenSlugs: [String]? = nil, singleUse: Bool = false,
+        rateLimits: RateLimitsBody = RateLimitsBody(), key: String? = nil
     ) {
+        self.lastUsedAt = lastUsedAt
+        self.lastUsedIP = lastUsedIP
+        self.spentAt = spentAt
+        self.allowedCIDRs = allowedCIDRs
+        self.tokenSlugs = tokenSlugs
+        self.singleUse = singleUse
+        self.rateLimits = rateLimits
         self.id = id
         self.name = name
         self.hint = hint
@@ -53,6 +147,11 @@ public struct KeyResponse: Codable, Sendable, Equatable {
         case lastUsedAt = "last_used_at"
         case lastUsedIP = "last_used_ip"
         case spentAt = "spent_at"
+        case allowedCIDRs = "allowed_cidrs"
+        case tokenSlugs = "token_slugs"
+        case singleUse = "single_use"
+        case rateLimits = "rate_limits"
+        case rateLimitStanding = "rate_limit_standing"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -69,5 +168,10 @@ public struct KeyResponse: Codable, Sendable, Equatable {
         try container.encode(lastUsedAt, forKey: .lastUsedAt)
         try container.encode(lastUsedIP, forKey: .lastUsedIP)
         try container.encode(spentAt, forKey: .spentAt)
+        try container.encode(allowedCIDRs, forKey: .allowedCIDRs)
+        try container.encode(tokenSlugs, forKey: .tokenSlugs)
+        try container.encode(singleUse, forKey: .singleUse)
+        try container.encode(rateLimits, forKey: .rateLimits)
+        try container.encodeIfPresent(rateLimitStanding, forKey: .rateLimitStanding)
     }
 }

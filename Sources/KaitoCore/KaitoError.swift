@@ -42,12 +42,21 @@ public struct KaitoError: Error, Sendable, Equatable, CustomStringConvertible {
     public var fieldErrors: [FieldError]
     /// The scope a `insufficient_scope` error asks for.
     public var requiredScope: Scope?
+    /// The plan a `plan_required` error asks for.
+    public var requiredPlan: Plan?
+    /// Seconds until a `rate_limited` request would be admitted.
+    public var retryAfter: Int?
 
-    public init(_ code: Code, _ detail: String, fieldErrors: [FieldError] = [], requiredScope: Scope? = nil) {
+    public init(
+        _ code: Code, _ detail: String, fieldErrors: [FieldError] = [], requiredScope: Scope? = nil,
+        requiredPlan: Plan? = nil, retryAfter: Int? = nil
+    ) {
         self.code = code
         self.detail = detail
         self.fieldErrors = fieldErrors
         self.requiredScope = requiredScope
+        self.requiredPlan = requiredPlan
+        self.retryAfter = retryAfter
     }
 
     public var description: String { "\(code.rawValue): \(detail)" }

@@ -7,8 +7,33 @@ import Logging
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Operator commands that work on the database directly (also while servers are running).",
-        subcommands: [CreateOrg.self, CreateKey.self]
+        subcommands: [CreateOrg.self, CreateKey.self, SetPlan.self]
     )
+
+    struct SetPlan: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-plan",
+            abstract: "Change an organisation's plan (free, business, enterprise); gating follows at once."
+        )
+
+        @Argument(help: "The organisation's name or id.")
+        var org: String
+
+        @Argument(help: "free, business or enterprise.")
+        var plan: String
+
+        @OptionGroup var options: ServerOptions
+
+        func run() async throws {
+            guard let plan = Plan(rawValue: plan) else {
+                throw CLIError(message: "the plan must be free, business or enterprise", exitCode: 2)
+            }
+            try await withRuntime(options) { runtime in
+                let organization = try await runtime.organizations.setPlan(org, plan: plan)
+                print("\(organization.name): \(organization.plan.rawValue)")
+            }
+        }
+    }
 
     struct CreateOrg: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -49,8 +74,9 @@ struct Admin: AsyncParsableCommand {
         func run() async throws {
             try await withRuntime(options) { runtime in
                 let organization = try await runtime.organizations.find(org)
-                let draft = try KeyService.Draft.validated(
-                    name: name, scopes: scopes.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+                let draft = try KeyDraft.validated(
+                    name: name, scopes: scopes.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) },
+                    now: runtime.clock.now())
                 let (_, secret) = try await runtime.storage.write { session in
                     try await runtime.keys.create(draft, organizationID: organization.id, createdBy: "operator", session: session)
                 }

@@ -26,7 +26,7 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw CLIError(message: "cannot start: \(error)")
         }
-        let application = KaitoApplication(runtime: runtime).application(
+        let application = KaitoApplication(runtime: runtime, trustedProxies: configuration.trustedProxies).application(
             runtime: runtime, host: configuration.host, port: configuration.port, logger: logger
         ) { channel in
             logger.notice("kaito is listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])

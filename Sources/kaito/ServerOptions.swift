@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KaitoCore
 import KaitoHTTP
 
 /// The settings every server-side command takes (`serve`, `admin`), each also from the environment.
@@ -16,6 +17,9 @@ struct ServerOptions: ParsableArguments {
     @Option(name: .customLong("database-url"), help: "postgres://... to use PostgreSQL (env KAITO_DATABASE_URL); default SQLite in the data directory.")
     var databaseURL: String?
 
+    @Option(name: .customLong("trusted-proxies"), help: "Comma-separated CIDRs of proxies whose X-Forwarded-For is believed (env KAITO_TRUSTED_PROXIES).")
+    var trustedProxies: String?
+
     /// The configuration: options first, then `KAITO_*` environment variables, then defaults.
     /// The master key comes only from `KAITO_MASTER_KEY` (never a command-line argument) or the key file.
     func configuration() throws -> ServerConfiguration {
@@ -29,6 +33,12 @@ struct ServerOptions: ParsableArguments {
         configuration.dataDirectory = dataDir ?? environment["KAITO_DATA_DIR"] ?? configuration.dataDirectory
         configuration.databaseURL = databaseURL ?? environment["KAITO_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.masterKeyBase64 = environment["KAITO_MASTER_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        let proxies = (trustedProxies ?? environment["KAITO_TRUSTED_PROXIES"] ?? "")
+            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        configuration.trustedProxies = try proxies.map { text in
+            guard let cidr = CIDR(text) else { throw CLIError(message: "--trusted-proxies: '\(text)' is not a CIDR", exitCode: 2) }
+            return cidr
+        }
         return configuration
     }
 }

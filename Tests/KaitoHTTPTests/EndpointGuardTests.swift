@@ -34,6 +34,7 @@ struct EndpointGuardTests {
         Endpoint(method: .get, route: "/v1/keys"),
         Endpoint(method: .get, route: "/v1/keys/self"),
         Endpoint(method: .get, route: "/v1/keys/{id}"),
+        Endpoint(method: .patch, route: "/v1/keys/{id}", body: #"{"name": "renamed"}"#, invalid: (#"{"allowed_cidrs": ["10.0.0.0/33"]}"#, "allowed_cidrs[0]")),
         Endpoint(method: .delete, route: "/v1/keys/{id}"),
     ]
 
@@ -138,11 +139,11 @@ struct EndpointGuardTests {
     func snapshot(_ test: TestRuntime) async throws -> Snapshot {
         let organizationID = test.organization.id
         return try await test.runtime.storage.read { session in
-            let tokens = try await session.tokens.list(organizationID: organizationID, after: nil, limit: 100)
+            let tokens = try await session.tokens.list(organizationID: organizationID, slugs: nil, after: nil, limit: 100)
             let keys = try await session.keys.list(organizationID: organizationID, after: nil, limit: 100)
             return Snapshot(
                 tokens: tokens.map { "\($0.slug) \($0.name) \($0.updatedAt)" },
-                keys: keys.map { "\($0.id) \($0.name) \(String(describing: $0.revokedAt))" },
+                keys: keys.map { "\($0.id) \($0.name) \(String(describing: $0.revokedAt)) \($0.allowedCIDRs) \(String(describing: $0.expiresAt)) \(String(describing: $0.tokenSlugs))" },
                 seed: tokens.first { $0.slug == "aws-prod" }?.sealedSeed ?? []
             )
         }

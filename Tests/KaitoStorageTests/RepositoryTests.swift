@@ -17,7 +17,7 @@ struct RepositoryTests {
             try await test.runtime.storage.read { session in
                 #expect(try await session.tokens.find(slug: "shared-name", organizationID: mine) != nil)
                 #expect(try await session.tokens.find(slug: "shared-name", organizationID: other.id) == nil)
-                #expect(try await session.tokens.list(organizationID: other.id, after: nil, limit: 10).isEmpty)
+                #expect(try await session.tokens.list(organizationID: other.id, slugs: nil, after: nil, limit: 10).isEmpty)
                 let keys = try await session.keys.list(organizationID: mine, after: nil, limit: 10)
                 #expect(try await session.keys.find(id: keys[0].id, organizationID: other.id) == nil)
             }

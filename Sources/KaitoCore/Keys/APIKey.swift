@@ -13,10 +13,23 @@ public struct APIKey: Sendable, Equatable {
     public var createdBy: String
     public var expiresAt: Date?
     public var revokedAt: Date?
+    /// Networks the key may be used from; empty means anywhere.
+    public var allowedCIDRs: [CIDR]
+    /// Tokens the key is bound to; nil means every token of the organisation.
+    public var tokenSlugs: [String]?
+    /// Spent by its first successful request.
+    public var singleUse: Bool
+    public var spentAt: Date?
+    public var lastUsedAt: Date?
+    public var lastUsedIP: String?
+    /// Per-minute limits instead of the defaults (plan Enterprise).
+    public var rateLimits: RateLimitOverrides
 
     public init(
         id: String, organizationID: String, name: String, hint: String, hash: [UInt8], scopes: Set<Scope>,
-        createdAt: Date, createdBy: String, expiresAt: Date? = nil, revokedAt: Date? = nil
+        createdAt: Date, createdBy: String, expiresAt: Date? = nil, revokedAt: Date? = nil,
+        allowedCIDRs: [CIDR] = [], tokenSlugs: [String]? = nil, singleUse: Bool = false, spentAt: Date? = nil,
+        lastUsedAt: Date? = nil, lastUsedIP: String? = nil, rateLimits: RateLimitOverrides = RateLimitOverrides()
     ) {
         self.id = id
         self.organizationID = organizationID
@@ -28,8 +41,17 @@ public struct APIKey: Sendable, Equatable {
         self.createdBy = createdBy
         self.expiresAt = expiresAt
         self.revokedAt = revokedAt
+        self.allowedCIDRs = allowedCIDRs
+        self.tokenSlugs = tokenSlugs
+        self.singleUse = singleUse
+        self.spentAt = spentAt
+        self.lastUsedAt = lastUsedAt
+        self.lastUsedIP = lastUsedIP
+        self.rateLimits = rateLimits
     }
 
     public static let idPrefix = "key"
     public static let nameLimit = 200
+    /// `last_used_at` is refreshed at most this often (seconds), so that ordinary use does not write on every request.
+    public static let lastUsedResolution: TimeInterval = 60
 }

@@ -1,14 +1,78 @@
-/// The authenticated key behind a request; every operation runs on behalf of one.
+import Foundation
+
+/// The authenticated key behind a request, and the address it came from; every operation runs on behalf of one.
 public struct Caller: Sendable {
     public var key: APIKey
+    /// The client's address (the socket peer, or what a trusted proxy reported); nil when unknown.
+    public var address: IPAddress?
     public var organizationID: String { key.organizationID }
 
-    public init(key: APIKey) { self.key = key }
+    public init(key: APIKey, address: IPAddress? = nil) {
+        self.key = key
+        self.address = address
+    }
+
+    /// - Throws: `ip_not_allowed` when the key has an allow-list and the address is outside it (or unknown).
+    public func requireAllowedAddress() throws {
+        guard !key.allowedCIDRs.isEmpty else { return }
+        guard let address, key.allowedCIDRs.contains(where: { $0.contains(address) }) else {
+            throw KaitoError(.ipNotAllowed, "This key may not be used from \(address.map { "\($0)" } ?? "an unknown address").")
+        }
+    }
 
     /// - Throws: `insufficient_scope` naming `scope` unless the key carries it.
     public func require(_ scope: Scope) throws {
         guard key.scopes.contains(scope) else {
             throw KaitoError(.insufficientScope, "This key lacks the scope \(scope.rawValue).", requiredScope: scope)
+        }
+    }
+
+    /// Whether the key may act on the token `slug`.
+    public func allowsToken(_ slug: String) -> Bool {
+        key.tokenSlugs.map { $0.contains(slug) } ?? true
+    }
+
+    /// - Throws: `token_not_allowed` when the key is bound to other tokens.
+    public func requireToken(_ slug: String) throws {
+        guard allowsToken(slug) else {
+            throw KaitoError(.tokenNotAllowed, "This key is bound to other tokens.")
+        }
+    }
+
+    /// Whether using the key at `now` must be written: a single-use key is spent, and `last_used_at` is refreshed
+    /// when it is older than `APIKey.lastUsedResolution` or the address changed.
+    public func mustRecordUse(at now: Date) -> Bool {
+        if key.singleUse { return true }
+        guard let last = key.lastUsedAt else { return true }
+        return now.timeIntervalSince(last) >= APIKey.lastUsedResolution || key.lastUsedIP != address?.description
+    }
+
+    /// Records the use in the request's own transaction.
+    /// - Throws: `invalid_key` when another request spent this single-use key first (the transaction rolls back).
+    public func recordUse(in session: any StorageSession, at now: Date) async throws {
+        let ip = address?.description
+        if key.singleUse {
+            guard try await session.keys.spend(id: key.id, organizationID: organizationID, at: now, ip: ip) else {
+                throw KaitoError(.invalidKey, "The single-use key has already been used.")
+            }
+        } else {
+            try await session.keys.touch(id: key.id, organizationID: organizationID, at: now, ip: ip)
+        }
+    }
+}
+
+extension Storage {
+    /// Runs one request's unit of work on behalf of `caller`: its effect and the key's use (a single-use key spent,
+    /// `last_used_at` refreshed) commit together or not at all. Work that only reads runs on a snapshot unless the
+    /// key's use must be written. Audit events will be written at this same place.
+    public func perform<T: Sendable>(
+        for caller: Caller, at now: Date, writes: Bool, _ body: @Sendable @escaping (any StorageSession) async throws -> T
+    ) async throws -> T {
+        guard writes || caller.mustRecordUse(at: now) else { return try await read(body) }
+        return try await write { session in
+            let result = try await body(session)
+            try await caller.recordUse(in: session, at: now)
+            return result
         }
     }
 }

@@ -14,64 +14,53 @@ public struct KeyService: Sendable {
         self.random = random
     }
 
-    /// What a new key is made of, checked.
-    public struct Draft: Sendable {
-        public var name: String
-        public var scopes: Set<Scope>
-        public init(name: String, scopes: Set<Scope>) {
-            self.name = name
-            self.scopes = scopes
-        }
-
-        /// - Throws: `validation_failed` naming every bad field.
-        public static func validated(name: String?, scopes: [String]?) throws -> Draft {
-            var errors: [KaitoError.FieldError] = []
-            let trimmed = name?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-            if trimmed.isEmpty {
-                errors.append(.init(field: "name", message: "is required"))
-            } else if trimmed.count > APIKey.nameLimit {
-                errors.append(.init(field: "name", message: "must be at most \(APIKey.nameLimit) characters"))
-            }
-            var parsed = Set<Scope>()
-            do {
-                parsed = try Scope.parseList(scopes ?? [])
-            } catch let error as KaitoError {
-                errors.append(contentsOf: error.fieldErrors)
-            }
-            if !errors.isEmpty { throw KaitoError.validation(errors) }
-            return Draft(name: trimmed, scopes: parsed)
-        }
-    }
-
     /// Creates a key inside an existing unit of work; returns its record and its secret (shown once).
-    public func create(_ draft: Draft, organizationID: String, createdBy: String, session: any StorageSession) async throws -> (APIKey, APIKeySecret) {
+    /// - Throws: `plan_required` when the draft overrides rate limits and the organisation is not on Enterprise.
+    public func create(_ draft: KeyDraft, organizationID: String, createdBy: String, session: any StorageSession) async throws -> (APIKey, APIKeySecret) {
+        if !draft.rateLimits.isEmpty {
+            let plan = try await session.organizations.find(id: organizationID)?.plan ?? .free
+            guard plan == .enterprise else {
+                throw KaitoError(.planRequired, "Per-key rate limits need the Enterprise plan.", requiredPlan: .enterprise)
+            }
+        }
         let secret = APIKeySecret.generate(random: random)
         let now = clock.now()
         let key = APIKey(
             id: Identifier.make(prefix: APIKey.idPrefix, at: now, random: random),
-            organizationID: organizationID,
-            name: draft.name,
-            hint: secret.hint,
-            hash: keyring.hasher.hash(secret),
-            scopes: draft.scopes,
-            createdAt: now,
-            createdBy: createdBy
+            organizationID: organizationID, name: draft.name, hint: secret.hint, hash: keyring.hasher.hash(secret),
+            scopes: draft.scopes, createdAt: now, createdBy: createdBy, expiresAt: draft.expiresAt,
+            allowedCIDRs: draft.allowedCIDRs, tokenSlugs: draft.tokenSlugs, singleUse: draft.singleUse,
+            rateLimits: draft.rateLimits
         )
         try await session.keys.insert(key)
         return (key, secret)
     }
 
     /// Creates a key on behalf of `caller`.
-    public func create(_ draft: Draft, by caller: Caller) async throws -> (APIKey, APIKeySecret) {
-        try await storage.write { session in
+    public func create(_ draft: KeyDraft, by caller: Caller) async throws -> (APIKey, APIKeySecret) {
+        try await storage.perform(for: caller, at: clock.now(), writes: true) { session in
             try await create(draft, organizationID: caller.organizationID, createdBy: "key:\(caller.key.id)", session: session)
+        }
+    }
+
+    /// Changes a key's name, networks, expiry or token binding.
+    public func update(id: String, _ change: KeyChange, by caller: Caller) async throws -> APIKey {
+        guard Identifier.isWellFormed(id, prefix: APIKey.idPrefix) else { throw KaitoError.notFound("The key") }
+        let now = clock.now()
+        return try await storage.perform(for: caller, at: now, writes: true) { session in
+            guard let key = try await session.keys.find(id: id, organizationID: caller.organizationID) else {
+                throw KaitoError.notFound("The key")
+            }
+            let changed = try change.apply(to: key, now: now)
+            try await session.keys.update(changed)
+            return changed
         }
     }
 
     /// The key behind an `Authorization` header value.
     /// - Throws: `missing_key` without a bearer key; `invalid_key` for an unknown, malformed or revoked key;
     ///   `key_expired` after its `expires_at`.
-    public func authenticate(authorization: String?) async throws -> Caller {
+    public func authenticate(authorization: String?, address: IPAddress? = nil) async throws -> Caller {
         guard let authorization, !authorization.isEmpty else {
             throw KaitoError(.missingKey, "Send an API key as 'Authorization: Bearer kto_live_...'.")
         }
@@ -87,33 +76,47 @@ public struct KeyService: Sendable {
         guard let key = found, keyring.hasher.matches(secret, stored: key.hash), key.revokedAt == nil else {
             throw KaitoError(.invalidKey, "The API key is not valid.")
         }
+        guard key.spentAt == nil else { throw KaitoError(.invalidKey, "The single-use key has already been used.") }
         if let expiresAt = key.expiresAt, expiresAt <= clock.now() {
             throw KaitoError(.keyExpired, "The API key expired at \(Timestamp.format(expiresAt)).")
         }
-        return Caller(key: key)
+        return Caller(key: key, address: address)
     }
 
     public func list(by caller: Caller, after cursor: String?, limit: Int) async throws -> Page<APIKey> {
-        let rows = try await storage.read { session in
+        let rows = try await storage.perform(for: caller, at: clock.now(), writes: false) { session in
             try await session.keys.list(organizationID: caller.organizationID, after: cursor, limit: limit + 1)
         }
         return Page.from(rows, limit: limit, cursor: \.id)
     }
 
     public func get(id: String, by caller: Caller) async throws -> APIKey {
-        guard Identifier.isWellFormed(id, prefix: APIKey.idPrefix),
-              let key = try await storage.read({ session in try await session.keys.find(id: id, organizationID: caller.organizationID) })
-        else { throw KaitoError.notFound("The key") }
-        return key
+        guard Identifier.isWellFormed(id, prefix: APIKey.idPrefix) else { throw KaitoError.notFound("The key") }
+        return try await storage.perform(for: caller, at: clock.now(), writes: false) { session in
+            guard let key = try await session.keys.find(id: id, organizationID: caller.organizationID) else {
+                throw KaitoError.notFound("The key")
+            }
+            return key
+        }
     }
 
     /// Revokes a key of the caller's organisation; it fails with 401 from the next request on.
     public func revoke(id: String, by caller: Caller) async throws {
         guard Identifier.isWellFormed(id, prefix: APIKey.idPrefix) else { throw KaitoError.notFound("The key") }
         let now = clock.now()
-        let found = try await storage.write { session in
-            try await session.keys.revoke(id: id, organizationID: caller.organizationID, at: now)
+        try await storage.perform(for: caller, at: now, writes: true) { session in
+            guard try await session.keys.revoke(id: id, organizationID: caller.organizationID, at: now) else {
+                throw KaitoError.notFound("The key")
+            }
         }
-        guard found else { throw KaitoError.notFound("The key") }
+    }
+}
+
+extension KeyService {
+    /// The caller's own key as stored now (its use recorded), for `GET /v1/keys/self`.
+    public func current(_ caller: Caller) async throws -> APIKey {
+        try await storage.perform(for: caller, at: clock.now(), writes: false) { session in
+            try await session.keys.find(id: caller.key.id, organizationID: caller.organizationID) ?? caller.key
+        }
     }
 }

@@ -25,7 +25,7 @@ public struct OrganizationService: Sendable {
         return try await storage.write { session in
             try await session.organizations.insert(organization)
             _ = try await keyring.createDataKey(organizationID: organization.id, session: session)
-            let draft = KeyService.Draft(name: "\(name) admin", scopes: [.orgAdmin])
+            let draft = KeyDraft(name: "\(name) admin", scopes: [.orgAdmin])
             let (_, secret) = try await keys.create(draft, organizationID: organization.id, createdBy: createdBy, session: session)
             return (organization, secret)
         }
@@ -40,6 +40,15 @@ public struct OrganizationService: Sendable {
         } catch let error as KaitoError where error.code == .conflict {
             return nil  // another server bootstrapped it first
         }
+    }
+
+    /// Changes an organisation's plan (`kaito admin set-plan`); takes effect at once for gating.
+    public func setPlan(_ nameOrID: String, plan: Plan) async throws -> Organization {
+        var organization = try await find(nameOrID)
+        let id = organization.id
+        try await storage.write { session in _ = try await session.organizations.setPlan(id: id, plan: plan) }
+        organization.plan = plan
+        return organization
     }
 
     /// Finds an organisation by name or id (what operators type).

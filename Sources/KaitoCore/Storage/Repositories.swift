@@ -10,6 +10,8 @@ public protocol OrganizationRepository: Sendable {
     func find(name: String) async throws -> Organization?
     /// How many organisations exist (zero means the database is new).
     func count() async throws -> Int
+    /// Changes the organisation's plan. Returns false when no such organisation exists.
+    func setPlan(id: String, plan: Plan) async throws -> Bool
 }
 
 /// Wrapped data keys, one per organisation.
@@ -32,6 +34,13 @@ public protocol APIKeyRepository: Sendable {
     func list(organizationID: String, after cursor: String?, limit: Int) async throws -> [APIKey]
     /// Marks the key revoked at `at` unless it already is. Returns false when no such key exists.
     func revoke(id: String, organizationID: String, at: Date) async throws -> Bool
+    /// Stores the key's changeable fields (name, networks, expiry, token binding, limits), matched by id and organisation.
+    func update(_ key: APIKey) async throws
+    /// Spends a single-use key in one conditional statement. Returns false when it was already spent (another
+    /// request, possibly on another server, won).
+    func spend(id: String, organizationID: String, at: Date, ip: String?) async throws -> Bool
+    /// Refreshes `last_used_at` and `last_used_ip`.
+    func touch(id: String, organizationID: String, at: Date, ip: String?) async throws
 }
 
 /// TOTP tokens. Slugs are unique within an organisation.
@@ -40,8 +49,8 @@ public protocol TokenRepository: Sendable {
     func insert(_ token: Token) async throws
     /// The organisation's token with this slug, or nil.
     func find(slug: String, organizationID: String) async throws -> Token?
-    /// The organisation's tokens ordered by slug, those after `cursor`, at most `limit`.
-    func list(organizationID: String, after cursor: String?, limit: Int) async throws -> [Token]
+    /// The organisation's tokens ordered by slug, those after `cursor`, at most `limit`; only `slugs` when given.
+    func list(organizationID: String, slugs: [String]?, after cursor: String?, limit: Int) async throws -> [Token]
     /// Replaces the stored metadata, parameters and sealed seed of `token` (matched by id and organisation).
     func update(_ token: Token) async throws
     /// Deletes the token. Returns false when no such token exists.

@@ -14,6 +14,8 @@ public protocol Storage: Sendable {
     /// Runs `body` in one write transaction: commit on return, rollback on throw.
     /// - Throws: whatever `body` throws, `conflict` on a unique violation, `unavailable` when the database fails.
     func write<T: Sendable>(_ body: @Sendable (any StorageSession) async throws -> T) async throws -> T
+    /// Rate-limit state: shared by every server on PostgreSQL, in memory on SQLite.
+    var rateLimits: any RateLimitStore { get }
     /// The version of the newest migration applied to the database.
     func schemaVersion() async throws -> Int
     /// Whether the database answers a trivial query (for `/ready`).

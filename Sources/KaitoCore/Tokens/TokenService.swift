@@ -17,13 +17,14 @@ public struct TokenService: Sendable {
     public func create(_ draft: TokenDraft, by caller: Caller) async throws -> Token {
         guard let slug = draft.slug else { throw KaitoError.validation("slug", "is required") }
         guard Token.isValidSlug(slug) else { throw KaitoError.validation("slug", "must match [a-z0-9][a-z0-9-]{0,62}") }
+        try caller.requireToken(slug)
         let seed = try draft.validatedSeed()
         let issuer = try TokenDraft.text(draft.issuer, field: "issuer") ?? seed.issuer
         let account = try TokenDraft.text(draft.account, field: "account") ?? seed.account
         let name = try TokenDraft.text(draft.name, field: "name") ?? slug
         let now = clock.now()
         let id = Identifier.make(prefix: Token.idPrefix, at: now, random: random)
-        return try await storage.write { session in
+        return try await storage.perform(for: caller, at: now, writes: true) { session in
             let dataKey = try await keyring.dataKey(organizationID: caller.organizationID, session: session)
             let token = Token(
                 id: id, organizationID: caller.organizationID, slug: slug, name: name, issuer: issuer, account: account,
@@ -36,14 +37,16 @@ public struct TokenService: Sendable {
     }
 
     public func list(by caller: Caller, after cursor: String?, limit: Int) async throws -> Page<Token> {
-        let rows = try await storage.read { session in
-            try await session.tokens.list(organizationID: caller.organizationID, after: cursor, limit: limit + 1)
+        let rows = try await storage.perform(for: caller, at: clock.now(), writes: false) { session in
+            try await session.tokens.list(organizationID: caller.organizationID, slugs: caller.key.tokenSlugs, after: cursor, limit: limit + 1)
         }
         return Page.from(rows, limit: limit, cursor: \.slug)
     }
 
     public func get(slug: String, by caller: Caller) async throws -> Token {
-        try await storage.read { session in try await find(slug: slug, caller: caller, session: session) }
+        try await storage.perform(for: caller, at: clock.now(), writes: false) { session in
+            try await find(slug: slug, caller: caller, session: session)
+        }
     }
 
     /// The fields of `PATCH /v1/tokens/{slug}`; nil leaves a field as it is, an empty string clears it.
@@ -64,7 +67,7 @@ public struct TokenService: Sendable {
         let issuer = try TokenDraft.text(change.issuer, field: "issuer")
         let account = try TokenDraft.text(change.account, field: "account")
         let now = clock.now()
-        return try await storage.write { session in
+        return try await storage.perform(for: caller, at: now, writes: true) { session in
             var token = try await find(slug: slug, caller: caller, session: session)
             if let name { token.name = name }
             if change.issuer != nil { token.issuer = issuer }
@@ -76,16 +79,18 @@ public struct TokenService: Sendable {
     }
 
     public func delete(slug: String, by caller: Caller) async throws {
-        let deleted = try await storage.write { session in
-            try await session.tokens.delete(slug: slug, organizationID: caller.organizationID)
+        try caller.requireToken(slug)
+        try await storage.perform(for: caller, at: clock.now(), writes: true) { session in
+            guard try await session.tokens.delete(slug: slug, organizationID: caller.organizationID) else {
+                throw KaitoError.notFound("The token")
+            }
         }
-        guard deleted else { throw KaitoError.notFound("The token") }
     }
 
     /// The current code. With `minValid`, waits for the next period when fewer seconds than that are left.
     /// - Throws: `validation_failed` on `min_valid` outside 0..<period, `not_found` for an unknown slug.
     public func code(slug: String, minValid: Int?, by caller: Caller) async throws -> GeneratedCode {
-        let (token, secret) = try await storage.read { session in
+        let (token, secret) = try await storage.perform(for: caller, at: clock.now(), writes: false) { session in
             let token = try await find(slug: slug, caller: caller, session: session)
             let dataKey = try await keyring.dataKey(organizationID: caller.organizationID, session: session)
             return (token, try dataKey.openSeed(token.sealedSeed, tokenID: token.id))
@@ -106,7 +111,7 @@ public struct TokenService: Sendable {
 
     /// The seed in the forms an authenticator app imports.
     public func seed(slug: String, by caller: Caller) async throws -> OTPAuthURI {
-        try await storage.read { session in
+        try await storage.perform(for: caller, at: clock.now(), writes: false) { session in
             let token = try await find(slug: slug, caller: caller, session: session)
             let dataKey = try await keyring.dataKey(organizationID: caller.organizationID, session: session)
             let secret = try dataKey.openSeed(token.sealedSeed, tokenID: token.id)
@@ -117,7 +122,7 @@ public struct TokenService: Sendable {
     /// Replaces the seed (and, from an `otpauth://` URI or explicit fields, the parameters).
     public func rotateSeed(slug: String, _ draft: TokenDraft, by caller: Caller) async throws -> Token {
         let now = clock.now()
-        return try await storage.write { session in
+        return try await storage.perform(for: caller, at: now, writes: true) { session in
             var token = try await find(slug: slug, caller: caller, session: session)
             let seed = try draft.validatedSeed(base: token.parameters)
             let dataKey = try await keyring.dataKey(organizationID: caller.organizationID, session: session)
@@ -130,6 +135,7 @@ public struct TokenService: Sendable {
     }
 
     private func find(slug: String, caller: Caller, session: any StorageSession) async throws -> Token {
+        try caller.requireToken(slug)
         guard Token.isValidSlug(slug), let token = try await session.tokens.find(slug: slug, organizationID: caller.organizationID) else {
             throw KaitoError.notFound("The token")
         }

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import KaitoAPIModels
 import KaitoCore
@@ -5,13 +6,20 @@ import KaitoCore
 /// `/v1/keys` (API.md §4).
 struct KeysController {
     let keys: KeyService
+    let rateLimits: any RateLimitStore
+    let clock: any KaitoClock
 
     func register(on api: APIRouter) {
         api.add(.post, "/v1/keys", scope: .orgAdmin, summary: "Create a key; the key is in this response only") { request, context, caller in
             let body = try await RequestBody.decode(
                 CreateKeyRequest.self, from: request, context: context,
                 allowedFields: CreateKeyRequest.CodingKeys.allCases.map(\.rawValue))
-            let draft = try KeyService.Draft.validated(name: body.name, scopes: body.scopes)
+            let draft = try KeyDraft.validated(
+                name: body.name, scopes: body.scopes, allowedCIDRs: body.allowedCIDRs, expiresAt: body.expiresAt,
+                singleUse: body.singleUse, tokenSlugs: body.tokenSlugs,
+                rateLimits: body.rateLimits.map { RateLimitOverrides(code: $0.code, read: $0.read, write: $0.write) },
+                now: clock.now()
+            )
             let (key, secret) = try await keys.create(draft, by: caller)
             var response = try JSONCoding.response(KeyResponse(key, secret: secret), status: .created)
             response.headers[.location] = "/v1/keys/\(key.id)"
@@ -24,13 +32,38 @@ struct KeysController {
             return try JSONCoding.response(page.response(cursor: \.id) { KeyResponse($0) })
         }
         // Registered before /v1/keys/{id} so that "self" is never taken for an id.
-        api.addForAnyKey(.get, "/v1/keys/self", summary: "The calling key's own metadata") { request, _, caller in
+        api.addForAnyKey(.get, "/v1/keys/self", summary: "The calling key's own metadata and rate-limit standing") { request, _, caller in
             _ = try QueryParameters(request, allowed: [])
-            return try JSONCoding.response(KeyResponse(caller.key))
+            let key = try await keys.current(caller)
+            var body = KeyResponse(key)
+            var standing: [String: RateLimitStanding] = [:]
+            for group in RateLimitGroup.allCases {
+                let rule = GCRA(limit: key.rateLimits.limit(for: group))
+                let decision = try await rateLimits.peek(keyID: key.id, group: group, rule: rule, now: clock.now().unixMicroseconds)
+                standing[group.rawValue] = RateLimitStanding(
+                    limit: decision.limit, remaining: decision.remaining, reset: RateLimitDecision.seconds(decision.resetAfter))
+            }
+            body.rateLimitStanding = standing
+            return try JSONCoding.response(body)
         }
         api.add(.get, "/v1/keys/{id}", scope: .orgAdmin, summary: "Read a key's metadata") { request, context, caller in
             _ = try QueryParameters(request, allowed: [])
             let key = try await keys.get(id: context.parameters.get("id") ?? "", by: caller)
+            return try JSONCoding.response(KeyResponse(key))
+        }
+        api.add(.patch, "/v1/keys/{id}", scope: .orgAdmin, summary: "Change a key's name, networks, expiry or token binding") { request, context, caller in
+            let body = try await RequestBody.decode(
+                UpdateKeyRequest.self, from: request, context: context,
+                allowedFields: UpdateKeyRequest.CodingKeys.allCases.map(\.rawValue))
+            var change = KeyChange()
+            if case .given(let name) = body.name {
+                guard let name else { throw KaitoError.validation("name", "must not be null") }
+                change.name = name
+            }
+            if case .given(let value) = body.allowedCIDRs { change.allowedCIDRs = .set(value) }
+            if case .given(let value) = body.expiresAt { change.expiresAt = .set(value) }
+            if case .given(let value) = body.tokenSlugs { change.tokenSlugs = .set(value) }
+            let key = try await keys.update(id: context.parameters.get("id") ?? "", change, by: caller)
             return try JSONCoding.response(KeyResponse(key))
         }
         api.add(.delete, "/v1/keys/{id}", scope: .orgAdmin, summary: "Revoke a key at once") { request, context, caller in

@@ -18,6 +18,12 @@ extension KeyResponse {
             id: key.id, name: key.name, hint: key.hint, scopes: key.scopes.sorted().map(\.rawValue),
             createdAt: Timestamp.format(key.createdAt), createdBy: key.createdBy,
             expiresAt: key.expiresAt.map(Timestamp.format), revokedAt: key.revokedAt.map(Timestamp.format),
+            lastUsedAt: key.lastUsedAt.map(Timestamp.format), lastUsedIP: key.lastUsedIP,
+            spentAt: key.spentAt.map(Timestamp.format), allowedCIDRs: key.allowedCIDRs.map(\.description),
+            tokenSlugs: key.tokenSlugs, singleUse: key.singleUse,
+            rateLimits: RateLimitsBody(
+                code: key.rateLimits.limit(for: .code), read: key.rateLimits.limit(for: .read),
+                write: key.rateLimits.limit(for: .write)),
             key: secret?.value
         )
     }

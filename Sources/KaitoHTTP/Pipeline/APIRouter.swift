@@ -1,10 +1,13 @@
+import Foundation
+import HTTPTypes
 import Hummingbird
 import KaitoCore
 import Logging
 
-/// Registers routes together with their access rule, and runs each keyed request through one pipeline:
-/// authenticate the key, check the route's scope, (restrictions and rate limits go here), run the handler,
-/// record metrics and a log line. Audit events will wrap the handler's unit of work at the same place.
+/// Registers routes together with their access rule, and runs each keyed request through one pipeline, in a
+/// fixed order: key valid → not expired → address allowed → scope → token binding → rate limit → handler; then
+/// metrics and a log line. Each denial is the problem response API.md §1 names. The handler's unit of work records
+/// the key's use (and, later, the audit event) in its own transaction: see `Storage.perform(for:)`.
 public final class APIRouter: @unchecked Sendable {
     typealias Context = KaitoRequestContext
     typealias KeyedHandler = @Sendable (Request, Context, Caller) async throws -> Response
@@ -13,13 +16,22 @@ public final class APIRouter: @unchecked Sendable {
     let router: Router<Context>
     let keys: KeyService
     let metrics: HTTPMetrics
+    let rateLimits: any RateLimitStore
+    let clock: any KaitoClock
+    let clientAddress: ClientAddress
     /// Every route registered so far, in registration order.
     public private(set) var routes: [RouteDescription] = []
 
-    init(router: Router<Context>, keys: KeyService, metrics: HTTPMetrics) {
+    init(
+        router: Router<Context>, keys: KeyService, metrics: HTTPMetrics, rateLimits: any RateLimitStore,
+        clock: any KaitoClock, clientAddress: ClientAddress
+    ) {
         self.router = router
         self.keys = keys
         self.metrics = metrics
+        self.rateLimits = rateLimits
+        self.clock = clock
+        self.clientAddress = clientAddress
     }
 
     /// A route that needs a key with `scope`.
@@ -46,19 +58,38 @@ public final class APIRouter: @unchecked Sendable {
 
     private func addKeyed(_ method: HTTPRequest.Method, _ path: String, access: RouteAccess, summary: String, handler: @escaping KeyedHandler) {
         let route = register(method, path, access: access, summary: summary)
-        let keys = self.keys
-        let metrics = self.metrics
+        let (keys, metrics, rateLimits, clock, clientAddress) = (self.keys, self.metrics, self.rateLimits, self.clock, self.clientAddress)
         router.on(RouterPath(path), method: method) { request, context in
             var context = context
             return try await Self.observe(route, metrics, context) { outcome in
-                let caller = try await keys.authenticate(authorization: request.headers[.authorization])
+                let address = clientAddress.resolve(peer: context.remoteAddress, forwardedFor: request.headers[values: .xForwardedFor])
+                let caller = try await keys.authenticate(authorization: request.headers[.authorization], address: address)
                 context.logger[metadataKey: "key_id"] = .string(caller.key.id)
-                if case .scope(let scope) = access {
-                    outcome = .denied
-                    try caller.require(scope)
-                }
+                outcome = .denied
+                try caller.requireAllowedAddress()
+                if case .scope(let scope) = access { try caller.require(scope) }
+                if path.contains("{slug}"), let slug = context.parameters.get("slug") { try caller.requireToken(slug) }
                 outcome = .granted
-                return try await handler(request, context, caller)
+                guard let group = route.rateLimitGroup else { return try await handler(request, context, caller) }
+
+                let rule = GCRA(limit: caller.key.rateLimits.limit(for: group))
+                let decision = try await rateLimits.acquire(keyID: caller.key.id, group: group, rule: rule, now: clock.now().unixMicroseconds)
+                let headers = RateLimitHeaders.fields(group: group, decision: decision)
+                guard decision.allowed else {
+                    outcome = .limited
+                    let seconds = RateLimitDecision.seconds(decision.retryAfter)
+                    let error = KaitoError(.rateLimited, "Too many \(group.rawValue) requests for this key; retry in \(seconds) s.", retryAfter: seconds)
+                    return ProblemMiddleware.response(for: error, requestID: context.requestID, headers: headers)
+                }
+                // From here every response, failures included, carries the limit headers.
+                do {
+                    var response = try await handler(request, context, caller)
+                    response.headers.append(contentsOf: headers)
+                    return response
+                } catch {
+                    let kaitoError = ProblemMiddleware.kaitoError(for: error, logger: context.logger)
+                    return ProblemMiddleware.response(for: kaitoError, requestID: context.requestID, headers: headers)
+                }
             }
         }
     }
@@ -101,6 +132,14 @@ public final class APIRouter: @unchecked Sendable {
         routes.append(description)
         return description
     }
+}
+
+extension HTTPField.Name {
+    static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
+}
+
+extension Date {
+    var unixMicroseconds: Int64 { Int64((timeIntervalSince1970 * 1_000_000).rounded()) }
 }
 
 extension Duration {

@@ -11,7 +11,7 @@ public struct HTTPMetrics: Sendable {
 
     /// How a request fared against its route's access rule.
     enum ScopeOutcome: String {
-        case granted, denied, unauthenticated, `public`
+        case granted, denied, limited, unauthenticated, `public`
     }
 
     static let buckets: [Duration] = [

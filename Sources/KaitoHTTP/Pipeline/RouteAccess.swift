@@ -10,11 +10,6 @@ public enum RouteAccess: Sendable, Equatable {
     case unauthenticated
 }
 
-/// The per-minute limit group of a route (API.md §6).
-public enum RateLimitGroup: String, Sendable {
-    case code, read, write
-}
-
 /// A registered route, as the route table lists it (for the OpenAPI document and the tests that check it).
 public struct RouteDescription: Sendable {
     public let method: String

@@ -53,11 +53,13 @@ struct ProblemMiddleware: RouterMiddleware {
             detail: error.detail,
             requestID: requestID.isEmpty ? nil : requestID,
             requiredScope: error.requiredScope?.rawValue,
+            requiredPlan: error.requiredPlan?.rawValue,
             errors: error.fieldErrors.isEmpty ? nil : error.fieldErrors.map { .init(field: $0.field, message: $0.message) }
         )
         var headers = extra
         headers[.contentType] = "application/problem+json"
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer realm=\"kaito\"" }
+        if let retryAfter = error.retryAfter { headers[.retryAfter] = String(retryAfter) }
         let body = (try? JSONCoding.encoder.encode(problem)) ?? Data()
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }

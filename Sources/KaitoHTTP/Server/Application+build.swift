@@ -13,14 +13,17 @@ public struct KaitoApplication {
     public let metrics: HTTPMetrics
 
     /// Builds the router with every controller over `runtime`.
-    public init(runtime: Runtime, metrics: HTTPMetrics = HTTPMetrics()) {
+    public init(runtime: Runtime, trustedProxies: [CIDR] = [], metrics: HTTPMetrics = HTTPMetrics()) {
         let router = Router(context: KaitoRequestContext.self)
         router.add(middleware: RequestIDMiddleware(random: runtime.random))
         router.add(middleware: ProblemMiddleware())
-        let api = APIRouter(router: router, keys: runtime.keys, metrics: metrics)
+        let api = APIRouter(
+            router: router, keys: runtime.keys, metrics: metrics, rateLimits: runtime.storage.rateLimits,
+            clock: runtime.clock, clientAddress: ClientAddress(trustedProxies: trustedProxies)
+        )
         OperationsController(storage: runtime.storage, metrics: metrics).register(on: api)
         TokensController(tokens: runtime.tokens).register(on: api)
-        KeysController(keys: runtime.keys).register(on: api)
+        KeysController(keys: runtime.keys, rateLimits: runtime.storage.rateLimits, clock: runtime.clock).register(on: api)
         // Generated from the complete route table (this route included) when asked for; rarely called.
         api.addUnauthenticated(.get, "/v1/openapi.json", summary: "The OpenAPI 3.1 document of this API") { [api] _, _ in
             Response(

@@ -1,4 +1,5 @@
 import Foundation
+import KaitoCore
 
 /// Everything `kaito serve` and the operator commands are configured with (API.md §10).
 public struct ServerConfiguration: Sendable {
@@ -10,11 +11,14 @@ public struct ServerConfiguration: Sendable {
     public var databaseURL: String?
     /// The base64 master key from `KAITO_MASTER_KEY`; nil to use (or create) `<data-dir>/master.key`.
     public var masterKeyBase64: String?
+    /// Proxies whose `X-Forwarded-For` is believed (`--trusted-proxies`, `KAITO_TRUSTED_PROXIES`).
+    public var trustedProxies: [CIDR]
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String = "./kaito-data",
-        databaseURL: String? = nil, masterKeyBase64: String? = nil
+        databaseURL: String? = nil, masterKeyBase64: String? = nil, trustedProxies: [CIDR] = []
     ) {
+        self.trustedProxies = trustedProxies
         self.host = host
         self.port = port
         self.dataDirectory = dataDirectory

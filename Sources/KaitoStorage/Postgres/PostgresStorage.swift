@@ -14,6 +14,7 @@ import SQLKit
 public final class PostgresStorage: Storage {
     private let client: PostgresClient
     private let runTask: Task<Void, Never>
+    public let rateLimits: any RateLimitStore
     private let dialect = PostgresDialectSupport()
     private let logger: Logger
 
@@ -24,6 +25,7 @@ public final class PostgresStorage: Storage {
         self.client = client
         self.runTask = runTask
         self.logger = logger
+        self.rateLimits = MappedRateLimitStore(base: PostgresRateLimitStore(client: client), logger: logger)
     }
 
     /// Connects to `url` and brings the schema up to date (once, whichever server gets the lock first).

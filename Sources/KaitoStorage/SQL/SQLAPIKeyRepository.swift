@@ -9,10 +9,14 @@ struct SQLAPIKeyRepository: APIKeyRepository {
     func insert(_ key: APIKey) async throws {
         try await dialect.mappingConflict("The key already exists.") {
             try await db.raw("""
-                INSERT INTO api_keys (id, org_id, name, hint, key_hash, scopes, created_at, created_by, expires_at, revoked_at)
+                INSERT INTO api_keys (id, org_id, name, hint, key_hash, scopes, created_at, created_by, expires_at, revoked_at,
+                                      allowed_cidrs, token_slugs, single_use, rate_limit_code, rate_limit_read, rate_limit_write)
                 VALUES (\(bind: key.id), \(bind: key.organizationID), \(bind: key.name), \(bind: key.hint),
                         \(bind: Data(key.hash)), \(bind: Self.encodeScopes(key.scopes)), \(bind: key.createdAt.storedSeconds),
-                        \(bind: key.createdBy), \(bind: key.expiresAt?.storedSeconds), \(bind: key.revokedAt?.storedSeconds))
+                        \(bind: key.createdBy), \(bind: key.expiresAt?.storedSeconds), \(bind: key.revokedAt?.storedSeconds),
+                        \(bind: Self.encodeCIDRs(key.allowedCIDRs)), \(bind: key.tokenSlugs?.joined(separator: " ")),
+                        \(bind: key.singleUse ? 1 : 0), \(bind: key.rateLimits.code), \(bind: key.rateLimits.read),
+                        \(bind: key.rateLimits.write))
                 """).run()
         }
     }
@@ -41,6 +45,37 @@ struct SQLAPIKeyRepository: APIKeyRepository {
         return !rows.isEmpty
     }
 
+    func update(_ key: APIKey) async throws {
+        try await db.raw("""
+            UPDATE api_keys SET name = \(bind: key.name), expires_at = \(bind: key.expiresAt?.storedSeconds),
+                allowed_cidrs = \(bind: Self.encodeCIDRs(key.allowedCIDRs)), token_slugs = \(bind: key.tokenSlugs?.joined(separator: " ")),
+                rate_limit_code = \(bind: key.rateLimits.code), rate_limit_read = \(bind: key.rateLimits.read),
+                rate_limit_write = \(bind: key.rateLimits.write)
+            WHERE id = \(bind: key.id) AND org_id = \(bind: key.organizationID)
+            """).run()
+    }
+
+    func spend(id: String, organizationID: String, at: Date, ip: String?) async throws -> Bool {
+        // One conditional statement: of racing requests, on one server or several, exactly one sees a row.
+        let rows = try await db.raw("""
+            UPDATE api_keys SET spent_at = \(bind: at.storedSeconds), last_used_at = \(bind: at.storedSeconds),
+                last_used_ip = \(bind: ip)
+            WHERE id = \(bind: id) AND org_id = \(bind: organizationID) AND spent_at IS NULL RETURNING id
+            """).all()
+        return !rows.isEmpty
+    }
+
+    func touch(id: String, organizationID: String, at: Date, ip: String?) async throws {
+        try await db.raw("""
+            UPDATE api_keys SET last_used_at = \(bind: at.storedSeconds), last_used_ip = \(bind: ip)
+            WHERE id = \(bind: id) AND org_id = \(bind: organizationID)
+            """).run()
+    }
+
+    static func encodeCIDRs(_ cidrs: [CIDR]) -> String? {
+        cidrs.isEmpty ? nil : cidrs.map(\.description).joined(separator: " ")
+    }
+
     static func encodeScopes(_ scopes: Set<Scope>) -> String {
         scopes.sorted().map(\.rawValue).joined(separator: " ")
     }
@@ -56,7 +91,16 @@ struct SQLAPIKeyRepository: APIKeyRepository {
             createdAt: try row.date("created_at"),
             createdBy: try row.string("created_by"),
             expiresAt: try row.optionalDate("expires_at"),
-            revokedAt: try row.optionalDate("revoked_at")
+            revokedAt: try row.optionalDate("revoked_at"),
+            allowedCIDRs: (try row.optionalString("allowed_cidrs") ?? "").split(separator: " ").compactMap { CIDR(String($0)) },
+            tokenSlugs: try row.optionalString("token_slugs").map { $0.split(separator: " ").map(String.init) },
+            singleUse: try row.int("single_use") != 0,
+            spentAt: try row.optionalDate("spent_at"),
+            lastUsedAt: try row.optionalDate("last_used_at"),
+            lastUsedIP: try row.optionalString("last_used_ip"),
+            rateLimits: RateLimitOverrides(
+                code: try row.optionalInt("rate_limit_code"), read: try row.optionalInt("rate_limit_read"),
+                write: try row.optionalInt("rate_limit_write"))
         )
     }
 }

@@ -24,6 +24,11 @@ struct SQLOrganizationRepository: OrganizationRepository {
         try await db.raw("SELECT * FROM organizations WHERE name = \(bind: name)").first().map(Self.decode)
     }
 
+    func setPlan(id: String, plan: Plan) async throws -> Bool {
+        let rows = try await db.raw("UPDATE organizations SET plan = \(bind: plan.rawValue) WHERE id = \(bind: id) RETURNING id").all()
+        return !rows.isEmpty
+    }
+
     func count() async throws -> Int {
         try await db.raw("SELECT COUNT(*) AS n FROM organizations").first()?.int("n") ?? 0
     }

@@ -5,6 +5,7 @@ extension SQLRow {
     func string(_ column: String) throws -> String { try decode(column: column, as: String.self) }
     func optionalString(_ column: String) throws -> String? { try decode(column: column, as: String?.self) }
     func int(_ column: String) throws -> Int { Int(try decode(column: column, as: Int64.self)) }
+    func optionalInt(_ column: String) throws -> Int? { try decode(column: column, as: Int64?.self).map(Int.init) }
     func bytes(_ column: String) throws -> [UInt8] { Array(try decode(column: column, as: Data.self)) }
     func date(_ column: String) throws -> Date { Date(timeIntervalSince1970: Double(try decode(column: column, as: Int64.self))) }
     func optionalDate(_ column: String) throws -> Date? {

@@ -25,8 +25,15 @@ struct SQLTokenRepository: TokenRepository {
             .first().map(Self.decode)
     }
 
-    func list(organizationID: String, after cursor: String?, limit: Int) async throws -> [Token] {
-        try await db.raw("""
+    func list(organizationID: String, slugs: [String]?, after cursor: String?, limit: Int) async throws -> [Token] {
+        if let slugs {
+            guard !slugs.isEmpty else { return [] }
+            return try await db.raw("""
+                SELECT * FROM tokens WHERE org_id = \(bind: organizationID) AND slug > \(bind: cursor ?? "")
+                AND slug IN (\(binds: slugs)) ORDER BY slug LIMIT \(literal: limit)
+                """).all().map(Self.decode)
+        }
+        return try await db.raw("""
             SELECT * FROM tokens WHERE org_id = \(bind: organizationID) AND slug > \(bind: cursor ?? "")
             ORDER BY slug LIMIT \(literal: limit)
             """).all().map(Self.decode)

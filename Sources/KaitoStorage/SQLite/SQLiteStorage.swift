@@ -15,6 +15,8 @@ public final class SQLiteStorage: Storage {
     private let dialect = SQLiteDialectSupport()
     private let logger: Logger
     private let closed = Locked(false)
+    /// One server per SQLite database: rate-limit state lives in memory, with no write per request.
+    public let rateLimits: any RateLimitStore = InMemoryRateLimitStore()
 
     private init(writer: SQLiteConnection, readers: [SQLiteConnection], threadPools: [NIOThreadPool], logger: Logger) {
         self.writer = ConnectionPool([writer])

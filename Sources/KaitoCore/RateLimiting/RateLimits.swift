@@ -1,0 +1,77 @@
+/// The per-minute limit groups of API.md §6.
+public enum RateLimitGroup: String, Sendable, Codable, CaseIterable {
+    case code, read, write
+
+    /// The default limit per key and minute.
+    public var defaultLimit: Int {
+        switch self {
+        case .code: return 60
+        case .read: return 300
+        case .write: return 60
+        }
+    }
+}
+
+/// A key's own limits (plan Enterprise only); a nil group uses the default.
+public struct RateLimitOverrides: Sendable, Equatable, Codable {
+    public var code: Int?
+    public var read: Int?
+    public var write: Int?
+
+    public init(code: Int? = nil, read: Int? = nil, write: Int? = nil) {
+        self.code = code
+        self.read = read
+        self.write = write
+    }
+
+    public static let allowedRange = 1...100_000
+
+    public var isEmpty: Bool { code == nil && read == nil && write == nil }
+
+    public func limit(for group: RateLimitGroup) -> Int {
+        switch group {
+        case .code: return code ?? group.defaultLimit
+        case .read: return read ?? group.defaultLimit
+        case .write: return write ?? group.defaultLimit
+        }
+    }
+
+    /// - Throws: `validation_failed` naming `rate_limits.<group>` for a limit outside 1...100000.
+    public func validate() throws {
+        for (name, value) in [("code", code), ("read", read), ("write", write)] {
+            if let value, !Self.allowedRange.contains(value) {
+                throw KaitoError.validation("rate_limits.\(name)", "must be between 1 and 100000 requests per minute")
+            }
+        }
+    }
+}
+
+/// Where rate-limit state lives. On PostgreSQL it is shared by every server (one atomic statement per check);
+/// on SQLite, with a single server, it is kept in memory.
+public protocol RateLimitStore: Sendable {
+    /// Decides a request of `keyID` in `group` at `now` (Unix microseconds) under `rule`, consuming one unit if allowed.
+    /// - Throws: `unavailable` when the shared state cannot be reached.
+    func acquire(keyID: String, group: RateLimitGroup, rule: GCRA, now: Int64) async throws -> RateLimitDecision
+    /// The standing of `keyID` in `group` without consuming anything.
+    func peek(keyID: String, group: RateLimitGroup, rule: GCRA, now: Int64) async throws -> RateLimitDecision
+}
+
+/// GCRA state in this process's memory: exact for one server (SQLite), and no database write per request.
+public final class InMemoryRateLimitStore: RateLimitStore {
+    private let state = Locked<[String: Int64]>([:])
+
+    public init() {}
+
+    public func acquire(keyID: String, group: RateLimitGroup, rule: GCRA, now: Int64) async throws -> RateLimitDecision {
+        state.withLock { state in
+            let name = keyID + "|" + group.rawValue
+            let decision = rule.decide(tat: state[name], now: now)
+            if decision.allowed { state[name] = decision.newTAT }
+            return decision
+        }
+    }
+
+    public func peek(keyID: String, group: RateLimitGroup, rule: GCRA, now: Int64) async throws -> RateLimitDecision {
+        state.withLock { rule.peek(tat: $0[keyID + "|" + group.rawValue], now: now) }
+    }
+}
