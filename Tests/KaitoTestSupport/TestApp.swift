@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import KaitoAPIModels
+import KaitoCore
 import KaitoHTTP
 import Logging
 import NIOCore
@@ -10,14 +11,34 @@ import NIOCore
 /// Runs `body` against the production application over a fresh `TestRuntime`, in process (`.router`) or on a
 /// real socket (`.live`).
 public func withTestApp(
-    _ setup: TestingSetup = .router, clock: ManualClock = ManualClock(),
+    _ setup: TestingSetup = .router, clock: ManualClock = ManualClock(), trustedProxies: [CIDR] = [],
     _ body: @Sendable @escaping (TestRuntime, any TestClientProtocol) async throws -> Void
 ) async throws {
     try await withTestRuntime(clock: clock) { test in
+        try await test.withApp(setup, trustedProxies: trustedProxies) { client in try await body(test, client) }
+    }
+}
+
+extension TestRuntime {
+    /// Runs `body` with a client of the production application over this runtime.
+    public func withApp(
+        _ setup: TestingSetup = .router, runtime: Runtime? = nil, trustedProxies: [CIDR] = [],
+        _ body: @Sendable @escaping (any TestClientProtocol) async throws -> Void
+    ) async throws {
         var logger = Logger(label: "kaito-test")
         logger.logLevel = .warning
-        let app = KaitoApplication(runtime: test.runtime).application(runtime: test.runtime, host: "127.0.0.1", port: 0, logger: logger)
-        try await app.test(setup) { client in try await body(test, client) }
+        let runtime = runtime ?? self.runtime
+        let app = KaitoApplication(runtime: runtime, trustedProxies: trustedProxies)
+            .application(runtime: runtime, host: "127.0.0.1", port: 0, logger: logger)
+        try await app.test(setup) { client in try await body(client) }
+    }
+
+    /// A second server's runtime on the same database, master key and clock (PostgreSQL only).
+    public func sibling() async throws -> Runtime {
+        var logger = Logger(label: "kaito-test")
+        logger.logLevel = .warning
+        let opened = try await Runtime.open(configuration, logger: logger)
+        return Runtime(storage: opened.storage, keyring: opened.keyring, clock: clock)
     }
 }
 

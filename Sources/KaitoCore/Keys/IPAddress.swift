@@ -49,13 +49,15 @@ public struct CIDR: Sendable, Hashable, CustomStringConvertible {
     public init?(_ text: String) {
         let parts = text.trimmingCharacters(in: .whitespaces).split(separator: "/", omittingEmptySubsequences: false)
         guard (1...2).contains(parts.count), let address = IPAddress(String(parts[0])) else { return nil }
-        let maximum = address.isIPv4 ? 32 : 128
+        // The prefix counts bits of the notation used: `::ffff:10.0.0.0/104` is IPv6 notation for an IPv4 range.
+        let writtenAsIPv4 = !parts[0].contains(":")
+        let maximum = writtenAsIPv4 ? 32 : 128
         var length = maximum
         if parts.count == 2 {
             guard let parsed = Int(parts[1]), (0...maximum).contains(parsed), parts[1].allSatisfy(\.isNumber) else { return nil }
             length = parsed
         }
-        let prefix = address.isIPv4 ? 96 + length : length
+        let prefix = writtenAsIPv4 ? 96 + length : length
         self.prefixLength = prefix
         self.network = IPAddress(bytes: Self.mask(address.bytes, prefix))
     }
@@ -65,7 +67,7 @@ public struct CIDR: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String {
-        "\(network)/\(network.isIPv4 ? prefixLength - 96 : prefixLength)"
+        network.isIPv4 && prefixLength >= 96 ? "\(network)/\(prefixLength - 96)" : "\(network)/\(prefixLength)"
     }
 
     static func mask(_ bytes: [UInt8], _ prefix: Int) -> [UInt8] {
