@@ -92,11 +92,12 @@ public struct TokenService: Sendable {
     public func code(slug: String, minValid: Int?, by caller: Caller) async throws -> GeneratedCode {
         let (token, secret) = try await storage.perform(for: caller, at: clock.now(), writes: false) { session in
             let token = try await find(slug: slug, caller: caller, session: session)
+            // Checked inside the unit of work: a refused request must not spend a single-use key.
+            if let minValid, !(0..<token.parameters.period).contains(minValid) {
+                throw KaitoError.validation("min_valid", "must be between 0 and \(token.parameters.period - 1) for this token")
+            }
             let dataKey = try await keyring.dataKey(organizationID: caller.organizationID, session: session)
             return (token, try dataKey.openSeed(token.sealedSeed, tokenID: token.id))
-        }
-        if let minValid, !(0..<token.parameters.period).contains(minValid) {
-            throw KaitoError.validation("min_valid", "must be between 0 and \(token.parameters.period - 1) for this token")
         }
         var now = clock.now()
         var generated = TOTP.code(secret: secret, at: now, parameters: token.parameters)
