@@ -1,0 +1,65 @@
+import Foundation
+import HummingbirdTesting
+import KaitoAPIModels
+import KaitoCore
+import KaitoTestSupport
+import Testing
+
+/// Two servers (two runtimes with their own connection pools) on one PostgreSQL database.
+@Suite("Cross-server guarantees on PostgreSQL", .enabled(if: TestDatabase.postgresAdminURL != nil))
+struct CrossServerTests {
+    static let secret = "JBSWY3DPEHPK3PXP"
+
+    /// Runs `body` with clients of two servers sharing the test's database and clock.
+    func withTwoServers(_ body: @Sendable @escaping (TestRuntime, any TestClientProtocol, any TestClientProtocol) async throws -> Void) async throws {
+        try await withTestRuntime { test in
+            let second = try await test.sibling()
+            do {
+                try await test.withApp { first in
+                    try await test.withApp(runtime: second) { other in try await body(test, first, other) }
+                }
+                try await second.storage.close()
+            } catch {
+                try? await second.storage.close()
+                throw error
+            }
+        }
+    }
+
+    @Test("A single-use key raced by 64 requests split across two servers succeeds exactly once")
+    func singleUseRace() async throws {
+        try await withTwoServers { test, one, two in
+            let writer = try await test.key([.tokensWrite])
+            _ = try await one.send(.post, "/v1/tokens", key: writer, json: #"{"slug": "release", "secret": "\#(Self.secret)"}"#)
+            let created = try await one.send(.post, "/v1/keys", key: test.adminKey, json: #"{"name": "race", "scopes": ["tokens:code"], "single_use": true}"#)
+            let secret = try #require(try created.decode(KeyResponse.self).key)
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for index in 0..<64 {
+                    let client = index.isMultiple(of: 2) ? one : two
+                    group.addTask { Int(try await client.send(.get, "/v1/tokens/release/code", key: secret).status.code) }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == 200 }.count == 1)
+            #expect(statuses.allSatisfy { [200, 401, 429].contains($0) })
+        }
+    }
+
+    @Test("70 code fetches alternating between two servers: exactly 60 pass")
+    func sharedRateLimit() async throws {
+        try await withTwoServers { test, one, two in
+            let writer = try await test.key([.tokensWrite])
+            _ = try await one.send(.post, "/v1/tokens", key: writer, json: #"{"slug": "s", "secret": "\#(Self.secret)"}"#)
+            let key = try await test.key([.tokensCode])
+            var passed = 0
+            var limited = 0
+            for index in 0..<70 {
+                let response = try await (index.isMultiple(of: 2) ? one : two).send(.get, "/v1/tokens/s/code", key: key)
+                if response.status == .ok { passed += 1 }
+                if response.status == .tooManyRequests { limited += 1 }
+            }
+            #expect(passed == 60)
+            #expect(limited == 10)
+        }
+    }
+}
