@@ -99,14 +99,21 @@ struct QuickstartTests {
         #expect(try run(kaito, ["admin", "create-org", "acme", "--data-dir", server.directory.path]).status != 0)
         #expect(try run(kaito, ["admin", "create-key", "--org", "nobody", "--name", "x", "--scopes", "tokens:code", "--data-dir", server.directory.path]).status == 4)
         #expect(try run(kaito, ["admin", "create-key", "--org", "acme", "--name", "x", "--scopes", "root", "--data-dir", server.directory.path]).status == 2)
+        let plan = try run(kaito, ["admin", "set-plan", "acme", "enterprise", "--data-dir", server.directory.path])
+        #expect(plan.status == 0 && plan.output == "acme: enterprise\n", "\(plan.error)")
+        #expect(try run(kaito, ["admin", "set-plan", "acme", "platinum", "--data-dir", server.directory.path]).status == 2)
+        #expect(try run(kaito, ["migrate", "--data-dir", server.directory.path]).output.hasPrefix("schema version "))
 
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
         let selfView = try await request(http, .GET, server.url + "/v1/keys/self", key: ciKey)
+        // The running server sees the new plan at once: Enterprise-only overrides are accepted.
+        let fast = try await request(http, .POST, server.url + "/v1/keys", key: acmeAdmin, body: #"{"name": "fast", "scopes": ["tokens:code"], "rate_limits": {"code": 600}}"#)
         let listAsAdmin = try await request(http, .GET, server.url + "/v1/keys", key: acmeAdmin)
         try await http.shutdown()
         #expect(selfView.status == 200)
+        #expect(fast.status == 201)
         #expect(try JSONDecoder().decode(KeyResponse.self, from: selfView.body).scopes == ["tokens:read", "tokens:code"])
-        #expect(try JSONDecoder().decode(ListResponse<KeyResponse>.self, from: listAsAdmin.body).data.count == 2)
+        #expect(try JSONDecoder().decode(ListResponse<KeyResponse>.self, from: listAsAdmin.body).data.count == 3)
         #expect(server.stop() == 0)
     }
 

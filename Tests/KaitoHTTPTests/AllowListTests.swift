@@ -68,6 +68,41 @@ struct AllowListTests {
     }
 }
 
+extension AllowListTests {
+    @Test("Restrictions combined: each one denies on its own, in the documented order")
+    func combined() async throws {
+        try await withTestApp(.live, trustedProxies: [CIDR("127.0.0.0/8")!]) { test, client in
+            let writer = try await test.key([.tokensWrite])
+            for slug in ["aws-prod", "github"] {
+                _ = try await client.send(.post, "/v1/tokens", key: writer, json: #"{"slug": "\#(slug)", "secret": "JBSWY3DPEHPK3PXP"}"#)
+            }
+            let expiry = Timestamp.format(test.clock.now().addingTimeInterval(600))
+            let created = try await client.send(.post, "/v1/keys", key: test.adminKey, json: """
+                {"name": "all", "scopes": ["tokens:code"], "allowed_cidrs": ["203.0.113.0/24"], "token_slugs": ["aws-prod"],
+                 "expires_at": "\(expiry)", "single_use": true}
+                """)
+            let secret = try #require(try created.decode(KeyResponse.self).key)
+            let inside: HTTPFields = [.xForwardedForTests: "203.0.113.5"]
+            let outside: HTTPFields = [.xForwardedForTests: "198.51.100.5"]
+            // Address before scope, scope before binding, binding before the handler; none of them spends the key.
+            #expect(try await client.send(.get, "/v1/tokens", key: secret, headers: outside).problem().code == "ip_not_allowed")
+            #expect(try await client.send(.get, "/v1/tokens", key: secret, headers: inside).problem().code == "insufficient_scope")
+            #expect(try await client.send(.get, "/v1/tokens/github/code", key: secret, headers: inside).problem().code == "token_not_allowed")
+            #expect(try await client.send(.get, "/v1/tokens/aws-prod/code", key: secret, headers: outside).problem().code == "ip_not_allowed")
+            #expect(try await client.send(.get, "/v1/tokens/aws-prod/code", key: secret, headers: inside).status == .ok)
+            #expect(try await client.send(.get, "/v1/tokens/aws-prod/code", key: secret, headers: inside).problem().code == "invalid_key")
+
+            // Expiry comes before the address check.
+            let other = try await client.send(.post, "/v1/keys", key: test.adminKey, json: """
+                {"name": "later", "scopes": ["tokens:code"], "allowed_cidrs": ["203.0.113.0/24"], "expires_at": "\(expiry)"}
+                """)
+            let later = try #require(try other.decode(KeyResponse.self).key)
+            test.clock.advance(by: 600)
+            #expect(try await client.send(.get, "/v1/tokens/aws-prod/code", key: later, headers: outside).problem().code == "key_expired")
+        }
+    }
+}
+
 extension HTTPField.Name {
     static let xForwardedForTests = HTTPField.Name("X-Forwarded-For")!
 }
