@@ -77,9 +77,7 @@ struct Admin: AsyncParsableCommand {
                 let draft = try KeyDraft.validated(
                     name: name, scopes: scopes.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) },
                     now: runtime.clock.now())
-                let (_, secret) = try await runtime.storage.write { session in
-                    try await runtime.keys.create(draft, organizationID: organization.id, createdBy: "operator", session: session)
-                }
+                let (_, secret) = try await runtime.organizations.createKeyAsOperator(draft, in: organization)
                 print(secret.value)
             }
         }

@@ -36,6 +36,8 @@ struct EndpointGuardTests {
         Endpoint(method: .get, route: "/v1/keys/{id}"),
         Endpoint(method: .patch, route: "/v1/keys/{id}", body: #"{"name": "renamed"}"#, invalid: (#"{"allowed_cidrs": ["10.0.0.0/33"]}"#, "allowed_cidrs[0]")),
         Endpoint(method: .delete, route: "/v1/keys/{id}"),
+        Endpoint(method: .get, route: "/v1/audit"),
+        Endpoint(method: .get, route: "/v1/audit/export"),
     ]
 
     @Test("The table above covers every keyed route of the application")

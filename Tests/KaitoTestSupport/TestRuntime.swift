@@ -75,3 +75,14 @@ public func withTestRuntime<T>(
         throw error
     }
 }
+
+extension TestRuntime {
+    /// Runs raw SQL on the test's database (to tamper with rows or break a table), whichever backend it is.
+    public func execute(_ sql: String) async throws {
+        if let storage = runtime.storage as? SQLiteStorage {
+            try await storage.executeForTesting(sql)
+        } else if let storage = runtime.storage as? PostgresStorage {
+            try await storage.executeForTesting(sql)
+        }
+    }
+}

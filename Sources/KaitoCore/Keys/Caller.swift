@@ -5,12 +5,18 @@ public struct Caller: Sendable {
     public var key: APIKey
     /// The client's address (the socket peer, or what a trusted proxy reported); nil when unknown.
     public var address: IPAddress?
+    /// The request's id and user agent, for the audit log.
+    public var origin: RequestOrigin
     public var organizationID: String { key.organizationID }
 
-    public init(key: APIKey, address: IPAddress? = nil) {
+    public init(key: APIKey, address: IPAddress? = nil, origin: RequestOrigin = RequestOrigin()) {
         self.key = key
         self.address = address
+        self.origin = origin
     }
+
+    /// The caller as the audit log names it.
+    public var actor: AuditEvent.Actor { AuditEvent.Actor(type: "key", id: key.id, name: key.name) }
 
     /// - Throws: `ip_not_allowed` when the key has an allow-list and the address is outside it (or unknown).
     public func requireAllowedAddress() throws {
@@ -57,22 +63,6 @@ public struct Caller: Sendable {
             }
         } else {
             try await session.keys.touch(id: key.id, organizationID: organizationID, at: now, ip: ip)
-        }
-    }
-}
-
-extension Storage {
-    /// Runs one request's unit of work on behalf of `caller`: its effect and the key's use (a single-use key spent,
-    /// `last_used_at` refreshed) commit together or not at all. Work that only reads runs on a snapshot unless the
-    /// key's use must be written. Audit events will be written at this same place.
-    public func perform<T: Sendable>(
-        for caller: Caller, at now: Date, writes: Bool, _ body: @Sendable @escaping (any StorageSession) async throws -> T
-    ) async throws -> T {
-        guard writes || caller.mustRecordUse(at: now) else { return try await read(body) }
-        return try await write { session in
-            let result = try await body(session)
-            try await caller.recordUse(in: session, at: now)
-            return result
         }
     }
 }

@@ -2,13 +2,14 @@ import Foundation
 
 /// Creating, authenticating, listing and revoking API keys.
 public struct KeyService: Sendable {
-    let storage: any Storage
+    let work: UnitOfWork
     let keyring: Keyring
     let clock: any KaitoClock
     let random: any RandomSource
+    var storage: any Storage { work.storage }
 
-    public init(storage: any Storage, keyring: Keyring, clock: any KaitoClock, random: any RandomSource) {
-        self.storage = storage
+    public init(work: UnitOfWork, keyring: Keyring, clock: any KaitoClock, random: any RandomSource) {
+        self.work = work
         self.keyring = keyring
         self.clock = clock
         self.random = random
@@ -16,7 +17,9 @@ public struct KeyService: Sendable {
 
     /// Creates a key inside an existing unit of work; returns its record and its secret (shown once).
     /// - Throws: `plan_required` when the draft overrides rate limits and the organisation is not on Enterprise.
-    public func create(_ draft: KeyDraft, organizationID: String, createdBy: String, session: any StorageSession) async throws -> (APIKey, APIKeySecret) {
+    public func create(
+        _ draft: KeyDraft, organizationID: String, createdBy: String, id: String? = nil, session: any StorageSession
+    ) async throws -> (APIKey, APIKeySecret) {
         if !draft.rateLimits.isEmpty {
             let plan = try await session.organizations.find(id: organizationID)?.plan ?? .free
             guard plan == .enterprise else {
@@ -26,7 +29,7 @@ public struct KeyService: Sendable {
         let secret = APIKeySecret.generate(random: random)
         let now = clock.now()
         let key = APIKey(
-            id: Identifier.make(prefix: APIKey.idPrefix, at: now, random: random),
+            id: id ?? newID(),
             organizationID: organizationID, name: draft.name, hint: secret.hint, hash: keyring.hasher.hash(secret),
             scopes: draft.scopes, createdAt: now, createdBy: createdBy, expiresAt: draft.expiresAt,
             allowedCIDRs: draft.allowedCIDRs, tokenSlugs: draft.tokenSlugs, singleUse: draft.singleUse,
@@ -36,10 +39,14 @@ public struct KeyService: Sendable {
         return (key, secret)
     }
 
+    /// A new key id.
+    public func newID() -> String { Identifier.make(prefix: APIKey.idPrefix, at: clock.now(), random: random) }
+
     /// Creates a key on behalf of `caller`.
     public func create(_ draft: KeyDraft, by caller: Caller) async throws -> (APIKey, APIKeySecret) {
-        try await storage.perform(for: caller, at: clock.now(), writes: true) { session in
-            try await create(draft, organizationID: caller.organizationID, createdBy: "key:\(caller.key.id)", session: session)
+        let id = newID()
+        return try await work.run(for: caller, audit: .key(.keyCreate, id)) { session in
+            try await create(draft, organizationID: caller.organizationID, createdBy: "key:\(caller.key.id)", id: id, session: session)
         }
     }
 
@@ -47,7 +54,7 @@ public struct KeyService: Sendable {
     public func update(id: String, _ change: KeyChange, by caller: Caller) async throws -> APIKey {
         guard Identifier.isWellFormed(id, prefix: APIKey.idPrefix) else { throw KaitoError.notFound("The key") }
         let now = clock.now()
-        return try await storage.perform(for: caller, at: now, writes: true) { session in
+        return try await work.run(for: caller, audit: .key(.keyUpdate, id)) { session in
             guard let key = try await session.keys.find(id: id, organizationID: caller.organizationID) else {
                 throw KaitoError.notFound("The key")
             }
@@ -60,7 +67,7 @@ public struct KeyService: Sendable {
     /// The key behind an `Authorization` header value.
     /// - Throws: `missing_key` without a bearer key; `invalid_key` for an unknown, malformed or revoked key;
     ///   `key_expired` after its `expires_at`.
-    public func authenticate(authorization: String?, address: IPAddress? = nil) async throws -> Caller {
+    public func authenticate(authorization: String?, address: IPAddress? = nil, origin: RequestOrigin = RequestOrigin()) async throws -> Caller {
         guard let authorization, !authorization.isEmpty else {
             throw KaitoError(.missingKey, "Send an API key as 'Authorization: Bearer kto_live_...'.")
         }
@@ -73,18 +80,27 @@ public struct KeyService: Sendable {
         }
         let hash = keyring.hasher.hash(secret)
         let found = try await storage.read { session in try await session.keys.find(hash: hash) }
-        guard let key = found, keyring.hasher.matches(secret, stored: key.hash), key.revokedAt == nil else {
+        guard let key = found, keyring.hasher.matches(secret, stored: key.hash) else {
             throw KaitoError(.invalidKey, "The API key is not valid.")
         }
-        guard key.spentAt == nil else { throw KaitoError(.invalidKey, "The single-use key has already been used.") }
-        if let expiresAt = key.expiresAt, expiresAt <= clock.now() {
-            throw KaitoError(.keyExpired, "The API key expired at \(Timestamp.format(expiresAt)).")
+        // A known key refused: revoked, spent or expired. The refusal is audited before it is answered.
+        var refusal: KaitoError?
+        if key.revokedAt != nil {
+            refusal = KaitoError(.invalidKey, "The API key is not valid.")
+        } else if key.spentAt != nil {
+            refusal = KaitoError(.invalidKey, "The single-use key has already been used.")
+        } else if let expiresAt = key.expiresAt, expiresAt <= clock.now() {
+            refusal = KaitoError(.keyExpired, "The API key expired at \(Timestamp.format(expiresAt)).")
         }
-        return Caller(key: key, address: address)
+        if let refusal {
+            try await work.recordDenial(key: key, address: address, origin: origin, error: refusal, target: nil)
+            throw refusal
+        }
+        return Caller(key: key, address: address, origin: origin)
     }
 
     public func list(by caller: Caller, after cursor: String?, limit: Int) async throws -> Page<APIKey> {
-        let rows = try await storage.perform(for: caller, at: clock.now(), writes: false) { session in
+        let rows = try await work.run(for: caller) { session in
             try await session.keys.list(organizationID: caller.organizationID, after: cursor, limit: limit + 1)
         }
         return Page.from(rows, limit: limit, cursor: \.id)
@@ -92,7 +108,7 @@ public struct KeyService: Sendable {
 
     public func get(id: String, by caller: Caller) async throws -> APIKey {
         guard Identifier.isWellFormed(id, prefix: APIKey.idPrefix) else { throw KaitoError.notFound("The key") }
-        return try await storage.perform(for: caller, at: clock.now(), writes: false) { session in
+        return try await work.run(for: caller) { session in
             guard let key = try await session.keys.find(id: id, organizationID: caller.organizationID) else {
                 throw KaitoError.notFound("The key")
             }
@@ -104,7 +120,7 @@ public struct KeyService: Sendable {
     public func revoke(id: String, by caller: Caller) async throws {
         guard Identifier.isWellFormed(id, prefix: APIKey.idPrefix) else { throw KaitoError.notFound("The key") }
         let now = clock.now()
-        try await storage.perform(for: caller, at: now, writes: true) { session in
+        try await work.run(for: caller, audit: .key(.keyRevoke, id)) { session in
             guard try await session.keys.revoke(id: id, organizationID: caller.organizationID, at: now) else {
                 throw KaitoError.notFound("The key")
             }
@@ -115,8 +131,16 @@ public struct KeyService: Sendable {
 extension KeyService {
     /// The caller's own key as stored now (its use recorded), for `GET /v1/keys/self`.
     public func current(_ caller: Caller) async throws -> APIKey {
-        try await storage.perform(for: caller, at: clock.now(), writes: false) { session in
+        try await work.run(for: caller) { session in
             try await session.keys.find(id: caller.key.id, organizationID: caller.organizationID) ?? caller.key
         }
+    }
+}
+
+extension KeyService {
+    /// Audits a refusal of an authenticated caller (403, or a 401 such as losing a single-use race).
+    /// - Throws: `unavailable` when the event cannot be written.
+    public func recordDenial(_ caller: Caller, error: KaitoError, target: AuditEvent.Target?) async throws {
+        try await work.recordDenial(key: caller.key, address: caller.address, origin: caller.origin, error: error, target: target)
     }
 }

@@ -1,13 +1,14 @@
 /// Creating organisations with their data key and first admin key (bootstrap and `kaito admin create-org`).
 public struct OrganizationService: Sendable {
-    let storage: any Storage
+    let work: UnitOfWork
     let keyring: Keyring
     let keys: KeyService
     let clock: any KaitoClock
     let random: any RandomSource
+    var storage: any Storage { work.storage }
 
-    public init(storage: any Storage, keyring: Keyring, keys: KeyService, clock: any KaitoClock, random: any RandomSource) {
-        self.storage = storage
+    public init(work: UnitOfWork, keyring: Keyring, keys: KeyService, clock: any KaitoClock, random: any RandomSource) {
+        self.work = work
         self.keyring = keyring
         self.keys = keys
         self.clock = clock
@@ -22,7 +23,8 @@ public struct OrganizationService: Sendable {
             id: Identifier.make(prefix: Organization.idPrefix, at: clock.now(), random: random),
             name: name, plan: plan, createdAt: clock.now()
         )
-        return try await storage.write { session in
+        let actor = AuditEvent.Actor(type: "system", id: createdBy, name: nil)
+        return try await work.runAsSystem(actor, organizationID: { $0.0.id }, audit: { AuditRecord(.organizationCreate, target: .init(type: "org", id: $0.0.id)) }) { session in
             try await session.organizations.insert(organization)
             _ = try await keyring.createDataKey(organizationID: organization.id, session: session)
             let draft = KeyDraft(name: "\(name) admin", scopes: [.orgAdmin])
@@ -46,7 +48,10 @@ public struct OrganizationService: Sendable {
     public func setPlan(_ nameOrID: String, plan: Plan) async throws -> Organization {
         var organization = try await find(nameOrID)
         let id = organization.id
-        try await storage.write { session in _ = try await session.organizations.setPlan(id: id, plan: plan) }
+        let record = AuditRecord(.organizationPlanChange, target: .init(type: "org", id: id), reason: "\(organization.plan.rawValue) -> \(plan.rawValue)")
+        try await work.runAsSystem(.init(type: "system", id: "operator", name: nil), organizationID: { _ in id }, audit: { _ in record }) { session in
+            _ = try await session.organizations.setPlan(id: id, plan: plan)
+        }
         organization.plan = plan
         return organization
     }
@@ -59,5 +64,16 @@ public struct OrganizationService: Sendable {
         }
         guard let found else { throw KaitoError.notFound("The organisation '\(nameOrID)'") }
         return found
+    }
+}
+
+extension OrganizationService {
+    /// Creates a key as an operator (`kaito admin create-key`), with its audit event.
+    public func createKeyAsOperator(_ draft: KeyDraft, in organization: Organization) async throws -> (APIKey, APIKeySecret) {
+        let id = keys.newID()
+        let actor = AuditEvent.Actor(type: "system", id: "operator", name: nil)
+        return try await work.runAsSystem(actor, organizationID: { _ in organization.id }, audit: { _ in .key(.keyCreate, id) }) { session in
+            try await keys.create(draft, organizationID: organization.id, createdBy: "operator", id: id, session: session)
+        }
     }
 }

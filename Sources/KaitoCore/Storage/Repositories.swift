@@ -56,3 +56,23 @@ public protocol TokenRepository: Sendable {
     /// Deletes the token. Returns false when no such token exists.
     func delete(slug: String, organizationID: String) async throws -> Bool
 }
+
+/// Audit events and the head of each organisation's chain.
+public protocol AuditRepository: Sendable {
+    /// The organisation's chain head, locked until the transaction ends (creating it at genesis if absent).
+    func lockHead(organizationID: String) async throws -> AuditHead
+    /// Moves the organisation's chain head.
+    func moveHead(organizationID: String, to head: AuditHead) async throws
+    /// The first link verification starts from: genesis, or the anchor left by pruning.
+    func anchor(organizationID: String) async throws -> AuditHead
+    /// The anchor and the current head, without locking.
+    func anchorAndHead(organizationID: String) async throws -> (anchor: AuditHead, head: AuditHead)
+    /// Stores an event. Throws `conflict` if its `(org, seq)` is taken.
+    func insert(_ event: AuditEvent) async throws
+    /// The organisation's events matching `filter`, newest first, with `seq` below `beforeSeq`, at most `limit`.
+    func list(organizationID: String, filter: AuditFilter, beforeSeq: Int?, limit: Int) async throws -> [AuditEvent]
+    /// The organisation's events in chain order with `seq` above `afterSeq`, at most `limit` (verification, export).
+    func chain(organizationID: String, filter: AuditFilter, afterSeq: Int, limit: Int) async throws -> [AuditEvent]
+    /// Every organisation that has events.
+    func organizationIDs() async throws -> [String]
+}

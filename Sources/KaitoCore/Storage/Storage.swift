@@ -34,4 +34,6 @@ public protocol StorageSession: Sendable {
     var keys: any APIKeyRepository { get }
     /// TOTP tokens with their sealed seeds.
     var tokens: any TokenRepository { get }
+    /// The audit log and its per-organisation chain heads.
+    var audit: any AuditRepository { get }
 }

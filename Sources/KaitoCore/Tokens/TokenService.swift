@@ -2,13 +2,13 @@ import Foundation
 
 /// Tokens: creation, metadata, codes, and the seed endpoints.
 public struct TokenService: Sendable {
-    let storage: any Storage
+    let work: UnitOfWork
     let keyring: Keyring
     let clock: any KaitoClock
     let random: any RandomSource
 
-    public init(storage: any Storage, keyring: Keyring, clock: any KaitoClock, random: any RandomSource) {
-        self.storage = storage
+    public init(work: UnitOfWork, keyring: Keyring, clock: any KaitoClock, random: any RandomSource) {
+        self.work = work
         self.keyring = keyring
         self.clock = clock
         self.random = random
@@ -24,7 +24,7 @@ public struct TokenService: Sendable {
         let name = try TokenDraft.text(draft.name, field: "name") ?? slug
         let now = clock.now()
         let id = Identifier.make(prefix: Token.idPrefix, at: now, random: random)
-        return try await storage.perform(for: caller, at: now, writes: true) { session in
+        return try await work.run(for: caller, audit: .token(.tokenCreate, slug)) { session in
             let dataKey = try await keyring.dataKey(organizationID: caller.organizationID, session: session)
             let token = Token(
                 id: id, organizationID: caller.organizationID, slug: slug, name: name, issuer: issuer, account: account,
@@ -37,16 +37,14 @@ public struct TokenService: Sendable {
     }
 
     public func list(by caller: Caller, after cursor: String?, limit: Int) async throws -> Page<Token> {
-        let rows = try await storage.perform(for: caller, at: clock.now(), writes: false) { session in
+        let rows = try await work.run(for: caller) { session in
             try await session.tokens.list(organizationID: caller.organizationID, slugs: caller.key.tokenSlugs, after: cursor, limit: limit + 1)
         }
         return Page.from(rows, limit: limit, cursor: \.slug)
     }
 
     public func get(slug: String, by caller: Caller) async throws -> Token {
-        try await storage.perform(for: caller, at: clock.now(), writes: false) { session in
-            try await find(slug: slug, caller: caller, session: session)
-        }
+        try await work.run(for: caller) { session in try await find(slug: slug, caller: caller, session: session) }
     }
 
     /// The fields of `PATCH /v1/tokens/{slug}`; nil leaves a field as it is, an empty string clears it.
@@ -67,7 +65,7 @@ public struct TokenService: Sendable {
         let issuer = try TokenDraft.text(change.issuer, field: "issuer")
         let account = try TokenDraft.text(change.account, field: "account")
         let now = clock.now()
-        return try await storage.perform(for: caller, at: now, writes: true) { session in
+        return try await work.run(for: caller, audit: .token(.tokenUpdate, slug)) { session in
             var token = try await find(slug: slug, caller: caller, session: session)
             if let name { token.name = name }
             if change.issuer != nil { token.issuer = issuer }
@@ -80,7 +78,7 @@ public struct TokenService: Sendable {
 
     public func delete(slug: String, by caller: Caller) async throws {
         try caller.requireToken(slug)
-        try await storage.perform(for: caller, at: clock.now(), writes: true) { session in
+        try await work.run(for: caller, audit: .token(.tokenDelete, slug)) { session in
             guard try await session.tokens.delete(slug: slug, organizationID: caller.organizationID) else {
                 throw KaitoError.notFound("The token")
             }
@@ -90,7 +88,7 @@ public struct TokenService: Sendable {
     /// The current code. With `minValid`, waits for the next period when fewer seconds than that are left.
     /// - Throws: `validation_failed` on `min_valid` outside 0..<period, `not_found` for an unknown slug.
     public func code(slug: String, minValid: Int?, by caller: Caller) async throws -> GeneratedCode {
-        let (token, secret) = try await storage.perform(for: caller, at: clock.now(), writes: false) { session in
+        let (token, secret) = try await work.run(for: caller, audit: .token(.tokenCodeRead, slug)) { session in
             let token = try await find(slug: slug, caller: caller, session: session)
             // Checked inside the unit of work: a refused request must not spend a single-use key.
             if let minValid, !(0..<token.parameters.period).contains(minValid) {
@@ -112,7 +110,7 @@ public struct TokenService: Sendable {
 
     /// The seed in the forms an authenticator app imports.
     public func seed(slug: String, by caller: Caller) async throws -> OTPAuthURI {
-        try await storage.perform(for: caller, at: clock.now(), writes: false) { session in
+        try await work.run(for: caller, audit: .token(.tokenSeedRead, slug)) { session in
             let token = try await find(slug: slug, caller: caller, session: session)
             let dataKey = try await keyring.dataKey(organizationID: caller.organizationID, session: session)
             let secret = try dataKey.openSeed(token.sealedSeed, tokenID: token.id)
@@ -123,7 +121,7 @@ public struct TokenService: Sendable {
     /// Replaces the seed (and, from an `otpauth://` URI or explicit fields, the parameters).
     public func rotateSeed(slug: String, _ draft: TokenDraft, by caller: Caller) async throws -> Token {
         let now = clock.now()
-        return try await storage.perform(for: caller, at: now, writes: true) { session in
+        return try await work.run(for: caller, audit: .token(.tokenSeedRotate, slug)) { session in
             var token = try await find(slug: slug, caller: caller, session: session)
             let seed = try draft.validatedSeed(base: token.parameters)
             let dataKey = try await keyring.dataKey(organizationID: caller.organizationID, session: session)

@@ -63,12 +63,20 @@ public final class APIRouter: @unchecked Sendable {
             var context = context
             return try await Self.observe(route, metrics, context) { outcome in
                 let address = clientAddress.resolve(peer: context.remoteAddress, forwardedFor: request.headers[values: .xForwardedFor])
-                let caller = try await keys.authenticate(authorization: request.headers[.authorization], address: address)
+                let origin = RequestOrigin(requestID: context.requestID, userAgent: request.headers[.userAgent])
+                let caller = try await keys.authenticate(authorization: request.headers[.authorization], address: address, origin: origin)
                 context.logger[metadataKey: "key_id"] = .string(caller.key.id)
+                let slug = path.contains("{slug}") ? context.parameters.get("slug") : nil
+                let target = slug.map { AuditEvent.Target(type: "token", id: $0) }
                 outcome = .denied
-                try caller.requireAllowedAddress()
-                if case .scope(let scope) = access { try caller.require(scope) }
-                if path.contains("{slug}"), let slug = context.parameters.get("slug") { try caller.requireToken(slug) }
+                do {
+                    try caller.requireAllowedAddress()
+                    if case .scope(let scope) = access { try caller.require(scope) }
+                    if let slug { try caller.requireToken(slug) }
+                } catch let error as KaitoError {
+                    try await keys.recordDenial(caller, error: error, target: target)
+                    throw error
+                }
                 outcome = .granted
                 guard let group = route.rateLimitGroup else { return try await handler(request, context, caller) }
 
@@ -87,7 +95,11 @@ public final class APIRouter: @unchecked Sendable {
                     response.headers.append(contentsOf: headers)
                     return response
                 } catch {
-                    let kaitoError = ProblemMiddleware.kaitoError(for: error, logger: context.logger)
+                    var kaitoError = ProblemMiddleware.kaitoError(for: error, logger: context.logger)
+                    if [401, 403].contains(ProblemTable.status(for: kaitoError.code).code) {
+                        // A refusal inside the handler (plan, binding, a lost single-use race) is audited too.
+                        do { try await keys.recordDenial(caller, error: kaitoError, target: target) } catch let failure as KaitoError { kaitoError = failure }
+                    }
                     return ProblemMiddleware.response(for: kaitoError, requestID: context.requestID, headers: headers)
                 }
             }

@@ -24,6 +24,7 @@ public struct KaitoApplication {
         OperationsController(storage: runtime.storage, metrics: metrics).register(on: api)
         TokensController(tokens: runtime.tokens).register(on: api)
         KeysController(keys: runtime.keys, rateLimits: runtime.storage.rateLimits, clock: runtime.clock).register(on: api)
+        AuditController(audit: runtime.audit).register(on: api)
         // Generated from the complete route table (this route included) when asked for; rarely called.
         api.addUnauthenticated(.get, "/v1/openapi.json", summary: "The OpenAPI 3.1 document of this API") { [api] _, _ in
             Response(

@@ -12,15 +12,18 @@ public struct Runtime: Sendable {
     public let keys: KeyService
     public let tokens: TokenService
     public let organizations: OrganizationService
+    public let audit: AuditService
 
     public init(storage: any Storage, keyring: Keyring, clock: any KaitoClock = SystemClock(), random: any RandomSource = SystemRandomSource()) {
         self.storage = storage
         self.keyring = keyring
         self.clock = clock
         self.random = random
-        self.keys = KeyService(storage: storage, keyring: keyring, clock: clock, random: random)
-        self.tokens = TokenService(storage: storage, keyring: keyring, clock: clock, random: random)
-        self.organizations = OrganizationService(storage: storage, keyring: keyring, keys: keys, clock: clock, random: random)
+        let work = UnitOfWork(storage: storage, clock: clock, random: random)
+        self.keys = KeyService(work: work, keyring: keyring, clock: clock, random: random)
+        self.tokens = TokenService(work: work, keyring: keyring, clock: clock, random: random)
+        self.organizations = OrganizationService(work: work, keyring: keyring, keys: keys, clock: clock, random: random)
+        self.audit = AuditService(work: work)
     }
 
     /// Opens the configured database (creating the data directory and the master key on first start) and

@@ -13,6 +13,7 @@ public enum Migrations {
     static let all: [Migration] = [
         Migration(version: 1, name: "organizations_keys_tokens", apply: Migration001.apply),
         Migration(version: 2, name: "key_restrictions_and_rate_limits", apply: Migration002.apply),
+        Migration(version: 3, name: "audit_log", apply: Migration003.apply),
     ]
 
     static var latestVersion: Int { all.last?.version ?? 0 }

@@ -125,12 +125,19 @@ public final class PostgresStorage: Storage {
 }
 
 struct PostgresDialectSupport: SQLDialectSupport {
+    var rowLockSuffix: String { " FOR UPDATE" }
+
     func isUniqueViolation(_ error: any Error) -> Bool {
         (error as? PSQLError)?.serverInfo?[.sqlState] == "23505"
     }
 }
 
 extension PostgresStorage {
+    /// Runs raw SQL outside any unit of work: for tests that tamper with rows or break tables.
+    public func executeForTesting(_ sql: String) async throws {
+        try await client.withConnection { connection in try await connection.sql().raw(SQLQueryString(sql)).run() }
+    }
+
     /// Records a schema version that this build does not know, as a newer kaito would (for tests of the refusal).
     public func markSchemaVersionForTesting(_ version: Int) async throws {
         try await client.withConnection { connection in

@@ -4,4 +4,7 @@ import SQLKit
 protocol SQLDialectSupport: Sendable {
     /// Whether `error` is the driver's unique-constraint violation (mapped to `conflict`).
     func isUniqueViolation(_ error: any Error) -> Bool
+    /// Appended to a `SELECT` that must lock its row until the transaction ends (` FOR UPDATE` on PostgreSQL;
+    /// nothing on SQLite, whose single writer already serialises write transactions).
+    var rowLockSuffix: String { get }
 }

@@ -7,12 +7,14 @@ struct SQLStorageSession: StorageSession {
     let dataKeys: any DataKeyRepository
     let keys: any APIKeyRepository
     let tokens: any TokenRepository
+    let audit: any AuditRepository
 
     init(database: any SQLDatabase, dialect: any SQLDialectSupport) {
         self.organizations = SQLOrganizationRepository(db: database, dialect: dialect)
         self.dataKeys = SQLDataKeyRepository(db: database, dialect: dialect)
         self.keys = SQLAPIKeyRepository(db: database, dialect: dialect)
         self.tokens = SQLTokenRepository(db: database, dialect: dialect)
+        self.audit = SQLAuditRepository(db: database, dialect: dialect)
     }
 }
 

@@ -125,6 +125,8 @@ public final class SQLiteStorage: Storage {
 }
 
 struct SQLiteDialectSupport: SQLDialectSupport {
+    var rowLockSuffix: String { "" }
+
     func isUniqueViolation(_ error: any Error) -> Bool {
         guard let error = error as? SQLiteError else { return false }
         switch error.reason {
@@ -136,6 +138,11 @@ struct SQLiteDialectSupport: SQLDialectSupport {
 }
 
 extension SQLiteStorage {
+    /// Runs raw SQL outside any unit of work: for tests that tamper with rows or break tables.
+    public func executeForTesting(_ sql: String) async throws {
+        try await writer.withConnection { connection in try await connection.sql().raw(SQLQueryString(sql)).run() }
+    }
+
     /// Records a schema version that this build does not know, as a newer kaito would (for tests of the refusal).
     public func markSchemaVersionForTesting(_ version: Int) async throws {
         try await writer.withConnection { connection in

@@ -1,0 +1,111 @@
+import Crypto
+import Foundation
+
+/// One entry of an organisation's tamper-evident audit log (API.md §7).
+public struct AuditEvent: Sendable, Equatable {
+    public struct Actor: Sendable, Equatable {
+        public var type: String
+        public var id: String
+        public var name: String?
+        public init(type: String, id: String, name: String?) {
+            self.type = type
+            self.id = id
+            self.name = name
+        }
+    }
+
+    public struct Target: Sendable, Equatable {
+        public var type: String
+        public var id: String
+        public init(type: String, id: String) {
+            self.type = type
+            self.id = id
+        }
+    }
+
+    public var id: String
+    public var organizationID: String
+    public var seq: Int
+    public var at: Date
+    public var actor: Actor
+    public var action: AuditAction
+    public var target: Target?
+    public var outcome: Outcome
+    public var reason: String?
+    public var ip: String?
+    public var userAgent: String?
+    public var requestID: String?
+    public var flagged: Bool
+    public var prevHash: String
+    public var hash: String
+
+    public init(
+        id: String, organizationID: String, seq: Int, at: Date, actor: Actor, action: AuditAction, target: Target?,
+        outcome: Outcome, reason: String?, ip: String?, userAgent: String?, requestID: String?, flagged: Bool,
+        prevHash: String, hash: String
+    ) {
+        self.id = id
+        self.organizationID = organizationID
+        self.seq = seq
+        self.at = at
+        self.actor = actor
+        self.action = action
+        self.target = target
+        self.outcome = outcome
+        self.reason = reason
+        self.ip = ip
+        self.userAgent = userAgent
+        self.requestID = requestID
+        self.flagged = flagged
+        self.prevHash = prevHash
+        self.hash = hash
+    }
+
+    public enum Outcome: String, Sendable, Codable {
+        case success, denied
+    }
+
+    public static let idPrefix = "evt"
+    /// The `prev_hash` of an organisation's first event.
+    public static let genesisHash = String(repeating: "0", count: 64)
+
+    /// The canonical encoding the hash covers: every field but `hash`, in a fixed order, each as
+    /// `name=<byte length>:<value>` on its own line, so that no choice of values can make two events encode alike.
+    public var canonicalForm: String {
+        let fields: [(String, String?)] = [
+            ("id", id), ("org_id", organizationID), ("seq", String(seq)), ("at", Timestamp.format(at)),
+            ("actor.type", actor.type), ("actor.id", actor.id), ("actor.name", actor.name),
+            ("action", action.rawValue), ("target.type", target?.type), ("target.id", target?.id),
+            ("outcome", outcome.rawValue), ("reason", reason), ("ip", ip), ("user_agent", userAgent),
+            ("request_id", requestID), ("flagged", flagged ? "true" : "false"), ("prev_hash", prevHash),
+        ]
+        return fields.map { name, value in
+            guard let value else { return "\(name)=-" }
+            return "\(name)=\(value.utf8.count):\(value)"
+        }.joined(separator: "\n")
+    }
+
+    /// SHA-256 over the canonical form (which includes `prev_hash`), in lowercase hex.
+    public var computedHash: String {
+        SHA256.hash(data: Array(canonicalForm.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// The audited actions, listed in one place (and in the README).
+public enum AuditAction: String, Sendable, Codable, CaseIterable {
+    case tokenCreate = "token.create"
+    case tokenUpdate = "token.update"
+    case tokenDelete = "token.delete"
+    case tokenCodeRead = "token.code.read"
+    case tokenSeedRead = "token.seed.read"
+    case tokenSeedRotate = "token.seed.rotate"
+    case keyCreate = "key.create"
+    case keyUpdate = "key.update"
+    case keyRevoke = "key.revoke"
+    case organizationCreate = "org.create"
+    case organizationPlanChange = "org.plan.change"
+    case authDenied = "auth.denied"
+
+    /// `tokens:seed` use stands out.
+    public var isFlagged: Bool { self == .tokenSeedRead || self == .tokenSeedRotate }
+}

@@ -1,0 +1,94 @@
+import Foundation
+
+/// Appends events to an organisation's hash chain inside the caller's transaction. The chain's head row is read
+/// with a lock (`FOR UPDATE` on PostgreSQL; SQLite's single writer serialises it), so concurrent writers on any
+/// number of servers extend one chain without forks.
+public struct AuditLog: Sendable {
+    let random: any RandomSource
+
+    public init(random: any RandomSource) {
+        self.random = random
+    }
+
+    /// Writes one event for `record` by `actor` in `session`'s transaction.
+    /// - Throws: whatever the storage throws; the caller's transaction then rolls back.
+    @discardableResult
+    public func append(
+        _ record: AuditRecord, actor: AuditEvent.Actor, organizationID: String, ip: String?, origin: RequestOrigin,
+        at now: Date, in session: any StorageSession
+    ) async throws -> AuditEvent {
+        let head = try await session.audit.lockHead(organizationID: organizationID)
+        var event = AuditEvent(
+            id: Identifier.make(prefix: AuditEvent.idPrefix, at: now, random: random),
+            organizationID: organizationID, seq: head.seq + 1, at: now, actor: actor, action: record.action,
+            target: record.target, outcome: record.outcome, reason: record.reason, ip: ip,
+            userAgent: origin.userAgent, requestID: origin.requestID, flagged: record.action.isFlagged,
+            prevHash: head.hash, hash: ""
+        )
+        event.hash = event.computedHash
+        try await session.audit.insert(event)
+        try await session.audit.moveHead(organizationID: organizationID, to: AuditHead(seq: event.seq, hash: event.hash))
+        return event
+    }
+}
+
+/// The last link of an organisation's chain (seq 0 and the genesis hash before the first event, or the anchor
+/// after pruning).
+public struct AuditHead: Sendable, Equatable {
+    public var seq: Int
+    public var hash: String
+    public init(seq: Int, hash: String) {
+        self.seq = seq
+        self.hash = hash
+    }
+}
+
+/// Which events `GET /v1/audit` and the export return.
+public struct AuditFilter: Sendable, Equatable {
+    /// An exact action, or a prefix written `token.*`.
+    public var action: String?
+    public var actorID: String?
+    public var targetID: String?
+    public var outcome: AuditEvent.Outcome?
+    public var flagged: Bool?
+    public var since: Date?
+    public var until: Date?
+
+    public init(
+        action: String? = nil, actorID: String? = nil, targetID: String? = nil, outcome: AuditEvent.Outcome? = nil,
+        flagged: Bool? = nil, since: Date? = nil, until: Date? = nil
+    ) {
+        self.action = action
+        self.actorID = actorID
+        self.targetID = targetID
+        self.outcome = outcome
+        self.flagged = flagged
+        self.since = since
+        self.until = until
+    }
+}
+
+/// The result of checking a chain.
+public enum AuditVerification: Sendable, Equatable {
+    case intact(events: Int)
+    /// The first event whose link is broken, and why.
+    case broken(seq: Int, reason: String)
+
+    /// Walks `events` (in stored `seq` order) from `anchor`, checking sequence numbers, links and hashes.
+    public static func verify(_ events: [AuditEvent], from anchor: AuditHead) -> AuditVerification {
+        var previous = anchor
+        for event in events {
+            if event.seq != previous.seq + 1 {
+                return .broken(seq: previous.seq + 1, reason: "event \(previous.seq + 1) is missing (found \(event.seq) next)")
+            }
+            if event.prevHash != previous.hash {
+                return .broken(seq: event.seq, reason: "prev_hash does not match the hash of event \(previous.seq)")
+            }
+            if event.computedHash != event.hash {
+                return .broken(seq: event.seq, reason: "the event's contents do not match its hash")
+            }
+            previous = AuditHead(seq: event.seq, hash: event.hash)
+        }
+        return .intact(events: events.count)
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+
+/// Runs one request's unit of work on behalf of a caller: its effect, its audit event and the key's use (a
+/// single-use key spent, `last_used_at` refreshed) commit together or not at all. If the audit event cannot be
+/// written, nothing commits and the request fails with `unavailable`: no code or seed leaves without its event.
+public struct UnitOfWork: Sendable {
+    public let storage: any Storage
+    let clock: any KaitoClock
+    let audit: AuditLog
+
+    public init(storage: any Storage, clock: any KaitoClock, random: any RandomSource) {
+        self.storage = storage
+        self.clock = clock
+        self.audit = AuditLog(random: random)
+    }
+
+    /// Runs `body` for `caller`. With an `audit` record, or when the key's use must be written, it is a write
+    /// transaction; otherwise a read snapshot.
+    public func run<T: Sendable>(
+        for caller: Caller, audit record: AuditRecord? = nil, writes: Bool = false,
+        _ body: @Sendable @escaping (any StorageSession) async throws -> T
+    ) async throws -> T {
+        let now = clock.now()
+        guard writes || record != nil || caller.mustRecordUse(at: now) else { return try await storage.read(body) }
+        let audit = self.audit
+        return try await failingClosed {
+            try await storage.write { session in
+                let result = try await body(session)
+                if let record {
+                    try await audit.append(
+                        record, actor: caller.actor, organizationID: caller.organizationID, ip: caller.address?.description,
+                        origin: caller.origin, at: now, in: session)
+                }
+                try await caller.recordUse(in: session, at: now)
+                return result
+            }
+        }
+    }
+
+    /// Runs an operator's or the system's change with its audit event (`kaito admin`, bootstrap).
+    public func runAsSystem<T: Sendable>(
+        _ actor: AuditEvent.Actor, organizationID: @escaping @Sendable (T) -> String, audit record: @escaping @Sendable (T) -> AuditRecord,
+        _ body: @Sendable @escaping (any StorageSession) async throws -> T
+    ) async throws -> T {
+        let now = clock.now()
+        let audit = self.audit
+        return try await failingClosed {
+            try await storage.write { session in
+                let result = try await body(session)
+                try await audit.append(record(result), actor: actor, organizationID: organizationID(result), ip: nil, origin: RequestOrigin(), at: now, in: session)
+                return result
+            }
+        }
+    }
+
+    /// Records that a known key was refused (401 for an expired, revoked or spent key; 403), in its own transaction.
+    /// - Throws: `unavailable` when the event cannot be written: the denial is then not silent.
+    public func recordDenial(key: APIKey, address: IPAddress?, origin: RequestOrigin, error: KaitoError, target: AuditEvent.Target?) async throws {
+        let now = clock.now()
+        let audit = self.audit
+        let record = AuditRecord(.authDenied, target: target, outcome: .denied, reason: error.code.rawValue)
+        try await failingClosed {
+            try await storage.write { session in
+                try await audit.append(
+                    record, actor: AuditEvent.Actor(type: "key", id: key.id, name: key.name), organizationID: key.organizationID,
+                    ip: address?.description, origin: origin, at: now, in: session)
+            }
+        }
+    }
+
+    /// Domain errors pass; a storage failure while the audit event was being written becomes `unavailable`.
+    @discardableResult
+    private func failingClosed<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as KaitoError {
+            throw error
+        } catch let error as Envelope.Error {
+            throw error
+        } catch {
+            throw KaitoError(.unavailable, "The audit log could not be written; nothing was changed.")
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import KaitoCore
+import SQLKit
+
+struct SQLAuditRepository: AuditRepository {
+    let db: any SQLDatabase
+    let dialect: any SQLDialectSupport
+
+    func lockHead(organizationID: String) async throws -> AuditHead {
+        try await db.raw("""
+            INSERT INTO audit_heads (org_id, seq, hash, anchor_seq, anchor_hash)
+            VALUES (\(bind: organizationID), 0, \(bind: AuditEvent.genesisHash), 0, \(bind: AuditEvent.genesisHash))
+            ON CONFLICT (org_id) DO NOTHING
+            """).run()
+        let row = try await db.raw("""
+            SELECT seq, hash FROM audit_heads WHERE org_id = \(bind: organizationID)\(unsafeRaw: dialect.rowLockSuffix)
+            """).first()
+        guard let row else { throw KaitoError(.unavailable, "The audit chain head is missing.") }
+        return AuditHead(seq: try row.int("seq"), hash: try row.string("hash"))
+    }
+
+    func moveHead(organizationID: String, to head: AuditHead) async throws {
+        try await db.raw("""
+            UPDATE audit_heads SET seq = \(bind: head.seq), hash = \(bind: head.hash) WHERE org_id = \(bind: organizationID)
+            """).run()
+    }
+
+    func anchor(organizationID: String) async throws -> AuditHead {
+        try await anchorAndHead(organizationID: organizationID).anchor
+    }
+
+    func anchorAndHead(organizationID: String) async throws -> (anchor: AuditHead, head: AuditHead) {
+        let genesis = AuditHead(seq: 0, hash: AuditEvent.genesisHash)
+        guard let row = try await db.raw("SELECT * FROM audit_heads WHERE org_id = \(bind: organizationID)").first() else {
+            return (genesis, genesis)
+        }
+        return (
+            AuditHead(seq: try row.int("anchor_seq"), hash: try row.string("anchor_hash")),
+            AuditHead(seq: try row.int("seq"), hash: try row.string("hash"))
+        )
+    }
+
+    func insert(_ event: AuditEvent) async throws {
+        try await dialect.mappingConflict("The audit event \(event.seq) already exists.") {
+            try await db.raw("""
+                INSERT INTO audit_events (id, org_id, seq, at, actor_type, actor_id, actor_name, action, target_type, target_id,
+                                          outcome, reason, ip, user_agent, request_id, flagged, prev_hash, hash)
+                VALUES (\(bind: event.id), \(bind: event.organizationID), \(bind: event.seq), \(bind: event.at.storedSeconds),
+                        \(bind: event.actor.type), \(bind: event.actor.id), \(bind: event.actor.name), \(bind: event.action.rawValue),
+                        \(bind: event.target?.type), \(bind: event.target?.id), \(bind: event.outcome.rawValue), \(bind: event.reason),
+                        \(bind: event.ip), \(bind: event.userAgent), \(bind: event.requestID), \(bind: event.flagged ? 1 : 0),
+                        \(bind: event.prevHash), \(bind: event.hash))
+                """).run()
+        }
+    }
+
+    func list(organizationID: String, filter: AuditFilter, beforeSeq: Int?, limit: Int) async throws -> [AuditEvent] {
+        var query = filtered(organizationID: organizationID, filter)
+        if let beforeSeq { query = query.where("seq", .lessThan, beforeSeq) }
+        return try await query.orderBy("seq", .descending).limit(limit).all().map(Self.decode)
+    }
+
+    func chain(organizationID: String, filter: AuditFilter, afterSeq: Int, limit: Int) async throws -> [AuditEvent] {
+        try await filtered(organizationID: organizationID, filter).where("seq", .greaterThan, afterSeq)
+            .orderBy("seq", .ascending).limit(limit).all().map(Self.decode)
+    }
+
+    func organizationIDs() async throws -> [String] {
+        try await db.raw("SELECT org_id FROM audit_heads ORDER BY org_id").all().map { try $0.string("org_id") }
+    }
+
+    private func filtered(organizationID: String, _ filter: AuditFilter) -> SQLSelectBuilder {
+        var query = db.select().column("*").from("audit_events").where("org_id", .equal, organizationID)
+        if let action = filter.action {
+            if action.hasSuffix(".*") {
+                // Action filters are checked to be [a-z.]+ before they get here: no LIKE wildcards inside.
+                query = query.where("action", .like, String(action.dropLast()) + "%")
+            } else {
+                query = query.where("action", .equal, action)
+            }
+        }
+        if let actor = filter.actorID { query = query.where("actor_id", .equal, actor) }
+        if let target = filter.targetID { query = query.where("target_id", .equal, target) }
+        if let outcome = filter.outcome { query = query.where("outcome", .equal, outcome.rawValue) }
+        if let flagged = filter.flagged { query = query.where("flagged", .equal, flagged ? 1 : 0) }
+        if let since = filter.since { query = query.where("at", .greaterThanOrEqual, since.storedSeconds) }
+        if let until = filter.until { query = query.where("at", .lessThan, until.storedSeconds) }
+        return query
+    }
+
+    static func decode(_ row: any SQLRow) throws -> AuditEvent {
+        let targetType = try row.optionalString("target_type")
+        let targetID = try row.optionalString("target_id")
+        return AuditEvent(
+            id: try row.string("id"), organizationID: try row.string("org_id"), seq: try row.int("seq"),
+            at: try row.date("at"),
+            actor: .init(type: try row.string("actor_type"), id: try row.string("actor_id"), name: try row.optionalString("actor_name")),
+            action: AuditAction(rawValue: try row.string("action")) ?? .authDenied,
+            target: targetType.flatMap { type in targetID.map { AuditEvent.Target(type: type, id: $0) } },
+            outcome: AuditEvent.Outcome(rawValue: try row.string("outcome")) ?? .denied,
+            reason: try row.optionalString("reason"), ip: try row.optionalString("ip"),
+            userAgent: try row.optionalString("user_agent"), requestID: try row.optionalString("request_id"),
+            flagged: try row.int("flagged") != 0, prevHash: try row.string("prev_hash"), hash: try row.string("hash")
+        )
+    }
+}
