@@ -114,6 +114,21 @@ struct QuickstartTests {
         #expect(fast.status == 201)
         #expect(try JSONDecoder().decode(KeyResponse.self, from: selfView.body).scopes == ["tokens:read", "tokens:code"])
         #expect(try JSONDecoder().decode(ListResponse<KeyResponse>.self, from: listAsAdmin.body).data.count == 3)
+
+        // `kaito audit verify` checks the chains from the database, and names the first broken link.
+        let verified = try run(kaito, ["audit", "verify", "--data-dir", server.directory.path])
+        #expect(verified.status == 0, "\(verified.output) \(verified.error)")
+        #expect(verified.output.contains(": ok, "))
+        let tamper = """
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1])
+            db.execute("UPDATE audit_events SET actor_name = 'someone else' WHERE seq = 2 AND org_id = (SELECT id FROM organizations WHERE name = 'acme')")
+            db.commit()
+            """
+        #expect(try run(python, ["-c", tamper, server.directory.path + "/kaito.sqlite"]).status == 0)
+        let broken = try run(kaito, ["audit", "verify", "--org", "acme", "--data-dir", server.directory.path])
+        #expect(broken.status == 1)
+        #expect(broken.output.contains("BROKEN at seq 2"), "\(broken.output)")
         #expect(server.stop() == 0)
     }
 

@@ -62,4 +62,28 @@ struct CrossServerTests {
             #expect(limited == 10)
         }
     }
+
+    @Test("1,000 audited requests through two servers at once verify as one chain")
+    func auditChainAcrossServers() async throws {
+        try await withTwoServers { test, one, two in
+            _ = try await test.runtime.organizations.setPlan("default", plan: .enterprise)
+            let writer = try await test.key([.tokensWrite])
+            _ = try await one.send(.post, "/v1/tokens", key: writer, json: #"{"slug": "s", "secret": "\#(Self.secret)"}"#)
+            let created = try await one.send(.post, "/v1/keys", key: test.adminKey, json: #"{"name": "busy", "scopes": ["tokens:code"], "rate_limits": {"code": 100000}}"#)
+            let key = try #require(try created.decode(KeyResponse.self).key)
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                var statuses: [Int] = []
+                for index in 0..<1000 {
+                    if index >= 16 { statuses.append(try await group.next()!) }
+                    let client = index.isMultiple(of: 2) ? one : two
+                    group.addTask { Int(try await client.send(.get, "/v1/tokens/s/code", key: key).status.code) }
+                }
+                return try await group.reduce(into: statuses) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == 200 }.count == 1000)
+            let results = try await test.runtime.audit.verify(organizationIDs: [test.organization.id])
+            // org.create, token.create, key.create, plan change, 1,000 code reads.
+            #expect(results.first?.result == .intact(events: 1004))
+        }
+    }
 }
