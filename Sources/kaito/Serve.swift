@@ -27,7 +27,8 @@ struct Serve: AsyncParsableCommand {
             throw CLIError(message: "cannot start: \(error)")
         }
         let application = KaitoApplication(runtime: runtime, trustedProxies: configuration.trustedProxies).application(
-            runtime: runtime, host: configuration.host, port: configuration.port, logger: logger
+            runtime: runtime, host: configuration.host, port: configuration.port, logger: logger,
+            auditRetentionDays: configuration.auditRetentionDays
         ) { channel in
             logger.notice("kaito is listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
         }

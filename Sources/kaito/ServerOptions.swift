@@ -33,6 +33,12 @@ struct ServerOptions: ParsableArguments {
         configuration.dataDirectory = dataDir ?? environment["KAITO_DATA_DIR"] ?? configuration.dataDirectory
         configuration.databaseURL = databaseURL ?? environment["KAITO_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.masterKeyBase64 = environment["KAITO_MASTER_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        if let days = environment["KAITO_AUDIT_RETENTION_DAYS"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            guard let value = Int(days), value > 0 else {
+                throw CLIError(message: "KAITO_AUDIT_RETENTION_DAYS must be a whole number of days above 0", exitCode: 2)
+            }
+            configuration.auditRetentionDays = value
+        }
         let proxies = (trustedProxies ?? environment["KAITO_TRUSTED_PROXIES"] ?? "")
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         configuration.trustedProxies = try proxies.map { text in

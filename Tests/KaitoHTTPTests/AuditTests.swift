@@ -197,4 +197,31 @@ struct AuditTests {
             #expect(try await client.send(.get, "/v1/tokens/t", key: ops).status == .notFound)
         }
     }
+
+    @Test("Retention prunes old events and leaves every chain verifiable from its anchor")
+    func retention() async throws {
+        try await withTestApp { test, client in
+            let auditor = try await test.key([.auditRead], name: "auditor")
+            let ops = try await test.key([.tokensWrite, .tokensCode], name: "ops")
+            _ = try await client.send(.post, "/v1/tokens", key: ops, json: #"{"slug": "s", "secret": "\#(Self.secret)"}"#)
+            for _ in 0..<3 { _ = try await client.send(.get, "/v1/tokens/s/code", key: ops) }
+            test.clock.advance(by: 40 * 86_400)
+            for _ in 0..<2 { _ = try await client.send(.get, "/v1/tokens/s/code", key: ops) }
+            // org.create, token.create and three reads are 40 days old.
+            #expect(try await test.runtime.audit.prune(retentionDays: 30, now: test.clock.now()) == 5)
+            #expect(try await test.runtime.audit.prune(retentionDays: 30, now: test.clock.now()) == 0)
+            let left = try await events(client, auditor)
+            #expect(left.map(\.seq) == [7, 6])
+            #expect(try await test.runtime.audit.verify(organizationIDs: [test.organization.id]).first?.result == .intact(events: 2))
+            _ = try await client.send(.get, "/v1/tokens/s/code", key: ops)
+            #expect(try await test.runtime.audit.verify(organizationIDs: [test.organization.id]).first?.result == .intact(events: 3))
+            // Deleting the oldest kept event is still detected.
+            try await test.execute("DELETE FROM audit_events WHERE seq = 6")
+            guard case .broken(let seq, _) = try #require(try await test.runtime.audit.verify(organizationIDs: [test.organization.id]).first?.result) else {
+                Issue.record("deletion after the anchor not detected")
+                return
+            }
+            #expect(seq == 6)
+        }
+    }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Reading, exporting and verifying the audit log.
 public struct AuditService: Sendable {
     let work: UnitOfWork
@@ -28,6 +30,22 @@ public struct AuditService: Sendable {
         try await work.storage.read { session in
             try await session.audit.chain(organizationID: caller.organizationID, filter: filter, afterSeq: afterSeq, limit: limit)
         }
+    }
+
+    /// Deletes every organisation's events older than `days` days before `now`, keeping each chain verifiable
+    /// from its new anchor. Returns how many events were deleted.
+    public func prune(retentionDays days: Int, now: Date) async throws -> Int {
+        let cutoff = now.addingTimeInterval(-Double(days) * 86_400)
+        let storage = work.storage
+        var deleted = 0
+        for id in try await storage.read({ try await $0.audit.organizationIDs() }) {
+            deleted += try await storage.write { session in
+                // The head is locked first, so that pruning and appending never interleave on one chain.
+                _ = try await session.audit.lockHead(organizationID: id)
+                return try await session.audit.prune(organizationID: id, olderThan: cutoff)
+            }
+        }
+        return deleted
     }
 
     /// Verifies the chains of `organizationIDs` (every organisation with events when nil), reading in batches.

@@ -75,4 +75,7 @@ public protocol AuditRepository: Sendable {
     func chain(organizationID: String, filter: AuditFilter, afterSeq: Int, limit: Int) async throws -> [AuditEvent]
     /// Every organisation that has events.
     func organizationIDs() async throws -> [String]
+    /// Deletes the organisation's events older than `cutoff` (a contiguous run from the oldest) and moves the
+    /// anchor to the last one deleted, so that the rest still verifies. Returns how many were deleted.
+    func prune(organizationID: String, olderThan cutoff: Date) async throws -> Int
 }

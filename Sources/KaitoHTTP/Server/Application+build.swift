@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import KaitoCore
+import KaitoWorkers
 import Logging
 import ServiceLifecycle
 
@@ -39,13 +40,17 @@ public struct KaitoApplication {
 
     /// The runnable server on `host:port`, with the storage closed on graceful shutdown.
     public func application(
-        runtime: Runtime, host: String, port: Int, logger: Logger,
+        runtime: Runtime, host: String, port: Int, logger: Logger, auditRetentionDays: Int? = nil,
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        Application(
+        var services: [any Service] = [StorageCloser(storage: runtime.storage)]
+        if let days = auditRetentionDays {
+            services.append(AuditRetentionService(audit: runtime.audit, retentionDays: days, clock: runtime.clock, logger: logger))
+        }
+        return Application(
             router: router,
             configuration: .init(address: .hostname(host, port: port), serverName: "kaito"),
-            services: [StorageCloser(storage: runtime.storage)],
+            services: services,
             onServerRunning: onServerRunning,
             logger: logger
         )

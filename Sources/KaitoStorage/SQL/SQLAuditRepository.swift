@@ -69,6 +69,22 @@ struct SQLAuditRepository: AuditRepository {
         try await db.raw("SELECT org_id FROM audit_heads ORDER BY org_id").all().map { try $0.string("org_id") }
     }
 
+    func prune(organizationID: String, olderThan cutoff: Date) async throws -> Int {
+        guard let last = try await db.raw("""
+            SELECT seq, hash FROM audit_events WHERE org_id = \(bind: organizationID) AND at < \(bind: cutoff.storedSeconds)
+            ORDER BY seq DESC LIMIT 1
+            """).first() else { return 0 }
+        let anchor = AuditHead(seq: try last.int("seq"), hash: try last.string("hash"))
+        let deleted = try await db.raw("""
+            DELETE FROM audit_events WHERE org_id = \(bind: organizationID) AND seq <= \(bind: anchor.seq) RETURNING seq
+            """).all().count
+        try await db.raw("""
+            UPDATE audit_heads SET anchor_seq = \(bind: anchor.seq), anchor_hash = \(bind: anchor.hash)
+            WHERE org_id = \(bind: organizationID)
+            """).run()
+        return deleted
+    }
+
     private func filtered(organizationID: String, _ filter: AuditFilter) -> SQLSelectBuilder {
         var query = db.select().column("*").from("audit_events").where("org_id", .equal, organizationID)
         if let action = filter.action {
