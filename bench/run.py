@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Kaito benchmark: one run, one table.
+
+Builds kaito in release mode, starts it on a temporary database (SQLite, or PostgreSQL with --database-url),
+creates a token and keys with raised limits (an Enterprise organisation), drives load with wrk on loopback, and
+prints requests per second, p50/p99 latency and the ratio to the same server's /health for each endpoint, with the
+server's peak resident memory.
+
+    bench/run.py                                   # SQLite
+    bench/run.py --database-url postgres://...     # PostgreSQL (an empty database)
+    bench/run.py --duration 10 --connections 16 --no-build
+"""
+import argparse, json, os, re, shutil, subprocess, sys, tempfile, time, urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRATCH = os.path.join(ROOT, ".build-release")
+
+
+def request(url, method="GET", key=None, body=None):
+    req = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body is not None else None)
+    if key:
+        req.add_header("Authorization", "Bearer " + key)
+    with urllib.request.urlopen(req) as response:
+        return json.loads(response.read() or b"null")
+
+
+def wrk(url, key, seconds, connections, script=None):
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    if key:
+        command[1:1] = ["-H", "Authorization: Bearer " + key]
+    if script:
+        command[1:1] = ["-s", script]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def latency(p):
+        value, unit = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)", out).groups()
+        return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return rps, latency(50), latency(99), int(non2xx.group(1)) if non2xx else 0
+
+
+def peak_rss_mb(pid):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database-url")
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--no-build", action="store_true")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install wrk")
+    if not args.no_build:
+        subprocess.run(["swift", "build", "-c", "release", "--product", "kaito", "--scratch-path", SCRATCH], cwd=ROOT, check=True)
+    kaito = os.path.join(SCRATCH, "release", "kaito")
+
+    data = tempfile.mkdtemp(prefix="kaito-bench-")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KAITO_")}
+    env["KAITO_LOG_LEVEL"] = "warning"
+    serve = [kaito, "serve", "--port", "0", "--data-dir", data] + (["--database-url", args.database_url] if args.database_url else [])
+    env_notice = dict(env, KAITO_LOG_LEVEL="notice")
+    server = subprocess.Popen(serve, env=env_notice, stderr=subprocess.PIPE, text=True)
+    port = None
+    started = time.time()
+    for line in server.stderr:
+        match = re.search(r"kaito is listening.*:(\d+)", line)
+        if match:
+            port = int(match.group(1))
+            break
+    ready = time.time() - started
+    try:
+        base = f"http://127.0.0.1:{port}"
+        admin = open(os.path.join(data, "bootstrap-admin.key")).read().strip()
+        admin_args = ["--data-dir", data] + (["--database-url", args.database_url] if args.database_url else [])
+        subprocess.run([kaito, "admin", "set-plan", "default", "enterprise"] + admin_args, env=env, check=True, capture_output=True)
+        limits = {"code": 100000, "read": 100000, "write": 100000}
+        scopes = ["tokens:code", "tokens:read", "tokens:write"]
+        key = request(base + "/v1/keys", "POST", admin, {"name": "bench", "scopes": scopes, "rate_limits": limits})["key"]
+        request(base + "/v1/tokens", "POST", key, {"slug": "aws-prod", "secret": "JBSWY3DPEHPK3PXP"})
+
+        script = os.path.join(data, "patch.lua")
+        with open(script, "w") as lua:
+            lua.write('wrk.method = "PATCH"\nwrk.body = \'{"name": "renamed"}\'\n')
+        rows = [
+            ("GET /health", wrk(base + "/health", None, args.duration, args.connections)),
+            ("GET /v1/tokens/{slug}/code", wrk(base + "/v1/tokens/aws-prod/code", key, args.duration, args.connections)),
+            ("GET /v1/tokens", wrk(base + "/v1/tokens", key, args.duration, args.connections)),
+            ("PATCH /v1/tokens/{slug} (audited write)", wrk(base + "/v1/tokens/aws-prod", key, args.duration, args.connections, script)),
+        ]
+        health = rows[0][1][0]
+        backend = "PostgreSQL" if args.database_url else "SQLite"
+        print(f"\nkaito on {backend}, wrk -t2 -c{args.connections} -d{args.duration}s on loopback, {os.cpu_count()} cores; "
+              f"start-up to listening {ready:.2f} s")
+        print(f"{'endpoint':42} {'req/s':>9} {'ratio':>6} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+        for name, (rps, p50, p99, errors) in rows:
+            print(f"{name:42} {rps:9.0f} {rps / health:6.2f} {p50:8.2f} {p99:8.2f} {errors:8d}")
+        print(f"peak resident memory: {peak_rss_mb(server.pid):.0f} MB")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(data, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
