@@ -21,6 +21,15 @@ public struct AuditRetentionService: Service {
     }
 
     public func run() async throws {
+        // Graceful shutdown cancels the loop; that is a clean stop, not a failure of the service.
+        do {
+            try await loop()
+        } catch is CancellationError {
+            return
+        }
+    }
+
+    private func loop() async throws {
         try await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {

@@ -39,6 +39,11 @@ struct ServerOptions: ParsableArguments {
             }
             configuration.auditRetentionDays = value
         }
+        configuration.webhookAllowedCIDRs = try (environment["KAITO_WEBHOOK_ALLOW_PRIVATE"] ?? "")
+            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.map { text in
+                guard let cidr = CIDR(text) else { throw CLIError(message: "KAITO_WEBHOOK_ALLOW_PRIVATE: '\(text)' is not a CIDR", exitCode: 2) }
+                return cidr
+            }
         let proxies = (trustedProxies ?? environment["KAITO_TRUSTED_PROXIES"] ?? "")
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         configuration.trustedProxies = try proxies.map { text in

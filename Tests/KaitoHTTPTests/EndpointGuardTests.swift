@@ -36,6 +36,15 @@ struct EndpointGuardTests {
         Endpoint(method: .get, route: "/v1/keys/{id}"),
         Endpoint(method: .patch, route: "/v1/keys/{id}", body: #"{"name": "renamed"}"#, invalid: (#"{"allowed_cidrs": ["10.0.0.0/33"]}"#, "allowed_cidrs[0]")),
         Endpoint(method: .delete, route: "/v1/keys/{id}"),
+        Endpoint(method: .post, route: "/v1/webhooks", body: #"{"url": "http://127.0.0.1:9/hook", "topics": ["audit.event"]}"#, invalid: (#"{"url": "http://127.0.0.1:9/hook", "topics": ["nope"]}"#, "topics[0]")),
+        Endpoint(method: .get, route: "/v1/webhooks"),
+        Endpoint(method: .get, route: "/v1/webhooks/{id}"),
+        Endpoint(method: .patch, route: "/v1/webhooks/{id}", body: #"{"description": "x"}"#, invalid: (#"{"url": "http://10.0.0.1/hook"}"#, "url")),
+        Endpoint(method: .delete, route: "/v1/webhooks/{id}"),
+        Endpoint(method: .post, route: "/v1/webhooks/{id}/rotate-secret"),
+        Endpoint(method: .post, route: "/v1/webhooks/{id}/test"),
+        Endpoint(method: .get, route: "/v1/webhooks/{id}/deliveries"),
+        Endpoint(method: .post, route: "/v1/webhooks/{id}/deliveries/{delivery_id}/retry"),
         Endpoint(method: .get, route: "/v1/audit"),
         Endpoint(method: .get, route: "/v1/audit/export"),
     ]
@@ -59,7 +68,11 @@ struct EndpointGuardTests {
             let owner = try await test.key(everything, name: "owner")
             #expect(try await client.send(.post, "/v1/tokens", key: owner, json: #"{"slug": "aws-prod", "secret": "JBSWY3DPEHPK3PXP"}"#).status == .created)
             let target = try await client.send(.post, "/v1/keys", key: owner, json: #"{"name": "target", "scopes": ["tokens:read"]}"#).decode(KeyResponse.self)
-            let path = endpoint.route.replacingOccurrences(of: "{slug}", with: "aws-prod").replacingOccurrences(of: "{id}", with: target.id)
+            let hook = try await client.send(.post, "/v1/webhooks", key: owner, json: #"{"url": "http://127.0.0.1:9/hook", "topics": ["audit.event"]}"#).decode(WebhookResponse.self)
+            let delivery = try await client.send(.post, "/v1/webhooks/\(hook.id)/test", key: owner).decode(WebhookDeliveryResponse.self)
+            let resourceID = endpoint.route.hasPrefix("/v1/webhooks") ? hook.id : target.id
+            let path = endpoint.route.replacingOccurrences(of: "{slug}", with: "aws-prod").replacingOccurrences(of: "{id}", with: resourceID)
+                .replacingOccurrences(of: "{delivery_id}", with: delivery.id)
             let access = try #require(KaitoApplication(runtime: test.runtime).routes.first { $0.method == endpoint.method.rawValue && $0.path == endpoint.route }).access
             let revoked = try await test.key(everything, name: "revoked")
             let revokedID = try await client.send(.get, "/v1/keys/self", key: revoked).decode(KeyResponse.self).id
@@ -101,7 +114,7 @@ struct EndpointGuardTests {
                 response = try await client.send(endpoint.method, path, key: outsider, json: endpoint.body)
                 #expect(response.status == .notFound)
                 #expect(try response.problem().code == "not_found")
-                #expect(!response.text.contains("aws-prod") && !response.text.contains(target.id))
+                #expect(!response.text.contains("aws-prod") && !response.text.contains(target.id) && !response.text.contains(hook.id))
             } else if endpoint.method == .get {
                 response = try await client.send(endpoint.method, path, key: outsider)
                 #expect(response.status == .ok)
@@ -109,7 +122,7 @@ struct EndpointGuardTests {
             }
 
             if let body = endpoint.body {
-                let malformed = [#"{"name": "#, "[1, 2]", "\"text\"", "", #"{"name": 5, "slug": 6, "secret": 7, "scopes": "x"}"#]
+                let malformed = [#"{"name": "#, "[1, 2]", "\"text\"", "", #"{"name": 5, "slug": 6, "secret": 7, "scopes": "x", "url": 8, "topics": 9}"#]
                 for text in malformed {
                     response = try await client.send(endpoint.method, path, key: owner, json: text)
                     #expect(response.status == .badRequest, "\(text)")

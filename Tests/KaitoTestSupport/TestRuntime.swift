@@ -16,7 +16,13 @@ public struct TestRuntime: Sendable {
     public let organization: Organization
     public let backend: TestBackend
 
-    public static func make(clock: ManualClock = ManualClock(), backend: TestBackend = .fromEnvironment) async throws -> TestRuntime {
+    /// Webhooks in tests may go to 127.0.0.1 (the test receivers), and nowhere else private.
+    public static let testWebhookPolicy = WebhookAddressPolicy(allowed: [CIDR("127.0.0.1/32")!])
+
+    public static func make(
+        clock: ManualClock = ManualClock(), backend: TestBackend = .fromEnvironment,
+        resolver: any HostResolver = SystemHostResolver()
+    ) async throws -> TestRuntime {
         let directory = try TemporaryDirectory()
         var configuration = ServerConfiguration(dataDirectory: directory.path)
         if case .postgres(let adminURL) = backend {
@@ -25,7 +31,8 @@ public struct TestRuntime: Sendable {
         var logger = Logger(label: "kaito-test")
         logger.logLevel = .warning
         let opened = try await Runtime.open(configuration, logger: logger)
-        let runtime = Runtime(storage: opened.storage, keyring: opened.keyring, clock: clock)
+        let runtime = Runtime(
+            storage: opened.storage, keyring: opened.keyring, clock: clock, webhookPolicy: testWebhookPolicy, resolver: resolver)
         try await runtime.bootstrap(configuration, logger: logger)
         let adminKey = try String(contentsOfFile: configuration.bootstrapKeyPath, encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
@@ -63,9 +70,10 @@ public struct TestRuntime: Sendable {
 
 /// Runs `body` with a fresh `TestRuntime` and tears it down afterwards, also when `body` throws.
 public func withTestRuntime<T>(
-    clock: ManualClock = ManualClock(), backend: TestBackend = .fromEnvironment, _ body: (TestRuntime) async throws -> T
+    clock: ManualClock = ManualClock(), backend: TestBackend = .fromEnvironment, resolver: any HostResolver = SystemHostResolver(),
+    _ body: (TestRuntime) async throws -> T
 ) async throws -> T {
-    let test = try await TestRuntime.make(clock: clock, backend: backend)
+    let test = try await TestRuntime.make(clock: clock, backend: backend, resolver: resolver)
     do {
         let result = try await body(test)
         await test.tearDown()

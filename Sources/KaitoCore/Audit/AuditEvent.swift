@@ -85,6 +85,21 @@ public struct AuditEvent: Sendable, Equatable {
         }.joined(separator: "\n")
     }
 
+    /// The event as the API shows it, as JSON (the `data` of an `audit.event` webhook).
+    public var json: String {
+        func value(_ text: String?) -> Any { text ?? NSNull() }
+        let object: [String: Any] = [
+            "id": id, "seq": seq, "at": Timestamp.format(at),
+            "actor": ["type": actor.type, "id": actor.id, "name": value(actor.name)],
+            "action": action.rawValue,
+            "target": target.map { ["type": $0.type, "id": $0.id] as Any } ?? NSNull(),
+            "outcome": outcome.rawValue, "reason": value(reason), "ip": value(ip), "user_agent": value(userAgent),
+            "request_id": value(requestID), "flagged": flagged, "hash": hash, "prev_hash": prevHash,
+        ]
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
     /// SHA-256 over the canonical form (which includes `prev_hash`), in lowercase hex.
     public var computedHash: String {
         SHA256.hash(data: Array(canonicalForm.utf8)).map { String(format: "%02x", $0) }.joined()
@@ -104,6 +119,11 @@ public enum AuditAction: String, Sendable, Codable, CaseIterable {
     case keyRevoke = "key.revoke"
     case organizationCreate = "org.create"
     case organizationPlanChange = "org.plan.change"
+    case webhookCreate = "webhook.create"
+    case webhookUpdate = "webhook.update"
+    case webhookDelete = "webhook.delete"
+    case webhookSecretRotate = "webhook.secret.rotate"
+    case webhookDisabled = "webhook.disabled"
     case authDenied = "auth.denied"
 
     /// `tokens:seed` use stands out.

@@ -28,6 +28,14 @@ public struct AuditLog: Sendable {
         event.hash = event.computedHash
         try await session.audit.insert(event)
         try await session.audit.moveHead(organizationID: organizationID, to: AuditHead(seq: event.seq, hash: event.hash))
+        // The `audit.event` webhook goes to the outbox in this same transaction.
+        for endpoint in try await session.webhooks.activeEndpoints(organizationID: organizationID, topic: .auditEvent)
+        where endpoint.wants(auditAction: event.action.rawValue) {
+            try await session.webhooks.insertDelivery(WebhookDelivery(
+                id: Identifier.make(prefix: WebhookDelivery.idPrefix, at: now, random: random), organizationID: organizationID,
+                endpointID: endpoint.id, type: WebhookTopic.auditEvent.rawValue, data: event.json, createdAt: now, nextAttemptAt: now
+            ))
+        }
         return event
     }
 }

@@ -54,4 +54,14 @@ public struct DataKey: Sendable {
     }
 
     private func seedContext(_ tokenID: String) -> String { "kaito/v1/seed|\(organizationID)|\(tokenID)" }
+
+    /// Encrypts another secret (a webhook signing secret, provider credentials), bound to its kind and record.
+    public func seal(_ secret: [UInt8], kind: String, recordID: String, random: any RandomSource = SystemRandomSource()) throws -> [UInt8] {
+        try Envelope.seal(secret, key: key, context: "kaito/v1/\(kind)|\(organizationID)|\(recordID)", random: random)
+    }
+
+    /// Decrypts what `seal(_:kind:recordID:)` sealed; throws `Envelope.Error` when altered or moved.
+    public func open(_ sealed: [UInt8], kind: String, recordID: String) throws -> [UInt8] {
+        try Envelope.open(sealed, key: key, context: "kaito/v1/\(kind)|\(organizationID)|\(recordID)")
+    }
 }

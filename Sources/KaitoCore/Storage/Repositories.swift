@@ -79,3 +79,35 @@ public protocol AuditRepository: Sendable {
     /// anchor to the last one deleted, so that the rest still verifies. Returns how many were deleted.
     func prune(organizationID: String, olderThan cutoff: Date) async throws -> Int
 }
+
+/// Webhook endpoints, their deliveries (the outbox) and the attempts of each delivery.
+public protocol WebhookRepository: Sendable {
+    /// Stores a new endpoint.
+    func insert(_ endpoint: WebhookEndpoint) async throws
+    /// The organisation's endpoint with this id, or nil.
+    func find(id: String, organizationID: String) async throws -> WebhookEndpoint?
+    /// The organisation's endpoints ordered by id, those after `cursor`, at most `limit`.
+    func list(organizationID: String, after cursor: String?, limit: Int) async throws -> [WebhookEndpoint]
+    /// Stores an endpoint's changeable fields, matched by id and organisation.
+    func update(_ endpoint: WebhookEndpoint) async throws
+    /// Stores only an endpoint's health (`failing_since`, and `disabled_at` with its reason when given), leaving
+    /// everything a user may be changing at the same moment untouched.
+    func setHealth(id: String, organizationID: String, failingSince: Date?, disabledAt: Date?, disabledReason: String?) async throws
+    /// Deletes an endpoint with its deliveries. Returns false when no such endpoint exists.
+    func delete(id: String, organizationID: String) async throws -> Bool
+    /// The organisation's enabled endpoints subscribed to `topic`.
+    func activeEndpoints(organizationID: String, topic: WebhookTopic) async throws -> [WebhookEndpoint]
+    /// Adds a delivery to the outbox (in the transaction of what caused it).
+    func insertDelivery(_ delivery: WebhookDelivery) async throws
+    /// Claims up to `limit` due deliveries until `leaseUntil`: a claimed delivery is invisible to other claims
+    /// (`FOR UPDATE SKIP LOCKED` on PostgreSQL) until its lease ends, so no two dispatchers send one attempt.
+    func claimDue(now: Date, leaseUntil: Date, limit: Int) async throws -> [WebhookDelivery]
+    /// The organisation's delivery with this id, or nil.
+    func findDelivery(id: String, organizationID: String) async throws -> WebhookDelivery?
+    /// Records an attempt and stores the delivery's new state (its lease released).
+    func recordAttempt(_ attempt: WebhookAttempt, delivery: WebhookDelivery) async throws
+    /// Stores a delivery's state (manual retry).
+    func updateDelivery(_ delivery: WebhookDelivery) async throws
+    /// An endpoint's deliveries, newest first, with their attempts.
+    func deliveries(endpointID: String, organizationID: String, after cursor: String?, limit: Int) async throws -> [(WebhookDelivery, [WebhookAttempt])]
+}

@@ -36,4 +36,6 @@ public protocol StorageSession: Sendable {
     var tokens: any TokenRepository { get }
     /// The audit log and its per-organisation chain heads.
     var audit: any AuditRepository { get }
+    /// Webhook endpoints and the delivery outbox.
+    var webhooks: any WebhookRepository { get }
 }

@@ -26,6 +26,7 @@ public struct KaitoApplication {
         TokensController(tokens: runtime.tokens).register(on: api)
         KeysController(keys: runtime.keys, rateLimits: runtime.storage.rateLimits, clock: runtime.clock).register(on: api)
         AuditController(audit: runtime.audit).register(on: api)
+        WebhooksController(webhooks: runtime.webhooks).register(on: api)
         // Generated from the complete route table (this route included) when asked for; rarely called.
         api.addUnauthenticated(.get, "/v1/openapi.json", summary: "The OpenAPI 3.1 document of this API") { [api] _, _ in
             Response(
@@ -43,7 +44,13 @@ public struct KaitoApplication {
         runtime: Runtime, host: String, port: Int, logger: Logger, auditRetentionDays: Int? = nil,
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        var services: [any Service] = [StorageCloser(storage: runtime.storage)]
+        // Services stop in reverse order: the storage closes last, after the dispatcher has stopped.
+        var services: [any Service] = [
+            StorageCloser(storage: runtime.storage),
+            WebhookDispatcher(
+                storage: runtime.storage, keyring: runtime.keyring, clock: runtime.clock, random: runtime.random,
+                policy: runtime.webhookPolicy, resolver: runtime.resolver, logger: logger),
+        ]
         if let days = auditRetentionDays {
             services.append(AuditRetentionService(audit: runtime.audit, retentionDays: days, clock: runtime.clock, logger: logger))
         }

@@ -13,8 +13,16 @@ public struct Runtime: Sendable {
     public let tokens: TokenService
     public let organizations: OrganizationService
     public let audit: AuditService
+    public let webhooks: WebhookService
+    public let webhookPolicy: WebhookAddressPolicy
+    public let resolver: any HostResolver
 
-    public init(storage: any Storage, keyring: Keyring, clock: any KaitoClock = SystemClock(), random: any RandomSource = SystemRandomSource()) {
+    public init(
+        storage: any Storage, keyring: Keyring, clock: any KaitoClock = SystemClock(), random: any RandomSource = SystemRandomSource(),
+        webhookPolicy: WebhookAddressPolicy = WebhookAddressPolicy(), resolver: any HostResolver = SystemHostResolver()
+    ) {
+        self.webhookPolicy = webhookPolicy
+        self.resolver = resolver
         self.storage = storage
         self.keyring = keyring
         self.clock = clock
@@ -24,6 +32,7 @@ public struct Runtime: Sendable {
         self.tokens = TokenService(work: work, keyring: keyring, clock: clock, random: random)
         self.organizations = OrganizationService(work: work, keyring: keyring, keys: keys, clock: clock, random: random)
         self.audit = AuditService(work: work)
+        self.webhooks = WebhookService(work: work, keyring: keyring, clock: clock, random: random, policy: webhookPolicy, resolver: resolver)
     }
 
     /// Opens the configured database (creating the data directory and the master key on first start) and
@@ -34,14 +43,14 @@ public struct Runtime: Sendable {
         if let url = configuration.databaseURL {
             guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else { throw ServerError.unsupportedDatabaseURL }
             let storage = try await PostgresStorage.open(url: url, logger: logger)
-            return Runtime(storage: storage, keyring: Keyring(master: master))
+            return Runtime(storage: storage, keyring: Keyring(master: master), webhookPolicy: WebhookAddressPolicy(allowed: configuration.webhookAllowedCIDRs))
         }
         // Create the database file owner-only; SQLite gives its WAL and shared-memory files the same mode.
         if !FileManager.default.fileExists(atPath: configuration.databasePath) {
             FileManager.default.createFile(atPath: configuration.databasePath, contents: nil, attributes: [.posixPermissions: 0o600])
         }
         let storage = try await SQLiteStorage.open(path: configuration.databasePath, logger: logger)
-        return Runtime(storage: storage, keyring: Keyring(master: master))
+        return Runtime(storage: storage, keyring: Keyring(master: master), webhookPolicy: WebhookAddressPolicy(allowed: configuration.webhookAllowedCIDRs))
     }
 
     static func loadMasterKey(_ configuration: ServerConfiguration, logger: Logger) throws -> MasterKey {

@@ -13,6 +13,8 @@ public struct ServerConfiguration: Sendable {
     public var masterKeyBase64: String?
     /// Proxies whose `X-Forwarded-For` is believed (`--trusted-proxies`, `KAITO_TRUSTED_PROXIES`).
     public var trustedProxies: [CIDR]
+    /// Ranges webhooks may be delivered to although they are private (`KAITO_WEBHOOK_ALLOW_PRIVATE`).
+    public var webhookAllowedCIDRs: [CIDR] = []
     /// Audit events older than this many days are pruned (`KAITO_AUDIT_RETENTION_DAYS`); nil keeps everything.
     public var auditRetentionDays: Int?
 

@@ -14,6 +14,7 @@ public enum Migrations {
         Migration(version: 1, name: "organizations_keys_tokens", apply: Migration001.apply),
         Migration(version: 2, name: "key_restrictions_and_rate_limits", apply: Migration002.apply),
         Migration(version: 3, name: "audit_log", apply: Migration003.apply),
+        Migration(version: 4, name: "webhooks", apply: Migration004.apply),
     ]
 
     static var latestVersion: Int { all.last?.version ?? 0 }

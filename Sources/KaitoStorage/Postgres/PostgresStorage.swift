@@ -125,6 +125,7 @@ public final class PostgresStorage: Storage {
 }
 
 struct PostgresDialectSupport: SQLDialectSupport {
+    var claimLockSuffix: String { " FOR UPDATE SKIP LOCKED" }
     var rowLockSuffix: String { " FOR UPDATE" }
 
     func isUniqueViolation(_ error: any Error) -> Bool {

@@ -7,4 +7,7 @@ protocol SQLDialectSupport: Sendable {
     /// Appended to a `SELECT` that must lock its row until the transaction ends (` FOR UPDATE` on PostgreSQL;
     /// nothing on SQLite, whose single writer already serialises write transactions).
     var rowLockSuffix: String { get }
+    /// Appended to the `SELECT` that claims work rows: ` FOR UPDATE SKIP LOCKED` on PostgreSQL, so concurrent
+    /// claimers on several servers take different rows; nothing on SQLite (one writer).
+    var claimLockSuffix: String { get }
 }

@@ -8,6 +8,7 @@ struct SQLStorageSession: StorageSession {
     let keys: any APIKeyRepository
     let tokens: any TokenRepository
     let audit: any AuditRepository
+    let webhooks: any WebhookRepository
 
     init(database: any SQLDatabase, dialect: any SQLDialectSupport) {
         self.organizations = SQLOrganizationRepository(db: database, dialect: dialect)
@@ -15,6 +16,7 @@ struct SQLStorageSession: StorageSession {
         self.keys = SQLAPIKeyRepository(db: database, dialect: dialect)
         self.tokens = SQLTokenRepository(db: database, dialect: dialect)
         self.audit = SQLAuditRepository(db: database, dialect: dialect)
+        self.webhooks = SQLWebhookRepository(db: database, dialect: dialect)
     }
 }
 

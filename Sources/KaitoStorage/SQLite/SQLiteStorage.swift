@@ -125,6 +125,7 @@ public final class SQLiteStorage: Storage {
 }
 
 struct SQLiteDialectSupport: SQLDialectSupport {
+    var claimLockSuffix: String { "" }
     var rowLockSuffix: String { "" }
 
     func isUniqueViolation(_ error: any Error) -> Bool {

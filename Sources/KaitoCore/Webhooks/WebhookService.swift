@@ -1,0 +1,209 @@
+import Foundation
+
+/// Webhook endpoints: registration (with the SSRF check), secrets, test deliveries, the delivery log and retries.
+public struct WebhookService: Sendable {
+    let work: UnitOfWork
+    let keyring: Keyring
+    let clock: any KaitoClock
+    let random: any RandomSource
+    let policy: WebhookAddressPolicy
+    let resolver: any HostResolver
+
+    public init(
+        work: UnitOfWork, keyring: Keyring, clock: any KaitoClock, random: any RandomSource,
+        policy: WebhookAddressPolicy, resolver: any HostResolver
+    ) {
+        self.work = work
+        self.keyring = keyring
+        self.clock = clock
+        self.random = random
+        self.policy = policy
+        self.resolver = resolver
+    }
+
+    /// What a client sends to create or change an endpoint; nil leaves a field as it is.
+    public struct Draft: Sendable {
+        public var url: String?
+        public var topics: [String]?
+        public var auditActions: [String]?
+        public var description: String?
+        public var enabled: Bool?
+
+        public init(url: String? = nil, topics: [String]? = nil, auditActions: [String]? = nil, description: String? = nil, enabled: Bool? = nil) {
+            self.url = url
+            self.topics = topics
+            self.auditActions = auditActions
+            self.description = description
+            self.enabled = enabled
+        }
+    }
+
+    /// How long the old secret keeps signing after a rotation.
+    public static let rotationOverlap: TimeInterval = 86_400
+
+    public func create(_ draft: Draft, by caller: Caller) async throws -> (WebhookEndpoint, WebhookSecret) {
+        guard let url = draft.url else { throw KaitoError.validation("url", "is required") }
+        let checkedURL = try await checkURL(url)
+        let topics = try Self.topics(draft.topics ?? [])
+        let actions = try Self.auditActions(draft.auditActions ?? [])
+        let description = try TokenDraft.text(draft.description, field: "description")
+        let now = clock.now()
+        let id = Identifier.make(prefix: WebhookEndpoint.idPrefix, at: now, random: random)
+        let secret = WebhookSecret.generate(random: random)
+        let endpoint = try await work.run(for: caller, audit: AuditRecord(.webhookCreate, target: .init(type: "webhook", id: id))) { session in
+            let dataKey = try await keyring.dataKey(organizationID: caller.organizationID, session: session)
+            let endpoint = WebhookEndpoint(
+                id: id, organizationID: caller.organizationID, url: checkedURL, description: description, topics: topics,
+                auditActions: actions, sealedSecret: try dataKey.seal(secret.bytes, kind: "webhook", recordID: id, random: random),
+                createdAt: now, updatedAt: now
+            )
+            try await session.webhooks.insert(endpoint)
+            return endpoint
+        }
+        return (endpoint, secret)
+    }
+
+    public func list(by caller: Caller, after cursor: String?, limit: Int) async throws -> Page<WebhookEndpoint> {
+        let rows = try await work.run(for: caller) { session in
+            try await session.webhooks.list(organizationID: caller.organizationID, after: cursor, limit: limit + 1)
+        }
+        return Page.from(rows, limit: limit, cursor: \.id)
+    }
+
+    public func get(id: String, by caller: Caller) async throws -> WebhookEndpoint {
+        try await work.run(for: caller) { session in try await find(id, caller, session) }
+    }
+
+    public func update(id: String, _ draft: Draft, by caller: Caller) async throws -> WebhookEndpoint {
+        let checkedURL = try await draft.url.asyncMap { try await checkURL($0) }
+        let topics = try draft.topics.map { try Self.topics($0) }
+        let actions = try draft.auditActions.map { try Self.auditActions($0) }
+        let description = try TokenDraft.text(draft.description, field: "description")
+        let now = clock.now()
+        return try await work.run(for: caller, audit: AuditRecord(.webhookUpdate, target: .init(type: "webhook", id: id))) { session in
+            var endpoint = try await find(id, caller, session)
+            if let checkedURL { endpoint.url = checkedURL }
+            if let topics { endpoint.topics = topics }
+            if let actions { endpoint.auditActions = actions }
+            if draft.description != nil { endpoint.description = description }
+            if let enabled = draft.enabled {
+                endpoint.disabledAt = enabled ? nil : (endpoint.disabledAt ?? now)
+                endpoint.disabledReason = enabled ? nil : (endpoint.disabledReason ?? "disabled by a key")
+                if enabled { endpoint.failingSince = nil }
+            }
+            endpoint.updatedAt = now
+            try await session.webhooks.update(endpoint)
+            return endpoint
+        }
+    }
+
+    public func delete(id: String, by caller: Caller) async throws {
+        try await work.run(for: caller, audit: AuditRecord(.webhookDelete, target: .init(type: "webhook", id: id))) { session in
+            guard try await session.webhooks.delete(id: id, organizationID: caller.organizationID) else {
+                throw KaitoError.notFound("The webhook")
+            }
+        }
+    }
+
+    /// A new secret; the old one keeps signing beside it for `rotationOverlap`.
+    public func rotateSecret(id: String, by caller: Caller) async throws -> (WebhookEndpoint, WebhookSecret) {
+        let secret = WebhookSecret.generate(random: random)
+        let now = clock.now()
+        let endpoint = try await work.run(for: caller, audit: AuditRecord(.webhookSecretRotate, target: .init(type: "webhook", id: id))) { session in
+            var endpoint = try await find(id, caller, session)
+            let dataKey = try await keyring.dataKey(organizationID: caller.organizationID, session: session)
+            endpoint.previousSealedSecret = endpoint.sealedSecret
+            endpoint.previousSecretExpiresAt = now.addingTimeInterval(Self.rotationOverlap)
+            endpoint.sealedSecret = try dataKey.seal(secret.bytes, kind: "webhook", recordID: id, random: random)
+            endpoint.updatedAt = now
+            try await session.webhooks.update(endpoint)
+            return endpoint
+        }
+        return (endpoint, secret)
+    }
+
+    /// Queues a `webhook.test` delivery to the endpoint.
+    public func sendTest(id: String, by caller: Caller) async throws -> WebhookDelivery {
+        let now = clock.now()
+        return try await work.run(for: caller, writes: true) { session in
+            let endpoint = try await find(id, caller, session)
+            let delivery = WebhookDelivery(
+                id: Identifier.make(prefix: WebhookDelivery.idPrefix, at: now, random: random), organizationID: caller.organizationID,
+                endpointID: endpoint.id, type: "webhook.test", data: #"{"webhook_id":"\#(endpoint.id)"}"#, createdAt: now, nextAttemptAt: now
+            )
+            try await session.webhooks.insertDelivery(delivery)
+            return delivery
+        }
+    }
+
+    public func deliveries(endpointID: String, by caller: Caller, after cursor: String?, limit: Int) async throws -> Page<(WebhookDelivery, [WebhookAttempt])> {
+        let rows = try await work.run(for: caller) { session in
+            _ = try await find(endpointID, caller, session)
+            return try await session.webhooks.deliveries(endpointID: endpointID, organizationID: caller.organizationID, after: cursor, limit: limit + 1)
+        }
+        return Page.from(rows, limit: limit, cursor: { $0.0.id })
+    }
+
+    /// Sends a delivery again at once, with the same `webhook-id`.
+    public func retry(endpointID: String, deliveryID: String, by caller: Caller) async throws -> WebhookDelivery {
+        let now = clock.now()
+        return try await work.run(for: caller, writes: true) { session in
+            guard var delivery = try await session.webhooks.findDelivery(id: deliveryID, organizationID: caller.organizationID),
+                  delivery.endpointID == endpointID else { throw KaitoError.notFound("The delivery") }
+            delivery.status = .pending
+            delivery.nextAttemptAt = now
+            try await session.webhooks.updateDelivery(delivery)
+            return delivery
+        }
+    }
+
+    private func find(_ id: String, _ caller: Caller, _ session: any StorageSession) async throws -> WebhookEndpoint {
+        guard Identifier.isWellFormed(id, prefix: WebhookEndpoint.idPrefix),
+              let endpoint = try await session.webhooks.find(id: id, organizationID: caller.organizationID) else {
+            throw KaitoError.notFound("The webhook")
+        }
+        return endpoint
+    }
+
+    /// An absolute http(s) URL without credentials, whose host resolves only to allowed addresses.
+    func checkURL(_ text: String) async throws -> String {
+        guard text.utf8.count <= 2048, let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
+              ["https", "http"].contains(scheme), let host = components.host, !host.isEmpty else {
+            throw KaitoError.validation("url", "must be an absolute https:// (or http://) URL")
+        }
+        guard components.user == nil, components.password == nil else {
+            throw KaitoError.validation("url", "must not contain credentials")
+        }
+        _ = try await policy.check(host: host, resolver: resolver)
+        return text
+    }
+
+    static func topics(_ names: [String]) throws -> [WebhookTopic] {
+        guard !names.isEmpty else { throw KaitoError.validation("topics", "must name at least one topic") }
+        var topics: [WebhookTopic] = []
+        for (index, name) in names.enumerated() {
+            guard let topic = WebhookTopic(rawValue: name) else {
+                let known = WebhookTopic.allCases.map(\.rawValue).joined(separator: ", ")
+                throw KaitoError.validation("topics[\(index)]", "unknown topic; known topics: \(known)")
+            }
+            if !topics.contains(topic) { topics.append(topic) }
+        }
+        return topics
+    }
+
+    static func auditActions(_ filters: [String]) throws -> [String] {
+        for (index, filter) in filters.enumerated() {
+            do { try AuditService.validateActionFilter(filter) } catch {
+                throw KaitoError.validation("audit_actions[\(index)]", "must be an action such as token.code.read or a prefix such as token.seed.*")
+            }
+        }
+        return filters
+    }
+}
+
+extension Optional {
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let self else { return nil }
+        return try await transform(self)
+    }
+}

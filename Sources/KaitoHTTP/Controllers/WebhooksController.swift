@@ -1,0 +1,91 @@
+import Hummingbird
+import KaitoAPIModels
+import KaitoCore
+
+/// `/v1/webhooks` (API.md §8).
+struct WebhooksController {
+    let webhooks: WebhookService
+
+    func register(on api: APIRouter) {
+        let fields = WebhookRequest.CodingKeys.allCases.map(\.rawValue)
+        api.add(.post, "/v1/webhooks", scope: .orgAdmin, summary: "Register a webhook endpoint; its secret is in this response only") { request, context, caller in
+            let body = try await RequestBody.decode(WebhookRequest.self, from: request, context: context, allowedFields: fields)
+            let (endpoint, secret) = try await webhooks.create(WebhookService.Draft(body), by: caller)
+            var response = try JSONCoding.response(WebhookResponse(endpoint, secret: secret), status: .created)
+            response.headers[.location] = "/v1/webhooks/\(endpoint.id)"
+            response.headers[.cacheControl] = "no-store"
+            return response
+        }
+        api.add(.get, "/v1/webhooks", scope: .orgAdmin, summary: "List webhook endpoints") { request, _, caller in
+            let (limit, after) = try QueryParameters(request, allowed: QueryParameters.paginationNames).pagination()
+            let page = try await webhooks.list(by: caller, after: after, limit: limit)
+            return try JSONCoding.response(page.response(cursor: \.id) { WebhookResponse($0) })
+        }
+        api.add(.get, "/v1/webhooks/{id}", scope: .orgAdmin, summary: "Read a webhook endpoint") { request, context, caller in
+            _ = try QueryParameters(request, allowed: [])
+            return try JSONCoding.response(WebhookResponse(try await webhooks.get(id: id(context), by: caller)))
+        }
+        api.add(.patch, "/v1/webhooks/{id}", scope: .orgAdmin, summary: "Change a webhook endpoint (url, topics, audit_actions, description, enabled)") { request, context, caller in
+            let body = try await RequestBody.decode(WebhookRequest.self, from: request, context: context, allowedFields: fields)
+            return try JSONCoding.response(WebhookResponse(try await webhooks.update(id: id(context), WebhookService.Draft(body), by: caller)))
+        }
+        api.add(.delete, "/v1/webhooks/{id}", scope: .orgAdmin, summary: "Delete a webhook endpoint and its deliveries") { request, context, caller in
+            _ = try QueryParameters(request, allowed: [])
+            try await webhooks.delete(id: id(context), by: caller)
+            return Response(status: .noContent)
+        }
+        api.add(.post, "/v1/webhooks/{id}/rotate-secret", scope: .orgAdmin, summary: "A new secret; the old one keeps signing beside it for 24 hours") { request, context, caller in
+            _ = try QueryParameters(request, allowed: [])
+            let (endpoint, secret) = try await webhooks.rotateSecret(id: id(context), by: caller)
+            var response = try JSONCoding.response(WebhookResponse(endpoint, secret: secret))
+            response.headers[.cacheControl] = "no-store"
+            return response
+        }
+        api.add(.post, "/v1/webhooks/{id}/test", scope: .orgAdmin, summary: "Queue a webhook.test delivery") { request, context, caller in
+            _ = try QueryParameters(request, allowed: [])
+            let delivery = try await webhooks.sendTest(id: id(context), by: caller)
+            return try JSONCoding.response(WebhookDeliveryResponse(delivery, attempts: []), status: .accepted)
+        }
+        api.add(.get, "/v1/webhooks/{id}/deliveries", scope: .orgAdmin, summary: "Deliveries, newest first, with every attempt") { request, context, caller in
+            let (limit, after) = try QueryParameters(request, allowed: QueryParameters.paginationNames).pagination()
+            let page = try await webhooks.deliveries(endpointID: id(context), by: caller, after: after, limit: limit)
+            return try JSONCoding.response(page.response(cursor: { $0.0.id }) { WebhookDeliveryResponse($0.0, attempts: $0.1) })
+        }
+        api.add(.post, "/v1/webhooks/{id}/deliveries/{delivery_id}/retry", scope: .orgAdmin, summary: "Send a delivery again now, same webhook-id") { request, context, caller in
+            _ = try QueryParameters(request, allowed: [])
+            let delivery = try await webhooks.retry(endpointID: id(context), deliveryID: context.parameters.get("delivery_id") ?? "", by: caller)
+            return try JSONCoding.response(WebhookDeliveryResponse(delivery, attempts: []), status: .accepted)
+        }
+    }
+
+    private func id(_ context: KaitoRequestContext) -> String { context.parameters.get("id") ?? "" }
+}
+
+extension WebhookService.Draft {
+    init(_ body: WebhookRequest) {
+        self.init(url: body.url, topics: body.topics, auditActions: body.auditActions, description: body.description, enabled: body.enabled)
+    }
+}
+
+extension WebhookResponse {
+    init(_ endpoint: WebhookEndpoint, secret: WebhookSecret? = nil) {
+        self.init(
+            id: endpoint.id, url: endpoint.url, topics: endpoint.topics.map(\.rawValue), auditActions: endpoint.auditActions,
+            description: endpoint.description, enabled: endpoint.disabledAt == nil, disabledReason: endpoint.disabledReason,
+            createdAt: Timestamp.format(endpoint.createdAt), updatedAt: Timestamp.format(endpoint.updatedAt), secret: secret?.text
+        )
+    }
+}
+
+extension WebhookDeliveryResponse {
+    init(_ delivery: WebhookDelivery, attempts: [WebhookAttempt]) {
+        self.init(
+            id: delivery.id, type: delivery.type, status: delivery.status.rawValue, createdAt: Timestamp.format(delivery.createdAt),
+            nextAttemptAt: delivery.nextAttemptAt.map(Timestamp.format),
+            attempts: attempts.map {
+                .init(number: $0.number, at: Timestamp.format($0.at), statusCode: $0.statusCode, latencyMS: $0.latencyMilliseconds,
+                      error: $0.error, nextAttemptAt: $0.nextAttemptAt.map(Timestamp.format))
+            }
+        )
+    }
+}

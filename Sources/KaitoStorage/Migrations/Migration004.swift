@@ -1,0 +1,53 @@
+import SQLKit
+
+/// Webhook endpoints, the delivery outbox and the attempt log.
+enum Migration004 {
+    @Sendable static func apply(_ db: any SQLDatabase) async throws {
+        try await db.create(table: "webhook_endpoints")
+            .column("id", type: .text, .primaryKey(autoIncrement: false))
+            .column("org_id", type: .text, .notNull, .references("organizations", "id"))
+            .column("url", type: .text, .notNull)
+            .column("description", type: .text)
+            .column("topics", type: .text, .notNull)
+            .column("audit_actions", type: .text, .notNull)
+            .column("sealed_secret", type: .blob, .notNull)
+            .column("previous_sealed_secret", type: .blob)
+            .column("previous_secret_expires_at", type: .bigint)
+            .column("disabled_at", type: .bigint)
+            .column("disabled_reason", type: .text)
+            .column("failing_since", type: .bigint)
+            .column("created_at", type: .bigint, .notNull)
+            .column("updated_at", type: .bigint, .notNull)
+            .run()
+        try await db.create(index: "webhook_endpoints_org").on("webhook_endpoints").column("org_id").run()
+
+        try await db.create(table: "webhook_deliveries")
+            .column("id", type: .text, .primaryKey(autoIncrement: false))
+            .column("org_id", type: .text, .notNull)
+            .column("endpoint_id", type: .text, .notNull)
+            .column("type", type: .text, .notNull)
+            .column("data", type: .text, .notNull)
+            .column("created_at", type: .bigint, .notNull)
+            .column("status", type: .text, .notNull)
+            .column("attempts", type: .bigint, .notNull)
+            .column("next_attempt_at", type: .bigint)
+            .column("lease_until", type: .bigint)
+            .column("last_status_code", type: .bigint)
+            .column("last_error", type: .text)
+            .run()
+        try await db.create(index: "webhook_deliveries_due").on("webhook_deliveries").column("status").column("next_attempt_at").run()
+        try await db.create(index: "webhook_deliveries_endpoint").on("webhook_deliveries").column("endpoint_id").column("id").run()
+
+        try await db.create(table: "webhook_attempts")
+            .column("delivery_id", type: .text, .notNull)
+            .column("number", type: .bigint, .notNull)
+            .column("org_id", type: .text, .notNull)
+            .column("at", type: .bigint, .notNull)
+            .column("status_code", type: .bigint)
+            .column("latency_ms", type: .bigint, .notNull)
+            .column("error", type: .text)
+            .column("next_attempt_at", type: .bigint)
+            .primaryKey("delivery_id", "number")
+            .run()
+    }
+}

@@ -1,0 +1,168 @@
+import Foundation
+import KaitoCore
+import SQLKit
+
+struct SQLWebhookRepository: WebhookRepository {
+    let db: any SQLDatabase
+    let dialect: any SQLDialectSupport
+
+    func insert(_ endpoint: WebhookEndpoint) async throws {
+        try await db.raw("""
+            INSERT INTO webhook_endpoints (id, org_id, url, description, topics, audit_actions, sealed_secret,
+                previous_sealed_secret, previous_secret_expires_at, disabled_at, disabled_reason, failing_since, created_at, updated_at)
+            VALUES (\(bind: endpoint.id), \(bind: endpoint.organizationID), \(bind: endpoint.url), \(bind: endpoint.description),
+                \(bind: Self.join(endpoint.topics.map(\.rawValue))), \(bind: Self.join(endpoint.auditActions)),
+                \(bind: Data(endpoint.sealedSecret)), \(bind: endpoint.previousSealedSecret.map { Data($0) }),
+                \(bind: endpoint.previousSecretExpiresAt?.storedSeconds), \(bind: endpoint.disabledAt?.storedSeconds),
+                \(bind: endpoint.disabledReason), \(bind: endpoint.failingSince?.storedSeconds),
+                \(bind: endpoint.createdAt.storedSeconds), \(bind: endpoint.updatedAt.storedSeconds))
+            """).run()
+    }
+
+    func find(id: String, organizationID: String) async throws -> WebhookEndpoint? {
+        try await db.raw("SELECT * FROM webhook_endpoints WHERE id = \(bind: id) AND org_id = \(bind: organizationID)")
+            .first().map(Self.decodeEndpoint)
+    }
+
+    func list(organizationID: String, after cursor: String?, limit: Int) async throws -> [WebhookEndpoint] {
+        try await db.raw("""
+            SELECT * FROM webhook_endpoints WHERE org_id = \(bind: organizationID) AND id > \(bind: cursor ?? "")
+            ORDER BY id LIMIT \(literal: limit)
+            """).all().map(Self.decodeEndpoint)
+    }
+
+    func update(_ endpoint: WebhookEndpoint) async throws {
+        try await db.raw("""
+            UPDATE webhook_endpoints SET url = \(bind: endpoint.url), description = \(bind: endpoint.description),
+                topics = \(bind: Self.join(endpoint.topics.map(\.rawValue))), audit_actions = \(bind: Self.join(endpoint.auditActions)),
+                sealed_secret = \(bind: Data(endpoint.sealedSecret)),
+                previous_sealed_secret = \(bind: endpoint.previousSealedSecret.map { Data($0) }),
+                previous_secret_expires_at = \(bind: endpoint.previousSecretExpiresAt?.storedSeconds),
+                disabled_at = \(bind: endpoint.disabledAt?.storedSeconds), disabled_reason = \(bind: endpoint.disabledReason),
+                failing_since = \(bind: endpoint.failingSince?.storedSeconds), updated_at = \(bind: endpoint.updatedAt.storedSeconds)
+            WHERE id = \(bind: endpoint.id) AND org_id = \(bind: endpoint.organizationID)
+            """).run()
+    }
+
+    func setHealth(id: String, organizationID: String, failingSince: Date?, disabledAt: Date?, disabledReason: String?) async throws {
+        try await db.raw("""
+            UPDATE webhook_endpoints SET failing_since = \(bind: failingSince?.storedSeconds),
+                disabled_at = COALESCE(disabled_at, \(bind: disabledAt?.storedSeconds)),
+                disabled_reason = COALESCE(disabled_reason, \(bind: disabledReason))
+            WHERE id = \(bind: id) AND org_id = \(bind: organizationID)
+            """).run()
+    }
+
+    func delete(id: String, organizationID: String) async throws -> Bool {
+        let rows = try await db.raw("""
+            DELETE FROM webhook_endpoints WHERE id = \(bind: id) AND org_id = \(bind: organizationID) RETURNING id
+            """).all()
+        guard !rows.isEmpty else { return false }
+        try await db.raw("DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE endpoint_id = \(bind: id))").run()
+        try await db.raw("DELETE FROM webhook_deliveries WHERE endpoint_id = \(bind: id) AND org_id = \(bind: organizationID)").run()
+        return true
+    }
+
+    func activeEndpoints(organizationID: String, topic: WebhookTopic) async throws -> [WebhookEndpoint] {
+        try await db.raw("""
+            SELECT * FROM webhook_endpoints WHERE org_id = \(bind: organizationID) AND disabled_at IS NULL
+            """).all().map(Self.decodeEndpoint).filter { $0.topics.contains(topic) }
+    }
+
+    func insertDelivery(_ delivery: WebhookDelivery) async throws {
+        try await db.raw("""
+            INSERT INTO webhook_deliveries (id, org_id, endpoint_id, type, data, created_at, status, attempts, next_attempt_at)
+            VALUES (\(bind: delivery.id), \(bind: delivery.organizationID), \(bind: delivery.endpointID), \(bind: delivery.type),
+                \(bind: delivery.data), \(bind: delivery.createdAt.storedSeconds), \(bind: delivery.status.rawValue),
+                \(bind: delivery.attempts), \(bind: delivery.nextAttemptAt?.storedSeconds))
+            """).run()
+    }
+
+    func claimDue(now: Date, leaseUntil: Date, limit: Int) async throws -> [WebhookDelivery] {
+        try await db.raw("""
+            UPDATE webhook_deliveries SET lease_until = \(bind: leaseUntil.storedSeconds)
+            WHERE id IN (
+                SELECT id FROM webhook_deliveries
+                WHERE status = 'pending' AND next_attempt_at <= \(bind: now.storedSeconds)
+                  AND (lease_until IS NULL OR lease_until <= \(bind: now.storedSeconds))
+                ORDER BY next_attempt_at LIMIT \(literal: limit)\(unsafeRaw: dialect.claimLockSuffix)
+            )
+            RETURNING *
+            """).all().map(Self.decodeDelivery)
+    }
+
+    func findDelivery(id: String, organizationID: String) async throws -> WebhookDelivery? {
+        try await db.raw("SELECT * FROM webhook_deliveries WHERE id = \(bind: id) AND org_id = \(bind: organizationID)")
+            .first().map(Self.decodeDelivery)
+    }
+
+    func recordAttempt(_ attempt: WebhookAttempt, delivery: WebhookDelivery) async throws {
+        try await db.raw("""
+            INSERT INTO webhook_attempts (delivery_id, number, org_id, at, status_code, latency_ms, error, next_attempt_at)
+            VALUES (\(bind: attempt.deliveryID), \(bind: attempt.number), \(bind: delivery.organizationID), \(bind: attempt.at.storedSeconds),
+                \(bind: attempt.statusCode), \(bind: attempt.latencyMilliseconds), \(bind: attempt.error),
+                \(bind: attempt.nextAttemptAt?.storedSeconds))
+            """).run()
+        try await updateDelivery(delivery)
+    }
+
+    func updateDelivery(_ delivery: WebhookDelivery) async throws {
+        try await db.raw("""
+            UPDATE webhook_deliveries SET status = \(bind: delivery.status.rawValue), attempts = \(bind: delivery.attempts),
+                next_attempt_at = \(bind: delivery.nextAttemptAt?.storedSeconds), lease_until = NULL,
+                last_status_code = \(bind: delivery.lastStatusCode), last_error = \(bind: delivery.lastError)
+            WHERE id = \(bind: delivery.id) AND org_id = \(bind: delivery.organizationID)
+            """).run()
+    }
+
+    func deliveries(endpointID: String, organizationID: String, after cursor: String?, limit: Int) async throws -> [(WebhookDelivery, [WebhookAttempt])] {
+        let deliveries = try await db.raw("""
+            SELECT * FROM webhook_deliveries WHERE endpoint_id = \(bind: endpointID) AND org_id = \(bind: organizationID)
+              AND (\(bind: cursor == nil ? 1 : 0) = 1 OR id < \(bind: cursor ?? ""))
+            ORDER BY id DESC LIMIT \(literal: limit)
+            """).all().map(Self.decodeDelivery)
+        var result: [(WebhookDelivery, [WebhookAttempt])] = []
+        for delivery in deliveries {
+            let attempts = try await db.raw("""
+                SELECT * FROM webhook_attempts WHERE delivery_id = \(bind: delivery.id) AND org_id = \(bind: organizationID) ORDER BY number
+                """).all().map(Self.decodeAttempt)
+            result.append((delivery, attempts))
+        }
+        return result
+    }
+
+    static func join(_ values: [String]) -> String { values.joined(separator: " ") }
+    static func split(_ text: String) -> [String] { text.split(separator: " ").map(String.init) }
+
+    static func decodeEndpoint(_ row: any SQLRow) throws -> WebhookEndpoint {
+        WebhookEndpoint(
+            id: try row.string("id"), organizationID: try row.string("org_id"), url: try row.string("url"),
+            description: try row.optionalString("description"),
+            topics: split(try row.string("topics")).compactMap(WebhookTopic.init(rawValue:)),
+            auditActions: split(try row.string("audit_actions")), sealedSecret: try row.bytes("sealed_secret"),
+            previousSealedSecret: try row.decode(column: "previous_sealed_secret", as: Data?.self).map { Array($0) },
+            previousSecretExpiresAt: try row.optionalDate("previous_secret_expires_at"),
+            disabledAt: try row.optionalDate("disabled_at"), disabledReason: try row.optionalString("disabled_reason"),
+            failingSince: try row.optionalDate("failing_since"), createdAt: try row.date("created_at"),
+            updatedAt: try row.date("updated_at")
+        )
+    }
+
+    static func decodeDelivery(_ row: any SQLRow) throws -> WebhookDelivery {
+        WebhookDelivery(
+            id: try row.string("id"), organizationID: try row.string("org_id"), endpointID: try row.string("endpoint_id"),
+            type: try row.string("type"), data: try row.string("data"), createdAt: try row.date("created_at"),
+            status: WebhookDelivery.Status(rawValue: try row.string("status")) ?? .pending, attempts: try row.int("attempts"),
+            nextAttemptAt: try row.optionalDate("next_attempt_at"), lastStatusCode: try row.optionalInt("last_status_code"),
+            lastError: try row.optionalString("last_error")
+        )
+    }
+
+    static func decodeAttempt(_ row: any SQLRow) throws -> WebhookAttempt {
+        WebhookAttempt(
+            deliveryID: try row.string("delivery_id"), number: try row.int("number"), at: try row.date("at"),
+            statusCode: try row.optionalInt("status_code"), latencyMilliseconds: try row.int("latency_ms"),
+            error: try row.optionalString("error"), nextAttemptAt: try row.optionalDate("next_attempt_at")
+        )
+    }
+}

@@ -1,0 +1,207 @@
+import AsyncHTTPClient
+import Foundation
+import KaitoCore
+import Logging
+import NIOCore
+import NIOHTTP1
+import ServiceLifecycle
+
+/// Sends the outbox: claims due deliveries (a lease, so that no two dispatchers on any server send one attempt),
+/// signs each per Standard Webhooks, connects only to the address it checked, and records every attempt with its
+/// next retry. A delivery in flight when the process dies is claimed again once its lease ends.
+public struct WebhookDispatcher: Service {
+    let storage: any Storage
+    let keyring: Keyring
+    let clock: any KaitoClock
+    let random: any RandomSource
+    let policy: WebhookAddressPolicy
+    let resolver: any HostResolver
+    let logger: Logger
+    let pollInterval: Duration
+    let lease: TimeInterval = 60
+    let batchSize = 16
+    public static let timeout: TimeAmount = .seconds(15)
+
+    public init(
+        storage: any Storage, keyring: Keyring, clock: any KaitoClock, random: any RandomSource,
+        policy: WebhookAddressPolicy, resolver: any HostResolver, logger: Logger, pollInterval: Duration = .milliseconds(500)
+    ) {
+        self.storage = storage
+        self.keyring = keyring
+        self.clock = clock
+        self.random = random
+        self.policy = policy
+        self.resolver = resolver
+        self.logger = logger
+        self.pollInterval = pollInterval
+    }
+
+    public func run() async throws {
+        // Graceful shutdown cancels the loop; that is a clean stop, not a failure of the service.
+        do {
+            try await loop()
+        } catch is CancellationError {
+            return
+        }
+    }
+
+    private func loop() async throws {
+        try await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let sent: Int
+                do {
+                    sent = try await dispatchDue()
+                } catch {
+                    logger.error("webhook dispatch failed", metadata: ["error_type": "\(type(of: error))"])
+                    sent = 0
+                }
+                if sent == 0 { try await Task.sleep(for: pollInterval) }
+            }
+        }
+    }
+
+    /// Claims and sends every due delivery once; returns how many attempts were made.
+    @discardableResult
+    public func dispatchDue() async throws -> Int {
+        let now = clock.now()
+        let leaseUntil = now.addingTimeInterval(lease)
+        let claimed = try await storage.write { session in
+            try await session.webhooks.claimDue(now: now, leaseUntil: leaseUntil, limit: batchSize)
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for delivery in claimed { group.addTask { await deliver(delivery) } }
+        }
+        return claimed.count
+    }
+
+    struct Outcome {
+        var statusCode: Int?
+        var error: String?
+        var retryAfter: TimeInterval?
+    }
+
+    func deliver(_ delivery: WebhookDelivery) async {
+        do {
+            guard let endpoint = try await storage.read({ try await $0.webhooks.find(id: delivery.endpointID, organizationID: delivery.organizationID) }) else {
+                return
+            }
+            let start = ContinuousClock.now
+            let outcome: Outcome
+            if endpoint.disabledAt != nil {
+                outcome = Outcome(statusCode: nil, error: "the endpoint is disabled")
+            } else {
+                outcome = await send(delivery, to: endpoint)
+            }
+            let elapsed = ContinuousClock.now - start
+            try await record(outcome, of: delivery, endpoint: endpoint, latency: Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000))
+        } catch {
+            logger.error("webhook delivery bookkeeping failed", metadata: ["delivery": "\(delivery.id)", "error_type": "\(type(of: error))"])
+        }
+    }
+
+    func send(_ delivery: WebhookDelivery, to endpoint: WebhookEndpoint) async -> Outcome {
+        guard let components = URLComponents(string: endpoint.url), let host = components.host else {
+            return Outcome(error: "the endpoint URL is invalid")
+        }
+        // Checked on every attempt, and the connection goes to the address that was checked.
+        let address: IPAddress
+        do {
+            address = try await policy.check(host: host, resolver: resolver)
+        } catch let error as KaitoError {
+            return Outcome(error: "refused: \(error.fieldErrors.first?.message ?? error.detail)")
+        } catch {
+            return Outcome(error: "the host does not resolve")
+        }
+        let secrets: [WebhookSecret]
+        do {
+            secrets = try await signingSecrets(endpoint)
+        } catch {
+            return Outcome(error: "the signing secret could not be read")
+        }
+        var configuration = HTTPClient.Configuration()
+        configuration.redirectConfiguration = .disallow
+        configuration.timeout = .init(connect: .seconds(10), read: Self.timeout)
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.dnsOverride = [host: address.description]
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        defer { _ = client.shutdown() }
+
+        let timestamp = Int64(clock.now().timeIntervalSince1970)
+        let body = delivery.body
+        var request = HTTPClientRequest(url: endpoint.url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "Kaito-Webhooks/1")
+        request.headers.add(name: "webhook-id", value: delivery.id)
+        request.headers.add(name: "webhook-timestamp", value: String(timestamp))
+        request.headers.add(name: "webhook-signature", value: secrets.map { $0.sign(id: delivery.id, timestamp: timestamp, body: body) }.joined(separator: " "))
+        request.body = .bytes(ByteBuffer(bytes: body))
+        do {
+            let response = try await client.execute(request, timeout: Self.timeout)
+            _ = try? await response.body.collect(upTo: 64 * 1024)
+            let retryAfter = response.headers.first(name: "Retry-After").flatMap(TimeInterval.init)
+            return Outcome(statusCode: Int(response.status.code), error: nil, retryAfter: retryAfter)
+        } catch {
+            return Outcome(error: "no answer: \(type(of: error))")
+        }
+    }
+
+    /// The current secret, and the previous one while its rotation overlap lasts.
+    func signingSecrets(_ endpoint: WebhookEndpoint) async throws -> [WebhookSecret] {
+        let dataKey = try await storage.read { try await keyring.dataKey(organizationID: endpoint.organizationID, session: $0) }
+        var secrets = [WebhookSecret(bytes: try dataKey.open(endpoint.sealedSecret, kind: "webhook", recordID: endpoint.id))]
+        if let previous = endpoint.previousSealedSecret, let until = endpoint.previousSecretExpiresAt, until > clock.now() {
+            secrets.append(WebhookSecret(bytes: try dataKey.open(previous, kind: "webhook", recordID: endpoint.id)))
+        }
+        return secrets
+    }
+
+    func record(_ outcome: Outcome, of delivery: WebhookDelivery, endpoint: WebhookEndpoint, latency: Int) async throws {
+        let now = clock.now()
+        var delivery = delivery
+        var endpoint = endpoint
+        delivery.attempts += 1
+        delivery.lastStatusCode = outcome.statusCode
+        delivery.lastError = outcome.error
+        let succeeded = outcome.statusCode.map { (200..<300).contains($0) } ?? false
+        var disable: String?
+        if succeeded {
+            delivery.status = .succeeded
+            delivery.nextAttemptAt = nil
+            endpoint.failingSince = nil
+        } else {
+            endpoint.failingSince = endpoint.failingSince ?? now
+            if outcome.statusCode == 410 {
+                disable = "the receiver answered 410 Gone"
+            } else if now.timeIntervalSince(endpoint.failingSince!) >= WebhookRetryPolicy.disableAfter {
+                disable = "failing for 5 days"
+            }
+            let jitter = Double.random(in: -0.1...0.1)
+            delivery.nextAttemptAt = disable == nil
+                ? WebhookRetryPolicy.nextAttempt(after: delivery.attempts, at: now, retryAfter: outcome.retryAfter, jitter: jitter) : nil
+            delivery.status = delivery.nextAttemptAt == nil ? .failed : .pending
+        }
+        let attempt = WebhookAttempt(
+            deliveryID: delivery.id, number: delivery.attempts, at: now, statusCode: outcome.statusCode,
+            latencyMilliseconds: latency, error: outcome.error, nextAttemptAt: delivery.nextAttemptAt
+        )
+        let (changedEndpoint, changedDelivery, disableReason) = (endpoint, delivery, disable)
+        let audit = AuditLog(random: random)
+        try await storage.write { session in
+            try await session.webhooks.recordAttempt(attempt, delivery: changedDelivery)
+            if let disableReason, changedEndpoint.disabledAt == nil {
+                try await audit.append(
+                    AuditRecord(.webhookDisabled, target: .init(type: "webhook", id: changedEndpoint.id), reason: disableReason),
+                    actor: .init(type: "system", id: "webhook-dispatcher", name: nil), organizationID: changedEndpoint.organizationID,
+                    ip: nil, origin: RequestOrigin(), at: now, in: session)
+            }
+            try await session.webhooks.setHealth(
+                id: changedEndpoint.id, organizationID: changedEndpoint.organizationID, failingSince: changedEndpoint.failingSince,
+                disabledAt: disableReason == nil ? nil : now, disabledReason: disableReason)
+        }
+        logger.info("webhook attempt", metadata: [
+            "delivery": "\(delivery.id)", "endpoint": "\(endpoint.id)", "attempt": "\(delivery.attempts)",
+            "status": "\(outcome.statusCode.map(String.init) ?? "-")", "result": "\(delivery.status.rawValue)",
+        ])
+    }
+}
