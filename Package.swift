@@ -140,6 +140,8 @@ let package = Package(
                 "KaitoAPIModels",
                 "KaitoTestSupport",
                 "KaitoCore",
+                "KaitoWorkers",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],

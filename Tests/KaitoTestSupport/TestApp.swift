@@ -29,7 +29,8 @@ extension TestRuntime {
         logger.logLevel = .warning
         let runtime = runtime ?? self.runtime
         let app = KaitoApplication(runtime: runtime, trustedProxies: trustedProxies)
-            .application(runtime: runtime, host: "127.0.0.1", port: 0, logger: logger)
+            // The tests drive the webhook dispatcher themselves, step by step, with the pinned clock.
+            .application(runtime: runtime, host: "127.0.0.1", port: 0, logger: logger, dispatchWebhooks: false)
         try await app.test(setup) { client in try await body(client) }
     }
 

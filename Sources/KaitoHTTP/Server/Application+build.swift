@@ -42,15 +42,15 @@ public struct KaitoApplication {
     /// The runnable server on `host:port`, with the storage closed on graceful shutdown.
     public func application(
         runtime: Runtime, host: String, port: Int, logger: Logger, auditRetentionDays: Int? = nil,
-        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+        dispatchWebhooks: Bool = true, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         // Services stop in reverse order: the storage closes last, after the dispatcher has stopped.
-        var services: [any Service] = [
-            StorageCloser(storage: runtime.storage),
-            WebhookDispatcher(
+        var services: [any Service] = [StorageCloser(storage: runtime.storage)]
+        if dispatchWebhooks {
+            services.append(WebhookDispatcher(
                 storage: runtime.storage, keyring: runtime.keyring, clock: runtime.clock, random: runtime.random,
-                policy: runtime.webhookPolicy, resolver: runtime.resolver, logger: logger),
-        ]
+                policy: runtime.webhookPolicy, resolver: runtime.resolver, logger: logger))
+        }
         if let days = auditRetentionDays {
             services.append(AuditRetentionService(audit: runtime.audit, retentionDays: days, clock: runtime.clock, logger: logger))
         }
