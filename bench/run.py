@@ -70,12 +70,16 @@ def main():
     server = subprocess.Popen(serve, env=env_notice, stderr=subprocess.PIPE, text=True)
     port = None
     started = time.time()
-    for line in server.stderr:
+    while True:
+        line = server.stderr.readline()  # not `for line in`: that reads ahead in blocks and would wait here
+        if not line:
+            break
         match = re.search(r"kaito is listening.*:(\d+)", line)
         if match:
             port = int(match.group(1))
             break
     ready = time.time() - started
+    print(f"server on port {port}", file=sys.stderr, flush=True)
     try:
         base = f"http://127.0.0.1:{port}"
         admin = open(os.path.join(data, "bootstrap-admin.key")).read().strip()
