@@ -10,7 +10,8 @@ server's peak resident memory.
     bench/run.py --database-url postgres://...     # PostgreSQL (an empty database)
     bench/run.py --duration 10 --connections 16 --no-build
 """
-import argparse, json, os, re, shutil, subprocess, sys, tempfile, time, urllib.request
+import argparse, json, os, re, shutil, subprocess, sys, tempfile, threading, time, urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRATCH = os.path.join(ROOT, ".build-release")
@@ -22,6 +23,19 @@ def request(url, method="GET", key=None, body=None):
         req.add_header("Authorization", "Bearer " + key)
     with urllib.request.urlopen(req) as response:
         return json.loads(response.read() or b"null")
+
+
+class Sink(BaseHTTPRequestHandler):
+    received = 0
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length", "0")))
+        Sink.received += 1
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
 
 
 def wrk(url, key, seconds, connections, script=None):
@@ -66,18 +80,21 @@ def main():
     env = {k: v for k, v in os.environ.items() if not k.startswith("KAITO_")}
     env["KAITO_LOG_LEVEL"] = "warning"
     serve = [kaito, "serve", "--port", "0", "--data-dir", data] + (["--database-url", args.database_url] if args.database_url else [])
-    env_notice = dict(env, KAITO_LOG_LEVEL="notice")
-    server = subprocess.Popen(serve, env=env_notice, stderr=subprocess.PIPE, text=True)
+    env_notice = dict(env, KAITO_LOG_LEVEL="notice", KAITO_WEBHOOK_ALLOW_PRIVATE="127.0.0.1/32")
+    # The server's log goes to a file: a pipe that nobody drains during the load would fill and stop the server.
+    log_path = os.path.join(data, "server.log")
+    log = open(log_path, "w")
+    server = subprocess.Popen(serve, env=env_notice, stderr=log, stdout=subprocess.DEVNULL)
     port = None
     started = time.time()
-    while True:
-        line = server.stderr.readline()  # not `for line in`: that reads ahead in blocks and would wait here
-        if not line:
-            break
-        match = re.search(r"kaito is listening.*:(\d+)", line)
+    while port is None and time.time() - started < 60 and server.poll() is None:
+        match = re.search(r"kaito is listening.*:(\d+)", open(log_path).read())
         if match:
             port = int(match.group(1))
-            break
+        else:
+            time.sleep(0.01)
+    if port is None:
+        sys.exit("the server did not start:\n" + open(log_path).read())
     ready = time.time() - started
     print(f"server on port {port}", file=sys.stderr, flush=True)
     try:
@@ -90,6 +107,12 @@ def main():
         key = request(base + "/v1/keys", "POST", admin, {"name": "bench", "scopes": scopes, "rate_limits": limits})["key"]
         request(base + "/v1/tokens", "POST", key, {"slug": "aws-prod", "secret": "JBSWY3DPEHPK3PXP"})
 
+        # A receiver on loopback for the webhook that every audited write produces.
+        sink = ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+        threading.Thread(target=sink.serve_forever, daemon=True).start()
+        request(base + "/v1/webhooks", "POST", admin, {"url": f"http://127.0.0.1:{sink.server_address[1]}/hook",
+                                                       "topics": ["audit.event"], "audit_actions": ["token.update"]})
+
         script = os.path.join(data, "patch.lua")
         with open(script, "w") as lua:
             lua.write('wrk.method = "PATCH"\nwrk.body = \'{"name": "renamed"}\'\n')
@@ -97,7 +120,7 @@ def main():
             ("GET /health", wrk(base + "/health", None, args.duration, args.connections)),
             ("GET /v1/tokens/{slug}/code", wrk(base + "/v1/tokens/aws-prod/code", key, args.duration, args.connections)),
             ("GET /v1/tokens", wrk(base + "/v1/tokens", key, args.duration, args.connections)),
-            ("PATCH /v1/tokens/{slug} (audited write)", wrk(base + "/v1/tokens/aws-prod", key, args.duration, args.connections, script)),
+            ("PATCH /v1/tokens/{slug} (write + webhook)", wrk(base + "/v1/tokens/aws-prod", key, args.duration, args.connections, script)),
         ]
         health = rows[0][1][0]
         backend = "PostgreSQL" if args.database_url else "SQLite"
@@ -106,7 +129,7 @@ def main():
         print(f"{'endpoint':42} {'req/s':>9} {'ratio':>6} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
         for name, (rps, p50, p99, errors) in rows:
             print(f"{name:42} {rps:9.0f} {rps / health:6.2f} {p50:8.2f} {p99:8.2f} {errors:8d}")
-        print(f"peak resident memory: {peak_rss_mb(server.pid):.0f} MB")
+        print(f"peak resident memory: {peak_rss_mb(server.pid):.0f} MB; webhook deliveries received: {Sink.received}")
     finally:
         server.terminate()
         server.wait(timeout=30)

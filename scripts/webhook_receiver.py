@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """A webhook receiver for Kaito's tests: checks every delivery with the `standardwebhooks` package.
 
-    webhook_receiver.py --secret whsec_... [--secret whsec_...] [--statuses 500,500,200] [--port 0]
+    webhook_receiver.py --log FILE --secret whsec_... [--secret whsec_...] [--statuses 500,500,200]
+                        [--retry-after 120] [--port 0]
 
-Prints `listening <port>` and then one JSON line per delivery: the webhook-id, the status it answered, and for each
-secret whether one of the delivery's signatures is valid under it (checked with standardwebhooks' own signing, and
-with its full `verify`, timestamp tolerance included).
+Writes `{"listening": <port>}` and then one JSON line per delivery to FILE (a file, so that a test can poll it
+without blocking on a pipe): the webhook-id, the status it answered, and for each secret whether one of the
+delivery's signatures is valid under it (checked with standardwebhooks' own signing, and with its full `verify`,
+timestamp tolerance included). The n-th delivery is answered with the n-th of --statuses (the last one repeats).
 """
-import argparse, json, sys
+import argparse, json, threading
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -17,9 +19,17 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--secret", action="append", default=[])
 parser.add_argument("--statuses", default="200")
 parser.add_argument("--port", type=int, default=0)
+parser.add_argument("--retry-after", default="120")
+parser.add_argument("--log", required=True)
 args = parser.parse_args()
 statuses = [int(s) for s in args.statuses.split(",")]
 count = 0
+lock = threading.Lock()
+
+
+def log(record):
+    with lock, open(args.log, "a") as file:
+        file.write(json.dumps(record) + "\n")
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -39,20 +49,23 @@ class Handler(BaseHTTPRequestHandler):
                 verified.append(True)
             except Exception:
                 verified.append(False)
-        status = statuses[min(count, len(statuses) - 1)]
-        count += 1
+        with lock:
+            status = statuses[min(count, len(statuses) - 1)]
+            count += 1
+        payload = json.loads(body)
+        log({"id": msg_id, "timestamp": int(timestamp), "status": status, "signed": signed, "verified": verified,
+             "signatures": len(given), "type": payload.get("type"), "data": json.dumps(payload.get("data")),
+             "user_agent": headers.get("user-agent")})
         self.send_response(status)
         if status == 429:
-            self.send_header("Retry-After", "120")
+            self.send_header("Retry-After", args.retry_after)
         self.send_header("content-length", "0")
         self.end_headers()
-        print(json.dumps({"id": msg_id, "timestamp": int(timestamp), "status": status, "signed": signed,
-                          "verified": verified, "signatures": len(given), "body": json.loads(body)}), flush=True)
 
     def log_message(self, *args):
         pass
 
 
 server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-print(f"listening {server.server_address[1]}", flush=True)
+log({"listening": server.server_address[1]})
 server.serve_forever()

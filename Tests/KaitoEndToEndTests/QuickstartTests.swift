@@ -3,6 +3,7 @@ import Foundation
 import KaitoAPIModels
 import KaitoCore
 import NIOCore
+import NIOHTTP1
 import KaitoTestSupport
 import Testing
 
@@ -132,16 +133,6 @@ struct QuickstartTests {
         #expect(server.stop() == 0)
     }
 
-    func request(_ http: HTTPClient, _ method: NIOHTTP1Method, _ url: String, key: String, body: String? = nil) async throws -> (status: UInt, body: Data) {
-        var request = HTTPClientRequest(url: url)
-        request.method = method.method
-        request.headers.add(name: "Authorization", value: "Bearer \(key)")
-        if let body { request.body = .bytes(ByteBuffer(string: body)) }
-        let response = try await http.execute(request, timeout: .seconds(30))
-        let bytes = try await response.body.collect(upTo: 1 << 20)
-        return (response.status.code, Data(bytes.readableBytesView))
-    }
-
     /// The current code by pyotp, an implementation that shares no code with Kaito.
     func pyotpNow(secret: String, algorithm: String, digits: Int) throws -> String {
         let script = """
@@ -152,18 +143,5 @@ struct QuickstartTests {
         let result = try run(python, ["-c", script, secret, algorithm, String(digits)])
         guard result.status == 0 else { throw Failure("pyotp failed (run scripts/test, which installs it): \(result.error)") }
         return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-}
-
-import NIOHTTP1
-
-enum NIOHTTP1Method {
-    case GET, POST, DELETE
-    var method: HTTPMethod {
-        switch self {
-        case .GET: return .GET
-        case .POST: return .POST
-        case .DELETE: return .DELETE
-        }
     }
 }

@@ -1,5 +1,8 @@
+import AsyncHTTPClient
 import Foundation
 import KaitoTestSupport
+import NIOCore
+import NIOHTTP1
 
 /// The `kaito` executable that `swift build` produced, started as an operator would start it.
 struct ServerProcess {
@@ -8,9 +11,7 @@ struct ServerProcess {
     let directory: TemporaryDirectory
     let stderr: Pipe
 
-    static var packageRoot: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    }
+    static var packageRoot: URL { TestEnvironment.packageRoot }
 
     /// The built `kaito` binary (debug build, beside the test bundle).
     static var executable: URL {
@@ -26,8 +27,10 @@ struct ServerProcess {
 
     /// Starts `kaito serve --port 0` on a fresh data directory (and `databaseURL`, when given) and waits until it
     /// says where it listens.
-    static func start(databaseURL: String? = nil, environment extra: [String: String] = [:]) async throws -> ServerProcess {
-        let directory = try TemporaryDirectory()
+    static func start(
+        databaseURL: String? = nil, environment extra: [String: String] = [:], directory existing: TemporaryDirectory? = nil
+    ) async throws -> ServerProcess {
+        let directory = try existing ?? TemporaryDirectory()
         let process = Process()
         process.executableURL = try executable
         process.arguments = ["serve", "--port", "0", "--data-dir", directory.path] + (databaseURL.map { ["--database-url", $0] } ?? [])
@@ -56,6 +59,12 @@ struct ServerProcess {
 
     var url: String { "http://127.0.0.1:\(port)" }
 
+    /// Kills the server with SIGKILL, as a crash or an OOM killer would, and waits until it is gone.
+    func kill() {
+        Glibc.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
     /// Sends SIGTERM and returns the exit status once the server has shut down.
     func stop() -> Int32 {
         process.terminate()
@@ -69,9 +78,11 @@ struct Failure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Runs a command and returns its exit status and standard output.
-func run(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String, error: String) {
+/// Runs a command (with `input` on its standard input) and returns its exit status and standard output.
+func run(_ executable: URL, _ arguments: [String], environment: [String: String] = [:], input: Data? = nil) throws -> (status: Int32, output: String, error: String) {
     let process = Process()
+    let stdin = Pipe()
+    if input != nil { process.standardInput = stdin }
     process.executableURL = executable
     process.arguments = arguments
     process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("KAITO_") }.merging(environment) { $1 }
@@ -80,6 +91,10 @@ func run(_ executable: URL, _ arguments: [String], environment: [String: String]
     process.standardOutput = output
     process.standardError = error
     try process.run()
+    if let input {
+        stdin.fileHandleForWriting.write(input)
+        try stdin.fileHandleForWriting.close()
+    }
     let outputData = output.fileHandleForReading.readDataToEndOfFile()
     let errorData = error.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
@@ -87,6 +102,15 @@ func run(_ executable: URL, _ arguments: [String], environment: [String: String]
 }
 
 /// The Python that has the independent implementations (`KAITO_TEST_PYTHON`, set by scripts/test).
-var python: URL {
-    URL(fileURLWithPath: ProcessInfo.processInfo.environment["KAITO_TEST_PYTHON"] ?? "/usr/bin/python3")
+var python: URL { TestEnvironment.python }
+
+/// One request with a bearer key to a server on a real socket; returns the status and the body.
+func request(_ http: HTTPClient, _ method: HTTPMethod, _ url: String, key: String, body: String? = nil) async throws -> (status: UInt, body: Data) {
+    var request = HTTPClientRequest(url: url)
+    request.method = method
+    request.headers.add(name: "Authorization", value: "Bearer \(key)")
+    if let body { request.body = .bytes(ByteBuffer(string: body)) }
+    let response = try await http.execute(request, timeout: .seconds(30))
+    let bytes = try await response.body.collect(upTo: 1 << 20)
+    return (response.status.code, Data(bytes.readableBytesView))
 }

@@ -4,6 +4,7 @@ import KaitoAPIModels
 import KaitoCore
 import KaitoTestSupport
 import NIOCore
+import NIOHTTP1
 import Testing
 
 /// Two `kaito serve` processes on one PostgreSQL database, as behind a load balancer.
@@ -59,15 +60,5 @@ struct TwoServersTests {
         let keyID = try JSONDecoder().decode(KeyResponse.self, from: created.body).id
         #expect(try await request(http, .DELETE, two + "/v1/keys/\(keyID)", key: admin).status == 204)
         #expect(try await request(http, .GET, one + "/v1/tokens", key: key).status == 401)
-    }
-
-    func request(_ http: HTTPClient, _ method: NIOHTTP1Method, _ url: String, key: String, body: String? = nil) async throws -> (status: UInt, body: Data) {
-        var request = HTTPClientRequest(url: url)
-        request.method = method.method
-        request.headers.add(name: "Authorization", value: "Bearer \(key)")
-        if let body { request.body = .bytes(ByteBuffer(string: body)) }
-        let response = try await http.execute(request, timeout: .seconds(30))
-        let bytes = try await response.body.collect(upTo: 1 << 20)
-        return (response.status.code, Data(bytes.readableBytesView))
     }
 }

@@ -3,6 +3,8 @@ import HummingbirdTesting
 import KaitoAPIModels
 import KaitoCore
 import KaitoTestSupport
+import KaitoWorkers
+import Logging
 import Testing
 
 /// Two servers (two runtimes with their own connection pools) on one PostgreSQL database.
@@ -84,6 +86,61 @@ struct CrossServerTests {
             let results = try await test.runtime.audit.verify(organizationIDs: [test.organization.id])
             // org.create, token.create, key.create, plan change, 1,000 code reads.
             #expect(results.first?.result == .intact(events: 1004))
+        }
+    }
+
+    @Test("Two servers' dispatchers racing over 48 deliveries send each exactly once")
+    func dispatchersNeverSendTwice() async throws {
+        try await withTestRuntime(clock: ManualClock(Date())) { test in
+            let second = try await test.sibling()
+            let receivers = Receivers()
+            do {
+                try await test.withApp { client in
+                    let created = try await client.send(.post, "/v1/webhooks", key: test.adminKey, json: #"{"url": "http://127.0.0.1:9/none", "topics": ["token.permission.changed"]}"#)
+                    let hook = try created.decode(WebhookResponse.self)
+                    let started = try await WebhookReceiver.start(secrets: [try #require(hook.secret)])
+                    receivers.add(started)
+                    _ = try await client.send(.patch, "/v1/webhooks/\(hook.id)", key: test.adminKey, json: #"{"url": "\#(started.url)"}"#)
+                    var queued: Set<String> = []
+                    for _ in 0..<48 {
+                        let delivery = try await client.send(.post, "/v1/webhooks/\(hook.id)/test", key: test.adminKey).decode(WebhookDeliveryResponse.self)
+                        queued.insert(delivery.id)
+                    }
+                    var logger = Logger(label: "kaito-test")
+                    logger.logLevel = .warning
+                    let dispatchers = [test.runtime, second].map { runtime in
+                        WebhookDispatcher(
+                            storage: runtime.storage, keyring: runtime.keyring, clock: test.clock, random: runtime.random,
+                            policy: TestRuntime.testWebhookPolicy, resolver: runtime.resolver, logger: logger)
+                    }
+                    // Both claim in small batches at the same time until nothing is due.
+                    let sent = try await withThrowingTaskGroup(of: Int.self) { group in
+                        for dispatcher in dispatchers {
+                            group.addTask {
+                                var total = 0
+                                while true {
+                                    let count = try await dispatcher.dispatchDue()
+                                    if count == 0 { return total }
+                                    total += count
+                                }
+                            }
+                        }
+                        return try await group.reduce(into: [Int]()) { $0.append($1) }
+                    }
+                    #expect(sent.reduce(0, +) == 48)
+                    let deliveries = try await started.waitForDeliveries(48)
+                    try await Task.sleep(for: .milliseconds(300))
+                    #expect(try started.deliveries().count == 48, "no attempt sent twice")
+                    #expect(Set(deliveries.map(\.id)) == queued)
+                    #expect(deliveries.allSatisfy { $0.verified == [true] })
+                }
+                receivers.stopAll()
+                try await second.storage.close()
+            } catch {
+                receivers.stopAll()
+                try? await second.storage.close()
+                throw error
+            }
         }
     }
 }

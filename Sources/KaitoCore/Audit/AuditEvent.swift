@@ -96,8 +96,7 @@ public struct AuditEvent: Sendable, Equatable {
             "outcome": outcome.rawValue, "reason": value(reason), "ip": value(ip), "user_agent": value(userAgent),
             "request_id": value(requestID), "flagged": flagged, "hash": hash, "prev_hash": prevHash,
         ]
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
+        return Outbox.json(object)
     }
 
     /// SHA-256 over the canonical form (which includes `prev_hash`), in lowercase hex.

@@ -29,12 +29,8 @@ public struct AuditLog: Sendable {
         try await session.audit.insert(event)
         try await session.audit.moveHead(organizationID: organizationID, to: AuditHead(seq: event.seq, hash: event.hash))
         // The `audit.event` webhook goes to the outbox in this same transaction.
-        for endpoint in try await session.webhooks.activeEndpoints(organizationID: organizationID, topic: .auditEvent)
-        where endpoint.wants(auditAction: event.action.rawValue) {
-            try await session.webhooks.insertDelivery(WebhookDelivery(
-                id: Identifier.make(prefix: WebhookDelivery.idPrefix, at: now, random: random), organizationID: organizationID,
-                endpointID: endpoint.id, type: WebhookTopic.auditEvent.rawValue, data: event.json, createdAt: now, nextAttemptAt: now
-            ))
+        try await Outbox(random: random).enqueue(.auditEvent, data: event.json, organizationID: organizationID, at: now, in: session) {
+            $0.wants(auditAction: event.action.rawValue)
         }
         return event
     }

@@ -60,8 +60,25 @@ public struct KeyService: Sendable {
             }
             let changed = try change.apply(to: key, now: now)
             try await session.keys.update(changed)
+            if changed.tokenSlugs != key.tokenSlugs || changed.scopes != key.scopes {
+                try await Outbox(random: random).enqueue(
+                    .tokenPermissionChanged, data: Self.permissionChange(from: key, to: changed, by: caller, at: now),
+                    organizationID: caller.organizationID, at: now, in: session)
+            }
             return changed
         }
+    }
+
+    /// The `data` of a `token.permission.changed` webhook: which key, what it could reach before and after
+    /// (`token_slugs` null means every token of the organisation), and who changed it.
+    static func permissionChange(from old: APIKey, to new: APIKey, by caller: Caller, at now: Date) -> String {
+        func permissions(_ key: APIKey) -> [String: Any] {
+            ["scopes": key.scopes.map(\.rawValue).sorted(), "token_slugs": key.tokenSlugs.map { $0.sorted() as Any } ?? NSNull()]
+        }
+        return Outbox.json([
+            "key": ["id": new.id, "name": new.name], "previous": permissions(old), "current": permissions(new),
+            "changed_by": ["type": "key", "id": caller.key.id], "changed_at": Timestamp.format(now),
+        ])
     }
 
     /// The key behind an `Authorization` header value.

@@ -1,0 +1,106 @@
+import Foundation
+
+/// The repository's root and the Python that has the independent implementations (`KAITO_TEST_PYTHON`, set by
+/// scripts/test): what the tests that start helper processes need.
+public enum TestEnvironment {
+    public static var packageRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    public static var python: URL {
+        URL(fileURLWithPath: ProcessInfo.processInfo.environment["KAITO_TEST_PYTHON"] ?? "/usr/bin/python3")
+    }
+}
+
+/// scripts/webhook_receiver.py on a loopback port: a real HTTP receiver that checks every delivery with the
+/// `standardwebhooks` package. It writes what it received to a file, which the test polls (never a blocking read
+/// of a pipe on the concurrency pool).
+public struct WebhookReceiver: @unchecked Sendable {
+    public let port: Int
+    let process: Process
+    let directory: TemporaryDirectory
+    var logPath: String { directory.path + "/deliveries.jsonl" }
+
+    /// One delivery as the receiver saw it: `signed[i]` and `verified[i]` are about the i-th secret it was given.
+    public struct Delivery: Decodable, Sendable {
+        public let id: String
+        public let timestamp: Int
+        public let status: Int
+        public let signed: [Bool]
+        public let verified: [Bool]
+        public let signatures: Int
+        public let type: String
+        /// The payload's `data`, as JSON text.
+        public let data: String
+        public let userAgent: String?
+
+        enum CodingKeys: String, CodingKey {
+            case id, timestamp, status, signed, verified, signatures, type, data
+            case userAgent = "user_agent"
+        }
+
+        /// The payload's `data` as an object.
+        public func object() throws -> [String: Any] {
+            try JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any] ?? [:]
+        }
+    }
+
+    /// Starts the receiver; it answers the n-th delivery with `statuses[n]` (the last one repeats).
+    public static func start(secrets: [String], statuses: [Int] = [200], retryAfter: String = "120") async throws -> WebhookReceiver {
+        let directory = try TemporaryDirectory()
+        let script = TestEnvironment.packageRoot.appendingPathComponent("scripts/webhook_receiver.py")
+        let process = Process()
+        process.executableURL = TestEnvironment.python
+        process.arguments = [script.path, "--log", directory.path + "/deliveries.jsonl", "--retry-after", retryAfter,
+                             "--statuses", statuses.map(String.init).joined(separator: ",")] + secrets.flatMap { ["--secret", $0] }
+        FileManager.default.createFile(atPath: directory.path + "/stderr", contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: directory.path + "/stderr")
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            if let first = (try? String(contentsOfFile: directory.path + "/deliveries.jsonl", encoding: .utf8))?.split(separator: "\n").first,
+               let object = try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any],
+               let port = object["listening"] as? Int {
+                return WebhookReceiver(port: port, process: process, directory: directory)
+            }
+            if !process.isRunning { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        process.terminate()
+        let stderr = (try? String(contentsOfFile: directory.path + "/stderr", encoding: .utf8)) ?? ""
+        directory.remove()
+        throw ReceiverFailure(description: "the webhook receiver did not start (\(TestEnvironment.python.path)): \(stderr)")
+    }
+
+    public var url: String { "http://127.0.0.1:\(port)/hook" }
+
+    /// Every delivery received so far, in order.
+    public func deliveries() throws -> [Delivery] {
+        let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        return try text.split(separator: "\n").dropFirst().map { try JSONDecoder().decode(Delivery.self, from: Data($0.utf8)) }
+    }
+
+    /// Waits until at least `count` deliveries have arrived and returns them all.
+    @discardableResult
+    public func waitForDeliveries(_ count: Int, timeout: Duration = .seconds(30)) async throws -> [Delivery] {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let received = try deliveries()
+            if received.count >= count { return received }
+            guard ContinuousClock.now < deadline else {
+                throw ReceiverFailure(description: "expected \(count) deliveries, received \(received.count)")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    public func stop() {
+        process.terminate()
+        directory.remove()
+    }
+}
+
+public struct ReceiverFailure: Error, CustomStringConvertible {
+    public let description: String
+}
