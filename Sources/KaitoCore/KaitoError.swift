@@ -17,6 +17,8 @@ public struct KaitoError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let ipNotAllowed = Code(rawValue: "ip_not_allowed")
         public static let tokenNotAllowed = Code(rawValue: "token_not_allowed")
         public static let planRequired = Code(rawValue: "plan_required")
+        /// A provider callback whose signature (`X-Twilio-Signature`) is missing or wrong.
+        public static let invalidSignature = Code(rawValue: "invalid_signature")
         public static let notFound = Code(rawValue: "not_found")
         public static let methodNotAllowed = Code(rawValue: "method_not_allowed")
         public static let conflict = Code(rawValue: "conflict")

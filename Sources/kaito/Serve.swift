@@ -26,7 +26,7 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw CLIError(message: "cannot start: \(error)")
         }
-        let application = KaitoApplication(runtime: runtime, trustedProxies: configuration.trustedProxies).application(
+        let application = KaitoApplication(runtime: runtime, trustedProxies: configuration.trustedProxies, publicURL: configuration.publicURL).application(
             runtime: runtime, host: configuration.host, port: configuration.port, logger: logger,
             auditRetentionDays: configuration.auditRetentionDays
         ) { channel in

@@ -39,6 +39,13 @@ struct ServerOptions: ParsableArguments {
             }
             configuration.auditRetentionDays = value
         }
+        if let url = environment["KAITO_PUBLIC_URL"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            guard let parsed = URLComponents(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host?.isEmpty == false,
+                  parsed.query == nil else {
+                throw CLIError(message: "KAITO_PUBLIC_URL must be an http(s) URL such as https://kaito.example", exitCode: 2)
+            }
+            configuration.publicURL = url
+        }
         configuration.webhookAllowedCIDRs = try (environment["KAITO_WEBHOOK_ALLOW_PRIVATE"] ?? "")
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.map { text in
                 guard let cidr = CIDR(text) else { throw CLIError(message: "KAITO_WEBHOOK_ALLOW_PRIVATE: '\(text)' is not a CIDR", exitCode: 2) }

@@ -17,6 +17,8 @@ struct EndpointGuardTests {
         var body: String?
         /// A well-formed body with an invalid value, and the field it names.
         var invalid: (String, String)?
+        /// A query string the route needs (placeholders like the route's).
+        var query: String?
 
         var testDescription: String { "\(method) \(route)" }
     }
@@ -47,6 +49,17 @@ struct EndpointGuardTests {
         Endpoint(method: .post, route: "/v1/webhooks/{id}/deliveries/{delivery_id}/retry"),
         Endpoint(method: .get, route: "/v1/audit"),
         Endpoint(method: .get, route: "/v1/audit/export"),
+        Endpoint(method: .put, route: "/v1/org/providers/twilio", body: #"{"account_sid": "AC0123456789abcdef0123456789abcdef", "auth_token": "0123456789abcdef0123456789abcdef"}"#, invalid: (#"{"account_sid": "nope", "auth_token": "0123456789abcdef0123456789abcdef"}"#, "account_sid")),
+        Endpoint(method: .get, route: "/v1/org/providers/twilio"),
+        Endpoint(method: .post, route: "/v1/inboxes", body: #"{"phone_number": "+15550001111", "provider": "simulator"}"#, invalid: (#"{"phone_number": "555-1234"}"#, "phone_number")),
+        Endpoint(method: .get, route: "/v1/inboxes"),
+        Endpoint(method: .get, route: "/v1/inboxes/{id}"),
+        Endpoint(method: .patch, route: "/v1/inboxes/{id}", body: #"{"label": "QA"}"#, invalid: (#"{"label": "a\u0007b"}"#, "label")),
+        Endpoint(method: .delete, route: "/v1/inboxes/{id}"),
+        Endpoint(method: .post, route: "/v1/inboxes/{id}/simulate", body: #"{"from": "+15550002222", "body": "Your code is 123456"}"#, invalid: (#"{"from": "nope", "body": "x"}"#, "from")),
+        Endpoint(method: .get, route: "/v1/sms/messages"),
+        Endpoint(method: .get, route: "/v1/sms/messages/wait", query: "?inbox={inbox}&timeout=1"),
+        Endpoint(method: .get, route: "/v1/sms/messages/{id}"),
     ]
 
     @Test("The table above covers every keyed route of the application")
@@ -70,9 +83,13 @@ struct EndpointGuardTests {
             let target = try await client.send(.post, "/v1/keys", key: owner, json: #"{"name": "target", "scopes": ["tokens:read"]}"#).decode(KeyResponse.self)
             let hook = try await client.send(.post, "/v1/webhooks", key: owner, json: #"{"url": "http://127.0.0.1:9/hook", "topics": ["audit.event"]}"#).decode(WebhookResponse.self)
             let delivery = try await client.send(.post, "/v1/webhooks/\(hook.id)/test", key: owner).decode(WebhookDeliveryResponse.self)
-            let resourceID = endpoint.route.hasPrefix("/v1/webhooks") ? hook.id : target.id
-            let path = endpoint.route.replacingOccurrences(of: "{slug}", with: "aws-prod").replacingOccurrences(of: "{id}", with: resourceID)
-                .replacingOccurrences(of: "{delivery_id}", with: delivery.id)
+            let inbox = try await client.send(.post, "/v1/inboxes", key: owner, json: #"{"phone_number": "+15557770000", "provider": "simulator"}"#).decode(InboxResponse.self)
+            let message = try await client.send(.post, "/v1/inboxes/\(inbox.id)/simulate", key: owner, json: #"{"from": "+15550003333", "body": "Your code is 424242"}"#).decode(SMSMessageResponse.self)
+            let resourceID = endpoint.route.hasPrefix("/v1/webhooks") ? hook.id
+                : endpoint.route.hasPrefix("/v1/inboxes") ? inbox.id
+                : endpoint.route.hasPrefix("/v1/sms/messages") ? message.id : target.id
+            let path = (endpoint.route + (endpoint.query ?? "")).replacingOccurrences(of: "{slug}", with: "aws-prod").replacingOccurrences(of: "{id}", with: resourceID)
+                .replacingOccurrences(of: "{delivery_id}", with: delivery.id).replacingOccurrences(of: "{inbox}", with: inbox.id)
             let access = try #require(KaitoApplication(runtime: test.runtime).routes.first { $0.method == endpoint.method.rawValue && $0.path == endpoint.route }).access
             let revoked = try await test.key(everything, name: "revoked")
             let revokedID = try await client.send(.get, "/v1/keys/self", key: revoked).decode(KeyResponse.self).id
@@ -82,6 +99,8 @@ struct EndpointGuardTests {
             var lacking: String?
             if case .scope(let scope) = access {
                 lacking = try await test.key(everything.subtracting([scope]), name: "lacking")
+            } else if case .anyOf(let scopes) = access {
+                lacking = try await test.key(everything.subtracting(scopes), name: "lacking")
             }
             let before = try await snapshot(test)
 
@@ -100,29 +119,36 @@ struct EndpointGuardTests {
             #expect(try response.problem().code == "invalid_key")
 
             // Every scope but the one the route needs.
-            if case .scope(let scope) = access, let lacking {
+            let needed: [Scope] = switch access {
+            case .scope(let scope): [scope]
+            case .anyOf(let scopes): scopes
+            default: []
+            }
+            if let lacking, let first = needed.first {
                 response = try await client.send(endpoint.method, path, key: lacking, json: endpoint.body)
                 #expect(response.status == .forbidden)
                 let problem = try response.problem()
                 #expect(problem.code == "insufficient_scope")
-                #expect(problem.requiredScope == scope.rawValue)
-                #expect(problem.detail.contains(scope.rawValue))
+                #expect(problem.requiredScope == first.rawValue)
+                #expect(needed.allSatisfy { problem.detail.contains($0.rawValue) })
             }
 
             // Another organisation's resources do not exist for its keys.
-            if endpoint.route.contains("{") {
+            if (endpoint.route + (endpoint.query ?? "")).contains("{") {
                 response = try await client.send(endpoint.method, path, key: outsider, json: endpoint.body)
                 #expect(response.status == .notFound)
                 #expect(try response.problem().code == "not_found")
                 #expect(!response.text.contains("aws-prod") && !response.text.contains(target.id) && !response.text.contains(hook.id))
+                #expect(!response.text.contains(inbox.id) && !response.text.contains("424242"))
             } else if endpoint.method == .get {
                 response = try await client.send(endpoint.method, path, key: outsider)
                 #expect(response.status == .ok)
                 #expect(!response.text.contains("aws-prod") && !response.text.contains(target.id))
+                #expect(!response.text.contains(inbox.id) && !response.text.contains("424242"))
             }
 
             if let body = endpoint.body {
-                let malformed = [#"{"name": "#, "[1, 2]", "\"text\"", "", #"{"name": 5, "slug": 6, "secret": 7, "scopes": "x", "url": 8, "topics": 9}"#]
+                let malformed = [#"{"name": "#, "[1, 2]", "\"text\"", "", #"{"name": 5, "slug": 6, "secret": 7, "scopes": "x", "url": 8, "topics": 9, "phone_number": 1, "label": 2, "from": 3, "account_sid": 4}"#]
                 for text in malformed {
                     response = try await client.send(endpoint.method, path, key: owner, json: text)
                     #expect(response.status == .badRequest, "\(text)")
@@ -149,6 +175,9 @@ struct EndpointGuardTests {
         var tokens: [String]
         var keys: [String]
         var seed: [UInt8]
+        var inboxes: [String]
+        var messages: [String]
+        var twilioAccount: String?
     }
 
     func snapshot(_ test: TestRuntime) async throws -> Snapshot {
@@ -156,10 +185,15 @@ struct EndpointGuardTests {
         return try await test.runtime.storage.read { session in
             let tokens = try await session.tokens.list(organizationID: organizationID, slugs: nil, after: nil, limit: 100)
             let keys = try await session.keys.list(organizationID: organizationID, after: nil, limit: 100)
+            let inboxes = try await session.sms.listInboxes(organizationID: organizationID, after: nil, limit: 100)
+            let messages = try await session.sms.listMessages(organizationID: organizationID, filter: SMSMessageFilter(), before: nil, limit: 100)
+            let twilio = try await session.sms.twilioCredentials(organizationID: organizationID)
             return Snapshot(
                 tokens: tokens.map { "\($0.slug) \($0.name) \($0.updatedAt)" },
                 keys: keys.map { "\($0.id) \($0.name) \(String(describing: $0.revokedAt)) \($0.allowedCIDRs) \(String(describing: $0.expiresAt)) \(String(describing: $0.tokenSlugs))" },
-                seed: tokens.first { $0.slug == "aws-prod" }?.sealedSeed ?? []
+                seed: tokens.first { $0.slug == "aws-prod" }?.sealedSeed ?? [],
+                inboxes: inboxes.map { "\($0.id) \($0.label ?? "-") \($0.phoneNumber)" }, messages: messages.map(\.id),
+                twilioAccount: twilio.map { "\($0.accountSID) \($0.sealedAuthToken)" }
             )
         }
     }

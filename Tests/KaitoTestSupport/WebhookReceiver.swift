@@ -104,3 +104,45 @@ public struct WebhookReceiver: @unchecked Sendable {
 public struct ReceiverFailure: Error, CustomStringConvertible {
     public let description: String
 }
+
+extension TestEnvironment {
+    /// Runs `script` with the test Python (which has the independent implementations) and returns its standard
+    /// output, trimmed. For short computations only: it blocks until the script ends.
+    public static func runPython(_ script: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = python
+        process.arguments = ["-c", script] + arguments
+        let output = Pipe()
+        let error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        let errorData = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw ReceiverFailure(description: "python failed (run scripts/test, which installs the test packages): \(String(decoding: errorData, as: UTF8.self))")
+        }
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// `X-Twilio-Signature` for `url` and `parameters`, computed by the `twilio` package's `RequestValidator`.
+    public static func twilioSignature(url: String, parameters: [(String, String)], authToken: String) throws -> String {
+        let object = Dictionary(parameters, uniquingKeysWith: { first, _ in first })
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
+        return try runPython("""
+            import json, sys
+            from twilio.request_validator import RequestValidator
+            print(RequestValidator(sys.argv[1]).compute_signature(sys.argv[2], json.loads(sys.argv[3])))
+            """, [authToken, url, json])
+    }
+
+    /// `parameters` as an `application/x-www-form-urlencoded` body.
+    public static func formBody(_ parameters: [(String, String)]) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return parameters.map { name, value in
+            "\(name.addingPercentEncoding(withAllowedCharacters: allowed)!)=\(value.addingPercentEncoding(withAllowedCharacters: allowed)!)"
+        }.joined(separator: "&")
+    }
+}

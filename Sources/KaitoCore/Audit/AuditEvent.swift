@@ -123,6 +123,12 @@ public enum AuditAction: String, Sendable, Codable, CaseIterable {
     case webhookDelete = "webhook.delete"
     case webhookSecretRotate = "webhook.secret.rotate"
     case webhookDisabled = "webhook.disabled"
+    case inboxCreate = "inbox.create"
+    case inboxUpdate = "inbox.update"
+    case inboxDelete = "inbox.delete"
+    case inboxSimulate = "inbox.simulate"
+    case smsMessageRead = "sms.message.read"
+    case providerUpdate = "org.provider.update"
     case authDenied = "auth.denied"
 
     /// `tokens:seed` use stands out.

@@ -33,6 +33,14 @@ public struct Caller: Sendable {
         }
     }
 
+    /// - Throws: `insufficient_scope` naming the first of `scopes` unless the key carries one of them.
+    public func require(anyOf scopes: [Scope]) throws {
+        guard !key.scopes.isDisjoint(with: scopes) else {
+            let names = scopes.map(\.rawValue).joined(separator: " or ")
+            throw KaitoError(.insufficientScope, "This key lacks the scope \(names).", requiredScope: scopes.first)
+        }
+    }
+
     /// Whether the key may act on the token `slug`.
     public func allowsToken(_ slug: String) -> Bool {
         key.tokenSlugs.map { $0.contains(slug) } ?? true

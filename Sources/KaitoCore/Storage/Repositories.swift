@@ -111,3 +111,31 @@ public protocol WebhookRepository: Sendable {
     /// An endpoint's deliveries, newest first, with their attempts.
     func deliveries(endpointID: String, organizationID: String, after cursor: String?, limit: Int) async throws -> [(WebhookDelivery, [WebhookAttempt])]
 }
+
+/// SMS inboxes, their inbound messages, and organisations' provider credentials.
+public protocol SMSRepository: Sendable {
+    /// Stores a new inbox. - Throws: `conflict` when the number already belongs to an inbox (of any organisation).
+    func insertInbox(_ inbox: Inbox) async throws
+    /// The organisation's inbox with this id, or nil.
+    func findInbox(id: String, organizationID: String) async throws -> Inbox?
+    /// The inbox of this number, whichever organisation owns it (provider callbacks are routed by the number).
+    func findInbox(phoneNumber: String) async throws -> Inbox?
+    /// The organisation's inboxes ordered by id, those after `cursor`, at most `limit`.
+    func listInboxes(organizationID: String, after cursor: String?, limit: Int) async throws -> [Inbox]
+    /// Stores an inbox's label.
+    func updateInbox(_ inbox: Inbox) async throws
+    /// Deletes an inbox with its messages. Returns false when no such inbox exists.
+    func deleteInbox(id: String, organizationID: String) async throws -> Bool
+    /// Stores an inbound message unless the provider's message id is already stored; returns whether it stored it.
+    func insertMessage(_ message: SMSMessage, provider: SMSProvider) async throws -> Bool
+    /// The organisation's message with this id, or nil.
+    func findMessage(id: String, organizationID: String) async throws -> SMSMessage?
+    /// The organisation's messages matching `filter`, newest first, those older than `cursor`, at most `limit`.
+    func listMessages(organizationID: String, filter: SMSMessageFilter, before cursor: String?, limit: Int) async throws -> [SMSMessage]
+    /// The oldest message of the inbox whose id sorts after `id` (ids sort by arrival), or nil.
+    func firstMessage(inboxID: String, organizationID: String, after id: String) async throws -> SMSMessage?
+    /// Stores (or replaces) the organisation's Twilio credentials.
+    func setTwilioCredentials(_ credentials: TwilioCredentials) async throws
+    /// The organisation's Twilio credentials, or nil.
+    func twilioCredentials(organizationID: String) async throws -> TwilioCredentials?
+}

@@ -16,6 +16,8 @@ public protocol Storage: Sendable {
     func write<T: Sendable>(_ body: @Sendable (any StorageSession) async throws -> T) async throws -> T
     /// Rate-limit state: shared by every server on PostgreSQL, in memory on SQLite.
     var rateLimits: any RateLimitStore { get }
+    /// Where this process's long-polls wait for `notifyAfterCommit` from any server.
+    var changes: ChangeHub { get }
     /// The version of the newest migration applied to the database.
     func schemaVersion() async throws -> Int
     /// Whether the database answers a trivial query (for `/ready`).
@@ -38,4 +40,9 @@ public protocol StorageSession: Sendable {
     var audit: any AuditRepository { get }
     /// Webhook endpoints and the delivery outbox.
     var webhooks: any WebhookRepository { get }
+    /// SMS inboxes, messages and provider credentials.
+    var sms: any SMSRepository { get }
+    /// Wakes long-polls waiting on `topic` on every server once this transaction commits (nothing if it rolls
+    /// back): `NOTIFY` on PostgreSQL, the process's `ChangeHub` after the commit on SQLite.
+    func notifyAfterCommit(_ topic: String) async throws
 }

@@ -67,6 +67,10 @@ enum OpenAPIDocument {
         case .scope(let scope):
             operation["security"] = [["bearer": [scope.rawValue]]]
             operation["x-kaito-scope"] = scope.rawValue
+        case .anyOf(let scopes):
+            // Alternatives: any one of the security requirements suffices.
+            operation["security"] = scopes.map { ["bearer": [$0.rawValue]] }
+            operation["x-kaito-scope"] = scopes.map(\.rawValue)
         }
         if route.access != .unauthenticated {
             for status in ["400", "401", "403", "404", "422", "429", "503"] {

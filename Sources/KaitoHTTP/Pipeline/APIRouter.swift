@@ -39,6 +39,11 @@ public final class APIRouter: @unchecked Sendable {
         addKeyed(method, path, access: .scope(scope), summary: summary, handler: handler)
     }
 
+    /// A route that needs a key with at least one of `scopes`.
+    func add(_ method: HTTPRequest.Method, _ path: String, anyOf scopes: [Scope], summary: String, handler: @escaping KeyedHandler) {
+        addKeyed(method, path, access: .anyOf(scopes), summary: summary, handler: handler)
+    }
+
     /// A route that any valid key may call.
     func addForAnyKey(_ method: HTTPRequest.Method, _ path: String, summary: String, handler: @escaping KeyedHandler) {
         addKeyed(method, path, access: .anyKey, summary: summary, handler: handler)
@@ -71,7 +76,11 @@ public final class APIRouter: @unchecked Sendable {
                 outcome = .denied
                 do {
                     try caller.requireAllowedAddress()
-                    if case .scope(let scope) = access { try caller.require(scope) }
+                    switch access {
+                    case .scope(let scope): try caller.require(scope)
+                    case .anyOf(let scopes): try caller.require(anyOf: scopes)
+                    case .anyKey, .unauthenticated: break
+                    }
                     if let slug { try caller.requireToken(slug) }
                 } catch let error as KaitoError {
                     try await keys.recordDenial(caller, error: error, target: target)

@@ -4,6 +4,8 @@ import KaitoCore
 public enum RouteAccess: Sendable, Equatable {
     /// A valid key that carries this scope.
     case scope(Scope)
+    /// A valid key that carries at least one of these scopes (`GET /v1/inboxes`: `org:admin` or `sms:read`).
+    case anyOf([Scope])
     /// Any valid key (`GET /v1/keys/self`).
     case anyKey
     /// No key: health, readiness, metrics, the OpenAPI document.

@@ -7,7 +7,7 @@ enum ProblemTable {
         switch code {
         case .malformedRequest: return .badRequest
         case .missingKey, .invalidKey, .keyExpired: return .unauthorized
-        case .insufficientScope, .ipNotAllowed, .tokenNotAllowed, .planRequired: return .forbidden
+        case .insufficientScope, .ipNotAllowed, .tokenNotAllowed, .planRequired, .invalidSignature: return .forbidden
         case .notFound: return .notFound
         case .methodNotAllowed: return .methodNotAllowed
         case .conflict: return .conflict
@@ -29,6 +29,7 @@ enum ProblemTable {
         case .ipNotAllowed: return "IP address not allowed"
         case .tokenNotAllowed: return "Token not allowed for this key"
         case .planRequired: return "Plan upgrade required"
+        case .invalidSignature: return "Invalid provider signature"
         case .notFound: return "Not found"
         case .methodNotAllowed: return "Method not allowed"
         case .conflict: return "Conflict"

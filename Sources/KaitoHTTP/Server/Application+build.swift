@@ -14,7 +14,7 @@ public struct KaitoApplication {
     public let metrics: HTTPMetrics
 
     /// Builds the router with every controller over `runtime`.
-    public init(runtime: Runtime, trustedProxies: [CIDR] = [], metrics: HTTPMetrics = HTTPMetrics()) {
+    public init(runtime: Runtime, trustedProxies: [CIDR] = [], publicURL: String? = nil, metrics: HTTPMetrics = HTTPMetrics()) {
         let router = Router(context: KaitoRequestContext.self)
         router.add(middleware: RequestIDMiddleware(random: runtime.random))
         router.add(middleware: ProblemMiddleware())
@@ -27,6 +27,8 @@ public struct KaitoApplication {
         KeysController(keys: runtime.keys, rateLimits: runtime.storage.rateLimits, clock: runtime.clock).register(on: api)
         AuditController(audit: runtime.audit).register(on: api)
         WebhooksController(webhooks: runtime.webhooks).register(on: api)
+        SMSController(sms: runtime.sms).register(on: api)
+        TwilioCallbackController(sms: runtime.sms, publicURL: publicURL).register(on: api)
         // Generated from the complete route table (this route included) when asked for; rarely called.
         api.addUnauthenticated(.get, "/v1/openapi.json", summary: "The OpenAPI 3.1 document of this API") { [api] _, _ in
             Response(

@@ -14,6 +14,7 @@ public struct Runtime: Sendable {
     public let organizations: OrganizationService
     public let audit: AuditService
     public let webhooks: WebhookService
+    public let sms: SMSService
     public let webhookPolicy: WebhookAddressPolicy
     public let resolver: any HostResolver
 
@@ -33,6 +34,7 @@ public struct Runtime: Sendable {
         self.organizations = OrganizationService(work: work, keyring: keyring, keys: keys, clock: clock, random: random)
         self.audit = AuditService(work: work)
         self.webhooks = WebhookService(work: work, keyring: keyring, clock: clock, random: random, policy: webhookPolicy, resolver: resolver)
+        self.sms = SMSService(work: work, keyring: keyring, clock: clock, random: random)
     }
 
     /// Opens the configured database (creating the data directory and the master key on first start) and

@@ -15,6 +15,9 @@ public struct ServerConfiguration: Sendable {
     public var trustedProxies: [CIDR]
     /// Ranges webhooks may be delivered to although they are private (`KAITO_WEBHOOK_ALLOW_PRIVATE`).
     public var webhookAllowedCIDRs: [CIDR] = []
+    /// The URL the server is reached at from outside (`KAITO_PUBLIC_URL`), against which providers' callback
+    /// signatures are checked; nil to use `http://` and the request's `Host`.
+    public var publicURL: String?
     /// Audit events older than this many days are pruned (`KAITO_AUDIT_RETENTION_DAYS`); nil keeps everything.
     public var auditRetentionDays: Int?
 

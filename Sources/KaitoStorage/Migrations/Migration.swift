@@ -15,6 +15,7 @@ public enum Migrations {
         Migration(version: 2, name: "key_restrictions_and_rate_limits", apply: Migration002.apply),
         Migration(version: 3, name: "audit_log", apply: Migration003.apply),
         Migration(version: 4, name: "webhooks", apply: Migration004.apply),
+        Migration(version: 5, name: "sms_inboxes", apply: Migration005.apply),
     ]
 
     static var latestVersion: Int { all.last?.version ?? 0 }

@@ -14,6 +14,9 @@ import SQLKit
 public final class PostgresStorage: Storage {
     private let client: PostgresClient
     private let runTask: Task<Void, Never>
+    private let listenTask = Locked<Task<Void, Never>?>(nil)
+    /// Woken by this server's LISTEN connection when any server's transaction that ran `NOTIFY` commits.
+    public let changes = ChangeHub()
     public let rateLimits: any RateLimitStore
     private let dialect = PostgresDialectSupport()
     private let logger: Logger
@@ -39,6 +42,7 @@ public final class PostgresStorage: Storage {
         let storage = PostgresStorage(client: client, runTask: runTask, logger: logger)
         do {
             _ = try await storage.migrate()
+            storage.startListening()
         } catch {
             try? await storage.close()
             throw storage.mapped(error)
@@ -93,8 +97,35 @@ public final class PostgresStorage: Storage {
     }
 
     public func close() async throws {
+        let listener = listenTask.withLock { $0 }
+        listener?.cancel()
+        await listener?.value
         runTask.cancel()
         await runTask.value
+    }
+
+    /// Holds one connection that LISTENs on the changes channel and hands every notification to `changes`;
+    /// reconnects after a failure. While it reconnects, long-polls still end by their own periodic re-read.
+    private func startListening() {
+        let client = self.client
+        let changes = self.changes
+        let logger = self.logger
+        let task = Task {
+            while !Task.isCancelled {
+                do {
+                    try await client.withConnection { connection in
+                        try await connection.listen(on: PendingTopics.channel) { notifications in
+                            for try await notification in notifications { changes.publish(notification.payload) }
+                        }
+                    }
+                } catch {
+                    if Task.isCancelled { return }
+                    logger.warning("the LISTEN connection failed; reconnecting", metadata: ["error_type": "\(type(of: error))"])
+                    try? await Task.sleep(for: .seconds(1))
+                }
+            }
+        }
+        listenTask.withLock { $0 = task }
     }
 
     private static func transaction<T>(_ db: any SQLDatabase, begin: String, _ body: (any SQLDatabase) async throws -> T) async throws -> T {
@@ -127,6 +158,7 @@ public final class PostgresStorage: Storage {
 struct PostgresDialectSupport: SQLDialectSupport {
     var claimLockSuffix: String { " FOR UPDATE SKIP LOCKED" }
     var rowLockSuffix: String { " FOR UPDATE" }
+    var notifiesInDatabase: Bool { true }
 
     func isUniqueViolation(_ error: any Error) -> Bool {
         (error as? PSQLError)?.serverInfo?[.sqlState] == "23505"

@@ -10,4 +10,7 @@ protocol SQLDialectSupport: Sendable {
     /// Appended to the `SELECT` that claims work rows: ` FOR UPDATE SKIP LOCKED` on PostgreSQL, so concurrent
     /// claimers on several servers take different rows; nothing on SQLite (one writer).
     var claimLockSuffix: String { get }
+    /// Whether `notifyAfterCommit` runs `NOTIFY` in the transaction (PostgreSQL) rather than publishing in process
+    /// after the commit (SQLite, where every writer is in this process).
+    var notifiesInDatabase: Bool { get }
 }

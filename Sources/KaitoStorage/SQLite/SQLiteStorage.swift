@@ -17,6 +17,8 @@ public final class SQLiteStorage: Storage {
     private let closed = Locked(false)
     /// One server per SQLite database: rate-limit state lives in memory, with no write per request.
     public let rateLimits: any RateLimitStore = InMemoryRateLimitStore()
+    /// Every writer is in this process: long-polls are woken here after each commit.
+    public let changes = ChangeHub()
 
     private init(writer: SQLiteConnection, readers: [SQLiteConnection], threadPools: [NIOThreadPool], logger: Logger) {
         self.writer = ConnectionPool([writer])
@@ -72,11 +74,14 @@ public final class SQLiteStorage: Storage {
 
     public func write<T: Sendable>(_ body: @Sendable (any StorageSession) async throws -> T) async throws -> T {
         do {
-            return try await writer.withConnection { connection in
+            let (result, topics) = try await writer.withConnection { connection in
                 try await Self.transaction(connection.sql()) { db in
-                    try await body(SQLStorageSession(database: db, dialect: dialect))
+                    let session = SQLStorageSession(database: db, dialect: dialect)
+                    return (try await body(session), session.committed)
                 }
             }
+            for topic in topics.drain() { changes.publish(topic) }
+            return result
         } catch {
             throw mapped(error)
         }
@@ -127,6 +132,7 @@ public final class SQLiteStorage: Storage {
 struct SQLiteDialectSupport: SQLDialectSupport {
     var claimLockSuffix: String { "" }
     var rowLockSuffix: String { "" }
+    var notifiesInDatabase: Bool { false }
 
     func isUniqueViolation(_ error: any Error) -> Bool {
         guard let error = error as? SQLiteError else { return false }
