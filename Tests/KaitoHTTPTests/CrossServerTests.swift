@@ -143,4 +143,23 @@ struct CrossServerTests {
             }
         }
     }
+
+    @Test("A long-poll on one server is woken by a message that arrived through the other (LISTEN/NOTIFY)")
+    func longPollAcrossServers() async throws {
+        try await withTwoServers { test, one, two in
+            let created = try await one.send(.post, "/v1/inboxes", key: test.adminKey, json: #"{"phone_number": "+15552220000", "provider": "simulator"}"#)
+            let inbox = try created.decode(InboxResponse.self)
+            let reader = try await test.key([.smsRead])
+            let started = ContinuousClock.now
+            async let waited = one.send(.get, "/v1/sms/messages/wait?inbox=\(inbox.id)&timeout=30", key: reader)
+            try await Task.sleep(for: .milliseconds(300))
+            let sent = try await two.send(.post, "/v1/inboxes/\(inbox.id)/simulate", key: test.adminKey, json: #"{"from": "+15550001111", "body": "Your code is 482913"}"#)
+            #expect(sent.status == .created)
+            let response = try await waited
+            #expect(response.status == .ok)
+            #expect(try response.decode(SMSMessageResponse.self).code == "482913")
+            // Woken by the notification from the other server, not by the five-second re-read.
+            #expect(ContinuousClock.now - started < .milliseconds(4500))
+        }
+    }
 }

@@ -222,6 +222,28 @@ extension WebhookDeliveryTests {
     }
 }
 
+extension WebhookDeliveryTests {
+    @Test("An inbound SMS is delivered as sms.inbound with its code")
+    func smsInbound() async throws {
+        try await withReceiverApp { test, client, dispatcher, startReceiver in
+            let hook = try await register(client, test.adminKey, url: "http://127.0.0.1:9/none", topics: ["sms.inbound"])
+            let receiver = try await startReceiver([try #require(hook.secret)])
+            _ = try await client.send(.patch, "/v1/webhooks/\(hook.id)", key: test.adminKey, json: #"{"url": "\#(receiver.url)"}"#)
+            let inbox = try await client.send(.post, "/v1/inboxes", key: test.adminKey, json: #"{"phone_number": "+15552220000", "provider": "simulator"}"#).decode(InboxResponse.self)
+            let message = try await client.send(.post, "/v1/inboxes/\(inbox.id)/simulate", key: test.adminKey, json: #"{"from": "+15550001111", "body": "Your code is 482913"}"#).decode(SMSMessageResponse.self)
+            #expect(try await dispatcher.dispatchDue() == 1)
+            let delivery = try await receiver.waitForDeliveries(1)[0]
+            #expect(delivery.type == "sms.inbound")
+            #expect(delivery.verified == [true])
+            let data = try delivery.object()
+            #expect(data["id"] as? String == message.id)
+            #expect(data["inbox_id"] as? String == inbox.id)
+            #expect(data["code"] as? String == "482913")
+            #expect(data["body"] as? String == "Your code is 482913")
+        }
+    }
+}
+
 /// The receivers a test started, stopped when it ends.
 final class Receivers: @unchecked Sendable {
     private let lock = NSLock()

@@ -22,13 +22,13 @@ public func withTestApp(
 extension TestRuntime {
     /// Runs `body` with a client of the production application over this runtime.
     public func withApp(
-        _ setup: TestingSetup = .router, runtime: Runtime? = nil, trustedProxies: [CIDR] = [],
+        _ setup: TestingSetup = .router, runtime: Runtime? = nil, trustedProxies: [CIDR] = [], publicURL: String? = nil,
         _ body: @Sendable @escaping (any TestClientProtocol) async throws -> Void
     ) async throws {
         var logger = Logger(label: "kaito-test")
         logger.logLevel = .warning
         let runtime = runtime ?? self.runtime
-        let app = KaitoApplication(runtime: runtime, trustedProxies: trustedProxies)
+        let app = KaitoApplication(runtime: runtime, trustedProxies: trustedProxies, publicURL: publicURL)
             // The tests drive the webhook dispatcher themselves, step by step, with the pinned clock.
             .application(runtime: runtime, host: "127.0.0.1", port: 0, logger: logger, dispatchWebhooks: false)
         try await app.test(setup) { client in try await body(client) }

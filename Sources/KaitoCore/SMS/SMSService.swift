@@ -18,6 +18,8 @@ public struct SMSService: Sendable {
 
     public static let maxBodyLength = 1600
     public static let waitRange = 1...60
+    /// Message ids increase strictly in this process, so that `after` cursors skip nothing.
+    static let messageIDs = MonotonicIdentifiers()
     /// A long-poll reads the database again at least this often, so that a missed notification (a LISTEN
     /// connection reconnecting) delays an answer by at most this much.
     public static let rereadInterval: Duration = .seconds(5)
@@ -116,7 +118,7 @@ public struct SMSService: Sendable {
     /// long-polls on every server, all in one transaction.
     func receive(into inbox: Inbox, from: String, body: String, providerMessageID: String, in session: any StorageSession, at now: Date) async throws -> Receipt {
         let message = SMSMessage(
-            id: Identifier.make(prefix: SMSMessage.idPrefix, at: now, random: random), organizationID: inbox.organizationID,
+            id: Self.messageIDs.make(prefix: SMSMessage.idPrefix, at: now, random: random), organizationID: inbox.organizationID,
             inboxID: inbox.id, from: from, to: inbox.phoneNumber, body: body, receivedAt: now,
             code: CodeExtractor.extract(from: body), providerMessageID: providerMessageID)
         guard try await session.sms.insertMessage(message, provider: inbox.provider) else { return .duplicate }

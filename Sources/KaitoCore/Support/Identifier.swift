@@ -24,3 +24,41 @@ public enum Identifier {
         return body.count == 26 && body.allSatisfy { crockford.contains($0) }
     }
 }
+
+/// Identifiers that increase strictly within this process, even within one millisecond or when the clock steps
+/// back: a later call returns the previous identifier plus one when its own would not sort after it. Messages
+/// use it, so that `after=<id>` cursors never skip one that arrived in the same millisecond.
+public final class MonotonicIdentifiers: Sendable {
+    private let last = Locked<[String: String]>([:])
+
+    public init() {}
+
+    public func make(prefix: String, at time: Date, random: any RandomSource) -> String {
+        let candidate = Identifier.make(prefix: prefix, at: time, random: random)
+        return last.withLock { last in
+            var next = candidate
+            if let previous = last[prefix], next <= previous { next = Identifier.successor(of: previous) }
+            last[prefix] = next
+            return next
+        }
+    }
+}
+
+extension Identifier {
+    /// The identifier one above `id` (its 26 characters read as one base-32 number).
+    static func successor(of id: String) -> String {
+        guard let separator = id.lastIndex(of: "_") else { return id }
+        var digits = Array(id[id.index(after: separator)...])
+        var position = digits.count - 1
+        while position >= 0 {
+            let value = crockford.firstIndex(of: digits[position]) ?? 0
+            if value < 31 {
+                digits[position] = crockford[value + 1]
+                break
+            }
+            digits[position] = crockford[0]
+            position -= 1
+        }
+        return String(id[...separator]) + String(digits)
+    }
+}
