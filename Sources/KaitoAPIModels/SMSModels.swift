@@ -131,3 +131,52 @@ public struct TwilioCredentialsResponse: Codable, Sendable, Equatable {
         case updatedAt = "updated_at"
     }
 }
+
+/// `POST /v1/sms/messages`: `from` is an inbox id or its number.
+public struct SendSMSRequest: Codable, Sendable {
+    public var from: String?
+    public var to: String?
+    public var body: String?
+
+    public init(from: String? = nil, to: String? = nil, body: String? = nil) {
+        self.from = from
+        self.to = to
+        self.body = body
+    }
+
+    public enum CodingKeys: String, CodingKey, CaseIterable {
+        case from, to, body
+    }
+}
+
+/// An SMS sent through the API, with its delivery status.
+public struct OutboundSMSResponse: Codable, Sendable, Equatable {
+    public var id: String
+    public var inboxID: String
+    public var from: String
+    public var to: String
+    public var body: String
+    public var status: String
+    public var error: String?
+    public var createdAt: String
+    public var updatedAt: String
+
+    public init(id: String, inboxID: String, from: String, to: String, body: String, status: String, error: String?, createdAt: String, updatedAt: String) {
+        self.id = id
+        self.inboxID = inboxID
+        self.from = from
+        self.to = to
+        self.body = body
+        self.status = status
+        self.error = error
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, from, to, body, status, error
+        case inboxID = "inbox_id"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+    }
+}

@@ -48,7 +48,35 @@ public struct KaitoClient: Sendable {
         return try await send(.GET, path, as: CodeResponse.self)
     }
 
+    /// `GET /v1/sms/messages/wait`: the first message of the inbox after `after`, or nil when `timeout` seconds
+    /// (1...60) pass first.
+    public func waitForMessage(inbox: String, after: String?, timeout: Int) async throws -> SMSMessageResponse? {
+        var path = "/v1/sms/messages/wait?inbox=\(Self.escape(inbox))&timeout=\(timeout)"
+        if let after { path += "&after=\(Self.escape(after))" }
+        return try await sendAllowingNoContent(.GET, path, as: SMSMessageResponse.self)
+    }
+
+    /// `GET /v1/sms/messages?inbox=...&limit=...`, newest first.
+    public func messages(inbox: String?, limit: Int) async throws -> ListResponse<SMSMessageResponse> {
+        var path = "/v1/sms/messages?limit=\(limit)"
+        if let inbox { path += "&inbox=\(Self.escape(inbox))" }
+        return try await send(.GET, path, as: ListResponse<SMSMessageResponse>.self)
+    }
+
+    /// `POST /v1/inboxes/{id}/simulate`.
+    public func simulate(inbox: String, from: String, body: String) async throws -> SMSMessageResponse {
+        try await send(.POST, "/v1/inboxes/\(Self.escape(inbox))/simulate", body: SimulateRequest(from: from, body: body), as: SMSMessageResponse.self)
+    }
+
     func send<Output: Decodable>(_ method: HTTPMethod, _ path: String, body: (some Encodable)? = Optional<String>.none, as: Output.Type) async throws -> Output {
+        guard let output = try await sendAllowingNoContent(method, path, body: body, as: Output.self) else {
+            throw KaitoClientError.transport("unexpected empty response from \(baseURL)")
+        }
+        return output
+    }
+
+    /// Like `send`, with nil for a 204 answer.
+    func sendAllowingNoContent<Output: Decodable>(_ method: HTTPMethod, _ path: String, body: (some Encodable)? = Optional<String>.none, as: Output.Type) async throws -> Output? {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         request.headers.add(name: "User-Agent", value: "kaito-cli/1")
@@ -72,6 +100,7 @@ public struct KaitoClient: Sendable {
             let retryAfter = response.headers.first(name: "Retry-After").flatMap(Int.init)
             throw KaitoClientError.problem(status: Int(response.status.code), problem: problem, retryAfter: retryAfter)
         }
+        if response.status.code == 204 { return nil }
         do {
             return try JSONDecoder().decode(Output.self, from: data)
         } catch {

@@ -46,6 +46,12 @@ struct ServerOptions: ParsableArguments {
             }
             configuration.publicURL = url
         }
+        if let base = environment["KAITO_TWILIO_API_BASE"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            guard let parsed = URLComponents(string: base), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host?.isEmpty == false else {
+                throw CLIError(message: "KAITO_TWILIO_API_BASE must be an http(s) URL", exitCode: 2)
+            }
+            configuration.twilioAPIBase = base
+        }
         configuration.webhookAllowedCIDRs = try (environment["KAITO_WEBHOOK_ALLOW_PRIVATE"] ?? "")
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.map { text in
                 guard let cidr = CIDR(text) else { throw CLIError(message: "KAITO_WEBHOOK_ALLOW_PRIVATE: '\(text)' is not a CIDR", exitCode: 2) }

@@ -38,6 +38,15 @@ struct WebhookEndToEndTests {
             #expect(created.status == 201)
             let failed = try await started.waitForDeliveries(1)
             #expect(failed[0].status == 500)
+            // Killed once the failed attempt is recorded, so that the delivery is pending its retry. (One killed while
+            // its attempt is in flight stays leased for 60 s and is then claimed again; too slow for this test.)
+            let deadline = ContinuousClock.now + .seconds(20)
+            while ContinuousClock.now < deadline {
+                let log = try await request(http, .GET, first.url + "/v1/webhooks/\(hook.id)/deliveries", key: adminKey)
+                let entries = try JSONDecoder().decode(ListResponse<WebhookDeliveryResponse>.self, from: log.body).data
+                if entries.first?.attempts.count == 1 { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
 
             first.kill()
             #expect(first.process.terminationReason == .uncaughtSignal)

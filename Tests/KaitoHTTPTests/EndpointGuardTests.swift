@@ -60,6 +60,8 @@ struct EndpointGuardTests {
         Endpoint(method: .get, route: "/v1/sms/messages"),
         Endpoint(method: .get, route: "/v1/sms/messages/wait", query: "?inbox={inbox}&timeout=1"),
         Endpoint(method: .get, route: "/v1/sms/messages/{id}"),
+        Endpoint(method: .post, route: "/v1/sms/messages", body: #"{"from": "+15557770000", "to": "+15550004444", "body": "hello"}"#, invalid: (#"{"from": "+15557770000", "to": "nope", "body": "hello"}"#, "to")),
+        Endpoint(method: .get, route: "/v1/sms/outbound/{id}"),
     ]
 
     @Test("The table above covers every keyed route of the application")
@@ -85,7 +87,10 @@ struct EndpointGuardTests {
             let delivery = try await client.send(.post, "/v1/webhooks/\(hook.id)/test", key: owner).decode(WebhookDeliveryResponse.self)
             let inbox = try await client.send(.post, "/v1/inboxes", key: owner, json: #"{"phone_number": "+15557770000", "provider": "simulator"}"#).decode(InboxResponse.self)
             let message = try await client.send(.post, "/v1/inboxes/\(inbox.id)/simulate", key: owner, json: #"{"from": "+15550003333", "body": "Your code is 424242"}"#).decode(SMSMessageResponse.self)
+            _ = try await test.runtime.organizations.setPlan("default", plan: .business)
+            let outbound = try await client.send(.post, "/v1/sms/messages", key: owner, json: #"{"from": "\#(inbox.id)", "to": "+15550004444", "body": "hello"}"#).decode(OutboundSMSResponse.self)
             let resourceID = endpoint.route.hasPrefix("/v1/webhooks") ? hook.id
+                : endpoint.route.hasPrefix("/v1/sms/outbound") ? outbound.id
                 : endpoint.route.hasPrefix("/v1/inboxes") ? inbox.id
                 : endpoint.route.hasPrefix("/v1/sms/messages") ? message.id : target.id
             let path = (endpoint.route + (endpoint.query ?? "")).replacingOccurrences(of: "{slug}", with: "aws-prod").replacingOccurrences(of: "{id}", with: resourceID)
@@ -148,7 +153,7 @@ struct EndpointGuardTests {
             }
 
             if let body = endpoint.body {
-                let malformed = [#"{"name": "#, "[1, 2]", "\"text\"", "", #"{"name": 5, "slug": 6, "secret": 7, "scopes": "x", "url": 8, "topics": 9, "phone_number": 1, "label": 2, "from": 3, "account_sid": 4}"#]
+                let malformed = [#"{"name": "#, "[1, 2]", "\"text\"", "", #"{"name": 5, "slug": 6, "secret": 7, "scopes": "x", "url": 8, "topics": 9, "phone_number": 1, "label": 2, "from": 3, "account_sid": 4, "to": 5}"#]
                 for text in malformed {
                     response = try await client.send(endpoint.method, path, key: owner, json: text)
                     #expect(response.status == .badRequest, "\(text)")

@@ -4,6 +4,8 @@ import HummingbirdTesting
 import KaitoAPIModels
 import KaitoCore
 import KaitoTestSupport
+import KaitoWorkers
+import Logging
 import NIOCore
 import Testing
 
@@ -35,10 +37,12 @@ struct SMSTests {
     }
 
     /// Posts Twilio's callback with `parameters` and `signature` (by default the `twilio` package's signature of them).
-    func callback(_ client: any TestClientProtocol, _ parameters: [(String, String)], signature: String? = nil, signedURL: String = callbackURL) async throws -> TestResponse {
-        let signature = try signature ?? TestEnvironment.twilioSignature(url: signedURL, parameters: parameters, authToken: Self.authToken)
+    func callback(
+        _ client: any TestClientProtocol, _ parameters: [(String, String)], signature: String? = nil, path: String = "/providers/twilio/sms"
+    ) async throws -> TestResponse {
+        let signature = try signature ?? TestEnvironment.twilioSignature(url: Self.publicURL + path, parameters: parameters, authToken: Self.authToken)
         return try await client.execute(
-            uri: "/providers/twilio/sms", method: .post,
+            uri: path, method: .post,
             headers: [.contentType: "application/x-www-form-urlencoded", HTTPField.Name("X-Twilio-Signature")!: signature],
             body: ByteBuffer(string: TestEnvironment.formBody(parameters))) { $0 }
     }
@@ -235,6 +239,97 @@ struct SMSTests {
             }
             #expect(try await client.send(.get, "/v1/sms/messages/wait?timeout=1", key: reader).status == .unprocessableContent)
             #expect(test.runtime.storage.changes.subscriberCount == 0, "every subscription ended")
+        }
+    }
+}
+
+extension SMSTests {
+    static func statusCallback(sid: String, status: String, from: String, to: String) -> [(String, String)] {
+        [("AccountSid", accountSID), ("ApiVersion", "2010-04-01"), ("From", from), ("MessageSid", sid), ("MessageStatus", status),
+         ("SmsSid", sid), ("SmsStatus", status), ("To", to)]
+    }
+
+    @Test("Sending: plan gating, Twilio's API (a fake that speaks its wire format), status callbacks out of order, failures")
+    func sending() async throws {
+        try await withSMSApp { test, client in
+            let fake = try await FakeTwilio.start(accountSID: Self.accountSID, authToken: Self.authToken)
+            defer { fake.stop() }
+            var logger = Logger(label: "kaito-test")
+            logger.logLevel = .warning
+            let smsSender = SMSSender(sms: test.runtime.sms, logger: logger, twilioAPIBase: fake.baseURL, publicURL: Self.publicURL)
+            try await setCredentials(client, test.adminKey)
+            let hook = try await client.send(.post, "/v1/webhooks", key: test.adminKey, json: #"{"url": "http://127.0.0.1:9/h", "topics": ["sms.delivery_status"]}"#).decode(WebhookResponse.self)
+            let box = try await inbox(client, test.adminKey, number: "+15551234567")
+            let sender = try await test.key([.smsSend])
+            let send = #"{"from": "\#(box.id)", "to": "+15557654321", "body": "Deploy approved ✅"}"#
+
+            let refused = try await client.send(.post, "/v1/sms/messages", key: sender, json: send)
+            #expect(refused.status == .forbidden)
+            #expect(try refused.problem().code == "plan_required")
+            #expect(try await smsSender.sendDue() == 0)
+            _ = try await test.runtime.organizations.setPlan("default", plan: .business)
+
+            let queued = try await client.send(.post, "/v1/sms/messages", key: sender, json: send)
+            #expect(queued.status == .accepted, "\(queued.text)")
+            let message = try queued.decode(OutboundSMSResponse.self)
+            #expect(message.status == "queued" && message.from == box.phoneNumber)
+            #expect(try await smsSender.sendDue() == 1)
+            #expect(try await smsSender.sendDue() == 0, "a message the provider accepted is not sent again")
+            let requests = try fake.requests()
+            #expect(requests.count == 1)
+            let form = try #require(requests.first?["form"] as? [String: String])
+            #expect(requests.first?["authorized"] as? Bool == true)
+            #expect(form["To"] == "+15557654321" && form["From"] == "+15551234567" && form["Body"] == "Deploy approved ✅")
+            #expect(form["StatusCallback"] == Self.publicURL + "/providers/twilio/status")
+            let sid = try #require(requests.first?["sid"] as? String)
+
+            // Callbacks out of order: delivered, then a late sent, which changes nothing.
+            for status in ["delivered", "sent"] {
+                let response = try await callback(client, Self.statusCallback(sid: sid, status: status, from: box.phoneNumber, to: "+15557654321"), path: "/providers/twilio/status")
+                #expect(response.status == .noContent, "\(status): \(response.text)")
+            }
+            let reader = try await test.key([.smsRead])
+            let shown = try await client.send(.get, "/v1/sms/outbound/\(message.id)", key: reader).decode(OutboundSMSResponse.self)
+            #expect(shown.status == "delivered")
+            let forged = try await callback(client, Self.statusCallback(sid: sid, status: "failed", from: box.phoneNumber, to: "+15557654321"), signature: "bm9wZQ==", path: "/providers/twilio/status")
+            #expect(forged.status == .forbidden)
+            let unknown = try await callback(client, Self.statusCallback(sid: "SM" + String(repeating: "0", count: 32), status: "sent", from: box.phoneNumber, to: "+15557654321"), path: "/providers/twilio/status")
+            #expect(unknown.status == .notFound)
+            #expect(try await client.send(.get, "/v1/sms/outbound/\(message.id)", key: reader).decode(OutboundSMSResponse.self).status == "delivered")
+
+            // Twilio refuses a number: failed, with Twilio's error. A 500 is tried again after the delay.
+            let invalid = try await client.send(.post, "/v1/sms/messages", key: sender, json: #"{"from": "+15551234567", "to": "+15005550001", "body": "x"}"#).decode(OutboundSMSResponse.self)
+            let flaky = try await client.send(.post, "/v1/sms/messages", key: sender, json: #"{"from": "+15551234567", "to": "+15005550500", "body": "x"}"#).decode(OutboundSMSResponse.self)
+            #expect(try await smsSender.sendDue() == 2)
+            let failed = try await client.send(.get, "/v1/sms/outbound/\(invalid.id)", key: reader).decode(OutboundSMSResponse.self)
+            #expect(failed.status == "failed")
+            #expect(failed.error?.contains("21211") == true)
+            let retrying = try await client.send(.get, "/v1/sms/outbound/\(flaky.id)", key: reader).decode(OutboundSMSResponse.self)
+            #expect(retrying.status == "queued" && retrying.error?.contains("500") == true)
+            #expect(try await smsSender.sendDue() == 0)
+            test.clock.advance(by: 6)
+            #expect(try await smsSender.sendDue() == 1)
+            #expect(try fake.requests().count == 4)
+
+            // A simulator inbox "sends" without a provider.
+            let simulator = try await inbox(client, test.adminKey, number: "+15552220000", provider: "simulator")
+            let simulated = try await client.send(.post, "/v1/sms/messages", key: sender, json: #"{"from": "\#(simulator.id)", "to": "+15557654321", "body": "x"}"#).decode(OutboundSMSResponse.self)
+            #expect(try await smsSender.sendDue() == 1)
+            #expect(try await client.send(.get, "/v1/sms/outbound/\(simulated.id)", key: reader).decode(OutboundSMSResponse.self).status == "delivered")
+
+            // Another organisation's key sees nothing; validation names the fields.
+            let (other, _) = try await test.otherOrganization()
+            let outsider = try await test.key([.smsSend, .smsRead], in: other)
+            #expect(try await client.send(.get, "/v1/sms/outbound/\(message.id)", key: outsider).status == .notFound)
+            let bad = try await client.send(.post, "/v1/sms/messages", key: sender, json: #"{"from": "", "to": "555", "body": ""}"#)
+            #expect(Set(try bad.problem().errors?.map(\.field) ?? []) == ["from", "to", "body"])
+            #expect(try await client.send(.post, "/v1/sms/messages", key: sender, json: #"{"from": "+15550000000", "to": "+15557654321", "body": "x"}"#).status == .notFound)
+
+            // Every status change was queued as an sms.delivery_status webhook.
+            let deliveries = try await client.send(.get, "/v1/webhooks/\(hook.id)/deliveries?limit=100", key: test.adminKey).decode(ListResponse<WebhookDeliveryResponse>.self).data
+            #expect(deliveries.allSatisfy { $0.type == "sms.delivery_status" })
+            // queued ×4, delivered (callback), failed (21211), delivered (simulator).
+            #expect(deliveries.count == 7)
         }
     }
 }

@@ -12,14 +12,73 @@ public enum TestEnvironment {
     }
 }
 
-/// scripts/webhook_receiver.py on a loopback port: a real HTTP receiver that checks every delivery with the
-/// `standardwebhooks` package. It writes what it received to a file, which the test polls (never a blocking read
-/// of a pipe on the concurrency pool).
-public struct WebhookReceiver: @unchecked Sendable {
+/// A helper script of scripts/ on a loopback port that writes `{"listening": port}` and then one JSON line per
+/// request to a log file, which the test polls (never a blocking read of a pipe on the concurrency pool).
+public struct HelperProcess: @unchecked Sendable {
     public let port: Int
     let process: Process
     let directory: TemporaryDirectory
-    var logPath: String { directory.path + "/deliveries.jsonl" }
+    var logPath: String { directory.path + "/requests.jsonl" }
+
+    public static func start(script name: String, arguments: [String]) async throws -> HelperProcess {
+        let directory = try TemporaryDirectory()
+        let script = TestEnvironment.packageRoot.appendingPathComponent("scripts/" + name)
+        let process = Process()
+        process.executableURL = TestEnvironment.python
+        process.arguments = [script.path, "--log", directory.path + "/requests.jsonl"] + arguments
+        FileManager.default.createFile(atPath: directory.path + "/stderr", contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: directory.path + "/stderr")
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            if let first = (try? String(contentsOfFile: directory.path + "/requests.jsonl", encoding: .utf8))?.split(separator: "\n").first,
+               let object = try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any],
+               let port = object["listening"] as? Int {
+                return HelperProcess(port: port, process: process, directory: directory)
+            }
+            if !process.isRunning { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        process.terminate()
+        let stderr = (try? String(contentsOfFile: directory.path + "/stderr", encoding: .utf8)) ?? ""
+        directory.remove()
+        throw ReceiverFailure(description: "scripts/\(name) did not start (\(TestEnvironment.python.path)): \(stderr)")
+    }
+
+    /// Every request logged so far, in order, as JSON lines.
+    public func lines() -> [Data] {
+        let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").dropFirst().map { Data($0.utf8) }
+    }
+
+    /// Waits until at least `count` requests have been logged and returns them all.
+    @discardableResult
+    public func waitForLines(_ count: Int, timeout: Duration = .seconds(30)) async throws -> [Data] {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let received = lines()
+            if received.count >= count { return received }
+            guard ContinuousClock.now < deadline else {
+                throw ReceiverFailure(description: "expected \(count) requests, received \(received.count)")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// Kills the helper. SIGKILL, because the test process ignores SIGTERM (service-lifecycle's graceful shutdown
+    /// sets it to SIG_IGN) and a child inherits that disposition.
+    public func stop() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        directory.remove()
+    }
+}
+
+/// scripts/webhook_receiver.py: a real HTTP receiver that checks every delivery with the `standardwebhooks` package.
+public struct WebhookReceiver: Sendable {
+    let helper: HelperProcess
+    public var port: Int { helper.port }
 
     /// One delivery as the receiver saw it: `signed[i]` and `verified[i]` are about the i-th secret it was given.
     public struct Delivery: Decodable, Sendable {
@@ -47,58 +106,41 @@ public struct WebhookReceiver: @unchecked Sendable {
 
     /// Starts the receiver; it answers the n-th delivery with `statuses[n]` (the last one repeats).
     public static func start(secrets: [String], statuses: [Int] = [200], retryAfter: String = "120") async throws -> WebhookReceiver {
-        let directory = try TemporaryDirectory()
-        let script = TestEnvironment.packageRoot.appendingPathComponent("scripts/webhook_receiver.py")
-        let process = Process()
-        process.executableURL = TestEnvironment.python
-        process.arguments = [script.path, "--log", directory.path + "/deliveries.jsonl", "--retry-after", retryAfter,
-                             "--statuses", statuses.map(String.init).joined(separator: ",")] + secrets.flatMap { ["--secret", $0] }
-        FileManager.default.createFile(atPath: directory.path + "/stderr", contents: nil)
-        process.standardError = FileHandle(forWritingAtPath: directory.path + "/stderr")
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let deadline = ContinuousClock.now + .seconds(20)
-        while ContinuousClock.now < deadline {
-            if let first = (try? String(contentsOfFile: directory.path + "/deliveries.jsonl", encoding: .utf8))?.split(separator: "\n").first,
-               let object = try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any],
-               let port = object["listening"] as? Int {
-                return WebhookReceiver(port: port, process: process, directory: directory)
-            }
-            if !process.isRunning { break }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        process.terminate()
-        let stderr = (try? String(contentsOfFile: directory.path + "/stderr", encoding: .utf8)) ?? ""
-        directory.remove()
-        throw ReceiverFailure(description: "the webhook receiver did not start (\(TestEnvironment.python.path)): \(stderr)")
+        let arguments = ["--retry-after", retryAfter, "--statuses", statuses.map(String.init).joined(separator: ",")] + secrets.flatMap { ["--secret", $0] }
+        return WebhookReceiver(helper: try await HelperProcess.start(script: "webhook_receiver.py", arguments: arguments))
     }
 
     public var url: String { "http://127.0.0.1:\(port)/hook" }
 
     /// Every delivery received so far, in order.
     public func deliveries() throws -> [Delivery] {
-        let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-        return try text.split(separator: "\n").dropFirst().map { try JSONDecoder().decode(Delivery.self, from: Data($0.utf8)) }
+        try helper.lines().map { try JSONDecoder().decode(Delivery.self, from: $0) }
     }
 
     /// Waits until at least `count` deliveries have arrived and returns them all.
     @discardableResult
     public func waitForDeliveries(_ count: Int, timeout: Duration = .seconds(30)) async throws -> [Delivery] {
-        let deadline = ContinuousClock.now + timeout
-        while true {
-            let received = try deliveries()
-            if received.count >= count { return received }
-            guard ContinuousClock.now < deadline else {
-                throw ReceiverFailure(description: "expected \(count) deliveries, received \(received.count)")
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        try await helper.waitForLines(count, timeout: timeout).map { try JSONDecoder().decode(Delivery.self, from: $0) }
     }
 
-    public func stop() {
-        process.terminate()
-        directory.remove()
+    public func stop() { helper.stop() }
+}
+
+/// scripts/fake_twilio.py: Twilio's Messages API on loopback, speaking its wire format.
+public struct FakeTwilio: Sendable {
+    let helper: HelperProcess
+    public var baseURL: String { "http://127.0.0.1:\(helper.port)" }
+
+    public static func start(accountSID: String, authToken: String) async throws -> FakeTwilio {
+        FakeTwilio(helper: try await HelperProcess.start(script: "fake_twilio.py", arguments: ["--account-sid", accountSID, "--auth-token", authToken]))
     }
+
+    /// The requests it received: path, form, whether the basic auth was right, the status it answered and the sid.
+    public func requests() throws -> [[String: Any]] {
+        try helper.lines().map { try JSONSerialization.jsonObject(with: $0) as? [String: Any] ?? [:] }
+    }
+
+    public func stop() { helper.stop() }
 }
 
 public struct ReceiverFailure: Error, CustomStringConvertible {
@@ -139,8 +181,8 @@ extension TestEnvironment {
 
     /// `parameters` as an `application/x-www-form-urlencoded` body.
     public static func formBody(_ parameters: [(String, String)]) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
+        // Unreserved ASCII only (CharacterSet.alphanumerics would let non-ASCII letters through unescaped).
+        let allowed = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
         return parameters.map { name, value in
             "\(name.addingPercentEncoding(withAllowedCharacters: allowed)!)=\(value.addingPercentEncoding(withAllowedCharacters: allowed)!)"
         }.joined(separator: "&")

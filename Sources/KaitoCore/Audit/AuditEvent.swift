@@ -128,6 +128,7 @@ public enum AuditAction: String, Sendable, Codable, CaseIterable {
     case inboxDelete = "inbox.delete"
     case inboxSimulate = "inbox.simulate"
     case smsMessageRead = "sms.message.read"
+    case smsSend = "sms.send"
     case providerUpdate = "org.provider.update"
     case authDenied = "auth.denied"
 

@@ -138,4 +138,15 @@ public protocol SMSRepository: Sendable {
     func setTwilioCredentials(_ credentials: TwilioCredentials) async throws
     /// The organisation's Twilio credentials, or nil.
     func twilioCredentials(organizationID: String) async throws -> TwilioCredentials?
+    /// Queues an outbound message.
+    func insertOutbound(_ message: OutboundSMS) async throws
+    /// The organisation's outbound message with this id, or nil.
+    func findOutbound(id: String, organizationID: String) async throws -> OutboundSMS?
+    /// The outbound message the provider knows by this id, whichever organisation sent it (status callbacks).
+    func findOutbound(provider: SMSProvider, providerMessageID: String) async throws -> OutboundSMS?
+    /// Claims up to `limit` queued messages not yet accepted by their provider whose attempt is due, until
+    /// `leaseUntil` (`FOR UPDATE SKIP LOCKED` on PostgreSQL), so that no two senders send one message.
+    func claimDueOutbound(now: Date, leaseUntil: Date, limit: Int) async throws -> [OutboundSMS]
+    /// Stores an outbound message's state, releasing its lease.
+    func updateOutbound(_ message: OutboundSMS) async throws
 }

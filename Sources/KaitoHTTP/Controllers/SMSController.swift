@@ -79,6 +79,18 @@ struct SMSController {
             }
             return try JSONCoding.response(SMSMessageResponse(message))
         }
+        let sendFields = SendSMSRequest.CodingKeys.allCases.map(\.rawValue)
+        api.add(.post, "/v1/sms/messages", scope: .smsSend, summary: "Send an SMS from an inbox (plan Business or Enterprise); 202 with status queued") { request, context, caller in
+            let body = try await RequestBody.decode(SendSMSRequest.self, from: request, context: context, allowedFields: sendFields)
+            let message = try await sms.send(from: body.from, to: body.to, body: body.body, by: caller)
+            var response = try JSONCoding.response(OutboundSMSResponse(message), status: .accepted)
+            response.headers[.location] = "/v1/sms/outbound/\(message.id)"
+            return response
+        }
+        api.add(.get, "/v1/sms/outbound/{id}", anyOf: [.smsSend, .smsRead], summary: "An sent SMS and its delivery status") { request, context, caller in
+            _ = try QueryParameters(request, allowed: [])
+            return try JSONCoding.response(OutboundSMSResponse(try await sms.outbound(id: id(context), by: caller)))
+        }
         api.add(.get, "/v1/sms/messages/{id}", scope: .smsRead, summary: "Read an inbound message") { request, context, caller in
             _ = try QueryParameters(request, allowed: [])
             let messageID = id(context)
@@ -103,9 +115,7 @@ struct TwilioCallbackController {
             let url = Self.signedURL(request, publicURL: publicURL)
             switch try await sms.twilioInbound(url: url, parameters: parameters, signature: request.headers[.twilioSignature]) {
             case .stored, .duplicate:
-                return Response(
-                    status: .ok, headers: [.contentType: "text/xml"],
-                    body: .init(byteBuffer: ByteBuffer(string: #"<?xml version="1.0" encoding="UTF-8"?><Response></Response>"#)))
+                return Response(status: .ok, headers: [.contentType: "text/xml"], body: .init(byteBuffer: ByteBuffer(string: Self.emptyTwiML)))
             case .badSignature:
                 throw KaitoError(.invalidSignature, "The X-Twilio-Signature is missing or not valid for this request.")
             case .unknownNumber:
@@ -114,7 +124,21 @@ struct TwilioCallbackController {
                 throw KaitoError(.malformedRequest, "The callback lacks a valid \(field).")
             }
         }
+        api.addUnauthenticated(.post, "/providers/twilio/status", summary: "Twilio delivery-status callback (form-encoded, X-Twilio-Signature); moves a status forward only") { request, context in
+            let parameters = try await Self.form(request)
+            let url = Self.signedURL(request, publicURL: publicURL)
+            switch try await sms.twilioStatus(url: url, parameters: parameters, signature: request.headers[.twilioSignature]) {
+            case .updated, .unchanged:
+                return Response(status: .noContent)
+            case .badSignature:
+                throw KaitoError(.invalidSignature, "The X-Twilio-Signature is missing or not valid for this request.")
+            case .unknownMessage:
+                throw KaitoError.notFound("The message")
+            }
+        }
     }
+
+    static let emptyTwiML = #"<?xml version="1.0" encoding="UTF-8"?><Response></Response>"#
 
     static func form(_ request: Request) async throws -> [(String, String)] {
         guard request.headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true else {
@@ -156,6 +180,14 @@ extension SMSMessageResponse {
         self.init(
             id: message.id, inboxID: message.inboxID, from: message.from, to: message.to, body: message.body,
             receivedAt: Timestamp.format(message.receivedAt), code: message.code)
+    }
+}
+
+extension OutboundSMSResponse {
+    init(_ message: OutboundSMS) {
+        self.init(
+            id: message.id, inboxID: message.inboxID, from: message.from, to: message.to, body: message.body, status: message.status.rawValue,
+            error: message.error, createdAt: Timestamp.format(message.createdAt), updatedAt: Timestamp.format(message.updatedAt))
     }
 }
 

@@ -44,7 +44,7 @@ public struct KaitoApplication {
     /// The runnable server on `host:port`, with the storage closed on graceful shutdown.
     public func application(
         runtime: Runtime, host: String, port: Int, logger: Logger, auditRetentionDays: Int? = nil,
-        dispatchWebhooks: Bool = true, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+        dispatchWebhooks: Bool = true, sendSMS: SMSSending? = nil, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         // Services stop in reverse order: the storage closes last, after the dispatcher has stopped.
         var services: [any Service] = [StorageCloser(storage: runtime.storage)]
@@ -52,6 +52,9 @@ public struct KaitoApplication {
             services.append(WebhookDispatcher(
                 storage: runtime.storage, keyring: runtime.keyring, clock: runtime.clock, random: runtime.random,
                 policy: runtime.webhookPolicy, resolver: runtime.resolver, logger: logger))
+        }
+        if let sendSMS {
+            services.append(SMSSender(sms: runtime.sms, logger: logger, twilioAPIBase: sendSMS.twilioAPIBase, publicURL: sendSMS.publicURL))
         }
         if let days = auditRetentionDays {
             services.append(AuditRetentionService(audit: runtime.audit, retentionDays: days, clock: runtime.clock, logger: logger))
@@ -63,6 +66,17 @@ public struct KaitoApplication {
             onServerRunning: onServerRunning,
             logger: logger
         )
+    }
+}
+
+/// Where the SMS sender service sends: Twilio's API base and the public URL for status callbacks.
+public struct SMSSending: Sendable {
+    public var twilioAPIBase: String?
+    public var publicURL: String?
+
+    public init(twilioAPIBase: String?, publicURL: String?) {
+        self.twilioAPIBase = twilioAPIBase
+        self.publicURL = publicURL
     }
 }
 

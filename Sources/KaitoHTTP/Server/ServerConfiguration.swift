@@ -18,6 +18,8 @@ public struct ServerConfiguration: Sendable {
     /// The URL the server is reached at from outside (`KAITO_PUBLIC_URL`), against which providers' callback
     /// signatures are checked; nil to use `http://` and the request's `Host`.
     public var publicURL: String?
+    /// Twilio's API base (`KAITO_TWILIO_API_BASE`), for a Twilio-compatible API in tests; nil for Twilio's own.
+    public var twilioAPIBase: String?
     /// Audit events older than this many days are pruned (`KAITO_AUDIT_RETENTION_DAYS`); nil keeps everything.
     public var auditRetentionDays: Int?
 

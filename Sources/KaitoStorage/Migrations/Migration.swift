@@ -16,6 +16,7 @@ public enum Migrations {
         Migration(version: 3, name: "audit_log", apply: Migration003.apply),
         Migration(version: 4, name: "webhooks", apply: Migration004.apply),
         Migration(version: 5, name: "sms_inboxes", apply: Migration005.apply),
+        Migration(version: 6, name: "sms_outbound", apply: Migration006.apply),
     ]
 
     static var latestVersion: Int { all.last?.version ?? 0 }

@@ -111,3 +111,59 @@ struct SQLSMSRepository: SMSRepository {
             providerMessageID: try row.string("provider_message_id"))
     }
 }
+
+extension SQLSMSRepository {
+    func insertOutbound(_ message: OutboundSMS) async throws {
+        try await db.raw("""
+            INSERT INTO sms_outbound (id, org_id, inbox_id, provider, from_number, to_number, body, status, provider_message_id, error,
+                attempts, next_attempt_at, created_at, updated_at)
+            VALUES (\(bind: message.id), \(bind: message.organizationID), \(bind: message.inboxID), \(bind: message.provider.rawValue),
+                \(bind: message.from), \(bind: message.to), \(bind: message.body), \(bind: message.status.rawValue),
+                \(bind: message.providerMessageID), \(bind: message.error), \(bind: message.attempts),
+                \(bind: message.nextAttemptAt?.storedSeconds), \(bind: message.createdAt.storedSeconds), \(bind: message.updatedAt.storedSeconds))
+            """).run()
+    }
+
+    func findOutbound(id: String, organizationID: String) async throws -> OutboundSMS? {
+        try await db.raw("SELECT * FROM sms_outbound WHERE id = \(bind: id) AND org_id = \(bind: organizationID)").first().map(Self.decodeOutbound)
+    }
+
+    func findOutbound(provider: SMSProvider, providerMessageID: String) async throws -> OutboundSMS? {
+        try await db.raw("""
+            SELECT * FROM sms_outbound WHERE provider = \(bind: provider.rawValue) AND provider_message_id = \(bind: providerMessageID)\(unsafeRaw: dialect.rowLockSuffix)
+            """).first().map(Self.decodeOutbound)
+    }
+
+    func claimDueOutbound(now: Date, leaseUntil: Date, limit: Int) async throws -> [OutboundSMS] {
+        try await db.raw("""
+            UPDATE sms_outbound SET lease_until = \(bind: leaseUntil.storedSeconds)
+            WHERE id IN (
+                SELECT id FROM sms_outbound
+                WHERE status = 'queued' AND provider_message_id IS NULL AND next_attempt_at <= \(bind: now.storedSeconds)
+                  AND (lease_until IS NULL OR lease_until <= \(bind: now.storedSeconds))
+                ORDER BY next_attempt_at LIMIT \(literal: limit)\(unsafeRaw: dialect.claimLockSuffix)
+            )
+            RETURNING *
+            """).all().map(Self.decodeOutbound)
+    }
+
+    func updateOutbound(_ message: OutboundSMS) async throws {
+        try await db.raw("""
+            UPDATE sms_outbound SET status = \(bind: message.status.rawValue), provider_message_id = \(bind: message.providerMessageID),
+                error = \(bind: message.error), attempts = \(bind: message.attempts), next_attempt_at = \(bind: message.nextAttemptAt?.storedSeconds),
+                lease_until = NULL, updated_at = \(bind: message.updatedAt.storedSeconds)
+            WHERE id = \(bind: message.id) AND org_id = \(bind: message.organizationID)
+            """).run()
+    }
+
+    static func decodeOutbound(_ row: any SQLRow) throws -> OutboundSMS {
+        OutboundSMS(
+            id: try row.string("id"), organizationID: try row.string("org_id"), inboxID: try row.string("inbox_id"),
+            provider: SMSProvider(rawValue: try row.string("provider")) ?? .simulator, from: try row.string("from_number"),
+            to: try row.string("to_number"), body: try row.string("body"),
+            status: OutboundSMS.Status(rawValue: try row.string("status")) ?? .failed,
+            providerMessageID: try row.optionalString("provider_message_id"), error: try row.optionalString("error"),
+            attempts: try row.int("attempts"), nextAttemptAt: try row.optionalDate("next_attempt_at"),
+            createdAt: try row.date("created_at"), updatedAt: try row.date("updated_at"))
+    }
+}

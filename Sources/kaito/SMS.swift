@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import KaitoAPIModels
+import KaitoClient
+
+struct SMS: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sms",
+        abstract: "SMS inboxes: wait for the next message, simulate one.",
+        subcommands: [Wait.self, Simulate.self]
+    )
+
+    struct Wait: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Wait for the next SMS of an inbox and print its code (or its body when it has none).",
+            discussion: """
+                Needs a key with sms:read. Waits for a message that arrives after the command starts (or after
+                --after), long-polling the server. Exits 0 with the code, 1 when --timeout passes first.
+                """
+        )
+
+        @Option(help: "The inbox id (inb_...).")
+        var inbox: String
+
+        @Option(help: "Seconds to wait (1 to 3600).")
+        var timeout: Int = 60
+
+        @Option(help: "Return the first message after this message id instead of the next one to arrive.")
+        var after: String?
+
+        @OptionGroup var client: ClientOptions
+
+        func validate() throws {
+            guard (1...3600).contains(timeout) else { throw ValidationError("--timeout must be between 1 and 3600 seconds") }
+        }
+
+        func run() async throws {
+            let progress = ProgressLine(enabled: !client.json && isatty(STDERR_FILENO) == 1)
+            let message = try await client.withClient { kaito -> SMSMessageResponse? in
+                // The newest message now is the cursor, so that nothing arriving between two polls is missed.
+                var cursor = after
+                if cursor == nil {
+                    cursor = try await kaito.messages(inbox: inbox, limit: 1).data.first?.id ?? "sms_" + String(repeating: "0", count: 26)
+                }
+                let deadline = Date().addingTimeInterval(TimeInterval(timeout))
+                while true {
+                    let remaining = Int(deadline.timeIntervalSinceNow.rounded(.up))
+                    guard remaining > 0 else { return nil }
+                    progress.show("waiting for an SMS on \(inbox) (\(remaining) s left)")
+                    if let message = try await kaito.waitForMessage(inbox: inbox, after: cursor, timeout: min(remaining, 60)) { return message }
+                }
+            }
+            progress.clear()
+            guard let message else { throw CLIError(message: "no message arrived on \(inbox) within \(timeout) s", exitCode: 1) }
+            if client.json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                print(String(decoding: try encoder.encode(message), as: UTF8.self))
+            } else {
+                print(message.code ?? message.body)
+            }
+        }
+    }
+
+    struct Simulate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Deliver a message to a simulator inbox, as a provider's callback would (needs org:admin)."
+        )
+
+        @Option(help: "The simulator inbox id (inb_...).")
+        var inbox: String
+
+        @Option(help: "The sender's number, E.164 (+15550001111).")
+        var from: String
+
+        @Option(help: "The message text.")
+        var body: String
+
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            let message = try await client.withClient { try await $0.simulate(inbox: inbox, from: from, body: body) }
+            if client.json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                print(String(decoding: try encoder.encode(message), as: UTF8.self))
+            } else {
+                print(message.id)
+            }
+        }
+    }
+}
+
+/// One status line on standard error, rewritten in place (only on a terminal).
+struct ProgressLine {
+    let enabled: Bool
+
+    func show(_ text: String) {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8))
+    }
+
+    func clear() {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+}
