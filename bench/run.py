@@ -88,7 +88,7 @@ def main():
     port = None
     started = time.time()
     while port is None and time.time() - started < 60 and server.poll() is None:
-        match = re.search(r"kaito is listening.*:(\d+)", open(log_path).read())
+        match = re.search(r"address=\S*:(\d+)\b.*kaito is listening", open(log_path).read())
         if match:
             port = int(match.group(1))
         else:

@@ -162,4 +162,51 @@ struct CrossServerTests {
             #expect(ContinuousClock.now - started < .milliseconds(4500))
         }
     }
+
+    @Test("Two servers' SMS senders racing over 30 queued messages send each exactly once")
+    func sendersNeverSendTwice() async throws {
+        try await withTestRuntime(clock: ManualClock(Date())) { test in
+            let second = try await test.sibling()
+            let fake = try await FakeTwilio.start(accountSID: SMSTests.accountSID, authToken: SMSTests.authToken)
+            do {
+                try await test.withApp { client in
+                    _ = try await client.send(.put, "/v1/org/providers/twilio", key: test.adminKey, json: #"{"account_sid": "\#(SMSTests.accountSID)", "auth_token": "\#(SMSTests.authToken)"}"#)
+                    let inbox = try await client.send(.post, "/v1/inboxes", key: test.adminKey, json: #"{"phone_number": "+15551234567"}"#).decode(InboxResponse.self)
+                    _ = try await test.runtime.organizations.setPlan("default", plan: .business)
+                    let sender = try await test.key([.smsSend])
+                    var queued: Set<String> = []
+                    for index in 0..<30 {
+                        let sent = try await client.send(.post, "/v1/sms/messages", key: sender, json: #"{"from": "\#(inbox.id)", "to": "+1555700\#(String(format: "%04d", index))", "body": "n\#(index)"}"#)
+                        queued.insert(try sent.decode(OutboundSMSResponse.self).id)
+                    }
+                    var logger = Logger(label: "kaito-test")
+                    logger.logLevel = .warning
+                    let senders = [test.runtime, second].map { SMSSender(sms: $0.sms, logger: logger, twilioAPIBase: fake.baseURL, publicURL: nil) }
+                    let counts = try await withThrowingTaskGroup(of: Int.self) { group in
+                        for sender in senders {
+                            group.addTask {
+                                var total = 0
+                                while true {
+                                    let count = try await sender.sendDue()
+                                    if count == 0 { return total }
+                                    total += count
+                                }
+                            }
+                        }
+                        return try await group.reduce(into: [Int]()) { $0.append($1) }
+                    }
+                    #expect(counts.reduce(0, +) == 30)
+                    let requests = try fake.requests()
+                    #expect(requests.count == 30, "each message sent once")
+                    #expect(Set(requests.compactMap { ($0["form"] as? [String: String])?["To"] }).count == 30)
+                }
+                fake.stop()
+                try await second.storage.close()
+            } catch {
+                fake.stop()
+                try? await second.storage.close()
+                throw error
+            }
+        }
+    }
 }
