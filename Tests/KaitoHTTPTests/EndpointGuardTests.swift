@@ -62,6 +62,10 @@ struct EndpointGuardTests {
         Endpoint(method: .get, route: "/v1/sms/messages/{id}"),
         Endpoint(method: .post, route: "/v1/sms/messages", body: #"{"from": "+15557770000", "to": "+15550004444", "body": "hello"}"#, invalid: (#"{"from": "+15557770000", "to": "nope", "body": "hello"}"#, "to")),
         Endpoint(method: .get, route: "/v1/sms/outbound/{id}"),
+        Endpoint(method: .get, route: "/v1/org"),
+        Endpoint(method: .patch, route: "/v1/org", body: #"{"name": "renamed-org"}"#, invalid: (#"{"name": "Bad Name!"}"#, "name")),
+        Endpoint(method: .get, route: "/v1/org/billing"),
+        Endpoint(method: .put, route: "/v1/org/billing/subscription", body: #"{"plan": "enterprise"}"#, invalid: (#"{"plan": "platinum"}"#, "plan")),
     ]
 
     @Test("The table above covers every keyed route of the application")
@@ -153,7 +157,7 @@ struct EndpointGuardTests {
             }
 
             if let body = endpoint.body {
-                let malformed = [#"{"name": "#, "[1, 2]", "\"text\"", "", #"{"name": 5, "slug": 6, "secret": 7, "scopes": "x", "url": 8, "topics": 9, "phone_number": 1, "label": 2, "from": 3, "account_sid": 4, "to": 5}"#]
+                let malformed = [#"{"name": "#, "[1, 2]", "\"text\"", "", #"{"name": 5, "slug": 6, "secret": 7, "scopes": "x", "url": 8, "topics": 9, "phone_number": 1, "label": 2, "from": 3, "account_sid": 4, "to": 5, "plan": 6}"#]
                 for text in malformed {
                     response = try await client.send(endpoint.method, path, key: owner, json: text)
                     #expect(response.status == .badRequest, "\(text)")
@@ -183,6 +187,7 @@ struct EndpointGuardTests {
         var inboxes: [String]
         var messages: [String]
         var twilioAccount: String?
+        var organization: String
     }
 
     func snapshot(_ test: TestRuntime) async throws -> Snapshot {
@@ -193,12 +198,14 @@ struct EndpointGuardTests {
             let inboxes = try await session.sms.listInboxes(organizationID: organizationID, after: nil, limit: 100)
             let messages = try await session.sms.listMessages(organizationID: organizationID, filter: SMSMessageFilter(), before: nil, limit: 100)
             let twilio = try await session.sms.twilioCredentials(organizationID: organizationID)
+            let organization = try await session.organizations.find(id: organizationID)
             return Snapshot(
                 tokens: tokens.map { "\($0.slug) \($0.name) \($0.updatedAt)" },
                 keys: keys.map { "\($0.id) \($0.name) \(String(describing: $0.revokedAt)) \($0.allowedCIDRs) \(String(describing: $0.expiresAt)) \(String(describing: $0.tokenSlugs))" },
                 seed: tokens.first { $0.slug == "aws-prod" }?.sealedSeed ?? [],
                 inboxes: inboxes.map { "\($0.id) \($0.label ?? "-") \($0.phoneNumber)" }, messages: messages.map(\.id),
-                twilioAccount: twilio.map { "\($0.accountSID) \($0.sealedAuthToken)" }
+                twilioAccount: twilio.map { "\($0.accountSID) \($0.sealedAuthToken)" },
+                organization: organization.map { "\($0.name) \($0.plan) \($0.subscriptionStatus ?? "-")" } ?? "-"
             )
         }
     }

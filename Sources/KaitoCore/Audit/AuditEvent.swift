@@ -118,6 +118,7 @@ public enum AuditAction: String, Sendable, Codable, CaseIterable {
     case keyRevoke = "key.revoke"
     case organizationCreate = "org.create"
     case organizationPlanChange = "org.plan.change"
+    case organizationUpdate = "org.update"
     case webhookCreate = "webhook.create"
     case webhookUpdate = "webhook.update"
     case webhookDelete = "webhook.delete"

@@ -6,12 +6,17 @@ public struct Organization: Sendable, Equatable {
     public var name: String
     public var plan: Plan
     public var createdAt: Date
+    /// `active` on a paid plan, `canceled` after going back to free, nil for an organisation that never paid.
+    public var subscriptionStatus: String?
+    public var currentPeriodEnd: Date?
 
-    public init(id: String, name: String, plan: Plan = .free, createdAt: Date) {
+    public init(id: String, name: String, plan: Plan = .free, createdAt: Date, subscriptionStatus: String? = nil, currentPeriodEnd: Date? = nil) {
         self.id = id
         self.name = name
         self.plan = plan
         self.createdAt = createdAt
+        self.subscriptionStatus = subscriptionStatus
+        self.currentPeriodEnd = currentPeriodEnd
     }
 
     public static let idPrefix = "org"

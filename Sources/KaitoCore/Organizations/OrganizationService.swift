@@ -44,16 +44,16 @@ public struct OrganizationService: Sendable {
         }
     }
 
-    /// Changes an organisation's plan (`kaito admin set-plan`); takes effect at once for gating.
+    /// Changes an organisation's plan as an operator (`kaito admin set-plan`): the same change as
+    /// `PUT /v1/org/billing/subscription`, with its webhook and audit events.
     public func setPlan(_ nameOrID: String, plan: Plan) async throws -> Organization {
-        var organization = try await find(nameOrID)
-        let id = organization.id
-        let record = AuditRecord(.organizationPlanChange, target: .init(type: "org", id: id), reason: "\(organization.plan.rawValue) -> \(plan.rawValue)")
-        try await work.runAsSystem(.init(type: "system", id: "operator", name: nil), organizationID: { _ in id }, audit: { _ in record }) { session in
-            _ = try await session.organizations.setPlan(id: id, plan: plan)
+        let organization = try await find(nameOrID)
+        let now = clock.now()
+        let billing = Billing(random: random)
+        return try await storage.write { session in
+            try await billing.change(organizationID: organization.id, to: plan, actor: .init(type: "system", id: "operator", name: nil),
+                                     ip: nil, origin: RequestOrigin(), at: now, in: session)
         }
-        organization.plan = plan
-        return organization
     }
 
     /// Finds an organisation by name or id (what operators type).

@@ -12,6 +12,10 @@ public protocol OrganizationRepository: Sendable {
     func count() async throws -> Int
     /// Changes the organisation's plan. Returns false when no such organisation exists.
     func setPlan(id: String, plan: Plan) async throws -> Bool
+    /// Stores the organisation's plan and subscription (status and period end).
+    func setSubscription(_ organization: Organization) async throws
+    /// Renames the organisation. Throws `conflict` when the name is taken.
+    func rename(id: String, name: String) async throws
 }
 
 /// Wrapped data keys, one per organisation.
@@ -41,6 +45,8 @@ public protocol APIKeyRepository: Sendable {
     func spend(id: String, organizationID: String, at: Date, ip: String?) async throws -> Bool
     /// Refreshes `last_used_at` and `last_used_ip`.
     func touch(id: String, organizationID: String, at: Date, ip: String?) async throws
+    /// Removes every per-key rate-limit override of the organisation; returns the ids of the keys that had one.
+    func clearRateLimitOverrides(organizationID: String) async throws -> [String]
 }
 
 /// TOTP tokens. Slugs are unique within an organisation.

@@ -28,6 +28,7 @@ public struct KaitoApplication {
         AuditController(audit: runtime.audit).register(on: api)
         WebhooksController(webhooks: runtime.webhooks).register(on: api)
         SMSController(sms: runtime.sms).register(on: api)
+        OrganizationController(organizations: runtime.organizations).register(on: api)
         TwilioCallbackController(sms: runtime.sms, publicURL: publicURL).register(on: api)
         // Generated from the complete route table (this route included) when asked for; rarely called.
         api.addUnauthenticated(.get, "/v1/openapi.json", summary: "The OpenAPI 3.1 document of this API") { [api] _, _ in

@@ -17,6 +17,7 @@ public enum Migrations {
         Migration(version: 4, name: "webhooks", apply: Migration004.apply),
         Migration(version: 5, name: "sms_inboxes", apply: Migration005.apply),
         Migration(version: 6, name: "sms_outbound", apply: Migration006.apply),
+        Migration(version: 7, name: "subscriptions_and_users", apply: Migration007.apply),
     ]
 
     static var latestVersion: Int { all.last?.version ?? 0 }

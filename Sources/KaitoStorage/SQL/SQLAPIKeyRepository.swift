@@ -80,6 +80,15 @@ struct SQLAPIKeyRepository: APIKeyRepository {
         scopes.sorted().map(\.rawValue).joined(separator: " ")
     }
 
+    func clearRateLimitOverrides(organizationID: String) async throws -> [String] {
+        try await db.raw("""
+            UPDATE api_keys SET rate_limit_code = NULL, rate_limit_read = NULL, rate_limit_write = NULL
+            WHERE org_id = \(bind: organizationID)
+              AND (rate_limit_code IS NOT NULL OR rate_limit_read IS NOT NULL OR rate_limit_write IS NOT NULL)
+            RETURNING id
+            """).all().map { try $0.string("id") }.sorted()
+    }
+
     static func decode(_ row: any SQLRow) throws -> APIKey {
         APIKey(
             id: try row.string("id"),

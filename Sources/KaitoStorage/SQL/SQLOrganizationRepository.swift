@@ -29,6 +29,20 @@ struct SQLOrganizationRepository: OrganizationRepository {
         return !rows.isEmpty
     }
 
+    func setSubscription(_ organization: Organization) async throws {
+        try await db.raw("""
+            UPDATE organizations SET plan = \(bind: organization.plan.rawValue), subscription_status = \(bind: organization.subscriptionStatus),
+                current_period_end = \(bind: organization.currentPeriodEnd?.storedSeconds)
+            WHERE id = \(bind: organization.id)
+            """).run()
+    }
+
+    func rename(id: String, name: String) async throws {
+        try await dialect.mappingConflict("An organisation named '\(name)' already exists.") {
+            try await db.raw("UPDATE organizations SET name = \(bind: name) WHERE id = \(bind: id)").run()
+        }
+    }
+
     func count() async throws -> Int {
         try await db.raw("SELECT COUNT(*) AS n FROM organizations").first()?.int("n") ?? 0
     }
@@ -38,7 +52,9 @@ struct SQLOrganizationRepository: OrganizationRepository {
             id: try row.string("id"),
             name: try row.string("name"),
             plan: Plan(rawValue: try row.string("plan")) ?? .free,
-            createdAt: try row.date("created_at")
+            createdAt: try row.date("created_at"),
+            subscriptionStatus: try row.optionalString("subscription_status"),
+            currentPeriodEnd: try row.optionalDate("current_period_end")
         )
     }
 }

@@ -1,0 +1,86 @@
+import Foundation
+
+/// Plan changes: what a payment provider's integration calls (`PUT /v1/org/billing/subscription`) and what an
+/// operator runs (`kaito admin set-plan`). A change takes effect at once for gating, emits
+/// `billing.subscription.created|updated|canceled` through the outbox and is audited, in one transaction.
+/// Leaving Enterprise drops every key's rate-limit overrides back to the defaults, each with a `key.update` event.
+public struct Billing: Sendable {
+    let random: any RandomSource
+    /// The period a paid plan runs before it renews (there is no payment provider: it only informs).
+    public static let period: TimeInterval = 30 * 86_400
+
+    public init(random: any RandomSource) {
+        self.random = random
+    }
+
+    /// Changes the plan inside `session`'s transaction; a change to the current plan changes nothing.
+    public func change(
+        organizationID: String, to plan: Plan, actor: AuditEvent.Actor, ip: String?, origin: RequestOrigin, at now: Date,
+        in session: any StorageSession
+    ) async throws -> Organization {
+        guard var organization = try await session.organizations.find(id: organizationID) else {
+            throw KaitoError.notFound("The organisation")
+        }
+        let previous = organization.plan
+        guard plan != previous else { return organization }
+        let topic: WebhookTopic = previous == .free ? .billingSubscriptionCreated : (plan == .free ? .billingSubscriptionCanceled : .billingSubscriptionUpdated)
+        organization.plan = plan
+        organization.subscriptionStatus = plan == .free ? "canceled" : "active"
+        organization.currentPeriodEnd = plan == .free ? now : now.addingTimeInterval(Self.period)
+        try await session.organizations.setSubscription(organization)
+
+        let audit = AuditLog(random: random)
+        try await audit.append(
+            AuditRecord(.organizationPlanChange, target: .init(type: "org", id: organizationID), reason: "\(previous.rawValue) -> \(plan.rawValue)"),
+            actor: actor, organizationID: organizationID, ip: ip, origin: origin, at: now, in: session)
+        if plan != .enterprise {
+            for keyID in try await session.keys.clearRateLimitOverrides(organizationID: organizationID) {
+                try await audit.append(
+                    AuditRecord(.keyUpdate, target: .init(type: "key", id: keyID), reason: "rate-limit overrides removed: plan \(plan.rawValue)"),
+                    actor: actor, organizationID: organizationID, ip: ip, origin: origin, at: now, in: session)
+            }
+        }
+        try await Outbox(random: random).enqueue(topic, data: Outbox.json([
+            "organization": ["id": organization.id, "name": organization.name], "previous_plan": previous.rawValue,
+            "plan": plan.rawValue, "status": organization.subscriptionStatus ?? "canceled",
+            "current_period_end": organization.currentPeriodEnd.map(Timestamp.format) as Any? ?? NSNull(),
+            "changed_at": Timestamp.format(now),
+        ]), organizationID: organizationID, at: now, in: session)
+        return organization
+    }
+}
+
+extension OrganizationService {
+    /// The caller's organisation.
+    public func organization(by caller: Caller) async throws -> Organization {
+        try await work.run(for: caller) { session in
+            guard let organization = try await session.organizations.find(id: caller.organizationID) else { throw KaitoError.notFound("The organisation") }
+            return organization
+        }
+    }
+
+    /// Renames the caller's organisation.
+    public func rename(to name: String?, by caller: Caller) async throws -> Organization {
+        guard let name else { throw KaitoError.validation("name", "is required") }
+        try Organization.validateName(name)
+        return try await work.run(for: caller, audit: AuditRecord(.organizationUpdate, target: .init(type: "org", id: caller.organizationID))) { session in
+            try await session.organizations.rename(id: caller.organizationID, name: name)
+            guard let organization = try await session.organizations.find(id: caller.organizationID) else { throw KaitoError.notFound("The organisation") }
+            return organization
+        }
+    }
+
+    /// `PUT /v1/org/billing/subscription`.
+    public func changePlan(to text: String?, by caller: Caller) async throws -> Organization {
+        guard let text, let plan = Plan(rawValue: text) else {
+            throw KaitoError.validation("plan", "must be one of: \(Plan.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let now = clock.now()
+        let billing = Billing(random: random)
+        return try await work.run(for: caller, writes: true) { session in
+            try await billing.change(
+                organizationID: caller.organizationID, to: plan, actor: caller.actor, ip: caller.address?.description,
+                origin: caller.origin, at: now, in: session)
+        }
+    }
+}
