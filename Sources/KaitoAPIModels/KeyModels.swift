@@ -7,6 +7,7 @@ public struct CreateKeyRequest: Codable, Sendable {
     public var singleUse: Bool?
     public var tokenSlugs: [String]?
     public var rateLimits: RateLimitsBody?
+    public var userID: String?
 
     public init(
         name: String? = nil, scopes: [String]? = nil, allowedCIDRs: [String]? = nil, expiresAt: String? = nil,
@@ -28,6 +29,7 @@ public struct CreateKeyRequest: Codable, Sendable {
         case singleUse = "single_use"
         case tokenSlugs = "token_slugs"
         case rateLimits = "rate_limits"
+        case userID = "user_id"
     }
 }
 
@@ -109,6 +111,8 @@ public struct KeyResponse: Codable, Sendable, Equatable {
     public var singleUse: Bool
     /// The limits in force, per minute, by group.
     public var rateLimits: RateLimitsBody
+    /// The user the key was issued to, or null.
+    public var userID: String?
     /// Only in `GET /v1/keys/self`: the standing in each limit group.
     public var rateLimitStanding: [String: RateLimitStanding]?
     /// Only in the response that creates the key.
@@ -152,6 +156,7 @@ public struct KeyResponse: Codable, Sendable, Equatable {
         case singleUse = "single_use"
         case rateLimits = "rate_limits"
         case rateLimitStanding = "rate_limit_standing"
+        case userID = "user_id"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -172,6 +177,7 @@ public struct KeyResponse: Codable, Sendable, Equatable {
         try container.encode(tokenSlugs, forKey: .tokenSlugs)
         try container.encode(singleUse, forKey: .singleUse)
         try container.encode(rateLimits, forKey: .rateLimits)
+        try container.encode(userID, forKey: .userID)
         try container.encodeIfPresent(rateLimitStanding, forKey: .rateLimitStanding)
     }
 }

@@ -55,3 +55,39 @@ public struct BillingResponse: Codable, Sendable, Equatable {
         try container.encode(currentPeriodEnd, forKey: .currentPeriodEnd)
     }
 }
+
+/// `POST /v1/org/users`.
+public struct UserRequest: Codable, Sendable {
+    public var email: String?
+    public var name: String?
+    public var role: String?
+
+    public init(email: String? = nil, name: String? = nil, role: String? = nil) {
+        self.email = email
+        self.name = name
+        self.role = role
+    }
+
+    public enum CodingKeys: String, CodingKey, CaseIterable { case email, name, role }
+}
+
+public struct UserResponse: Codable, Sendable, Equatable {
+    public var id: String
+    public var email: String
+    public var name: String?
+    public var role: String
+    public var createdAt: String
+
+    public init(id: String, email: String, name: String?, role: String, createdAt: String) {
+        self.id = id
+        self.email = email
+        self.name = name
+        self.role = role
+        self.createdAt = createdAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, email, name, role
+        case createdAt = "created_at"
+    }
+}

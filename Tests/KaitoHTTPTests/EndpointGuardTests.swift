@@ -64,6 +64,9 @@ struct EndpointGuardTests {
         Endpoint(method: .get, route: "/v1/sms/outbound/{id}"),
         Endpoint(method: .get, route: "/v1/org"),
         Endpoint(method: .patch, route: "/v1/org", body: #"{"name": "renamed-org"}"#, invalid: (#"{"name": "Bad Name!"}"#, "name")),
+        Endpoint(method: .get, route: "/v1/org/users"),
+        Endpoint(method: .post, route: "/v1/org/users", body: #"{"email": "new@example.com", "role": "member"}"#, invalid: (#"{"email": "nope", "role": "member"}"#, "email")),
+        Endpoint(method: .delete, route: "/v1/org/users/{id}"),
         Endpoint(method: .get, route: "/v1/org/billing"),
         Endpoint(method: .put, route: "/v1/org/billing/subscription", body: #"{"plan": "enterprise"}"#, invalid: (#"{"plan": "platinum"}"#, "plan")),
     ]
@@ -93,7 +96,9 @@ struct EndpointGuardTests {
             let message = try await client.send(.post, "/v1/inboxes/\(inbox.id)/simulate", key: owner, json: #"{"from": "+15550003333", "body": "Your code is 424242"}"#).decode(SMSMessageResponse.self)
             _ = try await test.runtime.organizations.setPlan("default", plan: .business)
             let outbound = try await client.send(.post, "/v1/sms/messages", key: owner, json: #"{"from": "\#(inbox.id)", "to": "+15550004444", "body": "hello"}"#).decode(OutboundSMSResponse.self)
+            let user = try await client.send(.post, "/v1/org/users", key: owner, json: #"{"email": "fixture@example.com", "role": "admin"}"#).decode(UserResponse.self)
             let resourceID = endpoint.route.hasPrefix("/v1/webhooks") ? hook.id
+                : endpoint.route.hasPrefix("/v1/org/users") ? user.id
                 : endpoint.route.hasPrefix("/v1/sms/outbound") ? outbound.id
                 : endpoint.route.hasPrefix("/v1/inboxes") ? inbox.id
                 : endpoint.route.hasPrefix("/v1/sms/messages") ? message.id : target.id
@@ -157,7 +162,7 @@ struct EndpointGuardTests {
             }
 
             if let body = endpoint.body {
-                let malformed = [#"{"name": "#, "[1, 2]", "\"text\"", "", #"{"name": 5, "slug": 6, "secret": 7, "scopes": "x", "url": 8, "topics": 9, "phone_number": 1, "label": 2, "from": 3, "account_sid": 4, "to": 5, "plan": 6}"#]
+                let malformed = [#"{"name": "#, "[1, 2]", "\"text\"", "", #"{"name": 5, "slug": 6, "secret": 7, "scopes": "x", "url": 8, "topics": 9, "phone_number": 1, "label": 2, "from": 3, "account_sid": 4, "to": 5, "plan": 6, "email": 7}"#]
                 for text in malformed {
                     response = try await client.send(endpoint.method, path, key: owner, json: text)
                     #expect(response.status == .badRequest, "\(text)")
@@ -188,6 +193,7 @@ struct EndpointGuardTests {
         var messages: [String]
         var twilioAccount: String?
         var organization: String
+        var users: [String]
     }
 
     func snapshot(_ test: TestRuntime) async throws -> Snapshot {
@@ -199,13 +205,15 @@ struct EndpointGuardTests {
             let messages = try await session.sms.listMessages(organizationID: organizationID, filter: SMSMessageFilter(), before: nil, limit: 100)
             let twilio = try await session.sms.twilioCredentials(organizationID: organizationID)
             let organization = try await session.organizations.find(id: organizationID)
+            let users = try await session.users.list(organizationID: organizationID, after: nil, limit: 100)
             return Snapshot(
                 tokens: tokens.map { "\($0.slug) \($0.name) \($0.updatedAt)" },
                 keys: keys.map { "\($0.id) \($0.name) \(String(describing: $0.revokedAt)) \($0.allowedCIDRs) \(String(describing: $0.expiresAt)) \(String(describing: $0.tokenSlugs))" },
                 seed: tokens.first { $0.slug == "aws-prod" }?.sealedSeed ?? [],
                 inboxes: inboxes.map { "\($0.id) \($0.label ?? "-") \($0.phoneNumber)" }, messages: messages.map(\.id),
                 twilioAccount: twilio.map { "\($0.accountSID) \($0.sealedAuthToken)" },
-                organization: organization.map { "\($0.name) \($0.plan) \($0.subscriptionStatus ?? "-")" } ?? "-"
+                organization: organization.map { "\($0.name) \($0.plan) \($0.subscriptionStatus ?? "-")" } ?? "-",
+                users: users.map { "\($0.id) \($0.email) \($0.role)" }
             )
         }
     }

@@ -119,6 +119,8 @@ public enum AuditAction: String, Sendable, Codable, CaseIterable {
     case organizationCreate = "org.create"
     case organizationPlanChange = "org.plan.change"
     case organizationUpdate = "org.update"
+    case userCreate = "user.create"
+    case userRemove = "user.remove"
     case webhookCreate = "webhook.create"
     case webhookUpdate = "webhook.update"
     case webhookDelete = "webhook.delete"

@@ -24,13 +24,16 @@ public struct APIKey: Sendable, Equatable {
     public var lastUsedIP: String?
     /// Per-minute limits instead of the defaults (plan Enterprise).
     public var rateLimits: RateLimitOverrides
+    /// The user the key was issued to, if any: removing the user revokes it.
+    public var userID: String?
 
     public init(
         id: String, organizationID: String, name: String, hint: String, hash: [UInt8], scopes: Set<Scope>,
         createdAt: Date, createdBy: String, expiresAt: Date? = nil, revokedAt: Date? = nil,
         allowedCIDRs: [CIDR] = [], tokenSlugs: [String]? = nil, singleUse: Bool = false, spentAt: Date? = nil,
-        lastUsedAt: Date? = nil, lastUsedIP: String? = nil, rateLimits: RateLimitOverrides = RateLimitOverrides()
+        lastUsedAt: Date? = nil, lastUsedIP: String? = nil, rateLimits: RateLimitOverrides = RateLimitOverrides(), userID: String? = nil
     ) {
+        self.userID = userID
         self.id = id
         self.organizationID = organizationID
         self.name = name

@@ -9,6 +9,8 @@ public struct KeyDraft: Sendable {
     public var singleUse = false
     public var tokenSlugs: [String]?
     public var rateLimits = RateLimitOverrides()
+    /// The user the key is issued to (checked against the organisation's users when the key is created).
+    public var userID: String?
 
     public init(name: String, scopes: Set<Scope>) {
         self.name = name

@@ -26,6 +26,15 @@ public struct KeyService: Sendable {
                 throw KaitoError(.planRequired, "Per-key rate limits need the Enterprise plan.", requiredPlan: .enterprise)
             }
         }
+        if let userID = draft.userID {
+            guard Identifier.isWellFormed(userID, prefix: OrgUser.idPrefix),
+                  let user = try await session.users.find(id: userID, organizationID: organizationID) else {
+                throw KaitoError.validation("user_id", "is not a user of this organisation")
+            }
+            if user.role == .member, draft.scopes.contains(.orgAdmin) {
+                throw KaitoError.validation("scopes", "a member's key cannot carry org:admin")
+            }
+        }
         let secret = APIKeySecret.generate(random: random)
         let now = clock.now()
         let key = APIKey(
@@ -33,7 +42,7 @@ public struct KeyService: Sendable {
             organizationID: organizationID, name: draft.name, hint: secret.hint, hash: keyring.hasher.hash(secret),
             scopes: draft.scopes, createdAt: now, createdBy: createdBy, expiresAt: draft.expiresAt,
             allowedCIDRs: draft.allowedCIDRs, tokenSlugs: draft.tokenSlugs, singleUse: draft.singleUse,
-            rateLimits: draft.rateLimits
+            rateLimits: draft.rateLimits, userID: draft.userID
         )
         try await session.keys.insert(key)
         return (key, secret)

@@ -45,6 +45,8 @@ public protocol APIKeyRepository: Sendable {
     func spend(id: String, organizationID: String, at: Date, ip: String?) async throws -> Bool
     /// Refreshes `last_used_at` and `last_used_ip`.
     func touch(id: String, organizationID: String, at: Date, ip: String?) async throws
+    /// Revokes every unrevoked key issued to the user; returns their ids.
+    func revokeIssued(userID: String, organizationID: String, at: Date) async throws -> [String]
     /// Removes every per-key rate-limit override of the organisation; returns the ids of the keys that had one.
     func clearRateLimitOverrides(organizationID: String) async throws -> [String]
 }
@@ -155,4 +157,19 @@ public protocol SMSRepository: Sendable {
     func claimDueOutbound(now: Date, leaseUntil: Date, limit: Int) async throws -> [OutboundSMS]
     /// Stores an outbound message's state, releasing its lease.
     func updateOutbound(_ message: OutboundSMS) async throws
+}
+
+/// The members of organisations.
+public protocol UserRepository: Sendable {
+    /// Stores a new user. - Throws: `conflict` when the organisation already has a user with that email.
+    func insert(_ user: OrgUser) async throws
+    /// The organisation's user with this id, or nil.
+    func find(id: String, organizationID: String) async throws -> OrgUser?
+    /// The organisation's users ordered by id, those after `cursor`, at most `limit`.
+    func list(organizationID: String, after cursor: String?, limit: Int) async throws -> [OrgUser]
+    /// Deletes a user. Returns false when no such user exists.
+    func delete(id: String, organizationID: String) async throws -> Bool
+    /// How many owners the organisation has (read with a lock on PostgreSQL, so that two removals cannot both
+    /// leave it without one).
+    func lockOwners(organizationID: String) async throws -> [String]
 }

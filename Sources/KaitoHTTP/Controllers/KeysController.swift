@@ -20,7 +20,9 @@ struct KeysController {
                 rateLimits: body.rateLimits.map { RateLimitOverrides(code: $0.code, read: $0.read, write: $0.write) },
                 now: clock.now()
             )
-            let (key, secret) = try await keys.create(draft, by: caller)
+            var issued = draft
+            issued.userID = body.userID
+            let (key, secret) = try await keys.create(issued, by: caller)
             var response = try JSONCoding.response(KeyResponse(key, secret: secret), status: .created)
             response.headers[.location] = "/v1/keys/\(key.id)"
             response.headers[.cacheControl] = "no-store"

@@ -15,6 +15,23 @@ struct OrganizationController {
             let body = try await RequestBody.decode(OrganizationRequest.self, from: request, context: context, allowedFields: ["name"])
             return try JSONCoding.response(OrganizationResponse(try await organizations.rename(to: body.name, by: caller)))
         }
+        api.add(.get, "/v1/org/users", scope: .orgAdmin, summary: "The organisation's users") { request, _, caller in
+            let (limit, after) = try QueryParameters(request, allowed: QueryParameters.paginationNames).pagination()
+            let page = try await organizations.users(by: caller, after: after, limit: limit)
+            return try JSONCoding.response(page.response(cursor: \.id, UserResponse.init))
+        }
+        api.add(.post, "/v1/org/users", scope: .orgAdmin, summary: "Add a user (role owner, admin or member)") { request, context, caller in
+            let body = try await RequestBody.decode(UserRequest.self, from: request, context: context, allowedFields: UserRequest.CodingKeys.allCases.map(\.rawValue))
+            let user = try await organizations.addUser(email: body.email, name: body.name, role: body.role, by: caller)
+            var response = try JSONCoding.response(UserResponse(user), status: .created)
+            response.headers[.location] = "/v1/org/users/\(user.id)"
+            return response
+        }
+        api.add(.delete, "/v1/org/users/{id}", scope: .orgAdmin, summary: "Remove a user and revoke the keys issued to them (never the last owner)") { request, context, caller in
+            _ = try QueryParameters(request, allowed: [])
+            _ = try await organizations.removeUser(id: context.parameters.get("id") ?? "", by: caller)
+            return Response(status: .noContent)
+        }
         api.add(.get, "/v1/org/billing", scope: .orgAdmin, summary: "The organisation's plan and subscription") { request, _, caller in
             _ = try QueryParameters(request, allowed: [])
             return try JSONCoding.response(BillingResponse(try await organizations.organization(by: caller)))
@@ -29,6 +46,12 @@ struct OrganizationController {
 extension OrganizationResponse {
     init(_ organization: Organization) {
         self.init(id: organization.id, name: organization.name, plan: organization.plan.rawValue, createdAt: Timestamp.format(organization.createdAt))
+    }
+}
+
+extension UserResponse {
+    init(_ user: OrgUser) {
+        self.init(id: user.id, email: user.email, name: user.name, role: user.role.rawValue, createdAt: Timestamp.format(user.createdAt))
     }
 }
 

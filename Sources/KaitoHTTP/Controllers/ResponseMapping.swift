@@ -26,6 +26,7 @@ extension KeyResponse {
                 write: key.rateLimits.limit(for: .write)),
             key: secret?.value
         )
+        self.userID = key.userID
     }
 }
 

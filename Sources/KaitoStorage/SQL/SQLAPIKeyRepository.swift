@@ -10,13 +10,13 @@ struct SQLAPIKeyRepository: APIKeyRepository {
         try await dialect.mappingConflict("The key already exists.") {
             try await db.raw("""
                 INSERT INTO api_keys (id, org_id, name, hint, key_hash, scopes, created_at, created_by, expires_at, revoked_at,
-                                      allowed_cidrs, token_slugs, single_use, rate_limit_code, rate_limit_read, rate_limit_write)
+                                      allowed_cidrs, token_slugs, single_use, rate_limit_code, rate_limit_read, rate_limit_write, user_id)
                 VALUES (\(bind: key.id), \(bind: key.organizationID), \(bind: key.name), \(bind: key.hint),
                         \(bind: Data(key.hash)), \(bind: Self.encodeScopes(key.scopes)), \(bind: key.createdAt.storedSeconds),
                         \(bind: key.createdBy), \(bind: key.expiresAt?.storedSeconds), \(bind: key.revokedAt?.storedSeconds),
                         \(bind: Self.encodeCIDRs(key.allowedCIDRs)), \(bind: key.tokenSlugs?.joined(separator: " ")),
                         \(bind: key.singleUse ? 1 : 0), \(bind: key.rateLimits.code), \(bind: key.rateLimits.read),
-                        \(bind: key.rateLimits.write))
+                        \(bind: key.rateLimits.write), \(bind: key.userID))
                 """).run()
         }
     }
@@ -80,6 +80,14 @@ struct SQLAPIKeyRepository: APIKeyRepository {
         scopes.sorted().map(\.rawValue).joined(separator: " ")
     }
 
+    func revokeIssued(userID: String, organizationID: String, at: Date) async throws -> [String] {
+        try await db.raw("""
+            UPDATE api_keys SET revoked_at = \(bind: at.storedSeconds)
+            WHERE org_id = \(bind: organizationID) AND user_id = \(bind: userID) AND revoked_at IS NULL
+            RETURNING id
+            """).all().map { try $0.string("id") }.sorted()
+    }
+
     func clearRateLimitOverrides(organizationID: String) async throws -> [String] {
         try await db.raw("""
             UPDATE api_keys SET rate_limit_code = NULL, rate_limit_read = NULL, rate_limit_write = NULL
@@ -109,7 +117,8 @@ struct SQLAPIKeyRepository: APIKeyRepository {
             lastUsedIP: try row.optionalString("last_used_ip"),
             rateLimits: RateLimitOverrides(
                 code: try row.optionalInt("rate_limit_code"), read: try row.optionalInt("rate_limit_read"),
-                write: try row.optionalInt("rate_limit_write"))
+                write: try row.optionalInt("rate_limit_write")),
+            userID: try row.optionalString("user_id")
         )
     }
 }

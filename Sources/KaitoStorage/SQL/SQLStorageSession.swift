@@ -10,6 +10,7 @@ struct SQLStorageSession: StorageSession {
     let audit: any AuditRepository
     let webhooks: any WebhookRepository
     let sms: any SMSRepository
+    let users: any UserRepository
     private let database: any SQLDatabase
     private let dialect: any SQLDialectSupport
     /// Topics to publish once the transaction commits (SQLite; PostgreSQL notifies inside the transaction).
@@ -19,6 +20,7 @@ struct SQLStorageSession: StorageSession {
         self.database = database
         self.dialect = dialect
         self.sms = SQLSMSRepository(db: database, dialect: dialect)
+        self.users = SQLUserRepository(db: database, dialect: dialect)
         self.organizations = SQLOrganizationRepository(db: database, dialect: dialect)
         self.dataKeys = SQLDataKeyRepository(db: database, dialect: dialect)
         self.keys = SQLAPIKeyRepository(db: database, dialect: dialect)
