@@ -7,7 +7,7 @@ import Logging
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Operator commands that work on the database directly (also while servers are running).",
-        subcommands: [CreateOrg.self, CreateKey.self, SetPlan.self]
+        subcommands: [CreateOrg.self, RenameOrg.self, CreateKey.self, SetPlan.self, Users.self, AddUser.self, RemoveUser.self]
     )
 
     struct SetPlan: AsyncParsableCommand {
@@ -85,6 +85,88 @@ struct Admin: AsyncParsableCommand {
 }
 
 /// Opens the database for one operator command and closes it afterwards; domain errors become exit codes.
+extension Admin {
+    struct RenameOrg: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "rename-org", abstract: "Rename an organisation (as PATCH /v1/org).")
+
+        @Argument(help: "The organisation's name or id.")
+        var org: String
+
+        @Argument(help: "The new name: [a-z0-9][a-z0-9-]{0,62}.")
+        var name: String
+
+        @OptionGroup var options: ServerOptions
+
+        func run() async throws {
+            try await withRuntime(options) { runtime in
+                print(try await runtime.organizations.renameAsOperator(org, to: name).name)
+            }
+        }
+    }
+
+    struct Users: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "users", abstract: "List an organisation's users: id, role, email.")
+
+        @Argument(help: "The organisation's name or id.")
+        var org: String
+
+        @OptionGroup var options: ServerOptions
+
+        func run() async throws {
+            try await withRuntime(options) { runtime in
+                for user in try await runtime.organizations.usersAsOperator(org) {
+                    print("\(user.id)\t\(user.role.rawValue)\t\(user.email)")
+                }
+            }
+        }
+    }
+
+    struct AddUser: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "add-user", abstract: "Add a user to an organisation (as POST /v1/org/users; operators may add owners) and print its id.")
+
+        @Argument(help: "The organisation's name or id.")
+        var org: String
+
+        @Argument(help: "The user's email address.")
+        var email: String
+
+        @Option(help: "owner, admin or member.")
+        var role: String = "member"
+
+        @Option(help: "The user's name.")
+        var name: String?
+
+        @OptionGroup var options: ServerOptions
+
+        func run() async throws {
+            try await withRuntime(options) { runtime in
+                print(try await runtime.organizations.addUserAsOperator(org, email: email, name: name, role: role).id)
+            }
+        }
+    }
+
+    struct RemoveUser: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "remove-user", abstract: "Remove a user and revoke the keys issued to them (never the last owner).")
+
+        @Argument(help: "The organisation's name or id.")
+        var org: String
+
+        @Argument(help: "The user's id (usr_...).")
+        var user: String
+
+        @OptionGroup var options: ServerOptions
+
+        func run() async throws {
+            try await withRuntime(options) { runtime in
+                let revoked = try await runtime.organizations.removeUserAsOperator(org, userID: user)
+                print("removed \(user); revoked \(revoked.count) key(s)")
+            }
+        }
+    }
+}
+
 func withRuntime(_ options: ServerOptions, _ body: (Runtime) async throws -> Void) async throws {
     let runtime = try await Runtime.open(try options.configuration(), logger: LogSetup.quietLogger())
     do {
@@ -92,7 +174,7 @@ func withRuntime(_ options: ServerOptions, _ body: (Runtime) async throws -> Voi
         try await runtime.storage.close()
     } catch let error as KaitoError {
         try? await runtime.storage.close()
-        let exitCode: Int32 = error.code == .notFound ? 4 : (error.code == .validationFailed ? 2 : 1)
+        let exitCode: Int32 = error.code == .notFound ? 4 : (error.code == .validationFailed ? 2 : 1)  // conflict (the last owner, a taken name): 1
         throw CLIError(message: error.detail, exitCode: exitCode)
     }
 }

@@ -105,6 +105,22 @@ struct QuickstartTests {
         #expect(try run(kaito, ["admin", "set-plan", "acme", "platinum", "--data-dir", server.directory.path]).status == 2)
         #expect(try run(kaito, ["migrate", "--data-dir", server.directory.path]).output.hasPrefix("schema version "))
 
+        // Users and renames, as an org admin would make them through the API.
+        let dir = ["--data-dir", server.directory.path]
+        let owner = try run(kaito, ["admin", "add-user", "acme", "ada@example.com", "--role", "owner"] + dir)
+        #expect(owner.status == 0, "\(owner.error)")
+        let ownerID = owner.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(ownerID.hasPrefix("usr_"))
+        #expect(try run(kaito, ["admin", "add-user", "acme", "not-an-email"] + dir).status == 2)
+        let users = try run(kaito, ["admin", "users", "acme"] + dir)
+        #expect(users.output == "\(ownerID)\towner\tada@example.com\n")
+        #expect(try run(kaito, ["admin", "remove-user", "acme", ownerID] + dir).status == 1, "the last owner stays")
+        #expect(try run(kaito, ["admin", "remove-user", "acme", "usr_01AAAAAAAAAAAAAAAAAAAAAAAA"] + dir).status == 4)
+        #expect(try run(kaito, ["admin", "rename-org", "acme", "acme-corp"] + dir).output == "acme-corp\n")
+        #expect(try run(kaito, ["admin", "rename-org", "acme-corp", "Bad Name"] + dir).status == 2)
+        #expect(try run(kaito, ["admin", "set-plan", "acme-corp", "enterprise"] + dir).output == "acme-corp: enterprise\n")
+        #expect(try run(kaito, ["admin", "rename-org", "acme-corp", "acme"] + dir).status == 0)
+
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
         let selfView = try await request(http, .GET, server.url + "/v1/keys/self", key: ciKey)
         // The running server sees the new plan at once: Enterprise-only overrides are accepted.

@@ -1,8 +1,34 @@
 import Foundation
 
-/// The organisation's users (`/v1/org/users`). A key issued to a user acts within that user's role: only an
-/// owner's key (or a key issued to nobody: the bootstrap key, an operator's) adds or removes owners.
+/// The organisation's users (`/v1/org/users`, `kaito admin *-user`). A key issued to a user acts within that user's
+/// role: only an owner's key (or a key issued to nobody: the bootstrap key; or an operator) adds or removes owners.
 extension OrganizationService {
+    /// Who is acting: a key (with the user it was issued to, if any) or an operator.
+    struct Acting: Sendable {
+        var organizationID: String
+        var actor: AuditEvent.Actor
+        var ip: String?
+        var origin: RequestOrigin
+        /// The user the acting key was issued to; nil for unbound keys and operators (no role limit).
+        var userID: String?
+
+        init(_ caller: Caller) {
+            self.init(organizationID: caller.organizationID, actor: caller.actor, ip: caller.address?.description, origin: caller.origin, userID: caller.key.userID)
+        }
+
+        init(organizationID: String, actor: AuditEvent.Actor, ip: String? = nil, origin: RequestOrigin = RequestOrigin(), userID: String? = nil) {
+            self.organizationID = organizationID
+            self.actor = actor
+            self.ip = ip
+            self.origin = origin
+            self.userID = userID
+        }
+
+        static func `operator`(_ organizationID: String) -> Acting {
+            Acting(organizationID: organizationID, actor: .init(type: "system", id: "operator", name: nil))
+        }
+    }
+
     public func users(by caller: Caller, after cursor: String?, limit: Int) async throws -> Page<OrgUser> {
         let rows = try await work.run(for: caller) { session in
             try await session.users.list(organizationID: caller.organizationID, after: cursor, limit: limit + 1)
@@ -11,6 +37,57 @@ extension OrganizationService {
     }
 
     public func addUser(email: String?, name: String?, role: String?, by caller: Caller) async throws -> OrgUser {
+        let user = try newUser(email: email, name: name, role: role, organizationID: caller.organizationID)
+        let acting = Acting(caller)
+        return try await work.run(for: caller, writes: true) { session in try await insert(user, acting, session) }
+    }
+
+    /// Removes a user and revokes every key issued to them, each with its `key.revoke` event, in one transaction.
+    /// - Throws: `conflict` for the last owner; `insufficient_scope` when a non-owner's key removes an owner.
+    @discardableResult
+    public func removeUser(id: String, by caller: Caller) async throws -> [String] {
+        let acting = Acting(caller)
+        return try await work.run(for: caller, writes: true) { session in try await remove(id, acting, session) }
+    }
+
+    // MARK: Operators (`kaito admin`)
+
+    public func usersAsOperator(_ nameOrID: String) async throws -> [OrgUser] {
+        let organization = try await find(nameOrID)
+        return try await storage.read { session in try await session.users.list(organizationID: organization.id, after: nil, limit: 10_000) }
+    }
+
+    public func addUserAsOperator(_ nameOrID: String, email: String, name: String?, role: String) async throws -> OrgUser {
+        let organization = try await find(nameOrID)
+        let user = try newUser(email: email, name: name, role: role, organizationID: organization.id)
+        return try await storage.write { session in try await insert(user, .operator(organization.id), session) }
+    }
+
+    @discardableResult
+    public func removeUserAsOperator(_ nameOrID: String, userID: String) async throws -> [String] {
+        let organization = try await find(nameOrID)
+        return try await storage.write { session in try await remove(userID, .operator(organization.id), session) }
+    }
+
+    public func renameAsOperator(_ nameOrID: String, to name: String) async throws -> Organization {
+        try Organization.validateName(name)
+        let organization = try await find(nameOrID)
+        let now = clock.now()
+        let audit = AuditLog(random: random)
+        return try await storage.write { session in
+            try await session.organizations.rename(id: organization.id, name: name)
+            try await audit.append(
+                AuditRecord(.organizationUpdate, target: .init(type: "org", id: organization.id), reason: "\(organization.name) -> \(name)"),
+                actor: Acting.operator(organization.id).actor, organizationID: organization.id, ip: nil, origin: RequestOrigin(), at: now, in: session)
+            var renamed = organization
+            renamed.name = name
+            return renamed
+        }
+    }
+
+    // MARK: The one path both take
+
+    func newUser(email: String?, name: String?, role: String?, organizationID: String) throws -> OrgUser {
         var errors: [KaitoError.FieldError] = []
         var validEmail = ""
         do { validEmail = try OrgUser.validatedEmail(email) } catch let error as KaitoError { errors += error.fieldErrors }
@@ -20,46 +97,48 @@ extension OrganizationService {
         do { cleanName = try TokenDraft.text(name, field: "name") } catch let error as KaitoError { errors += error.fieldErrors }
         guard errors.isEmpty, let chosen else { throw KaitoError.validation(errors) }
         let now = clock.now()
-        let user = OrgUser(
-            id: Identifier.make(prefix: OrgUser.idPrefix, at: now, random: random), organizationID: caller.organizationID,
+        return OrgUser(
+            id: Identifier.make(prefix: OrgUser.idPrefix, at: now, random: random), organizationID: organizationID,
             email: validEmail, name: cleanName, role: chosen, createdAt: now)
-        return try await work.run(for: caller, audit: AuditRecord(.userCreate, target: .init(type: "user", id: user.id), reason: chosen.rawValue)) { session in
-            if chosen == .owner { try await requireOwnerPowers(caller, session) }
-            try await session.users.insert(user)
-            return user
-        }
     }
 
-    /// Removes a user and revokes every key issued to them, each with its `key.revoke` event, in one transaction.
-    /// - Throws: `conflict` for the last owner; `insufficient_scope` when a non-owner's key removes an owner.
-    public func removeUser(id: String, by caller: Caller) async throws -> [String] {
+    func insert(_ user: OrgUser, _ acting: Acting, _ session: any StorageSession) async throws -> OrgUser {
+        if user.role == .owner { try await requireOwnerPowers(acting, session) }
+        try await session.users.insert(user)
+        try await AuditLog(random: random).append(
+            AuditRecord(.userCreate, target: .init(type: "user", id: user.id), reason: user.role.rawValue),
+            actor: acting.actor, organizationID: acting.organizationID, ip: acting.ip, origin: acting.origin, at: user.createdAt, in: session)
+        return user
+    }
+
+    func remove(_ id: String, _ acting: Acting, _ session: any StorageSession) async throws -> [String] {
+        guard Identifier.isWellFormed(id, prefix: OrgUser.idPrefix),
+              let user = try await session.users.find(id: id, organizationID: acting.organizationID) else {
+            throw KaitoError.notFound("The user")
+        }
+        if user.role == .owner {
+            try await requireOwnerPowers(acting, session)
+            let owners = try await session.users.lockOwners(organizationID: acting.organizationID)
+            guard owners.count > 1 else { throw KaitoError.conflict("The last owner of the organisation cannot be removed.") }
+        }
         let now = clock.now()
         let audit = AuditLog(random: random)
-        return try await work.run(for: caller, audit: AuditRecord(.userRemove, target: .init(type: "user", id: id))) { session in
-            guard Identifier.isWellFormed(id, prefix: OrgUser.idPrefix),
-                  let user = try await session.users.find(id: id, organizationID: caller.organizationID) else {
-                throw KaitoError.notFound("The user")
-            }
-            if user.role == .owner {
-                try await requireOwnerPowers(caller, session)
-                let owners = try await session.users.lockOwners(organizationID: caller.organizationID)
-                guard owners.count > 1 else { throw KaitoError.conflict("The last owner of the organisation cannot be removed.") }
-            }
-            _ = try await session.users.delete(id: id, organizationID: caller.organizationID)
-            let revoked = try await session.keys.revokeIssued(userID: id, organizationID: caller.organizationID, at: now)
-            for keyID in revoked {
-                try await audit.append(
-                    AuditRecord(.keyRevoke, target: .init(type: "key", id: keyID), reason: "issued to removed user \(id)"),
-                    actor: caller.actor, organizationID: caller.organizationID, ip: caller.address?.description, origin: caller.origin,
-                    at: now, in: session)
-            }
-            return revoked
+        _ = try await session.users.delete(id: id, organizationID: acting.organizationID)
+        try await audit.append(
+            AuditRecord(.userRemove, target: .init(type: "user", id: id)),
+            actor: acting.actor, organizationID: acting.organizationID, ip: acting.ip, origin: acting.origin, at: now, in: session)
+        let revoked = try await session.keys.revokeIssued(userID: id, organizationID: acting.organizationID, at: now)
+        for keyID in revoked {
+            try await audit.append(
+                AuditRecord(.keyRevoke, target: .init(type: "key", id: keyID), reason: "issued to removed user \(id)"),
+                actor: acting.actor, organizationID: acting.organizationID, ip: acting.ip, origin: acting.origin, at: now, in: session)
         }
+        return revoked
     }
 
-    private func requireOwnerPowers(_ caller: Caller, _ session: any StorageSession) async throws {
-        guard let userID = caller.key.userID else { return }
-        let role = try await session.users.find(id: userID, organizationID: caller.organizationID)?.role
+    private func requireOwnerPowers(_ acting: Acting, _ session: any StorageSession) async throws {
+        guard let userID = acting.userID else { return }
+        let role = try await session.users.find(id: userID, organizationID: acting.organizationID)?.role
         guard role == .owner else {
             throw KaitoError(.insufficientScope, "Only an owner's key can add or remove owners.", requiredScope: .orgAdmin)
         }
