@@ -86,6 +86,19 @@ struct OperationsTests {
         }
     }
 
+    @Test("openapi.json at the repository root is the document the server serves (KAITO_UPDATE_OPENAPI=1 rewrites it)")
+    func committedOpenAPI() async throws {
+        try await withTestApp { _, client in
+            let served = try await client.send(.get, "/v1/openapi.json").text
+            let path = TestEnvironment.packageRoot.appendingPathComponent("openapi.json")
+            if ProcessInfo.processInfo.environment["KAITO_UPDATE_OPENAPI"] == "1" {
+                try Data((served + "\n").utf8).write(to: path)
+            }
+            let committed = try String(contentsOf: path, encoding: .utf8)
+            #expect(committed == served + "\n", "a route changed without openapi.json: run KAITO_UPDATE_OPENAPI=1 swift test --filter committedOpenAPI")
+        }
+    }
+
     @Test("Unknown routes are problem 404s")
     func unknownRoute() async throws {
         try await withTestApp { test, client in

@@ -7,7 +7,7 @@ import KaitoCore
 enum OpenAPIDocument {
     /// The document as JSON bytes.
     static func json(routes: [RouteDescription]) throws -> [UInt8] {
-        Array(try JSONSerialization.data(withJSONObject: make(routes: routes), options: [.sortedKeys, .withoutEscapingSlashes]))
+        Array(try JSONSerialization.data(withJSONObject: make(routes: routes), options: [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted]))
     }
 
     static func make(routes: [RouteDescription]) -> [String: Any] {
