@@ -99,6 +99,24 @@ struct OperationsTests {
         }
     }
 
+    @Test("The document validates against the OpenAPI 3.1 schema (openapi-spec-validator)")
+    func openAPIValidates() async throws {
+        try await withTestApp { _, client in
+            let served = try await client.send(.get, "/v1/openapi.json").text
+            let directory = try TemporaryDirectory()
+            defer { directory.remove() }
+            try Data(served.utf8).write(to: URL(fileURLWithPath: directory.path + "/openapi.json"))
+            let verdict = try TestEnvironment.runPython("""
+                import json, sys
+                from openapi_spec_validator import validate
+                document = json.load(open(sys.argv[1]))
+                validate(document)
+                print(document["openapi"], len(document["paths"]))
+                """, [directory.path + "/openapi.json"])
+            #expect(verdict.hasPrefix("3.1.0 "), "\(verdict)")
+        }
+    }
+
     @Test("Unknown routes are problem 404s")
     func unknownRoute() async throws {
         try await withTestApp { test, client in
