@@ -10,12 +10,15 @@ public struct KaitoClient: Sendable {
     let key: String?
     let http: HTTPClient
     let timeout: TimeAmount
+    /// How many seconds in all the client may wait on `429 Retry-After` answers before giving up (0: never retry).
+    let retryBudget: Int
 
-    public init(baseURL: String, key: String?, http: HTTPClient, timeout: TimeAmount = .seconds(90)) {
+    public init(baseURL: String, key: String?, http: HTTPClient, timeout: TimeAmount = .seconds(90), retryBudget: Int = 0) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.key = key
         self.http = http
         self.timeout = timeout
+        self.retryBudget = retryBudget
     }
 
     /// An HTTP client for the command line: a refused or unreachable server fails at once (no retries of the
@@ -29,10 +32,10 @@ public struct KaitoClient: Sendable {
     }
 
     /// Runs `body` with a client that is shut down afterwards.
-    public static func with<T>(baseURL: String, key: String?, _ body: (KaitoClient) async throws -> T) async throws -> T {
+    public static func with<T>(baseURL: String, key: String?, retryBudget: Int = 0, _ body: (KaitoClient) async throws -> T) async throws -> T {
         let http = makeHTTPClient()
         do {
-            let result = try await body(KaitoClient(baseURL: baseURL, key: key, http: http))
+            let result = try await body(KaitoClient(baseURL: baseURL, key: key, http: http, retryBudget: retryBudget))
             try await http.shutdown()
             return result
         } catch {
@@ -56,6 +59,16 @@ public struct KaitoClient: Sendable {
         return try await sendAllowingNoContent(.GET, path, as: SMSMessageResponse.self)
     }
 
+    /// `GET /v1/tokens`, one page.
+    public func tokens(limit: Int, cursor: String?) async throws -> ListResponse<TokenResponse> {
+        try await send(.GET, "/v1/tokens?limit=\(limit)" + (cursor.map { "&cursor=\(Self.escape($0))" } ?? ""), as: ListResponse<TokenResponse>.self)
+    }
+
+    /// `GET /v1/keys`, one page.
+    public func keys(limit: Int, cursor: String?) async throws -> ListResponse<KeyResponse> {
+        try await send(.GET, "/v1/keys?limit=\(limit)" + (cursor.map { "&cursor=\(Self.escape($0))" } ?? ""), as: ListResponse<KeyResponse>.self)
+    }
+
     /// `GET /v1/sms/messages?inbox=...&limit=...`, newest first.
     public func messages(inbox: String?, limit: Int) async throws -> ListResponse<SMSMessageResponse> {
         var path = "/v1/sms/messages?limit=\(limit)"
@@ -75,8 +88,20 @@ public struct KaitoClient: Sendable {
         return output
     }
 
-    /// Like `send`, with nil for a 204 answer.
+    /// Like `send`, with nil for a 204 answer. A 429 is retried after its `Retry-After` while the retry budget lasts.
     func sendAllowingNoContent<Output: Decodable>(_ method: HTTPMethod, _ path: String, body: (some Encodable)? = Optional<String>.none, as: Output.Type) async throws -> Output? {
+        var budget = retryBudget
+        while true {
+            do {
+                return try await sendOnce(method, path, body: body, as: Output.self)
+            } catch KaitoClientError.problem(429, _, let retryAfter?) where retryAfter <= budget {
+                budget -= retryAfter
+                try await Task.sleep(for: .seconds(max(retryAfter, 0)))
+            }
+        }
+    }
+
+    func sendOnce<Output: Decodable>(_ method: HTTPMethod, _ path: String, body: (some Encodable)?, as: Output.Type) async throws -> Output? {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         request.headers.add(name: "User-Agent", value: "kaito-cli/1")

@@ -10,13 +10,20 @@ struct ClientOptions: ParsableArguments {
     @Flag(help: "Print the JSON response instead of human output.")
     var json = false
 
+    @Flag(help: "On 429, wait for Retry-After and try again (up to --max-wait seconds in all); then exit 5.")
+    var retry = false
+
+    @Option(name: .customLong("max-wait"), help: "With --retry: the most seconds to spend waiting.")
+    var maxWait: Int = 120
+
     /// Runs `body` with a client for the configured server and key.
     func withClient<T>(_ body: (KaitoClient) async throws -> T) async throws -> T {
         let environment = ProcessInfo.processInfo.environment
         guard let key = environment["KAITO_KEY"], !key.isEmpty else {
             throw CLIError(message: "set KAITO_KEY to an API key", exitCode: 2)
         }
-        return try await KaitoClient.with(baseURL: url ?? environment["KAITO_URL"] ?? "http://127.0.0.1:8080", key: key, body)
+        return try await KaitoClient.with(
+            baseURL: url ?? environment["KAITO_URL"] ?? "http://127.0.0.1:8080", key: key, retryBudget: retry ? max(0, maxWait) : 0, body)
     }
 }
 
