@@ -69,6 +69,16 @@ public struct KaitoClient: Sendable {
         try await send(.GET, "/v1/keys?limit=\(limit)" + (cursor.map { "&cursor=\(Self.escape($0))" } ?? ""), as: ListResponse<KeyResponse>.self)
     }
 
+    /// `GET /v1/inboxes`, one page.
+    public func inboxes(limit: Int, cursor: String?) async throws -> ListResponse<InboxResponse> {
+        try await send(.GET, "/v1/inboxes?limit=\(limit)" + (cursor.map { "&cursor=\(Self.escape($0))" } ?? ""), as: ListResponse<InboxResponse>.self)
+    }
+
+    /// `GET /v1/webhooks`, one page.
+    public func webhooks(limit: Int, cursor: String?) async throws -> ListResponse<WebhookResponse> {
+        try await send(.GET, "/v1/webhooks?limit=\(limit)" + (cursor.map { "&cursor=\(Self.escape($0))" } ?? ""), as: ListResponse<WebhookResponse>.self)
+    }
+
     /// `GET /v1/sms/messages?inbox=...&limit=...`, newest first.
     public func messages(inbox: String?, limit: Int) async throws -> ListResponse<SMSMessageResponse> {
         var path = "/v1/sms/messages?limit=\(limit)"

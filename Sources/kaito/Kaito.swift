@@ -14,7 +14,7 @@ struct Kaito: AsyncParsableCommand {
             Exit codes: 0 ok, 1 other error, 2 usage error, 3 authentication or permission denied,
             4 not found, 5 rate limited.
             """,
-        subcommands: [Serve.self, Migrate.self, Admin.self, Audit.self, Code.self, Tokens.self, Keys.self, SMS.self, Webhook.self]
+        subcommands: [Serve.self, Migrate.self, Admin.self, Audit.self, Code.self, Tokens.self, Keys.self, Inboxes.self, SMS.self, Webhook.self]
     )
 
     static func main() async {

@@ -57,3 +57,20 @@ struct Keys: AsyncParsableCommand {
         }
     }
 }
+
+struct Inboxes: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The organisation's SMS inboxes.", subcommands: [List.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List inboxes (org:admin or sms:read): id, number, provider, label; --json for a JSON array.")
+
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            let inboxes = try await client.withClient { kaito in try await allPages { try await kaito.inboxes(limit: 200, cursor: $0) } }
+            if client.json { return try printJSON(inboxes) }
+            for inbox in inboxes { print("\(inbox.id)\t\(inbox.phoneNumber)\t\(inbox.provider)\t\(inbox.label ?? "-")") }
+        }
+    }
+}

@@ -7,7 +7,7 @@ struct SMS: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sms",
         abstract: "SMS inboxes: wait for the next message, simulate one.",
-        subcommands: [Wait.self, Simulate.self]
+        subcommands: [Wait.self, Messages.self, Simulate.self]
     )
 
     struct Wait: AsyncParsableCommand {
@@ -58,6 +58,31 @@ struct SMS: AsyncParsableCommand {
                 print(String(decoding: try encoder.encode(message), as: UTF8.self))
             } else {
                 print(message.code ?? message.body)
+            }
+        }
+    }
+
+    struct Messages: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The newest inbound messages (sms:read): id, from, code (or -), body; --json for a JSON array.")
+
+        @Option(help: "Only this inbox (inb_...).")
+        var inbox: String?
+
+        @Option(help: "How many, newest first (1 to 200).")
+        var limit: Int = 20
+
+        @OptionGroup var client: ClientOptions
+
+        func validate() throws {
+            guard (1...200).contains(limit) else { throw ValidationError("--limit must be between 1 and 200") }
+        }
+
+        func run() async throws {
+            let messages = try await client.withClient { try await $0.messages(inbox: inbox, limit: limit).data }
+            if client.json { return try printJSON(messages) }
+            for message in messages {
+                print("\(message.id)\t\(message.from)\t\(message.code ?? "-")\t\(message.body.replacingOccurrences(of: "\n", with: " "))")
             }
         }
     }

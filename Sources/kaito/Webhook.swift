@@ -5,8 +5,23 @@ import KaitoCore
 struct Webhook: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Tools for receivers of Kaito's webhooks.",
-        subcommands: [Verify.self]
+        subcommands: [List.self, Verify.self]
     )
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List webhook endpoints (org:admin): id, state, topics, url; --json for a JSON array.")
+
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            let endpoints = try await client.withClient { kaito in try await allPages { try await kaito.webhooks(limit: 200, cursor: $0) } }
+            if client.json { return try printJSON(endpoints) }
+            for endpoint in endpoints {
+                print("\(endpoint.id)\t\(endpoint.enabled ? "enabled" : "disabled")\t\(endpoint.topics.joined(separator: ","))\t\(endpoint.url)")
+            }
+        }
+    }
 
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(

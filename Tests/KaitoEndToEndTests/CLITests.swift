@@ -36,6 +36,24 @@ struct CLITests {
             #expect(try JSONDecoder().decode([KeyResponse].self, from: Data(keys.output.utf8)).count == 2)
             #expect(!keys.output.contains(key), "listings never show a key")
 
+            // Inboxes, messages and webhooks.
+            let adminEnvironment = ["KAITO_URL": server.url, "KAITO_KEY": admin]
+            let inbox = try JSONDecoder().decode(InboxResponse.self, from: try await request(
+                http, .POST, server.url + "/v1/inboxes", key: admin, body: #"{"phone_number": "+15552220000", "provider": "simulator", "label": "QA"}"#).body)
+            #expect(try run(kaito, ["sms", "simulate", "--inbox", inbox.id, "--from", "+15550001111", "--body", "Your code is 482913"], environment: adminEnvironment).status == 0)
+            let inboxes = try run(kaito, ["inboxes", "list"], environment: adminEnvironment)
+            #expect(inboxes.output == "\(inbox.id)\t+15552220000\tsimulator\tQA\n", "\(inboxes.error)")
+            let readerMade = try await request(http, .POST, server.url + "/v1/keys", key: admin, body: #"{"name": "qa", "scopes": ["sms:read"]}"#)
+            let reader = try #require(try JSONDecoder().decode(KeyResponse.self, from: readerMade.body).key)
+            let messages = try run(kaito, ["sms", "messages", "--inbox", inbox.id, "--json"], environment: ["KAITO_URL": server.url, "KAITO_KEY": reader])
+            let listed = try JSONDecoder().decode([SMSMessageResponse].self, from: Data(messages.output.utf8))
+            #expect(listed.map(\.code) == ["482913"])
+            #expect(try run(kaito, ["sms", "messages", "--limit", "0"], environment: ["KAITO_URL": server.url, "KAITO_KEY": reader]).status == 2)
+            _ = try await request(http, .POST, server.url + "/v1/webhooks", key: admin, body: #"{"url": "https://93.184.216.34/kaito", "topics": ["sms.inbound"]}"#)
+            let hooks = try run(kaito, ["webhook", "list"], environment: adminEnvironment)
+            #expect(hooks.output.hasSuffix("\tenabled\tsms.inbound\thttps://93.184.216.34/kaito\n"), "\(hooks.output) \(hooks.error)")
+            #expect(try run(kaito, ["webhook", "list"], environment: ["KAITO_URL": server.url, "KAITO_KEY": reader]).status == 3)
+
             // A key allowed 6 codes a minute (Enterprise): after its burst, Retry-After is about 10 s.
             #expect(try run(kaito, ["admin", "set-plan", "default", "enterprise", "--data-dir", server.directory.path]).status == 0)
             let slowMade = try await request(http, .POST, server.url + "/v1/keys", key: admin, body: #"{"name": "slow", "scopes": ["tokens:code"], "rate_limits": {"code": 6}}"#)
