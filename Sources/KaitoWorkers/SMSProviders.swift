@@ -48,7 +48,7 @@ struct TwilioProviderClient: SMSProviderClient {
         request.headers.add(name: "Authorization", value: "Basic " + Data("\(account.accountSID):\(account.authToken)".utf8).base64EncodedString())
         request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
         request.headers.add(name: "User-Agent", value: "Kaito-SMS/1")
-        request.body = .bytes(ByteBuffer(string: Self.formEncode(form)))
+        request.body = .bytes(ByteBuffer(string: FormEncoding.encode(form)))
         do {
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(15))
             let body = try await response.body.collect(upTo: 256 * 1024)
@@ -68,13 +68,5 @@ struct TwilioProviderClient: SMSProviderClient {
         } catch {
             return .retryable("no answer from Twilio: \(type(of: error))")
         }
-    }
-
-    static func formEncode(_ parameters: [(String, String)]) -> String {
-        // Unreserved ASCII only (CharacterSet.alphanumerics would let non-ASCII letters through unescaped).
-        let allowed = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-        return parameters.map { name, value in
-            "\(name.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")=\(value.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")"
-        }.joined(separator: "&")
     }
 }

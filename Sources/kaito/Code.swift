@@ -43,9 +43,7 @@ struct Code: AsyncParsableCommand {
     func run() async throws {
         let code = try await client.withClient { try await $0.code(slug: slug, minValid: minValid) }
         if client.json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(code), as: UTF8.self))
+            try printJSON(code)
         } else {
             print(code.code)
         }

@@ -53,9 +53,7 @@ struct SMS: AsyncParsableCommand {
             progress.clear()
             guard let message else { throw CLIError(message: "no message arrived on \(inbox) within \(timeout) s", exitCode: 1) }
             if client.json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-                print(String(decoding: try encoder.encode(message), as: UTF8.self))
+                try printJSON(message)
             } else {
                 print(message.code ?? message.body)
             }
@@ -106,9 +104,7 @@ struct SMS: AsyncParsableCommand {
         func run() async throws {
             let message = try await client.withClient { try await $0.simulate(inbox: inbox, from: from, body: body) }
             if client.json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-                print(String(decoding: try encoder.encode(message), as: UTF8.self))
+                try printJSON(message)
             } else {
                 print(message.id)
             }

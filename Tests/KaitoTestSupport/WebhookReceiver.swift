@@ -1,4 +1,5 @@
 import Foundation
+import KaitoCore
 
 /// The repository's root and the Python that has the independent implementations (`KAITO_TEST_PYTHON`, set by
 /// scripts/test): what the tests that start helper processes need.
@@ -180,11 +181,5 @@ extension TestEnvironment {
     }
 
     /// `parameters` as an `application/x-www-form-urlencoded` body.
-    public static func formBody(_ parameters: [(String, String)]) -> String {
-        // Unreserved ASCII only (CharacterSet.alphanumerics would let non-ASCII letters through unescaped).
-        let allowed = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-        return parameters.map { name, value in
-            "\(name.addingPercentEncoding(withAllowedCharacters: allowed)!)=\(value.addingPercentEncoding(withAllowedCharacters: allowed)!)"
-        }.joined(separator: "&")
-    }
+    public static func formBody(_ parameters: [(String, String)]) -> String { FormEncoding.encode(parameters) }
 }

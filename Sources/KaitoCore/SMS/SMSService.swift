@@ -42,7 +42,7 @@ public struct SMSService: Sendable {
             let dataKey = try await keyring.dataKey(organizationID: organizationID, session: session)
             let credentials = TwilioCredentials(
                 organizationID: organizationID, accountSID: accountSID,
-                sealedAuthToken: try dataKey.seal(Array(authToken.utf8), kind: "provider", recordID: organizationID + "/twilio", random: random),
+                sealedAuthToken: try dataKey.seal(Array(authToken.utf8), kind: "provider", recordID: Self.sealRecordID(organizationID), random: random),
                 updatedAt: now)
             try await session.sms.setTwilioCredentials(credentials)
             return credentials
@@ -172,9 +172,8 @@ public struct SMSService: Sendable {
             guard let signature, let credentials = try await session.sms.twilioCredentials(organizationID: inbox.organizationID) else {
                 return .badSignature
             }
-            let dataKey = try await keyring.dataKey(organizationID: credentials.organizationID, session: session)
-            let token = try dataKey.open(credentials.sealedAuthToken, kind: "provider", recordID: credentials.organizationID + "/twilio")
-            guard TwilioSignature.isValid(signature, url: url, parameters: parameters, authToken: String(decoding: token, as: UTF8.self)),
+            let token = try await authToken(credentials, session)
+            guard TwilioSignature.isValid(signature, url: url, parameters: parameters, authToken: token),
                   accountSID == credentials.accountSID else {
                 return .badSignature
             }
@@ -343,9 +342,8 @@ public struct SMSService: Sendable {
         return try await storage.write { session in
             guard let message = try await session.sms.findOutbound(provider: .twilio, providerMessageID: messageSID) else { return .unknownMessage }
             guard let signature, let credentials = try await session.sms.twilioCredentials(organizationID: message.organizationID) else { return .badSignature }
-            let dataKey = try await keyring.dataKey(organizationID: credentials.organizationID, session: session)
-            let token = try dataKey.open(credentials.sealedAuthToken, kind: "provider", recordID: credentials.organizationID + "/twilio")
-            guard TwilioSignature.isValid(signature, url: url, parameters: parameters, authToken: String(decoding: token, as: UTF8.self)),
+            let token = try await authToken(credentials, session)
+            guard TwilioSignature.isValid(signature, url: url, parameters: parameters, authToken: token),
                   accountSID == credentials.accountSID else {
                 return .badSignature
             }
@@ -365,9 +363,7 @@ public struct SMSService: Sendable {
     public func twilioAccount(organizationID: String) async throws -> (accountSID: String, authToken: String)? {
         try await storage.read { session in
             guard let credentials = try await session.sms.twilioCredentials(organizationID: organizationID) else { return nil }
-            let dataKey = try await keyring.dataKey(organizationID: organizationID, session: session)
-            let token = try dataKey.open(credentials.sealedAuthToken, kind: "provider", recordID: organizationID + "/twilio")
-            return (credentials.accountSID, String(decoding: token, as: UTF8.self))
+            return (credentials.accountSID, try await authToken(credentials, session))
         }
     }
 
@@ -391,6 +387,14 @@ public struct SMSService: Sendable {
         guard let body, !body.isEmpty else { return "is required" }
         return body.count > maxBodyLength ? "must be at most \(maxBodyLength) characters" : nil
     }
+
+    /// The organisation's Twilio Auth Token, opened from its seal (the one place that knows how it is sealed).
+    private func authToken(_ credentials: TwilioCredentials, _ session: any StorageSession) async throws -> String {
+        let dataKey = try await keyring.dataKey(organizationID: credentials.organizationID, session: session)
+        return String(decoding: try dataKey.open(credentials.sealedAuthToken, kind: "provider", recordID: Self.sealRecordID(credentials.organizationID)), as: UTF8.self)
+    }
+
+    static func sealRecordID(_ organizationID: String) -> String { organizationID + "/twilio" }
 
     private func findInbox(_ id: String, _ caller: Caller, _ session: any StorageSession) async throws -> Inbox {
         guard Identifier.isWellFormed(id, prefix: Inbox.idPrefix),

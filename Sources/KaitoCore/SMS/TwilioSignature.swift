@@ -37,6 +37,14 @@ public enum FormEncoding {
         }
     }
 
+    /// `parameters` as a form body: unreserved ASCII as is, everything else percent-escaped.
+    public static func encode(_ parameters: [(String, String)]) -> String {
+        let allowed = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+        return parameters.map { name, value in
+            "\(name.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")=\(value.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")"
+        }.joined(separator: "&")
+    }
+
     static func unescape(_ bytes: ArraySlice<UInt8>) throws -> String {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
