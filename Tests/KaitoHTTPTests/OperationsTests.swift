@@ -1,7 +1,7 @@
 import Foundation
 import KaitoAPIModels
 import KaitoCore
-import KaitoHTTP
+@testable import KaitoHTTP
 import KaitoTestSupport
 import Testing
 
@@ -83,6 +83,20 @@ struct OperationsTests {
             let code = try #require(paths["/v1/tokens/{slug}/code"]?["get"])
             #expect(code["x-kaito-rate-limit-group"] as? String == "code")
             #expect(paths.values.reduce(0) { $0 + $1.count } == routes.count)
+
+            // Every route has its bodies, parameters and problems written down, and nothing documents a route that is gone.
+            let (undocumented, unrouted) = OpenAPIDocument.mismatches(routes: routes)
+            #expect(undocumented.isEmpty, "routes without an OpenAPIOperations entry: \(undocumented)")
+            #expect(unrouted.isEmpty, "OpenAPIOperations entries without a route: \(unrouted)")
+            // Problems per status name their codes: the code fetch can be refused for its token binding and limited.
+            let codeResponses = try #require(code["responses"] as? [String: [String: Any]])
+            #expect(Set(codeResponses.keys) == ["200", "400", "401", "403", "404", "422", "429", "503"])
+            let forbidden = try #require(
+                ((codeResponses["403"]?["content"] as? [String: Any])?["application/problem+json"] as? [String: Any])?["schema"] as? [String: Any])
+            let codeEnum = ((forbidden["allOf"] as? [[String: Any]])?.last?["properties"] as? [String: [String: Any]])?["code"]?["enum"] as? [String]
+            #expect(codeEnum == ["insufficient_scope", "ip_not_allowed", "token_not_allowed"])
+            let success = try #require((codeResponses["200"]?["content"] as? [String: [String: Any]])?["application/json"]?["schema"] as? [String: String])
+            #expect(success["$ref"] == "#/components/schemas/Code")
         }
     }
 
@@ -123,6 +137,25 @@ struct OperationsTests {
             let response = try await client.send(.get, "/v1/nothing-here", key: test.adminKey)
             #expect(response.status == .notFound)
             #expect(try response.problem().code == "not_found")
+        }
+    }
+
+    @Test("A known path with another method is a 405 that lists the allowed methods in Allow")
+    func methodNotAllowed() async throws {
+        try await withTestApp { test, client in
+            for (method, path, allowed) in [
+                (HTTPRequest.Method.put, "/v1/tokens/aws-prod", "GET, PATCH, DELETE"),
+                (.delete, "/v1/keys/self", "GET"),
+                (.post, "/health", "GET"),
+                (.init("TRACE")!, "/v1/audit", "GET"),
+            ] {
+                let response = try await client.send(method, path, key: test.adminKey)
+                #expect(response.status == .methodNotAllowed, "\(method) \(path)")
+                #expect(response.headers[.allow] == allowed, "\(method) \(path)")
+                #expect(try response.problem().code == "method_not_allowed")
+            }
+            // Nothing changed: the 405 is answered before any handler runs.
+            #expect(try await client.send(.get, "/v1/keys/self", key: test.adminKey).status == .ok)
         }
     }
 

@@ -32,7 +32,7 @@ public struct SMSService: Sendable {
         if accountSID.map(TwilioCredentials.isValidAccountSID) != true {
             errors.append(.init(field: "account_sid", message: "must be a Twilio Account SID: AC and 32 lowercase hex digits"))
         }
-        if authToken.map({ (16...128).contains($0.count) && $0.allSatisfy { $0.isASCII && !$0.isWhitespace } }) != true {
+        if authToken.map({ (16...128).contains($0.utf8.count) && $0.utf8.allSatisfy { (0x21...0x7E).contains($0) } }) != true {
             errors.append(.init(field: "auth_token", message: "must be the account's Auth Token (16 to 128 visible ASCII characters)"))
         }
         guard errors.isEmpty, let accountSID, let authToken else { throw KaitoError.validation(errors) }

@@ -6,9 +6,78 @@ public enum Timestamp {
         Date(timeIntervalSince1970: floor(date.timeIntervalSince1970)).formatted(.iso8601)
     }
 
-    /// Parses RFC 3339 with or without fractional seconds and with any offset.
+    /// Parses an RFC 3339 `date-time` (section 5.6): `T` or `t` (or a space, as 5.6 permits), fractional seconds of
+    /// any length, `Z`, `z` or a numeric offset up to ±23:59, and a leap second (`:60`, read as the next second).
+    /// Nil for anything else, including calendar dates that do not exist (`2026-02-30`).
     public static func parse(_ text: String) -> Date? {
-        if let date = try? Date(text, strategy: .iso8601) { return date }
-        return try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 20, bytes.count <= 64 else { return nil }
+        var index = 0
+        func number(_ length: Int) -> Int? {
+            guard index + length <= bytes.count else { return nil }
+            var value = 0
+            for byte in bytes[index..<index + length] {
+                guard (48...57).contains(byte) else { return nil }
+                value = value * 10 + Int(byte - 48)
+            }
+            index += length
+            return value
+        }
+        func expect(_ allowed: Set<UInt8>) -> Bool {
+            guard index < bytes.count, allowed.contains(bytes[index]) else { return false }
+            index += 1
+            return true
+        }
+        guard let year = number(4), expect([45]), let month = number(2), expect([45]), let day = number(2),
+            expect([84, 116, 32]), let hour = number(2), expect([58]), let minute = number(2), expect([58]),
+            let second = number(2)
+        else { return nil }
+        var fraction = 0.0
+        if index < bytes.count, bytes[index] == 46 {
+            index += 1
+            var scale = 0.1
+            let start = index
+            while index < bytes.count, (48...57).contains(bytes[index]) {
+                fraction += Double(bytes[index] - 48) * scale
+                scale /= 10
+                index += 1
+            }
+            guard index > start else { return nil }
+        }
+        var offset = 0
+        if expect([90, 122]) {
+            offset = 0
+        } else if index < bytes.count, bytes[index] == 43 || bytes[index] == 45 {
+            let sign = bytes[index] == 45 ? -1 : 1
+            index += 1
+            guard let hours = number(2), expect([58]), let minutes = number(2), hours <= 23, minutes <= 59 else { return nil }
+            offset = sign * (hours * 3600 + minutes * 60)
+        } else {
+            return nil
+        }
+        guard index == bytes.count, (1...12).contains(month), hour <= 23, minute <= 59, second <= 60,
+            day >= 1, day <= daysIn(month: month, year: year)
+        else { return nil }
+        let days = daysFromCivil(year: year, month: month, day: day)
+        let seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset
+        return Date(timeIntervalSince1970: Double(seconds) + fraction)
+    }
+
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: return year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146097 + dayOfEra - 719468
     }
 }

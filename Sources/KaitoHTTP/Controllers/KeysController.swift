@@ -56,12 +56,9 @@ struct KeysController {
         api.add(.patch, "/v1/keys/{id}", scope: .orgAdmin, summary: "Change a key's name, networks, expiry or token binding") { request, context, caller in
             let body = try await RequestBody.decode(
                 UpdateKeyRequest.self, from: request, context: context,
-                allowedFields: UpdateKeyRequest.CodingKeys.allCases.map(\.rawValue))
+                allowedFields: UpdateKeyRequest.CodingKeys.allCases.map(\.rawValue), nullable: ["allowed_cidrs", "expires_at", "token_slugs"])
             var change = KeyChange()
-            if case .given(let name) = body.name {
-                guard let name else { throw KaitoError.validation("name", "must not be null") }
-                change.name = name
-            }
+            if case .given(let name?) = body.name { change.name = name }
             if case .given(let value) = body.allowedCIDRs { change.allowedCIDRs = .set(value) }
             if case .given(let value) = body.expiresAt { change.expiresAt = .set(value) }
             if case .given(let value) = body.tokenSlugs { change.tokenSlugs = .set(value) }

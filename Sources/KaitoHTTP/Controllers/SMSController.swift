@@ -40,7 +40,7 @@ struct SMSController {
             return try JSONCoding.response(InboxResponse(try await sms.inbox(id: id(context), by: caller)))
         }
         api.add(.patch, "/v1/inboxes/{id}", scope: .orgAdmin, summary: "Change an inbox's label (the number and provider are fixed)") { request, context, caller in
-            let body = try await RequestBody.decode(InboxRequest.self, from: request, context: context, allowedFields: ["label"])
+            let body = try await RequestBody.decode(InboxRequest.self, from: request, context: context, allowedFields: ["label"], nullable: ["label"])
             return try JSONCoding.response(InboxResponse(try await sms.updateInbox(id: id(context), label: body.label, by: caller)))
         }
         api.add(.delete, "/v1/inboxes/{id}", scope: .orgAdmin, summary: "Delete an inbox and its messages") { request, context, caller in

@@ -147,6 +147,21 @@ public final class APIRouter: @unchecked Sendable {
         ])
     }
 
+    /// The methods of the routes whose template matches `path` (`{name}` matches any one segment), in registration
+    /// order. Like the router, a literal segment wins over a parameter: `/v1/keys/self` is GET only.
+    func allowedMethods(path: String) -> [String] {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: true)
+        var best: (literals: Int, methods: [String]) = (-1, [])
+        for route in routes {
+            let template = route.path.split(separator: "/", omittingEmptySubsequences: true)
+            guard template.count == segments.count, zip(template, segments).allSatisfy({ $0.hasPrefix("{") || $0 == $1 }) else { continue }
+            let literals = template.filter { !$0.hasPrefix("{") }.count
+            if literals > best.literals { best = (literals, []) }
+            if literals == best.literals, !best.methods.contains(route.method) { best.methods.append(route.method) }
+        }
+        return best.methods
+    }
+
     private func register(_ method: HTTPRequest.Method, _ path: String, access: RouteAccess, summary: String) -> RouteDescription {
         let description = RouteDescription(method: method.rawValue, path: path, access: access, summary: summary)
         precondition(!routes.contains { $0.method == description.method && $0.path == path }, "route \(method) \(path) registered twice")

@@ -2,13 +2,14 @@ import Foundation
 import Hummingbird
 import KaitoCore
 
-/// Reads JSON request bodies: at most 64 KiB, a JSON object, no unknown fields, and decoding errors that name
-/// the field.
+/// Reads JSON request bodies: at most 64 KiB, a JSON object, no unknown fields, `null` only where a route gives it a
+/// meaning (clearing a field), and decoding errors that name the field.
 enum RequestBody {
     static let limit = 64 * 1024
 
     static func decode<Value: Decodable>(
-        _ type: Value.Type, from request: Request, context: KaitoRequestContext, allowedFields: [String]
+        _ type: Value.Type, from request: Request, context: KaitoRequestContext, allowedFields: [String],
+        nullable: Set<String> = []
     ) async throws -> Value {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
             throw KaitoError(.payloadTooLarge, "The request body is larger than \(limit) bytes.")
@@ -33,10 +34,12 @@ enum RequestBody {
             throw Self.describe(error)
         }
         let unknown = fields.keys.filter { !allowedFields.contains($0) }.sorted()
-        if !unknown.isEmpty {
+        // An optional field given as null is refused rather than read as absent: null means "clear" where it is allowed.
+        let nulls = fields.filter { allowedFields.contains($0.key) && !nullable.contains($0.key) && $0.value is NSNull }.keys.sorted()
+        if !unknown.isEmpty || !nulls.isEmpty {
             throw KaitoError.validation(unknown.map {
                 .init(field: String($0.prefix(64)), message: "is not a field of this request; allowed: \(allowedFields.joined(separator: ", "))")
-            })
+            } + nulls.map { .init(field: $0, message: "must not be null; leave it out instead") })
         }
         return value
     }

@@ -11,10 +11,22 @@ import Logging
 /// nothing and is logged with the request id.
 struct ProblemMiddleware: RouterMiddleware {
     typealias Context = KaitoRequestContext
+    /// The methods registered for a path (`["GET", "PATCH"]`), so that a known path with another method is a 405
+    /// with `Allow` rather than a 404.
+    let allowedMethods: @Sendable (String) -> [String]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound {
+            let methods = allowedMethods(request.uri.path)
+            guard !methods.isEmpty else {
+                return Self.response(for: KaitoError.notFound("The resource"), requestID: context.requestID)
+            }
+            let detail = "\(request.method.rawValue.prefix(20)) is not allowed here; allowed: \(methods.joined(separator: ", "))."
+            return Self.response(
+                for: KaitoError(.methodNotAllowed, detail), requestID: context.requestID,
+                headers: [.allow: methods.joined(separator: ", ")])
         } catch {
             let kaitoError = Self.kaitoError(for: error, logger: context.logger)
             return Self.response(for: kaitoError, requestID: context.requestID)

@@ -16,12 +16,12 @@ public struct KaitoApplication {
     /// Builds the router with every controller over `runtime`.
     public init(runtime: Runtime, trustedProxies: [CIDR] = [], publicURL: String? = nil, metrics: HTTPMetrics = HTTPMetrics()) {
         let router = Router(context: KaitoRequestContext.self)
-        router.add(middleware: RequestIDMiddleware(random: runtime.random))
-        router.add(middleware: ProblemMiddleware())
         let api = APIRouter(
             router: router, keys: runtime.keys, metrics: metrics, rateLimits: runtime.storage.rateLimits,
             clock: runtime.clock, clientAddress: ClientAddress(trustedProxies: trustedProxies)
         )
+        router.add(middleware: RequestIDMiddleware(random: runtime.random))
+        router.add(middleware: ProblemMiddleware(allowedMethods: { [api] path in api.allowedMethods(path: path) }))
         OperationsController(storage: runtime.storage, metrics: metrics).register(on: api)
         TokensController(tokens: runtime.tokens).register(on: api)
         KeysController(keys: runtime.keys, rateLimits: runtime.storage.rateLimits, clock: runtime.clock).register(on: api)
