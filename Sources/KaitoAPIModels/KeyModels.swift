@@ -11,8 +11,9 @@ public struct CreateKeyRequest: Codable, Sendable {
 
     public init(
         name: String? = nil, scopes: [String]? = nil, allowedCIDRs: [String]? = nil, expiresAt: String? = nil,
-        singleUse: Bool? = nil, tokenSlugs: [String]? = nil, rateLimits: RateLimitsBody? = nil
+        singleUse: Bool? = nil, tokenSlugs: [String]? = nil, rateLimits: RateLimitsBody? = nil, userID: String? = nil
     ) {
+        self.userID = userID
         self.name = name
         self.scopes = scopes
         self.allowedCIDRs = allowedCIDRs

@@ -91,6 +91,57 @@ public struct KaitoClient: Sendable {
         try await send(.POST, "/v1/inboxes/\(Self.escape(inbox))/simulate", body: SimulateRequest(from: from, body: body), as: SMSMessageResponse.self)
     }
 
+    /// `POST /v1/tokens`.
+    public func createToken(_ body: CreateTokenRequest) async throws -> TokenResponse {
+        try await send(.POST, "/v1/tokens", body: body, as: TokenResponse.self)
+    }
+
+    /// `DELETE /v1/tokens/{slug}`.
+    public func deleteToken(slug: String) async throws {
+        _ = try await sendAllowingNoContent(.DELETE, "/v1/tokens/\(Self.escape(slug))", as: NoContent.self)
+    }
+
+    /// `POST /v1/keys`: the response carries the key, this once.
+    public func createKey(_ body: CreateKeyRequest) async throws -> KeyResponse {
+        try await send(.POST, "/v1/keys", body: body, as: KeyResponse.self)
+    }
+
+    /// `DELETE /v1/keys/{id}`: revoked at once.
+    public func revokeKey(id: String) async throws {
+        _ = try await sendAllowingNoContent(.DELETE, "/v1/keys/\(Self.escape(id))", as: NoContent.self)
+    }
+
+    /// `POST /v1/inboxes`.
+    public func createInbox(_ body: InboxRequest) async throws -> InboxResponse {
+        try await send(.POST, "/v1/inboxes", body: body, as: InboxResponse.self)
+    }
+
+    /// `DELETE /v1/inboxes/{id}`.
+    public func deleteInbox(id: String) async throws {
+        _ = try await sendAllowingNoContent(.DELETE, "/v1/inboxes/\(Self.escape(id))", as: NoContent.self)
+    }
+
+    /// `POST /v1/webhooks`: the response carries the signing secret, this once.
+    public func createWebhook(_ body: WebhookRequest) async throws -> WebhookResponse {
+        try await send(.POST, "/v1/webhooks", body: body, as: WebhookResponse.self)
+    }
+
+    /// `DELETE /v1/webhooks/{id}`.
+    public func deleteWebhook(id: String) async throws {
+        _ = try await sendAllowingNoContent(.DELETE, "/v1/webhooks/\(Self.escape(id))", as: NoContent.self)
+    }
+
+    /// `GET /v1/audit` with filters (`action`, `actor`, `target`, `outcome`, `flagged`, `since`, `until`), one page.
+    public func auditEvents(filters: [(String, String)], limit: Int, cursor: String?) async throws -> ListResponse<AuditEventResponse> {
+        var items = filters.map { URLQueryItem(name: $0.0, value: $0.1) } + [URLQueryItem(name: "limit", value: String(limit))]
+        if let cursor { items.append(URLQueryItem(name: "cursor", value: cursor)) }
+        var components = URLComponents()
+        components.queryItems = items
+        // `+` is literal in URLComponents' query; the server reads it as a space, so escape it (time offsets).
+        let query = (components.percentEncodedQuery ?? "").replacingOccurrences(of: "+", with: "%2B")
+        return try await send(.GET, "/v1/audit?" + query, as: ListResponse<AuditEventResponse>.self)
+    }
+
     func send<Output: Decodable>(_ method: HTTPMethod, _ path: String, body: (some Encodable)? = Optional<String>.none, as: Output.Type) async throws -> Output {
         guard let output = try await sendAllowingNoContent(method, path, body: body, as: Output.self) else {
             throw KaitoClientError.transport("unexpected empty response from \(baseURL)")
@@ -147,6 +198,9 @@ public struct KaitoClient: Sendable {
         segment.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? segment
     }
 }
+
+/// The body of a 204 answer: none.
+struct NoContent: Decodable {}
 
 /// What can go wrong talking to the server.
 public enum KaitoClientError: Error, CustomStringConvertible {

@@ -1,13 +1,74 @@
 import ArgumentParser
 import Foundation
+import KaitoAPIModels
+import KaitoClient
 import KaitoCore
 import KaitoHTTP
 
 struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Audit log commands for operators.",
-        subcommands: [Verify.self]
+        abstract: "The audit log: list events through the API, or verify every hash chain on the database (operators).",
+        subcommands: [List.self, Verify.self]
     )
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Audit events, newest first (audit:read): time, outcome, action, actor, target, reason; --json for a JSON array.")
+
+        @Option(help: "An action, or a prefix such as token.*")
+        var action: String?
+
+        @Option(help: "An actor id (key_..., usr_..., system:...).")
+        var actor: String?
+
+        @Option(help: "A target id, such as a token slug.")
+        var target: String?
+
+        @Option(help: "success or denied.")
+        var outcome: String?
+
+        @Flag(inversion: .prefixedNo, help: "Only flagged (seed) events, or with --no-flagged only the others.")
+        var flagged: Bool?
+
+        @Option(help: "RFC 3339: events at or after this time.")
+        var since: String?
+
+        @Option(help: "RFC 3339: events before this time.")
+        var until: String?
+
+        @Option(help: "The most events to print (1 to 10000).")
+        var limit: Int = 50
+
+        @OptionGroup var client: ClientOptions
+
+        func validate() throws {
+            guard (1...10_000).contains(limit) else { throw ValidationError("--limit must be between 1 and 10000.") }
+        }
+
+        func run() async throws {
+            var filters: [(String, String)] = []
+            for (name, value) in [("action", action), ("actor", actor), ("target", target), ("outcome", outcome), ("since", since), ("until", until)] {
+                if let value { filters.append((name, value)) }
+            }
+            if let flagged { filters.append(("flagged", String(flagged))) }
+            let events = try await client.withClient { kaito in
+                var events: [AuditEventResponse] = []
+                var cursor: String?
+                repeat {
+                    let page = try await kaito.auditEvents(filters: filters, limit: min(200, limit - events.count), cursor: cursor)
+                    events += page.data
+                    cursor = page.nextCursor
+                } while cursor != nil && events.count < limit
+                return events
+            }
+            if client.json { return try printJSON(events) }
+            for event in events {
+                let target = event.target.map { "\($0.type):\($0.id)" } ?? "-"
+                let flag = event.flagged ? "\tFLAGGED" : ""
+                print("\(event.at)\t\(event.outcome)\t\(event.action)\t\(event.actor.id)\t\(target)\t\(event.reason ?? "-")\(flag)")
+            }
+        }
+    }
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

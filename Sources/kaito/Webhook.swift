@@ -1,12 +1,55 @@
 import ArgumentParser
 import Foundation
+import KaitoAPIModels
+import KaitoClient
 import KaitoCore
 
 struct Webhook: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Tools for receivers of Kaito's webhooks.",
-        subcommands: [List.self, Verify.self]
+        abstract: "Webhook endpoints, and a signature check for their receivers.",
+        subcommands: [List.self, Create.self, Delete.self, Verify.self]
     )
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Register an endpoint (org:admin) and print its signing secret alone on one line: it is shown this once.")
+
+        @Argument(help: "The receiver's URL, https://...")
+        var url: String
+
+        @Option(name: .customLong("topic"), help: "A topic (sms.inbound, audit.event, ...); repeat for several.")
+        var topics: [String]
+
+        @Option(name: .customLong("audit-action"), help: "With audit.event: an action or prefix such as token.seed.*; repeat.")
+        var auditActions: [String] = []
+
+        @Option(help: "A description.")
+        var description: String?
+
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            let body = WebhookRequest(url: url, topics: topics, auditActions: auditActions.isEmpty ? nil : auditActions, description: description)
+            let endpoint = try await client.withClient { try await $0.createWebhook(body) }
+            if client.json { return try printJSON(endpoint) }
+            note("created \(endpoint.id): the secret below is shown this once")
+            print(endpoint.secret ?? "")
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete an endpoint and its deliveries (org:admin).")
+
+        @Argument(help: "The endpoint's id, whk_...")
+        var id: String
+
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            try await client.withClient { try await $0.deleteWebhook(id: id) }
+            note("deleted \(id)")
+        }
+    }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -78,4 +78,94 @@ struct CLITests {
         try await http.shutdown()
         #expect(server.stop() == 0)
     }
+
+    @Test("A script's whole setup through the CLI: keys, tokens, inboxes and webhooks created and removed; audit list with filters")
+    func changesAndAudit() async throws {
+        let server = try await ServerProcess.start()
+        defer { server.directory.remove() }
+        let kaito = try ServerProcess.executable
+        let admin = try String(contentsOfFile: server.directory.path + "/bootstrap-admin.key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let adminEnvironment = ["KAITO_URL": server.url, "KAITO_KEY": admin]
+        defer { _ = server.stop() }
+
+        // keys create prints the key alone: a script captures it with $(...).
+        let created = try run(kaito, ["keys", "create", "--name", "setup", "--scopes", "tokens:write,tokens:code,audit:read"], environment: adminEnvironment)
+        #expect(created.status == 0, "\(created.error)")
+        let writer = created.output.trimmingCharacters(in: .newlines)
+        #expect(writer.hasPrefix("kto_live_") && writer.count == 45 && !writer.contains("\n"))
+        #expect(created.error.contains("shown this once"))
+        let environment = ["KAITO_URL": server.url, "KAITO_KEY": writer]
+
+        // tokens create: the secret from standard input (never in argv), checked against pyotp.
+        let token = try run(kaito, ["tokens", "create", "aws-prod", "--secret-stdin", "--issuer", "AWS"], environment: environment, input: Data("JBSWY3DPEHPK3PXP\n".utf8))
+        #expect(token.status == 0, "\(token.error)")
+        #expect(token.output == "aws-prod\n")
+        let uri = "otpauth://totp/GCP:ops@acme.example?secret=KRSXG5CTMVRXEZLU&issuer=GCP&digits=8&algorithm=SHA256"
+        let fromURI = try run(kaito, ["tokens", "create", "gcp-prod", "--secret-stdin", "--json"], environment: environment, input: Data(uri.utf8))
+        let gcp = try JSONDecoder().decode(TokenResponse.self, from: Data(fromURI.output.utf8))
+        #expect(gcp.digits == 8 && gcp.algorithm == "SHA256" && gcp.issuer == "GCP")
+        let code = try run(kaito, ["code", "gcp-prod", "--min-valid", "3"], environment: environment)
+        let expected = try TestEnvironment.runPython("import pyotp, hashlib; print(pyotp.TOTP('KRSXG5CTMVRXEZLU', digits=8, digest=hashlib.sha256).now())", [])
+        #expect(code.output.trimmingCharacters(in: .newlines) == expected)
+        #expect(try run(kaito, ["tokens", "create", "aws-prod", "--secret", "JBSWY3DPEHPK3PXP"], environment: environment).status == 1, "409: taken")
+        #expect(try run(kaito, ["tokens", "create", "x", "--secret", "A", "--otpauth-uri", uri], environment: environment).status == 2, "one seed source")
+        #expect(try run(kaito, ["tokens", "create", "x", "--secret-stdin"], environment: environment, input: Data()).status == 2)
+
+        // A bound, single-use key from the flags; revoke works at once.
+        let bound = try run(kaito, [
+            "keys", "create", "--name", "deploy", "--scopes", "tokens:code", "--token", "aws-prod", "--cidr", "127.0.0.0/8",
+            "--cidr", "::1/128", "--single-use", "--expires-at", "2099-01-01T00:00:00+02:00", "--json",
+        ], environment: adminEnvironment)
+        let boundKey = try JSONDecoder().decode(KeyResponse.self, from: Data(bound.output.utf8))
+        #expect(boundKey.tokenSlugs == ["aws-prod"] && boundKey.singleUse && boundKey.allowedCIDRs == ["127.0.0.0/8", "::1/128"])
+        #expect(boundKey.expiresAt == "2098-12-31T22:00:00Z")
+        let boundEnvironment = ["KAITO_URL": server.url, "KAITO_KEY": try #require(boundKey.key)]
+        #expect(try run(kaito, ["code", "gcp-prod"], environment: boundEnvironment).status == 3, "bound to aws-prod")
+        #expect(try run(kaito, ["keys", "revoke", boundKey.id], environment: adminEnvironment).status == 0)
+        #expect(try run(kaito, ["code", "aws-prod"], environment: boundEnvironment).status == 3, "revoked: 401")
+        #expect(try run(kaito, ["keys", "revoke", "key_00000000000000000000000000"], environment: adminEnvironment).status == 4)
+        #expect(try run(kaito, ["keys", "create", "--name", "x", "--scopes", "tokens:code", "--rate-limit", "code=600"], environment: adminEnvironment).status == 3,
+                "per-key limits need Enterprise: 403 plan_required")
+        #expect(try run(kaito, ["keys", "create", "--name", "x", "--scopes", "tokens:code", "--rate-limit", "fast"], environment: adminEnvironment).status == 2)
+        #expect(try run(kaito, ["keys", "create", "--name", "x", "--scopes", "tokens:code"], environment: environment).status == 3, "needs org:admin")
+
+        // Inboxes and webhooks.
+        let inbox = try run(kaito, ["inboxes", "create", "+15557770000", "--provider", "simulator", "--label", "QA"], environment: adminEnvironment)
+        let inboxID = inbox.output.trimmingCharacters(in: .newlines)
+        #expect(inbox.status == 0 && inboxID.hasPrefix("inb_"), "\(inbox.error)")
+        #expect(try run(kaito, ["inboxes", "create", "+15557770000", "--provider", "simulator"], environment: adminEnvironment).status == 1, "409")
+        let hook = try run(kaito, ["webhook", "create", "https://93.184.216.34/hook", "--topic", "audit.event", "--audit-action", "token.*"], environment: adminEnvironment)
+        #expect(hook.status == 0 && hook.output.hasPrefix("whsec_"), "\(hook.error)")
+        let hooks = try JSONDecoder().decode([WebhookResponse].self, from: Data(try run(kaito, ["webhook", "list", "--json"], environment: adminEnvironment).output.utf8))
+        let endpoint = try #require(hooks.first)
+        #expect(endpoint.auditActions == ["token.*"] && endpoint.secret == nil)
+        #expect(try run(kaito, ["webhook", "create", "http://127.0.0.1:9/x", "--topic", "audit.event"], environment: adminEnvironment).status == 1, "422: loopback refused")
+        #expect(try run(kaito, ["webhook", "delete", endpoint.id], environment: adminEnvironment).status == 0)
+        #expect(try run(kaito, ["inboxes", "delete", inboxID], environment: adminEnvironment).status == 0)
+        #expect(try run(kaito, ["inboxes", "list"], environment: adminEnvironment).output.isEmpty)
+        #expect(try run(kaito, ["tokens", "delete", "gcp-prod"], environment: environment).status == 0)
+        #expect(try run(kaito, ["tokens", "delete", "gcp-prod"], environment: environment).status == 4)
+
+        // audit list: what happened above, newest first, with filters; --json is the API's events.
+        let all = try run(kaito, ["audit", "list", "--limit", "500", "--json"], environment: environment)
+        let events = try JSONDecoder().decode([AuditEventResponse].self, from: Data(all.output.utf8))
+        #expect(events.map(\.seq) == events.map(\.seq).sorted(by: >))
+        for action in ["key.create", "token.create", "token.code.read", "key.revoke", "inbox.create", "webhook.create", "token.delete"] {
+            #expect(events.contains { $0.action == action }, "\(action)")
+        }
+        let denied = try run(kaito, ["audit", "list", "--outcome", "denied", "--json"], environment: environment)
+        let deniedEvents = try JSONDecoder().decode([AuditEventResponse].self, from: Data(denied.output.utf8))
+        #expect(!deniedEvents.isEmpty && deniedEvents.allSatisfy { $0.outcome == "denied" })
+        let tokenEvents = try run(kaito, ["audit", "list", "--action", "token.*", "--target", "gcp-prod"], environment: environment)
+        let lines = tokenEvents.output.split(separator: "\n")
+        #expect(!lines.isEmpty && lines.allSatisfy { $0.contains("\ttoken.") && $0.contains("token:gcp-prod") }, "\(tokenEvents.output)")
+        #expect(lines.first?.contains("token.delete") == true, "newest first")
+        let two = try run(kaito, ["audit", "list", "--limit", "2", "--since", "2000-01-01T00:00:00+01:00"], environment: environment)
+        #expect(two.output.split(separator: "\n").count == 2)
+        let none = try run(kaito, ["audit", "list", "--until", "2000-01-01T00:00:00Z"], environment: environment)
+        #expect(none.status == 0 && none.output.isEmpty)
+        #expect(try run(kaito, ["audit", "list", "--since", "yesterday"], environment: environment).status == 1, "400 malformed")
+        #expect(try run(kaito, ["audit", "list", "--limit", "0"], environment: environment).status == 2)
+        #expect(try run(kaito, ["audit", "list"], environment: boundEnvironment).status == 3)
+    }
 }
