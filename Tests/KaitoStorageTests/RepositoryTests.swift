@@ -54,6 +54,61 @@ struct RepositoryTests {
         }
     }
 
+    @Test("Concurrent writes: each commits or rolls back on its own, also when they share a transaction")
+    func concurrentUnits() async throws {
+        try await withTestRuntime { test in
+            struct Abort: Error {}
+            let storage = test.runtime.storage
+            let before = (storage as? SQLiteStorage)?.writeStatistics
+            let committed = storage.changes.subscribe("unit-0")
+            let aborted = storage.changes.subscribe("unit-3")
+            defer { committed.cancel(); aborted.cancel() }
+            let outcomes = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+                for index in 0..<64 {
+                    group.addTask {
+                        do {
+                            try await storage.write { session in
+                                // Unit 5 takes unit 4's name: a conflict, for unit 5 alone (whichever runs second).
+                                let name = index == 5 ? "unit-4" : "unit-\(index)"
+                                try await session.organizations.insert(Organization(id: "org_unit\(index)", name: name, createdAt: Date()))
+                                try await session.notifyAfterCommit("unit-\(index)")
+                                if index % 8 == 3 { throw Abort() }
+                            }
+                            return (index, "ok")
+                        } catch is Abort {
+                            return (index, "aborted")
+                        } catch let error as KaitoError {
+                            return (index, error.code.rawValue)
+                        }
+                    }
+                }
+                return try await group.reduce(into: [Int: String]()) { $0[$1.0] = $1.1 }
+            }
+            let names = try await storage.read { session in
+                var ids: [String] = []
+                for index in 0..<64 {
+                    if let organization = try await session.organizations.find(name: "unit-\(index)") { ids.append(organization.id) }
+                }
+                return ids
+            }
+            // A unit's notifications go out only if it committed.
+            #expect(await committed.wait(timeout: .seconds(5)))
+            #expect(await aborted.wait(timeout: .milliseconds(300)) == false)
+            for index in 0..<64 where index != 5 && index != 4 {
+                let expected = index % 8 == 3 ? "aborted" : "ok"
+                #expect(outcomes[index] == expected, "unit \(index)")
+                #expect(names.contains("org_unit\(index)") == (expected == "ok"), "unit \(index)")
+            }
+            // Of the two units that wanted "unit-4", exactly one holds it.
+            #expect(Set([outcomes[4], outcomes[5]]) == ["ok", "conflict"])
+            #expect(names.filter { $0 == "org_unit4" || $0 == "org_unit5" }.count == 1)
+            if let before, let after = (storage as? SQLiteStorage)?.writeStatistics {
+                #expect(after.units - before.units == 64)
+                #expect(after.transactions - before.transactions < 64, "units that queue share a commit")
+            }
+        }
+    }
+
     @Test("Pages follow the cursor without gaps or repeats")
     func pagination() async throws {
         try await withTestRuntime { test in

@@ -101,7 +101,7 @@ public struct AuditEvent: Sendable, Equatable {
 
     /// SHA-256 over the canonical form (which includes `prev_hash`), in lowercase hex.
     public var computedHash: String {
-        SHA256.hash(data: Array(canonicalForm.utf8)).map { String(format: "%02x", $0) }.joined()
+        JSONText.hexString(SHA256.hash(data: Array(canonicalForm.utf8)))
     }
 }
 

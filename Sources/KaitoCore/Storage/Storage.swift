@@ -11,9 +11,12 @@ public protocol Storage: Sendable {
     /// Runs `body` against a consistent read-only view.
     /// - Throws: whatever `body` throws, or `unavailable` when the database cannot be reached.
     func read<T: Sendable>(_ body: @Sendable (any StorageSession) async throws -> T) async throws -> T
+    /// Runs `body`, which issues a single query, without a snapshot transaction around it (one statement is its
+    /// own snapshot). The key lookup of every request uses it.
+    func lookup<T: Sendable>(_ body: @Sendable (any StorageSession) async throws -> T) async throws -> T
     /// Runs `body` in one write transaction: commit on return, rollback on throw.
     /// - Throws: whatever `body` throws, `conflict` on a unique violation, `unavailable` when the database fails.
-    func write<T: Sendable>(_ body: @Sendable (any StorageSession) async throws -> T) async throws -> T
+    func write<T: Sendable>(_ body: @Sendable @escaping (any StorageSession) async throws -> T) async throws -> T
     /// Rate-limit state: shared by every server on PostgreSQL, in memory on SQLite.
     var rateLimits: any RateLimitStore { get }
     /// Where this process's long-polls wait for `notifyAfterCommit` from any server.
@@ -47,4 +50,10 @@ public protocol StorageSession: Sendable {
     /// Wakes long-polls waiting on `topic` on every server once this transaction commits (nothing if it rolls
     /// back): `NOTIFY` on PostgreSQL, the process's `ChangeHub` after the commit on SQLite.
     func notifyAfterCommit(_ topic: String) async throws
+}
+
+extension Storage {
+    public func lookup<T: Sendable>(_ body: @Sendable (any StorageSession) async throws -> T) async throws -> T {
+        try await read(body)
+    }
 }

@@ -37,6 +37,18 @@ public struct UnitOfWork: Sendable {
         }
     }
 
+    /// A read whose only writes are its audit event and the key's use: `body` runs on a read snapshot (on SQLite a
+    /// reader connection, off the single writer), then the event commits in a write of its own. The caller still
+    /// returns only after that commit, and a failed read writes nothing (a single-use key is not spent by a 404).
+    /// Two racing requests of one single-use key both read, and exactly one of them commits its use.
+    public func readAudited<T: Sendable>(
+        for caller: Caller, audit record: AuditRecord, _ body: @Sendable @escaping (any StorageSession) async throws -> T
+    ) async throws -> T {
+        let result = try await storage.read(body)
+        try await run(for: caller, audit: record) { _ in }
+        return result
+    }
+
     /// Runs an operator's or the system's change with its audit event (`kaito admin`, bootstrap).
     public func runAsSystem<T: Sendable>(
         _ actor: AuditEvent.Actor, organizationID: @escaping @Sendable (T) -> String, audit record: @escaping @Sendable (T) -> AuditRecord,

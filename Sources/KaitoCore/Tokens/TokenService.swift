@@ -88,7 +88,7 @@ public struct TokenService: Sendable {
     /// The current code. With `minValid`, waits for the next period when fewer seconds than that are left.
     /// - Throws: `validation_failed` on `min_valid` outside 0..<period, `not_found` for an unknown slug.
     public func code(slug: String, minValid: Int?, by caller: Caller) async throws -> GeneratedCode {
-        let (token, secret) = try await work.run(for: caller, audit: .token(.tokenCodeRead, slug)) { session in
+        let (token, secret) = try await work.readAudited(for: caller, audit: .token(.tokenCodeRead, slug)) { session in
             let token = try await find(slug: slug, caller: caller, session: session)
             // Checked inside the unit of work: a refused request must not spend a single-use key.
             if let minValid, !(0..<token.parameters.period).contains(minValid) {

@@ -12,20 +12,23 @@ public struct Outbox: Sendable {
     /// One delivery of `data` (JSON text) to every enabled endpoint of the organisation subscribed to `topic` whose
     /// filter (`wants`) accepts it.
     public func enqueue(
-        _ topic: WebhookTopic, data: String, organizationID: String, at now: Date, in session: any StorageSession,
+        _ topic: WebhookTopic, data: @autoclosure () -> String, organizationID: String, at now: Date, in session: any StorageSession,
         where wants: (WebhookEndpoint) -> Bool = { _ in true }
     ) async throws {
+        // The payload is built only when an endpoint wants it: most audited requests have no audit.event subscriber.
+        var payload: String?
         for endpoint in try await session.webhooks.activeEndpoints(organizationID: organizationID, topic: topic) where wants(endpoint) {
+            let text = payload ?? data()
+            payload = text
             try await session.webhooks.insertDelivery(WebhookDelivery(
                 id: Identifier.make(prefix: WebhookDelivery.idPrefix, at: now, random: random), organizationID: organizationID,
-                endpointID: endpoint.id, type: topic.rawValue, data: data, createdAt: now, nextAttemptAt: now
+                endpointID: endpoint.id, type: topic.rawValue, data: text, createdAt: now, nextAttemptAt: now
             ))
         }
     }
 
     /// JSON text of `object` with sorted keys, for a delivery's `data`.
     public static func json(_ object: [String: Any]) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
+        JSONText.encode(object)
     }
 }

@@ -74,7 +74,7 @@ public final class PostgresStorage: Storage {
         }
     }
 
-    public func write<T: Sendable>(_ body: @Sendable (any StorageSession) async throws -> T) async throws -> T {
+    public func write<T: Sendable>(_ body: @Sendable @escaping (any StorageSession) async throws -> T) async throws -> T {
         do {
             return try await client.withConnection { connection in
                 try await Self.transaction(connection.sql(), begin: "BEGIN") { db in

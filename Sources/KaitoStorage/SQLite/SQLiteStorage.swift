@@ -6,9 +6,12 @@ import SQLiteKit
 import SQLKit
 
 /// SQLite in WAL mode behind the `Storage` protocol: one writer connection on its own thread, a few reader
-/// connections, each lent to one unit of work at a time. Readers see snapshots and never wait for the writer.
+/// connections, each lent to one unit of work at a time. Readers see snapshots and never wait for the writer;
+/// writes that queue behind each other share one commit (`GroupCommit`).
 public final class SQLiteStorage: Storage {
     private let writer: ConnectionPool<SQLiteConnection>
+    /// Units of work that arrive while the writer is busy commit together (see `GroupCommit`).
+    private let groupCommit: GroupCommit
     private let readers: ConnectionPool<SQLiteConnection>
     private let readerCount: Int
     private let threadPools: [NIOThreadPool]
@@ -20,8 +23,17 @@ public final class SQLiteStorage: Storage {
     /// Every writer is in this process: long-polls are woken here after each commit.
     public let changes = ChangeHub()
 
-    private init(writer: SQLiteConnection, readers: [SQLiteConnection], threadPools: [NIOThreadPool], logger: Logger) {
+    /// The writer connection's own event loop, where its batches run.
+    private let writerLoop: MultiThreadedEventLoopGroup
+
+    private init(
+        writer: SQLiteConnection, writerLoop: MultiThreadedEventLoopGroup, readers: [SQLiteConnection], threadPools: [NIOThreadPool],
+        logger: Logger
+    ) {
         self.writer = ConnectionPool([writer])
+        self.writerLoop = writerLoop
+        self.groupCommit = GroupCommit(
+            writer: self.writer, dialect: SQLiteDialectSupport(), executor: EventLoopTaskExecutor(writerLoop.next()))
         self.readers = ConnectionPool(readers)
         self.readerCount = readers.count
         self.threadPools = threadPools
@@ -36,7 +48,8 @@ public final class SQLiteStorage: Storage {
         writerPool.start()
         readerPool.start()
         let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
-        let writer = try await SQLiteConnection.open(storage: .file(path: path), threadPool: writerPool, logger: logger, on: eventLoop)
+        let writerLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let writer = try await SQLiteConnection.open(storage: .file(path: path), threadPool: writerPool, logger: logger, on: writerLoop.next())
         for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL", "PRAGMA foreign_keys = ON"] {
             try await writer.sql().raw(SQLQueryString(pragma)).run()
         }
@@ -49,11 +62,12 @@ public final class SQLiteStorage: Storage {
                 try await reader.sql().raw("PRAGMA query_only = ON").run()
                 readers.append(reader)
             }
-            storage = SQLiteStorage(writer: writer, readers: readers, threadPools: [writerPool, readerPool], logger: logger)
+            storage = SQLiteStorage(writer: writer, writerLoop: writerLoop, readers: readers, threadPools: [writerPool, readerPool], logger: logger)
         } catch {
             try? await writer.close()
             try? await writerPool.shutdownGracefully()
             try? await readerPool.shutdownGracefully()
+            try? await writerLoop.shutdownGracefully()
             throw error
         }
         return storage
@@ -72,19 +86,30 @@ public final class SQLiteStorage: Storage {
         }
     }
 
-    public func write<T: Sendable>(_ body: @Sendable (any StorageSession) async throws -> T) async throws -> T {
+    public func lookup<T: Sendable>(_ body: @Sendable (any StorageSession) async throws -> T) async throws -> T {
         do {
-            let (result, topics) = try await writer.withConnection { connection in
-                try await Self.transaction(connection.sql()) { db in
-                    let session = SQLStorageSession(database: db, dialect: dialect)
-                    return (try await body(session), session.committed)
-                }
+            return try await readers.withConnection { connection in
+                try await body(SQLStorageSession(database: connection.sql(), dialect: dialect))
             }
-            for topic in topics.drain() { changes.publish(topic) }
+        } catch {
+            throw mapped(error)
+        }
+    }
+
+    public func write<T: Sendable>(_ body: @Sendable @escaping (any StorageSession) async throws -> T) async throws -> T {
+        do {
+            let (result, topics) = try await groupCommit.run { session in try await body(session) }
+            for topic in topics { changes.publish(topic) }
             return result
         } catch {
             throw mapped(error)
         }
+    }
+
+    /// How many units of work the writer has run, and in how many transactions.
+    public var writeStatistics: (units: Int, transactions: Int) {
+        let statistics = groupCommit.statistics
+        return (statistics.units, statistics.transactions)
     }
 
     public func schemaVersion() async throws -> Int {
@@ -102,6 +127,7 @@ public final class SQLiteStorage: Storage {
         for connection in await writer.close(count: 1) { try await connection.close() }
         for connection in await readers.close(count: readerCount) { try await connection.close() }
         for pool in threadPools { try await pool.shutdownGracefully() }
+        try await writerLoop.shutdownGracefully()
     }
 
     /// `BEGIN IMMEDIATE` (or `begin`) … `COMMIT`, or `ROLLBACK` when `body` throws. The caller holds the lease.
