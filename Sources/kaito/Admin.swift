@@ -7,7 +7,10 @@ import Logging
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Operator commands that work on the database directly (also while servers are running).",
-        subcommands: [CreateOrg.self, RenameOrg.self, CreateKey.self, SetPlan.self, Users.self, AddUser.self, RemoveUser.self]
+        subcommands: [
+            CreateOrg.self, RenameOrg.self, CreateKey.self, SetPlan.self, Users.self, AddUser.self, RemoveUser.self,
+            BackupCommand.self, RestoreCommand.self,
+        ]
     )
 
     struct SetPlan: AsyncParsableCommand {

@@ -4,6 +4,11 @@ import Foundation
 public struct TemporaryDirectory: Sendable {
     public let path: String
 
+    /// A directory that exists already (removed by `remove()` like the others).
+    public init(existing path: String) {
+        self.path = path
+    }
+
     public init() throws {
         let path = NSTemporaryDirectory() + "kaito-test-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)

@@ -185,3 +185,35 @@ extension SQLiteStorage {
         }
     }
 }
+
+extension SQLiteStorage {
+    /// A consistent copy of the database at `path`, taken with `VACUUM INTO` on a connection of its own while servers
+    /// keep writing (never a file copy of a live database: the copy would miss the WAL or tear a page). Returns the
+    /// copy's bytes; the temporary file is removed.
+    public static func snapshot(databasePath path: String, logger: Logger) async throws -> [UInt8] {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw KaitoError.notFound("The database \(path)")
+        }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kaito-backup-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let copy = directory.appendingPathComponent("kaito.sqlite").path
+        let pool = NIOThreadPool(numberOfThreads: 1)
+        pool.start()
+        do {
+            let connection = try await SQLiteConnection.open(storage: .file(path: path), threadPool: pool, logger: logger, on: MultiThreadedEventLoopGroup.singleton.any())
+            do {
+                try await connection.sql().raw("VACUUM INTO \(bind: copy)").run()
+                try await connection.close()
+            } catch {
+                try? await connection.close()
+                throw error
+            }
+            try await pool.shutdownGracefully()
+        } catch {
+            try? await pool.shutdownGracefully()
+            throw error
+        }
+        return Array(try Data(contentsOf: URL(fileURLWithPath: copy)))
+    }
+}
