@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KaitoCore
 import KaitoHTTP
 
 extension Admin {
@@ -51,6 +52,49 @@ extension Admin {
             print("restored \(manifest.createdAt) backup into \(configuration.dataDirectory)")
             if !manifest.includesMasterKey && configuration.masterKeyBase64 == nil {
                 print("start the server with KAITO_MASTER_KEY set to master key \(manifest.masterKeyID)")
+            }
+        }
+    }
+}
+
+extension Admin {
+    struct RotateMasterKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-master-key",
+            abstract: "Re-wrap every organisation's data key under a new master key, in one transaction, while servers keep serving.",
+            discussion: """
+                The current key comes from KAITO_MASTER_KEY or <data-dir>/master.key as for serve; the new one from
+                --new-key-file (base64 of 32 random bytes: head -c 32 /dev/urandom | base64 > new.key). When the
+                current key is <data-dir>/master.key, that file is replaced by the new key. Afterwards restart the
+                servers with the new key: one still holding the old key serves the organisations whose data keys it
+                has loaded, and refuses to start again. Then destroy every copy of the old key.
+                """)
+
+        @Option(name: .customLong("new-key-file"), help: "A file with the new master key in base64.")
+        var newKeyFile: String
+
+        @OptionGroup var options: ServerOptions
+
+        func run() async throws {
+            let configuration = try options.configuration()
+            guard let text = FileManager.default.contents(atPath: newKeyFile).map({ String(decoding: $0, as: UTF8.self) }) else {
+                throw CLIError(message: "cannot read \(newKeyFile)", exitCode: 2)
+            }
+            let new: MasterKey
+            do { new = try MasterKey(base64: text) } catch { throw CLIError(message: "\(newKeyFile): \(error)", exitCode: 2) }
+            try await withRuntime(options) { runtime in
+                let old = runtime.keyring.master
+                let count = try await Keyring.rotateMasterKey(from: old, to: new, storage: runtime.storage)
+                if configuration.masterKeyBase64 == nil {
+                    // Replace <data-dir>/master.key atomically: a crash leaves the old or the new file, never half.
+                    let temporary = configuration.masterKeyPath + ".new"
+                    try? FileManager.default.removeItem(atPath: temporary)
+                    guard FileManager.default.createFile(atPath: temporary, contents: Data((text.trimmingCharacters(in: .whitespacesAndNewlines) + "\n").utf8),
+                                                         attributes: [.posixPermissions: 0o600]),
+                          rename(temporary, configuration.masterKeyPath) == 0
+                    else { throw CLIError(message: "rotated, but could not replace \(configuration.masterKeyPath): put the new key there", exitCode: 1) }
+                }
+                print("re-wrapped \(count) data keys: master key \(old.id) -> \(new.id)")
             }
         }
     }

@@ -42,6 +42,15 @@ public struct DataKey: Sendable {
 
     static func context(_ organizationID: String) -> String { "kaito/v1/data-key|\(organizationID)" }
 
+    /// The same data key wrapped by `new` instead of `old` (master-key rotation); its bytes never leave memory.
+    public static func rewrap(_ wrapped: Wrapped, for organizationID: String, from old: MasterKey, to new: MasterKey, random: any RandomSource) throws -> Wrapped {
+        guard wrapped.masterKeyID == old.id else {
+            throw KaitoError(.unavailable, "The organisation's data key is wrapped by master key \(wrapped.masterKeyID), not by \(old.id).")
+        }
+        let bytes = try Envelope.open(wrapped.ciphertext, key: old.wrappingKey, context: context(organizationID))
+        return Wrapped(masterKeyID: new.id, ciphertext: try Envelope.seal(bytes, key: new.wrappingKey, context: context(organizationID), random: random))
+    }
+
     /// Encrypts a token's seed, bound to this organisation and the token's id.
     public func sealSeed(_ seed: [UInt8], tokenID: String, random: any RandomSource = SystemRandomSource()) throws -> [UInt8] {
         try Envelope.seal(seed, key: key, context: seedContext(tokenID), random: random)

@@ -1,3 +1,4 @@
+import Foundation
 /// The master key and everything derived from it, with organisations' data keys unwrapped once and cached.
 public final class Keyring: Sendable {
     public let master: MasterKey
@@ -10,6 +11,75 @@ public final class Keyring: Sendable {
         self.hasher = APIKeyHasher(master: master)
         self.random = random
     }
+
+    init(master: MasterKey, hasher: APIKeyHasher, random: any RandomSource) {
+        self.master = master
+        self.hasher = hasher
+        self.random = random
+    }
+
+    /// The secret under which API keys are hashed, kept wrapped by the master key in `server_secrets`. It starts as
+    /// the hashing key derived from the first master key and survives every rotation, so keys stay valid.
+    static let apiKeyHashSecret = "api-key-hash"
+
+    /// Failures of a server started with the wrong master key, or of a rotation.
+    public enum Error: Swift.Error, CustomStringConvertible, Equatable {
+        case wrongMasterKey(current: String, given: String)
+
+        public var description: String {
+            switch self {
+            case .wrongMasterKey(let current, let given):
+                return "this database's keys are wrapped by master key \(current), but this server was started with master key \(given)"
+                    + " (if the master key was rotated, start with the new key: KAITO_MASTER_KEY or <data-dir>/master.key)"
+            }
+        }
+    }
+
+    /// The keyring of a server starting on `storage`: checks that `master` is the database's current master key
+    /// (recording it on a database that has none yet) and loads the API-key hashing secret it wraps.
+    /// - Throws: `Keyring.Error.wrongMasterKey` when the database's keys are wrapped by another master key.
+    public static func open(master: MasterKey, storage: any Storage, random: any RandomSource = SystemRandomSource(), now: Date = Date()) async throws -> Keyring {
+        let wrapped = try await storage.write { session in
+            if try await session.dataKeys.secret(named: apiKeyHashSecret, lock: false) == nil {
+                // A database from before rotation existed, or a new one: the derived key becomes the kept secret.
+                let bytes = master.keyHashingKey.withUnsafeBytes { Array($0) }
+                let sealed = try Envelope.seal(bytes, key: master.wrappingKey, context: secretContext(apiKeyHashSecret), random: random)
+                try await session.dataKeys.insertSecretIfAbsent(named: apiKeyHashSecret, DataKey.Wrapped(masterKeyID: master.id, ciphertext: sealed), at: now)
+            }
+            return try await session.dataKeys.secret(named: apiKeyHashSecret, lock: false)
+        }
+        guard let wrapped else { throw KaitoError(.unavailable, "The server secrets could not be stored.") }
+        guard wrapped.masterKeyID == master.id else { throw Error.wrongMasterKey(current: wrapped.masterKeyID, given: master.id) }
+        let bytes = try Envelope.open(wrapped.ciphertext, key: master.wrappingKey, context: secretContext(apiKeyHashSecret))
+        return Keyring(master: master, hasher: APIKeyHasher(key: bytes), random: random)
+    }
+
+    /// Re-wraps every organisation's data key and every server secret from `old` to `new`, in one transaction, so
+    /// that afterwards only `new` opens anything. Running servers keep serving: they hold unwrapped data keys in
+    /// memory, and one that needs a data key it has not loaded yet answers 503 until restarted with `new`.
+    /// Nothing is decrypted but the data keys themselves, in this process's memory.
+    /// - Returns: the number of data keys re-wrapped.
+    /// - Throws: `Keyring.Error.wrongMasterKey` when `old` is not the database's current master key.
+    public static func rotateMasterKey(from old: MasterKey, to new: MasterKey, storage: any Storage, random: any RandomSource = SystemRandomSource(), now: Date = Date()) async throws -> Int {
+        try await storage.write { session in
+            // The secret's row lock serialises rotations and data-key creation against each other (PostgreSQL).
+            guard let secret = try await session.dataKeys.secret(named: apiKeyHashSecret, lock: true) else {
+                throw KaitoError(.unavailable, "The database has no server secrets yet: start a server on it once before rotating.")
+            }
+            guard secret.masterKeyID == old.id else { throw Error.wrongMasterKey(current: secret.masterKeyID, given: old.id) }
+            guard new.id != old.id else { return 0 }
+            let hashing = try Envelope.open(secret.ciphertext, key: old.wrappingKey, context: secretContext(apiKeyHashSecret))
+            let rewrapped = try Envelope.seal(hashing, key: new.wrappingKey, context: secretContext(apiKeyHashSecret), random: random)
+            try await session.dataKeys.replaceSecret(named: apiKeyHashSecret, with: DataKey.Wrapped(masterKeyID: new.id, ciphertext: rewrapped), at: now)
+            let all = try await session.dataKeys.lockAll()
+            for (organizationID, wrapped) in all {
+                try await session.dataKeys.replace(organizationID: organizationID, with: try DataKey.rewrap(wrapped, for: organizationID, from: old, to: new, random: random))
+            }
+            return all.count
+        }
+    }
+
+    static func secretContext(_ name: String) -> String { "kaito/v1/server-secret|\(name)" }
 
     /// The organisation's data key.
     /// - Throws: `unavailable` when it is missing or wrapped by another master key; `Envelope.Error` when altered.
@@ -25,6 +95,10 @@ public final class Keyring: Sendable {
 
     /// Creates and stores a new organisation's data key.
     public func createDataKey(organizationID: String, session: any StorageSession) async throws -> DataKey {
+        // A server still running with a master key that has since been rotated must not wrap new data keys with it.
+        if let current = try await session.dataKeys.secret(named: Self.apiKeyHashSecret, lock: true), current.masterKeyID != master.id {
+            throw KaitoError(.unavailable, "The master key was rotated to \(current.masterKeyID); restart this server with the new key.")
+        }
         let (key, wrapped) = try DataKey.generate(for: organizationID, master: master, random: random)
         try await session.dataKeys.insert(wrapped, organizationID: organizationID)
         return key

@@ -49,6 +49,9 @@ public struct APIKeyHasher: Sendable {
 
     public init(master: MasterKey) { self.key = master.keyHashingKey }
 
+    /// A hasher under a key kept wrapped in the database (it outlives master-key rotations).
+    public init(key bytes: [UInt8]) { self.key = SymmetricKey(data: bytes) }
+
     public func hash(_ secret: APIKeySecret) -> [UInt8] {
         Array(HMAC<SHA256>.authenticationCode(for: Array(secret.value.utf8), using: key))
     }

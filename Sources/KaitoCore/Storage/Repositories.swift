@@ -24,6 +24,16 @@ public protocol DataKeyRepository: Sendable {
     func insert(_ wrapped: DataKey.Wrapped, organizationID: String) async throws
     /// The organisation's wrapped data key, or nil.
     func find(organizationID: String) async throws -> DataKey.Wrapped?
+    /// Every organisation's wrapped data key, locked for update (PostgreSQL) for a master-key rotation.
+    func lockAll() async throws -> [(organizationID: String, wrapped: DataKey.Wrapped)]
+    /// Replaces an organisation's wrapped data key (a rotation re-wraps it).
+    func replace(organizationID: String, with wrapped: DataKey.Wrapped) async throws
+    /// A server-wide secret wrapped by the master key, locked for update when `lock` (PostgreSQL), or nil.
+    func secret(named name: String, lock: Bool) async throws -> DataKey.Wrapped?
+    /// Stores a server-wide secret unless one of that name exists (the first server to start wins).
+    func insertSecretIfAbsent(named name: String, _ wrapped: DataKey.Wrapped, at now: Date) async throws
+    /// Replaces a server-wide secret (a rotation re-wraps it).
+    func replaceSecret(named name: String, with wrapped: DataKey.Wrapped, at now: Date) async throws
 }
 
 /// API keys. Only hashes are stored.

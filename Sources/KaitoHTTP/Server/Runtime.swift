@@ -45,14 +45,25 @@ public struct Runtime: Sendable {
         if let url = configuration.databaseURL {
             guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else { throw ServerError.unsupportedDatabaseURL }
             let storage = try await PostgresStorage.open(url: url, logger: logger)
-            return Runtime(storage: storage, keyring: Keyring(master: master), webhookPolicy: WebhookAddressPolicy(allowed: configuration.webhookAllowedCIDRs))
+            return Runtime(storage: storage, keyring: try await openKeyring(master, storage), webhookPolicy: WebhookAddressPolicy(allowed: configuration.webhookAllowedCIDRs))
         }
         // Create the database file owner-only; SQLite gives its WAL and shared-memory files the same mode.
         if !FileManager.default.fileExists(atPath: configuration.databasePath) {
             FileManager.default.createFile(atPath: configuration.databasePath, contents: nil, attributes: [.posixPermissions: 0o600])
         }
         let storage = try await SQLiteStorage.open(path: configuration.databasePath, logger: logger)
-        return Runtime(storage: storage, keyring: Keyring(master: master), webhookPolicy: WebhookAddressPolicy(allowed: configuration.webhookAllowedCIDRs))
+        return Runtime(storage: storage, keyring: try await openKeyring(master, storage), webhookPolicy: WebhookAddressPolicy(allowed: configuration.webhookAllowedCIDRs))
+    }
+
+    /// The keyring, or — for a server started with a master key the database does not use — the storage closed and
+    /// the refusal thrown.
+    static func openKeyring(_ master: MasterKey, _ storage: any Storage) async throws -> Keyring {
+        do {
+            return try await Keyring.open(master: master, storage: storage)
+        } catch {
+            try? await storage.close()
+            throw error
+        }
     }
 
     static func loadMasterKey(_ configuration: ServerConfiguration, logger: Logger) throws -> MasterKey {

@@ -18,6 +18,7 @@ public enum Migrations {
         Migration(version: 5, name: "sms_inboxes", apply: Migration005.apply),
         Migration(version: 6, name: "sms_outbound", apply: Migration006.apply),
         Migration(version: 7, name: "subscriptions_and_users", apply: Migration007.apply),
+        Migration(version: 8, name: "server_secrets", apply: Migration008.apply),
     ]
 
     static var latestVersion: Int { all.last?.version ?? 0 }

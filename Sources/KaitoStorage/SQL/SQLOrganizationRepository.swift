@@ -78,4 +78,40 @@ struct SQLDataKeyRepository: DataKeyRepository {
         }
         return DataKey.Wrapped(masterKeyID: try row.string("master_key_id"), ciphertext: try row.bytes("wrapped_key"))
     }
+
+    func lockAll() async throws -> [(organizationID: String, wrapped: DataKey.Wrapped)] {
+        try await db.raw("SELECT * FROM data_keys ORDER BY org_id\(unsafeRaw: dialect.rowLockSuffix)").all().map { row in
+            (try row.string("org_id"), DataKey.Wrapped(masterKeyID: try row.string("master_key_id"), ciphertext: try row.bytes("wrapped_key")))
+        }
+    }
+
+    func replace(organizationID: String, with wrapped: DataKey.Wrapped) async throws {
+        try await db.raw("""
+            UPDATE data_keys SET master_key_id = \(bind: wrapped.masterKeyID), wrapped_key = \(bind: Data(wrapped.ciphertext))
+            WHERE org_id = \(bind: organizationID)
+            """).run()
+    }
+
+    func secret(named name: String, lock: Bool) async throws -> DataKey.Wrapped? {
+        let suffix = lock ? dialect.rowLockSuffix : ""
+        guard let row = try await db.raw("SELECT * FROM server_secrets WHERE name = \(bind: name)\(unsafeRaw: suffix)").first() else {
+            return nil
+        }
+        return DataKey.Wrapped(masterKeyID: try row.string("master_key_id"), ciphertext: try row.bytes("wrapped"))
+    }
+
+    func insertSecretIfAbsent(named name: String, _ wrapped: DataKey.Wrapped, at now: Date) async throws {
+        try await db.raw("""
+            INSERT INTO server_secrets (name, master_key_id, wrapped, updated_at)
+            VALUES (\(bind: name), \(bind: wrapped.masterKeyID), \(bind: Data(wrapped.ciphertext)), \(bind: now.storedSeconds))
+            ON CONFLICT (name) DO NOTHING
+            """).run()
+    }
+
+    func replaceSecret(named name: String, with wrapped: DataKey.Wrapped, at now: Date) async throws {
+        try await db.raw("""
+            UPDATE server_secrets SET master_key_id = \(bind: wrapped.masterKeyID), wrapped = \(bind: Data(wrapped.ciphertext)),
+            updated_at = \(bind: now.storedSeconds) WHERE name = \(bind: name)
+            """).run()
+    }
 }

@@ -1,0 +1,73 @@
+import AsyncHTTPClient
+import Foundation
+import KaitoAPIModels
+import KaitoTestSupport
+import NIOCore
+import NIOHTTP1
+import Testing
+
+/// `kaito admin rotate-master-key` against a live server under load.
+@Suite("End to end: master-key rotation", .serialized)
+struct RotationEndToEndTests {
+    @Test("Rotation while requests keep succeeding; the old key is then refused at start, the new one serves the same codes")
+    func rotateUnderLoad() async throws {
+        let server = try await ServerProcess.start()
+        defer { server.directory.remove() }
+        let kaito = try ServerProcess.executable
+        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        var restarted: ServerProcess?
+        do {
+            let directory = server.directory.path
+            let admin = try String(contentsOfFile: directory + "/bootstrap-admin.key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            let oldKey = try String(contentsOfFile: directory + "/master.key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            let made = try await request(http, .POST, server.url + "/v1/keys", key: admin, body: #"{"name": "ci", "scopes": ["tokens:write", "tokens:code"]}"#)
+            let key = try #require(try JSONDecoder().decode(KeyResponse.self, from: made.body).key)
+            _ = try await request(http, .POST, server.url + "/v1/tokens", key: key, body: #"{"slug": "aws-prod", "secret": "JBSWY3DPEHPK3PXP"}"#)
+
+            let load = Task {
+                var statuses: [UInt: Int] = [:]
+                // Paced under the key's 60 codes a minute burst: every answer should be a 200.
+                while !Task.isCancelled {
+                    let status = (try? await request(http, .GET, server.url + "/v1/tokens/aws-prod/code", key: key).status) ?? 0
+                    if Task.isCancelled { break }
+                    statuses[status, default: 0] += 1
+                    try? await Task.sleep(for: .milliseconds(20))
+                }
+                return statuses
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            let newKey = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+            try Data((newKey + "\n").utf8).write(to: URL(fileURLWithPath: directory + "/new.key"))
+            let rotated = try run(kaito, ["admin", "rotate-master-key", "--new-key-file", directory + "/new.key", "--data-dir", directory])
+            try await Task.sleep(for: .milliseconds(300))
+            load.cancel()
+            let statuses = await load.value
+            #expect(rotated.status == 0, "\(rotated.error)")
+            #expect(rotated.output.contains("re-wrapped 1 data keys"), "\(rotated.output)")
+            #expect(statuses.keys.sorted() == [200] && statuses[200, default: 0] > 0, "every request succeeded: \(statuses)")
+            // The server still holds the old key, and keeps serving after the rotation.
+            for _ in 0..<5 {
+                #expect(try await request(http, .GET, server.url + "/v1/tokens/aws-prod/code", key: key).status == 200)
+            }
+            #expect(try String(contentsOfFile: directory + "/master.key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) == newKey)
+            #expect(server.stop() == 0)
+
+            // The old key: refused at start with a message that names the keys. The new one: the same codes.
+            let refused = try run(kaito, ["serve", "--port", "0", "--data-dir", directory], environment: ["KAITO_MASTER_KEY": oldKey])
+            #expect(refused.status != 0)
+            #expect(refused.error.contains("wrapped by master key mk_") && refused.error.contains("rotated"), "\(refused.error)")
+            #expect(try run(kaito, ["admin", "rotate-master-key", "--new-key-file", directory + "/new.key", "--data-dir", directory], environment: ["KAITO_MASTER_KEY": oldKey]).status == 1)
+            let again = try await ServerProcess.start(directory: TemporaryDirectory(existing: directory))
+            restarted = again
+            let code = try JSONDecoder().decode(CodeResponse.self, from: try await request(http, .GET, again.url + "/v1/tokens/aws-prod/code", key: key).body)
+            #expect(code.code == (try TestEnvironment.runPython("import pyotp; print(pyotp.TOTP('JBSWY3DPEHPK3PXP').now())", [])))
+            #expect(again.stop() == 0)
+            restarted = nil
+        } catch {
+            _ = restarted?.stop()
+            try? await http.shutdown()
+            throw error
+        }
+        try await http.shutdown()
+    }
+}
