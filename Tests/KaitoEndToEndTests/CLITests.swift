@@ -104,7 +104,7 @@ struct CLITests {
         let fromURI = try run(kaito, ["tokens", "create", "gcp-prod", "--secret-stdin", "--json"], environment: environment, input: Data(uri.utf8))
         let gcp = try JSONDecoder().decode(TokenResponse.self, from: Data(fromURI.output.utf8))
         #expect(gcp.digits == 8 && gcp.algorithm == "SHA256" && gcp.issuer == "GCP")
-        let code = try run(kaito, ["code", "gcp-prod", "--min-valid", "3"], environment: environment)
+        let code = try run(kaito, ["code", "gcp-prod", "--min-valid", "5"], environment: environment)
         let expected = try TestEnvironment.runPython("import pyotp, hashlib; print(pyotp.TOTP('KRSXG5CTMVRXEZLU', digits=8, digest=hashlib.sha256).now())", [])
         #expect(code.output.trimmingCharacters(in: .newlines) == expected)
         #expect(try run(kaito, ["tokens", "create", "aws-prod", "--secret", "JBSWY3DPEHPK3PXP"], environment: environment).status == 1, "409: taken")

@@ -59,7 +59,7 @@ struct RotationEndToEndTests {
             #expect(try run(kaito, ["admin", "rotate-master-key", "--new-key-file", directory + "/new.key", "--data-dir", directory], environment: ["KAITO_MASTER_KEY": oldKey]).status == 1)
             let again = try await ServerProcess.start(directory: TemporaryDirectory(existing: directory))
             restarted = again
-            let code = try JSONDecoder().decode(CodeResponse.self, from: try await request(http, .GET, again.url + "/v1/tokens/aws-prod/code", key: key).body)
+            let code = try JSONDecoder().decode(CodeResponse.self, from: try await request(http, .GET, again.url + "/v1/tokens/aws-prod/code?min_valid=5", key: key).body)
             #expect(code.code == (try TestEnvironment.runPython("import pyotp; print(pyotp.TOTP('JBSWY3DPEHPK3PXP').now())", [])))
             #expect(again.stop() == 0)
             restarted = nil

@@ -70,6 +70,13 @@ public struct Runtime: Sendable {
         do {
             if let base64 = configuration.masterKeyBase64 { return try MasterKey(base64: base64) }
             if let text = try SecretFile.read(configuration.masterKeyPath) { return try MasterKey(base64: text) }
+            // A new key only for a new database: for one that holds data (a restored backup, a moved directory) a new
+            // key could open nothing, so say what is missing instead of writing a useless key file.
+            if configuration.databaseURL == nil,
+               let size = (try? FileManager.default.attributesOfItem(atPath: configuration.databasePath))?[.size] as? Int, size > 0 {
+                throw ServerError.badMasterKey(
+                    "\(configuration.databasePath) holds data but there is no master key: set KAITO_MASTER_KEY or put the key in \(configuration.masterKeyPath)")
+            }
             let (key, base64) = MasterKey.generate()
             try SecretFile.create(configuration.masterKeyPath, contents: base64 + "\n")
             logger.notice("generated a new master key", metadata: ["path": "\(configuration.masterKeyPath)"])
