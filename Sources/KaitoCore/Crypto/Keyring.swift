@@ -39,14 +39,16 @@ public final class Keyring: Sendable {
     /// (recording it on a database that has none yet) and loads the API-key hashing secret it wraps.
     /// - Throws: `Keyring.Error.wrongMasterKey` when the database's keys are wrapped by another master key.
     public static func open(master: MasterKey, storage: any Storage, random: any RandomSource = SystemRandomSource(), now: Date = Date()) async throws -> Keyring {
-        let wrapped = try await storage.write { session in
-            if try await session.dataKeys.secret(named: apiKeyHashSecret, lock: false) == nil {
-                // A database from before rotation existed, or a new one: the derived key becomes the kept secret.
-                let bytes = master.keyHashingKey.withUnsafeBytes { Array($0) }
-                let sealed = try Envelope.seal(bytes, key: master.wrappingKey, context: secretContext(apiKeyHashSecret), random: random)
+        // Read first: only a database without the secret (new, or from before rotation existed) takes a write at start.
+        var wrapped = try await storage.read { try await $0.dataKeys.secret(named: apiKeyHashSecret, lock: false) }
+        if wrapped == nil {
+            // The derived key becomes the kept secret; the first server to start wins.
+            let bytes = master.keyHashingKey.withUnsafeBytes { Array($0) }
+            let sealed = try Envelope.seal(bytes, key: master.wrappingKey, context: secretContext(apiKeyHashSecret), random: random)
+            wrapped = try await storage.write { session in
                 try await session.dataKeys.insertSecretIfAbsent(named: apiKeyHashSecret, DataKey.Wrapped(masterKeyID: master.id, ciphertext: sealed), at: now)
+                return try await session.dataKeys.secret(named: apiKeyHashSecret, lock: false)
             }
-            return try await session.dataKeys.secret(named: apiKeyHashSecret, lock: false)
         }
         guard let wrapped else { throw KaitoError(.unavailable, "The server secrets could not be stored.") }
         guard wrapped.masterKeyID == master.id else { throw Error.wrongMasterKey(current: wrapped.masterKeyID, given: master.id) }

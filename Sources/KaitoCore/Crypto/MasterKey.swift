@@ -21,7 +21,7 @@ public struct MasterKey: Sendable {
         self.keyHashingKey = Self.derive(key, "kaito/v1/api-key-hash")
         self.wrappingKey = Self.derive(key, "kaito/v1/data-key-wrap")
         let fingerprint = Self.derive(key, "kaito/v1/master-key-id").withUnsafeBytes { Array($0) }
-        self.id = "mk_" + fingerprint.prefix(8).map { String(format: "%02x", $0) }.joined()
+        self.id = "mk_" + JSONText.hexString(fingerprint.prefix(8))
     }
 
     /// Parses the base64 text of `KAITO_MASTER_KEY` or of the key file (surrounding white space ignored).

@@ -52,7 +52,7 @@ public enum Backup {
     /// The archive of the configured SQLite database.
     public static func create(_ configuration: ServerConfiguration, includeMasterKey: Bool, logger: Logger) async throws -> (archive: [UInt8], manifest: Manifest) {
         guard configuration.databaseURL == nil else { throw Error.postgres }
-        guard let (master, base64) = try existingMasterKey(configuration) else { throw Error.noMasterKey }
+        guard let (master, base64) = try Runtime.existingMasterKey(configuration) else { throw Error.noMasterKey }
         let database = try await SQLiteStorage.snapshot(databasePath: configuration.databasePath, logger: logger)
         let manifest = Manifest(
             format: format, createdAt: Timestamp.format(Date()), masterKeyID: master.id, includesMasterKey: includeMasterKey,
@@ -114,16 +114,5 @@ public enum Backup {
         if let masterKeyText { try SecretFile.create(configuration.masterKeyPath, contents: masterKeyText) }
         try fileManager.moveItem(atPath: temporary, toPath: configuration.databasePath)
         return manifest
-    }
-
-    /// The master key from `KAITO_MASTER_KEY` or the key file, never a new one.
-    static func existingMasterKey(_ configuration: ServerConfiguration) throws -> (MasterKey, String)? {
-        let text = try configuration.masterKeyBase64 ?? SecretFile.read(configuration.masterKeyPath)
-        guard let text else { return nil }
-        do {
-            return (try MasterKey(base64: text), text.trimmingCharacters(in: .whitespacesAndNewlines))
-        } catch let error as MasterKey.Error {
-            throw ServerError.badMasterKey(error.description)
-        }
     }
 }

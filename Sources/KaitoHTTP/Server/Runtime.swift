@@ -68,8 +68,7 @@ public struct Runtime: Sendable {
 
     static func loadMasterKey(_ configuration: ServerConfiguration, logger: Logger) throws -> MasterKey {
         do {
-            if let base64 = configuration.masterKeyBase64 { return try MasterKey(base64: base64) }
-            if let text = try SecretFile.read(configuration.masterKeyPath) { return try MasterKey(base64: text) }
+            if let (key, _) = try existingMasterKey(configuration) { return key }
             // A new key only for a new database: for one that holds data (a restored backup, a moved directory) a new
             // key could open nothing, so say what is missing instead of writing a useless key file.
             if configuration.databaseURL == nil,
@@ -81,6 +80,17 @@ public struct Runtime: Sendable {
             try SecretFile.create(configuration.masterKeyPath, contents: base64 + "\n")
             logger.notice("generated a new master key", metadata: ["path": "\(configuration.masterKeyPath)"])
             return key
+        } catch let error as MasterKey.Error {
+            throw ServerError.badMasterKey(error.description)
+        }
+    }
+
+    /// The master key from `KAITO_MASTER_KEY` or the key file, with its base64 text; nil when there is none (never
+    /// a new one).
+    static func existingMasterKey(_ configuration: ServerConfiguration) throws -> (MasterKey, String)? {
+        guard let text = try configuration.masterKeyBase64 ?? SecretFile.read(configuration.masterKeyPath) else { return nil }
+        do {
+            return (try MasterKey(base64: text), text.trimmingCharacters(in: .whitespacesAndNewlines))
         } catch let error as MasterKey.Error {
             throw ServerError.badMasterKey(error.description)
         }
