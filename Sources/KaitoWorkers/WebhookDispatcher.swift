@@ -148,7 +148,10 @@ public struct WebhookDispatcher: Service {
 
     /// The current secret, and the previous one while its rotation overlap lasts.
     func signingSecrets(_ endpoint: WebhookEndpoint) async throws -> [WebhookSecret] {
-        let dataKey = try await storage.read { try await keyring.dataKey(organizationID: endpoint.organizationID, session: $0) }
+        let sealed = [endpoint.sealedSecret] + (endpoint.previousSealedSecret.map { [$0] } ?? [])
+        let dataKey = try await storage.read { session in
+            try await keyring.dataKey(organizationID: endpoint.organizationID, opening: sealed, session: session)
+        }
         var secrets = [WebhookSecret(bytes: try dataKey.open(endpoint.sealedSecret, kind: "webhook", recordID: endpoint.id))]
         if let previous = endpoint.previousSealedSecret, let until = endpoint.previousSecretExpiresAt, until > clock.now() {
             secrets.append(WebhookSecret(bytes: try dataKey.open(previous, kind: "webhook", recordID: endpoint.id)))

@@ -9,7 +9,7 @@ struct Admin: AsyncParsableCommand {
         abstract: "Operator commands that work on the database directly (also while servers are running).",
         subcommands: [
             CreateOrg.self, RenameOrg.self, CreateKey.self, SetPlan.self, Users.self, AddUser.self, RemoveUser.self,
-            BackupCommand.self, RestoreCommand.self, RotateMasterKey.self,
+            BackupCommand.self, RestoreCommand.self, RotateMasterKey.self, RotateDataKey.self,
         ]
     )
 

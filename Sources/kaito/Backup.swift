@@ -98,4 +98,32 @@ extension Admin {
             }
         }
     }
+
+    struct RotateDataKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-data-key",
+            abstract: "Give an organisation a new data key and re-encrypt its seeds and secrets with it, while servers keep serving.",
+            discussion: """
+                One transaction makes a new version of the data key current (servers seal with it from then on); the
+                seeds, webhook secrets and provider credentials sealed by earlier versions are then re-encrypted in
+                batches, each its own transaction, and the earlier versions are deleted. Nothing is decrypted outside
+                this process's memory. Interrupted, it leaves every value readable: run it again.
+                """)
+
+        @Argument(help: "The organisation's name or id.")
+        var org: String
+
+        @Option(name: .customLong("batch-size"), help: "Values re-encrypted per transaction.")
+        var batchSize: Int = 100
+
+        @OptionGroup var options: ServerOptions
+
+        func run() async throws {
+            guard (1...10_000).contains(batchSize) else { throw CLIError(message: "--batch-size must be between 1 and 10000", exitCode: 2) }
+            try await withRuntime(options) { runtime in
+                let result = try await runtime.organizations.rotateDataKey(org, batchSize: batchSize)
+                print("\(org): data key version \(result.version); re-encrypted \(result.reencrypted) values; deleted \(result.retiredVersionsDeleted) earlier versions")
+            }
+        }
+    }
 }

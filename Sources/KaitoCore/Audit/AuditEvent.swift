@@ -119,6 +119,7 @@ public enum AuditAction: String, Sendable, Codable, CaseIterable {
     case organizationCreate = "org.create"
     case organizationPlanChange = "org.plan.change"
     case organizationUpdate = "org.update"
+    case organizationDataKeyRotate = "org.data_key.rotate"
     case userCreate = "user.create"
     case userRemove = "user.remove"
     case webhookCreate = "webhook.create"

@@ -83,16 +83,34 @@ public final class Keyring: Sendable {
 
     static func secretContext(_ name: String) -> String { "kaito/v1/server-secret|\(name)" }
 
-    /// The organisation's data key.
+    /// The organisation's data key, holding the versions that sealed `sealed` (read from the database the first
+    /// time a version is needed, then kept in memory).
     /// - Throws: `unavailable` when it is missing or wrapped by another master key; `Envelope.Error` when altered.
-    public func dataKey(organizationID: String, session: any StorageSession) async throws -> DataKey {
-        if let cached = dataKeys.withLock({ $0[organizationID] }) { return cached }
-        guard let wrapped = try await session.dataKeys.find(organizationID: organizationID) else {
+    public func dataKey(organizationID: String, opening sealed: [[UInt8]], session: any StorageSession) async throws -> DataKey {
+        if let cached = dataKeys.withLock({ $0[organizationID] }), sealed.allSatisfy(cached.canOpen) { return cached }
+        return try await load(organizationID: organizationID, session: session)
+    }
+
+    /// The organisation's data key as it must seal a new value now: with the current version, read in the
+    /// caller's transaction (and locked on PostgreSQL, so that a data-key rotation waits for the value to be
+    /// written and then re-encrypts it).
+    public func sealingKey(organizationID: String, session: any StorageSession) async throws -> DataKey {
+        guard let current = try await session.dataKeys.current(organizationID: organizationID, lock: true) else {
             throw KaitoError(.unavailable, "The organisation has no data key.")
         }
-        let key = try DataKey.unwrap(wrapped, for: organizationID, master: master)
-        dataKeys.withLock { $0[organizationID] = key }
-        return key
+        if let cached = dataKeys.withLock({ $0[organizationID] }), cached.keys[current.version] != nil {
+            return cached.sealing(with: current.version)
+        }
+        return try await load(organizationID: organizationID, session: session).sealing(with: current.version)
+    }
+
+    private func load(organizationID: String, session: any StorageSession) async throws -> DataKey {
+        guard let loaded = try DataKey.unwrap(try await session.dataKeys.versions(organizationID: organizationID), for: organizationID, master: master) else {
+            throw KaitoError(.unavailable, "The organisation has no data key.")
+        }
+        // Replaced, not merged: versions a finished rotation deleted leave this server's memory too.
+        dataKeys.withLock { $0[organizationID] = loaded }
+        return loaded
     }
 
     /// Creates and stores a new organisation's data key.

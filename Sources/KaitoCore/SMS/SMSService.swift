@@ -39,7 +39,7 @@ public struct SMSService: Sendable {
         let now = clock.now()
         let organizationID = caller.organizationID
         return try await work.run(for: caller, audit: AuditRecord(.providerUpdate, target: .init(type: "provider", id: "twilio"))) { session in
-            let dataKey = try await keyring.dataKey(organizationID: organizationID, session: session)
+            let dataKey = try await keyring.sealingKey(organizationID: organizationID, session: session)
             let credentials = TwilioCredentials(
                 organizationID: organizationID, accountSID: accountSID,
                 sealedAuthToken: try dataKey.seal(Array(authToken.utf8), kind: "provider", recordID: Self.sealRecordID(organizationID), random: random),
@@ -390,7 +390,7 @@ public struct SMSService: Sendable {
 
     /// The organisation's Twilio Auth Token, opened from its seal (the one place that knows how it is sealed).
     private func authToken(_ credentials: TwilioCredentials, _ session: any StorageSession) async throws -> String {
-        let dataKey = try await keyring.dataKey(organizationID: credentials.organizationID, session: session)
+        let dataKey = try await keyring.dataKey(organizationID: credentials.organizationID, opening: [credentials.sealedAuthToken], session: session)
         return String(decoding: try dataKey.open(credentials.sealedAuthToken, kind: "provider", recordID: Self.sealRecordID(credentials.organizationID)), as: UTF8.self)
     }
 

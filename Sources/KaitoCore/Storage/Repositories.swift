@@ -18,22 +18,61 @@ public protocol OrganizationRepository: Sendable {
     func rename(id: String, name: String) async throws
 }
 
-/// Wrapped data keys, one per organisation.
+/// Wrapped data keys: each organisation's current version, and earlier versions while a data-key rotation
+/// re-encrypts what they sealed.
 public protocol DataKeyRepository: Sendable {
-    /// Stores the organisation's wrapped data key. Throws `conflict` when it already has one.
+    /// Stores the organisation's first wrapped data key. Throws `conflict` when it already has one.
     func insert(_ wrapped: DataKey.Wrapped, organizationID: String) async throws
-    /// The organisation's wrapped data key, or nil.
-    func find(organizationID: String) async throws -> DataKey.Wrapped?
-    /// Every organisation's wrapped data key, locked for update (PostgreSQL) for a master-key rotation.
+    /// The current version of the organisation's wrapped data key, locked for update when `lock` (PostgreSQL), or nil.
+    func current(organizationID: String, lock: Bool) async throws -> DataKey.Wrapped?
+    /// Every stored version of the organisation's wrapped data key (current and retired).
+    func versions(organizationID: String) async throws -> [DataKey.Wrapped]
+    /// Every organisation's wrapped data keys, current and retired, locked for update (PostgreSQL), for a
+    /// master-key rotation.
     func lockAll() async throws -> [(organizationID: String, wrapped: DataKey.Wrapped)]
-    /// Replaces an organisation's wrapped data key (a rotation re-wraps it).
+    /// Replaces the stored version `wrapped.version` of an organisation's key (a master-key rotation re-wraps it).
     func replace(organizationID: String, with wrapped: DataKey.Wrapped) async throws
+    /// Makes `next` the organisation's current version and keeps the one it replaces as retired.
+    func advance(organizationID: String, to next: DataKey.Wrapped, at now: Date) async throws
+    /// Deletes the organisation's retired versions; returns how many.
+    func deleteRetired(organizationID: String) async throws -> Int
+    /// The organisation's values of one kind sealed by its data key, ordered by record, those after `cursor`, at
+    /// most `limit`, locked for update when `lock` (PostgreSQL).
+    func sealedValues(_ kind: SealedValue.Kind, organizationID: String, after cursor: String?, limit: Int, lock: Bool) async throws -> [SealedValue]
+    /// Stores a re-encrypted value in place of the one it replaces.
+    func replaceSealedValue(_ value: SealedValue, organizationID: String) async throws
     /// A server-wide secret wrapped by the master key, locked for update when `lock` (PostgreSQL), or nil.
     func secret(named name: String, lock: Bool) async throws -> DataKey.Wrapped?
     /// Stores a server-wide secret unless one of that name exists (the first server to start wins).
     func insertSecretIfAbsent(named name: String, _ wrapped: DataKey.Wrapped, at now: Date) async throws
     /// Replaces a server-wide secret (a rotation re-wraps it).
     func replaceSecret(named name: String, with wrapped: DataKey.Wrapped, at now: Date) async throws
+}
+
+/// A value an organisation's data key sealed, as stored: what a data-key rotation re-encrypts.
+public struct SealedValue: Sendable, Equatable {
+    /// Where it is stored.
+    public enum Kind: String, Sendable, CaseIterable {
+        /// `tokens.sealed_seed`, by token id.
+        case tokenSeed
+        /// `webhook_endpoints.sealed_secret`, by endpoint id.
+        case webhookSecret
+        /// `webhook_endpoints.previous_sealed_secret` (while a rotated secret is still accepted), by endpoint id.
+        case previousWebhookSecret
+        /// `provider_credentials.sealed_secret`, by provider name.
+        case providerSecret
+    }
+
+    public var kind: Kind
+    /// The row's id within the organisation (token id, endpoint id, provider name).
+    public var recordID: String
+    public var sealed: [UInt8]
+
+    public init(kind: Kind, recordID: String, sealed: [UInt8]) {
+        self.kind = kind
+        self.recordID = recordID
+        self.sealed = sealed
+    }
 }
 
 /// API keys. Only hashes are stored.

@@ -89,6 +89,8 @@ public struct UnitOfWork: Sendable {
             throw error
         } catch let error as Envelope.Error {
             throw error
+        } catch let error as Keyring.Error {
+            throw error
         } catch {
             throw KaitoError(.unavailable, "The audit log could not be written; nothing was changed.")
         }

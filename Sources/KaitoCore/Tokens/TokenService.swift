@@ -25,7 +25,7 @@ public struct TokenService: Sendable {
         let now = clock.now()
         let id = Identifier.make(prefix: Token.idPrefix, at: now, random: random)
         return try await work.run(for: caller, audit: .token(.tokenCreate, slug)) { session in
-            let dataKey = try await keyring.dataKey(organizationID: caller.organizationID, session: session)
+            let dataKey = try await keyring.sealingKey(organizationID: caller.organizationID, session: session)
             let token = Token(
                 id: id, organizationID: caller.organizationID, slug: slug, name: name, issuer: issuer, account: account,
                 parameters: seed.parameters, sealedSeed: try dataKey.sealSeed(seed.secret, tokenID: id, random: random),
@@ -94,7 +94,7 @@ public struct TokenService: Sendable {
             if let minValid, !(0..<token.parameters.period).contains(minValid) {
                 throw KaitoError.validation("min_valid", "must be between 0 and \(token.parameters.period - 1) for this token")
             }
-            let dataKey = try await keyring.dataKey(organizationID: caller.organizationID, session: session)
+            let dataKey = try await keyring.dataKey(organizationID: caller.organizationID, opening: [token.sealedSeed], session: session)
             return (token, try dataKey.openSeed(token.sealedSeed, tokenID: token.id))
         }
         var now = clock.now()
@@ -112,7 +112,7 @@ public struct TokenService: Sendable {
     public func seed(slug: String, by caller: Caller) async throws -> OTPAuthURI {
         try await work.run(for: caller, audit: .token(.tokenSeedRead, slug)) { session in
             let token = try await find(slug: slug, caller: caller, session: session)
-            let dataKey = try await keyring.dataKey(organizationID: caller.organizationID, session: session)
+            let dataKey = try await keyring.dataKey(organizationID: caller.organizationID, opening: [token.sealedSeed], session: session)
             let secret = try dataKey.openSeed(token.sealedSeed, tokenID: token.id)
             return OTPAuthURI(issuer: token.issuer, account: token.account, secret: secret, parameters: token.parameters)
         }
@@ -124,7 +124,7 @@ public struct TokenService: Sendable {
         return try await work.run(for: caller, audit: .token(.tokenSeedRotate, slug)) { session in
             var token = try await find(slug: slug, caller: caller, session: session)
             let seed = try draft.validatedSeed(base: token.parameters)
-            let dataKey = try await keyring.dataKey(organizationID: caller.organizationID, session: session)
+            let dataKey = try await keyring.sealingKey(organizationID: caller.organizationID, session: session)
             token.sealedSeed = try dataKey.sealSeed(seed.secret, tokenID: token.id, random: random)
             token.parameters = seed.parameters
             token.updatedAt = now

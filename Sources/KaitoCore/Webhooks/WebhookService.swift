@@ -51,7 +51,7 @@ public struct WebhookService: Sendable {
         let id = Identifier.make(prefix: WebhookEndpoint.idPrefix, at: now, random: random)
         let secret = WebhookSecret.generate(random: random)
         let endpoint = try await work.run(for: caller, audit: AuditRecord(.webhookCreate, target: .init(type: "webhook", id: id))) { session in
-            let dataKey = try await keyring.dataKey(organizationID: caller.organizationID, session: session)
+            let dataKey = try await keyring.sealingKey(organizationID: caller.organizationID, session: session)
             let endpoint = WebhookEndpoint(
                 id: id, organizationID: caller.organizationID, url: checkedURL, description: description, topics: topics,
                 auditActions: actions, sealedSecret: try dataKey.seal(secret.bytes, kind: "webhook", recordID: id, random: random),
@@ -110,8 +110,10 @@ public struct WebhookService: Sendable {
         let secret = WebhookSecret.generate(random: random)
         let now = clock.now()
         let endpoint = try await work.run(for: caller, audit: AuditRecord(.webhookSecretRotate, target: .init(type: "webhook", id: id))) { session in
+            // The sealing key first: on PostgreSQL it waits for a data-key rotation in flight, and the endpoint read
+            // after it holds the secret as that rotation left it (it becomes the previous secret unchanged).
+            let dataKey = try await keyring.sealingKey(organizationID: caller.organizationID, session: session)
             var endpoint = try await find(id, caller, session)
-            let dataKey = try await keyring.dataKey(organizationID: caller.organizationID, session: session)
             endpoint.previousSealedSecret = endpoint.sealedSecret
             endpoint.previousSecretExpiresAt = now.addingTimeInterval(Self.rotationOverlap)
             endpoint.sealedSecret = try dataKey.seal(secret.bytes, kind: "webhook", recordID: id, random: random)
