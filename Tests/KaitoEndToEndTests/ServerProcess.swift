@@ -28,12 +28,12 @@ struct ServerProcess {
     /// Starts `kaito serve --port 0` on a fresh data directory (and `databaseURL`, when given) and waits until it
     /// says where it listens.
     static func start(
-        databaseURL: String? = nil, environment extra: [String: String] = [:], directory existing: TemporaryDirectory? = nil
+        databaseURL: String? = nil, environment extra: [String: String] = [:], directory existing: TemporaryDirectory? = nil, port: Int = 0
     ) async throws -> ServerProcess {
         let directory = try existing ?? TemporaryDirectory()
         let process = Process()
         process.executableURL = try executable
-        process.arguments = ["serve", "--port", "0", "--data-dir", directory.path] + (databaseURL.map { ["--database-url", $0] } ?? [])
+        process.arguments = ["serve", "--port", String(port), "--data-dir", directory.path] + (databaseURL.map { ["--database-url", $0] } ?? [])
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("KAITO_") }
         environment.merge(extra) { $1 }
         process.environment = environment
@@ -50,6 +50,16 @@ struct ServerProcess {
             log += String(decoding: chunk, as: UTF8.self)
             if let line = log.split(separator: "\n").first(where: { $0.contains("kaito is listening") }),
                let port = line.split(separator: ":").last.flatMap({ Int($0.prefix { $0.isNumber }) }) {
+                // From here on the log goes to <data-dir>/server.log: a pipe nobody reads fills up (64 KiB of request
+                // logs) and then blocks the server in write(2).
+                let path = directory.path + "/server.log"
+                FileManager.default.createFile(atPath: path, contents: Data(log.utf8))
+                let file = FileHandle(forWritingAtPath: path)
+                file?.seekToEndOfFile()
+                stderr.fileHandleForReading.readabilityHandler = { handle in
+                    let data = handle.availableData
+                    if data.isEmpty { handle.readabilityHandler = nil } else { file?.write(data) }
+                }
                 return ServerProcess(process: process, port: port, directory: directory, stderr: stderr)
             }
         }

@@ -1,0 +1,270 @@
+import Foundation
+import KaitoAPIModels
+import KaitoCore
+import KaitoTestSupport
+import Testing
+
+/// The recipes in `deploy/` run as written: nginx from Debian's packages with `deploy/nginx.conf` (only its
+/// addresses, ports and certificate paths changed) in front of `kaito serve`, and the systemd unit checked by
+/// `systemd-analyze`. scripts/test installs nginx, curl and openssl when they are missing.
+@Suite("End to end: the deploy/ recipes", .serialized)
+struct DeployRecipeTests {
+    @Test("Behind deploy/nginx.conf: TLS, the client's address from X-Forwarded-For (not forgeable), metrics closed, the redirect, body limits and Twilio's signature on the public URL")
+    func behindNginx() async throws {
+        let (tls, redirect) = (try freePort(), try freePort())
+        let publicURL = "https://127.0.0.1:\(tls)"
+        let server = try await ServerProcess.start(environment: ["KAITO_TRUSTED_PROXIES": "127.0.0.1/32", "KAITO_PUBLIC_URL": publicURL])
+        defer { server.directory.remove() }
+        let nginx = try await NginxProxy.start(upstreams: ["127.0.0.1:\(server.port)"], tlsPort: tls, redirectPort: redirect)
+        defer { nginx.stop() }
+        let admin = try String(contentsOfFile: server.directory.path + "/bootstrap-admin.key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+
+        #expect(try curl(publicURL + "/health").status == 200)
+        // A key that only 127.0.0.5 may use. The client forges X-Forwarded-For; nginx replaces it with the address
+        // it saw, and kaito (trusting only nginx) believes that.
+        let made = try curl(publicURL + "/v1/keys", key: admin, method: "POST",
+                            body: #"{"name": "proxied", "scopes": ["tokens:write", "tokens:code"], "allowed_cidrs": ["127.0.0.5/32"]}"#)
+        #expect(made.status == 201, "\(made.body)")
+        let key = try #require(try JSONDecoder().decode(KeyResponse.self, from: Data(made.body.utf8)).key)
+        let forged = ["X-Forwarded-For: 203.0.113.9"]
+        #expect(try curl(publicURL + "/v1/tokens", key: key, method: "POST", body: #"{"slug": "aws-prod", "secret": "JBSWY3DPEHPK3PXP"}"#,
+                         from: "127.0.0.5", headers: forged).status == 201)
+        let code = try curl(publicURL + "/v1/tokens/aws-prod/code?min_valid=5", key: key, from: "127.0.0.5", headers: forged)
+        #expect(code.status == 200, "\(code.body)")
+        #expect(try JSONDecoder().decode(CodeResponse.self, from: Data(code.body.utf8)).code
+                == TestEnvironment.runPython("import pyotp; print(pyotp.TOTP('JBSWY3DPEHPK3PXP').now())", []))
+        // Another client claiming to be 127.0.0.5 is refused; so is nginx's own address reaching kaito directly.
+        let claimed = try curl(publicURL + "/v1/tokens/aws-prod/code", key: key, from: "127.0.0.6", headers: ["X-Forwarded-For: 127.0.0.5"])
+        #expect(claimed.status == 403 && claimed.body.contains("ip_not_allowed"), "\(claimed.body)")
+        #expect(try curl(server.url + "/v1/tokens/aws-prod/code", key: key).status == 403)
+        // The audit log names the client, not the proxy.
+        let auditor = try curl(publicURL + "/v1/keys", key: admin, method: "POST", body: #"{"name": "auditor", "scopes": ["audit:read"]}"#)
+        let auditKey = try #require(try JSONDecoder().decode(KeyResponse.self, from: Data(auditor.body.utf8)).key)
+        let events = try JSONDecoder().decode(ListResponse<AuditEventResponse>.self, from: Data(try curl(publicURL + "/v1/audit?limit=50", key: auditKey).body.utf8)).data
+        #expect(events.first { $0.action == "token.code.read" }?.ip == "127.0.0.5")
+        #expect(events.first { $0.action == "auth.denied" && $0.ip == "127.0.0.6" } != nil)
+
+        // /metrics is for the monitoring network only; plain HTTP redirects to HTTPS.
+        #expect(try curl(publicURL + "/metrics").status == 403)
+        #expect(try curl(server.url + "/metrics").status == 200)
+        let redirected = try curl("http://127.0.0.1:\(redirect)/health")
+        #expect(redirected.status == 308 && redirected.headers.lowercased().contains("location: https://127.0.0.1/health"), "\(redirected.headers)")
+        // kaito answers its own 413 problem up to nginx's limit; nginx stops larger bodies.
+        let large = try curl(publicURL + "/v1/tokens", key: key, method: "POST", body: String(repeating: "x", count: 100_000), from: "127.0.0.5")
+        #expect(large.status == 413 && large.headers.contains("application/problem+json"), "\(large.headers)")
+        #expect(try curl(publicURL + "/v1/tokens", key: key, method: "POST", body: String(repeating: "x", count: 200_000), from: "127.0.0.5").status == 413)
+
+        // Twilio signs the public URL (KAITO_PUBLIC_URL), which is what the request went to.
+        let token = "f3c1a9e07b2d4c58a6e1f0b3d7c9e2a4"
+        #expect(try curl(publicURL + "/v1/org/providers/twilio", key: admin, method: "PUT",
+                         body: #"{"account_sid": "AC0123456789abcdef0123456789abcdef", "auth_token": "\#(token)"}"#).status == 200)
+        #expect(try curl(publicURL + "/v1/inboxes", key: admin, method: "POST", body: #"{"phone_number": "+15551234567", "provider": "twilio"}"#).status == 201)
+        let sid = "SM" + String(repeating: "b", count: 32)
+        let parameters = [("AccountSid", "AC0123456789abcdef0123456789abcdef"), ("Body", "Your code is 482913"), ("From", "+15550009999"),
+                          ("MessageSid", sid), ("SmsSid", sid), ("To", "+15551234567")]
+        let signature = try TestEnvironment.twilioSignature(url: publicURL + "/providers/twilio/sms", parameters: parameters, authToken: token)
+        let form = TestEnvironment.formBody(parameters)
+        let callback = try curl(publicURL + "/providers/twilio/sms", method: "POST", body: form, from: "127.0.0.7",
+                                headers: ["X-Twilio-Signature: " + signature, "Content-Type: application/x-www-form-urlencoded"])
+        #expect(callback.status == 200, "\(callback.body)")
+        let unsigned = try curl(publicURL + "/providers/twilio/sms", method: "POST", body: form,
+                                headers: ["X-Twilio-Signature: " + String(signature.reversed()), "Content-Type: application/x-www-form-urlencoded"])
+        #expect(unsigned.status == 403)
+        #expect(server.stop() == 0)
+    }
+
+    @Test("A rolling restart of two servers on PostgreSQL behind deploy/nginx.conf: every request through nginx succeeds",
+          .enabled(if: TestDatabase.postgresAdminURL != nil))
+    func rollingRestart() async throws {
+        let adminURL = try #require(TestDatabase.postgresAdminURL)
+        let url = try await TestDatabase.createDatabase(adminURL: adminURL)
+        let environment = ["KAITO_MASTER_KEY": MasterKey.generate().base64, "KAITO_TRUSTED_PROXIES": "127.0.0.1/32"]
+        var servers = [try await ServerProcess.start(databaseURL: url, environment: environment)]
+        servers.append(try await ServerProcess.start(databaseURL: url, environment: environment))
+        let (tls, redirect) = (try freePort(), try freePort())
+        let nginx = try await NginxProxy.start(upstreams: servers.map { "127.0.0.1:\($0.port) max_fails=1 fail_timeout=2s" }, tlsPort: tls, redirectPort: redirect)
+        defer {
+            nginx.stop()
+            for server in servers { _ = server.stop(); server.directory.remove() }
+        }
+        let base = "https://127.0.0.1:\(tls)"
+        let admin = try #require(servers.compactMap { try? String(contentsOfFile: $0.directory.path + "/bootstrap-admin.key", encoding: .utf8) }.first)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try curl(base + "/v1/org/billing/subscription", key: admin, method: "PUT", body: #"{"plan": "enterprise"}"#).status == 200)
+        let made = try curl(base + "/v1/keys", key: admin, method: "POST",
+                            body: #"{"name": "load", "scopes": ["tokens:write", "tokens:code"], "rate_limits": {"code": 100000, "write": 100000}}"#)
+        let key = try #require(try JSONDecoder().decode(KeyResponse.self, from: Data(made.body.utf8)).key)
+        #expect(try curl(base + "/v1/tokens", key: key, method: "POST", body: #"{"slug": "aws-prod", "secret": "JBSWY3DPEHPK3PXP"}"#).status == 201)
+
+        // Two curls over the whole upgrade (12 s), each printing every answer's status on a line of its own after
+        // the body: code reads at 40 a second (nginx may retry a GET on the next server), and PATCHes at 20 a
+        // second, which nginx never retries once sent: those pass only if a stopping server finishes what it has.
+        // Their output goes to files, and they are awaited by polling: a blocking read or wait would hold one of the
+        // test's few cooperative threads.
+        func load(_ extra: [String], rate: Int, count: Int, output: String) throws -> Process {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            process.arguments = ["-sk", "--rate", "\(rate)/s", "-H", "Authorization: Bearer \(key)", "-w", "\n%{http_code}\n"] + extra
+                + Array(repeating: base + "/v1/tokens/aws-prod" + (extra.isEmpty ? "/code" : ""), count: count)
+            guard FileManager.default.createFile(atPath: output, contents: nil), let handle = FileHandle(forWritingAtPath: output) else {
+                throw Failure("cannot write \(output)")
+            }
+            process.standardOutput = handle
+            try process.run()
+            return process
+        }
+        let outputs = try TemporaryDirectory()
+        defer { outputs.remove() }
+        let reads = try load([], rate: 40, count: 480, output: outputs.path + "/reads")
+        let writes = try load(["-X", "PATCH", "-H", "Content-Type: application/json", "--data-binary", #"{"name": "AWS production"}"#],
+                              rate: 20, count: 240, output: outputs.path + "/writes")
+
+        // Upgrade one server at a time: SIGTERM, start the new one on the same port, wait until it is ready and
+        // nginx's fail_timeout has passed, then the next.
+        try await Task.sleep(for: .seconds(1))
+        for index in servers.indices {
+            let old = servers[index]
+            #expect(old.stop() == 0)
+            let new = try await ServerProcess.start(databaseURL: url, environment: environment, directory: old.directory, port: old.port)
+            servers[index] = new
+            #expect(try curl(new.url + "/ready").status == 200)
+            try await Task.sleep(for: .milliseconds(2500))
+        }
+        for (process, name, count) in [(reads, "reads", 480), (writes, "writes", 240)] {
+            while process.isRunning { try await Task.sleep(for: .milliseconds(100)) }
+            let lines = try String(contentsOfFile: outputs.path + "/" + name, encoding: .utf8).split(separator: "\n")
+            let statuses = lines.filter { $0.count == 3 && $0.allSatisfy(\.isNumber) }.reduce(into: [String: Int]()) { $0[String($1), default: 0] += 1 }
+            #expect(statuses == ["200": count], "every request answered 200: \(statuses)")
+            #expect(lines.filter { $0.hasPrefix("{\"") }.count == count)
+        }
+        for server in servers { #expect(server.stop() == 0) }
+        servers = []
+        await TestDatabase.dropDatabase(url: url, adminURL: adminURL)
+    }
+
+    @Test("deploy/kaito.service passes systemd-analyze verify, and its hardening rates OK (exposure at most 2.0)")
+    func systemdUnit() throws {
+        let unit = try String(contentsOf: TestEnvironment.packageRoot.appendingPathComponent("deploy/kaito.service"), encoding: .utf8)
+        #expect(unit.contains("ExecStart=/usr/local/bin/kaito serve"))
+        // verify checks that the command exists: point it at the built binary.
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.path + "/kaito.service"
+        try unit.replacingOccurrences(of: "ExecStart=/usr/local/bin/kaito", with: "ExecStart=" + (try ServerProcess.executable.path))
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let analyze = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
+        let verified = try run(analyze, ["verify", path])
+        #expect(verified.status == 0 && verified.error.isEmpty && verified.output.isEmpty, "\(verified.output)\(verified.error)")
+        let security = try run(analyze, ["security", "--offline=true", "--threshold=20", "--no-pager", path])
+        #expect(security.status == 0, "\(security.output)")
+        #expect(security.output.contains("Overall exposure level for kaito.service: 1."), "\(security.output.suffix(200))")
+    }
+}
+
+/// nginx running `deploy/nginx.conf` in its own prefix directory.
+struct NginxProxy {
+    let process: Process
+    let directory: TemporaryDirectory
+
+    /// Writes the recipe with `upstreams` for its one server line, TLS on `tlsPort` (a self-signed certificate made
+    /// by openssl), the plain-HTTP redirect on `redirectPort`, and starts nginx in the foreground.
+    static func start(upstreams: [String], tlsPort: Int, redirectPort: Int) async throws -> NginxProxy {
+        let directory = try TemporaryDirectory()
+        let prefix = directory.path
+        let openssl = try run(URL(fileURLWithPath: "/usr/bin/openssl"), [
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+            "-keyout", prefix + "/privkey.pem", "-out", prefix + "/fullchain.pem",
+        ])
+        guard openssl.status == 0 else { throw Failure("openssl: \(openssl.error)") }
+        var recipe = try String(contentsOf: TestEnvironment.packageRoot.appendingPathComponent("deploy/nginx.conf"), encoding: .utf8)
+        let replacements = [
+            ("    server 127.0.0.1:8080;\n", upstreams.map { "    server \($0);\n" }.joined()),
+            ("listen 443 ssl http2;", "listen 127.0.0.1:\(tlsPort) ssl http2;"),
+            ("listen 80;", "listen 127.0.0.1:\(redirectPort);"),
+            ("/etc/ssl/kaito/", prefix + "/"),
+        ]
+        for (recipeText, testText) in replacements {
+            guard recipe.contains(recipeText) else { throw Failure("deploy/nginx.conf no longer contains \(recipeText.debugDescription)") }
+            recipe = recipe.replacingOccurrences(of: recipeText, with: testText)
+        }
+        // What /etc/nginx/nginx.conf provides around a site's file, with every path in the prefix directory.
+        let configuration = """
+            pid \(prefix)/nginx.pid;
+            error_log \(prefix)/error.log warn;
+            worker_processes 1;
+            events { worker_connections 256; }
+            http {
+                access_log \(prefix)/access.log;
+                client_body_temp_path \(prefix)/body;
+                proxy_temp_path \(prefix)/proxy;
+                fastcgi_temp_path \(prefix)/fastcgi;
+                uwsgi_temp_path \(prefix)/uwsgi;
+                scgi_temp_path \(prefix)/scgi;
+            \(recipe)
+            }
+            """
+        try configuration.write(toFile: prefix + "/nginx.conf", atomically: true, encoding: .utf8)
+        let nginx = URL(fileURLWithPath: "/usr/sbin/nginx")
+        let arguments = ["-p", prefix, "-e", prefix + "/error.log", "-c", prefix + "/nginx.conf"]
+        let check = try run(nginx, arguments + ["-t"])
+        guard check.status == 0 else { throw Failure("nginx -t: \(check.error)") }
+        let process = Process()
+        process.executableURL = nginx
+        process.arguments = arguments + ["-g", "daemon off;"]
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let proxy = NginxProxy(process: process, directory: directory)
+        for _ in 0..<100 {
+            if (try? curl("https://127.0.0.1:\(tlsPort)/health").status) != 0 { return proxy }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        proxy.stop()
+        throw Failure("nginx did not start: \((try? String(contentsOfFile: prefix + "/error.log", encoding: .utf8)) ?? "")")
+    }
+
+    func stop() {
+        if process.isRunning {
+            process.interrupt()  // SIGINT: nginx's fast shutdown
+            process.waitUntilExit()
+        }
+        directory.remove()
+    }
+}
+
+/// One request with curl (from the source address `from`, certificate checks off for the test's self-signed one).
+/// Status 0 when nothing answered.
+func curl(
+    _ url: String, key: String? = nil, method: String = "GET", body: String? = nil, from address: String? = nil, headers: [String] = []
+) throws -> (status: Int, headers: String, body: String) {
+    var arguments = ["-sk", "-X", method, "-D", "-", "-w", "\n%{http_code}", url]
+    if let address { arguments += ["--interface", address] }
+    if let key { arguments += ["-H", "Authorization: Bearer \(key)"] }
+    if let body {
+        arguments += ["--data-binary", "@-"]
+        if !headers.contains(where: { $0.lowercased().hasPrefix("content-type:") }) { arguments += ["-H", "Content-Type: application/json"] }
+    }
+    for header in headers { arguments += ["-H", header] }
+    let result = try run(URL(fileURLWithPath: "/usr/bin/curl"), arguments, input: body.map { Data($0.utf8) })
+    var lines = result.output.split(separator: "\n", omittingEmptySubsequences: false)
+    let status = Int(lines.popLast() ?? "") ?? 0
+    let text = lines.joined(separator: "\n")
+    let parts = text.components(separatedBy: "\r\n\r\n")
+    return (status, parts.first ?? "", parts.dropFirst().joined(separator: "\r\n\r\n"))
+}
+
+/// A TCP port nothing listens on now (bound to port 0 and released).
+func freePort() throws -> Int {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard descriptor >= 0 else { throw Failure("socket: \(errno)") }
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
+    }
+    guard bound else { throw Failure("bind: \(errno)") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
