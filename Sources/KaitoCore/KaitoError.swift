@@ -12,6 +12,8 @@ public struct KaitoError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let malformedRequest = Code(rawValue: "malformed_request")
         public static let missingKey = Code(rawValue: "missing_key")
         public static let invalidKey = Code(rawValue: "invalid_key")
+        /// A dashboard sign-in with a wrong email, password or code, or a locked account (one message for all).
+        public static let signInFailed = Code(rawValue: "sign_in_failed")
         public static let keyExpired = Code(rawValue: "key_expired")
         public static let insufficientScope = Code(rawValue: "insufficient_scope")
         public static let ipNotAllowed = Code(rawValue: "ip_not_allowed")

@@ -8,7 +8,7 @@ struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Operator commands that work on the database directly (also while servers are running).",
         subcommands: [
-            CreateOrg.self, RenameOrg.self, CreateKey.self, SetPlan.self, Users.self, AddUser.self, RemoveUser.self,
+            CreateOrg.self, RenameOrg.self, CreateKey.self, SetPlan.self, Users.self, AddUser.self, RemoveUser.self, SetPassword.self,
             BackupCommand.self, RestoreCommand.self, RotateMasterKey.self, RotateDataKey.self,
         ]
     )
@@ -145,6 +145,38 @@ extension Admin {
         func run() async throws {
             try await withRuntime(options) { runtime in
                 print(try await runtime.organizations.addUserAsOperator(org, email: email, name: name, role: role).id)
+            }
+        }
+    }
+
+    struct SetPassword: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-password",
+            abstract: "Set a user's dashboard password, read from stdin (12 to 72 bytes); ends the user's sessions.",
+            discussion: """
+                The user signs in at the dashboard (/login) with the organisation's name, their email and this password,
+                and enrols a TOTP second factor at the first sign-in. Example:
+                  printf '%s' "$PASSWORD" | kaito admin set-password default alice@example.com
+                """)
+
+        @Argument(help: "The organisation's name or id.")
+        var org: String
+
+        @Argument(help: "The user's email address.")
+        var email: String
+
+        @Flag(name: .customLong("reset-second-factor"), help: "Make the user enrol a new second factor at the next sign-in (a lost phone).")
+        var resetSecondFactor = false
+
+        @OptionGroup var options: ServerOptions
+
+        func run() async throws {
+            var password = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+            // A trailing line break (from echo or a file) is not part of the password.
+            while password.last?.isNewline == true { password.removeLast() }
+            try await withRuntime(options) { runtime in
+                let user = try await runtime.signIn.setPassword(organization: org, email: email, password: password, resetSecondFactor: resetSecondFactor)
+                print("password set for \(user.email) (\(user.id))" + (resetSecondFactor ? "; second factor reset" : ""))
             }
         }
     }

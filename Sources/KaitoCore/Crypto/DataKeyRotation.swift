@@ -105,6 +105,7 @@ public struct DataKeyRotation: Sendable {
         case .tokenSeed: return try key.openSeed(value.sealed, tokenID: value.recordID)
         case .webhookSecret, .previousWebhookSecret: return try key.open(value.sealed, kind: "webhook", recordID: value.recordID)
         case .providerSecret: return try key.open(value.sealed, kind: "provider", recordID: "\(key.organizationID)/\(value.recordID)")
+        case .userTOTPSecret: return try key.open(value.sealed, kind: SignInService.totpKind, recordID: value.recordID)
         }
     }
 
@@ -113,6 +114,7 @@ public struct DataKeyRotation: Sendable {
         case .tokenSeed: return try key.sealSeed(plaintext, tokenID: value.recordID, random: random)
         case .webhookSecret, .previousWebhookSecret: return try key.seal(plaintext, kind: "webhook", recordID: value.recordID, random: random)
         case .providerSecret: return try key.seal(plaintext, kind: "provider", recordID: "\(key.organizationID)/\(value.recordID)", random: random)
+        case .userTOTPSecret: return try key.seal(plaintext, kind: SignInService.totpKind, recordID: value.recordID, random: random)
         }
     }
 }

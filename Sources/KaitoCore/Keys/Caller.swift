@@ -1,22 +1,33 @@
 import Foundation
 
-/// The authenticated key behind a request, and the address it came from; every operation runs on behalf of one.
+/// Who a request acts for, and the address it came from; every operation runs on behalf of one: an API key, or a
+/// user signed in to the dashboard, whose `key` is then the session's stand-in carrying the scopes of the user's
+/// role (it exists in memory only: it is never stored, spent or rate limited as a key).
 public struct Caller: Sendable {
     public var key: APIKey
     /// The client's address (the socket peer, or what a trusted proxy reported); nil when unknown.
     public var address: IPAddress?
     /// The request's id and user agent, for the audit log.
     public var origin: RequestOrigin
+    /// The dashboard user, for a signed-in session; nil for an API key.
+    public var user: OrgUser?
     public var organizationID: String { key.organizationID }
 
-    public init(key: APIKey, address: IPAddress? = nil, origin: RequestOrigin = RequestOrigin()) {
+    public init(key: APIKey, address: IPAddress? = nil, origin: RequestOrigin = RequestOrigin(), user: OrgUser? = nil) {
         self.key = key
         self.address = address
         self.origin = origin
+        self.user = user
     }
 
-    /// The caller as the audit log names it.
-    public var actor: AuditEvent.Actor { AuditEvent.Actor(type: "key", id: key.id, name: key.name) }
+    /// The caller as the audit log names it: the user of a dashboard session, otherwise the key.
+    public var actor: AuditEvent.Actor {
+        if let user { return AuditEvent.Actor(type: "user", id: user.id, name: user.email) }
+        return AuditEvent.Actor(type: "key", id: key.id, name: key.name)
+    }
+
+    /// How records name who made them (`created_by`): `user:<id>` or `key:<id>`.
+    public var reference: String { user.map { "user:\($0.id)" } ?? "key:\(key.id)" }
 
     /// - Throws: `ip_not_allowed` when the key has an allow-list and the address is outside it (or unknown).
     public func requireAllowedAddress() throws {
@@ -56,6 +67,7 @@ public struct Caller: Sendable {
     /// Whether using the key at `now` must be written: a single-use key is spent, and `last_used_at` is refreshed
     /// when it is older than `APIKey.lastUsedResolution` or the address changed.
     public func mustRecordUse(at now: Date) -> Bool {
+        guard user == nil else { return false }  // a session's stand-in key is not stored
         if key.singleUse { return true }
         guard let last = key.lastUsedAt else { return true }
         return now.timeIntervalSince(last) >= APIKey.lastUsedResolution || key.lastUsedIP != address?.description

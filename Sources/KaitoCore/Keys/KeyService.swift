@@ -55,7 +55,7 @@ public struct KeyService: Sendable {
     public func create(_ draft: KeyDraft, by caller: Caller) async throws -> (APIKey, APIKeySecret) {
         let id = newID()
         return try await work.run(for: caller, audit: .key(.keyCreate, id)) { session in
-            try await create(draft, organizationID: caller.organizationID, createdBy: "key:\(caller.key.id)", id: id, session: session)
+            try await create(draft, organizationID: caller.organizationID, createdBy: caller.reference, id: id, session: session)
         }
     }
 
@@ -86,7 +86,7 @@ public struct KeyService: Sendable {
         }
         return Outbox.json([
             "key": ["id": new.id, "name": new.name], "previous": permissions(old), "current": permissions(new),
-            "changed_by": ["type": "key", "id": caller.key.id], "changed_at": Timestamp.format(now),
+            "changed_by": ["type": caller.actor.type, "id": caller.actor.id], "changed_at": Timestamp.format(now),
         ])
     }
 

@@ -124,6 +124,9 @@ extension OrganizationService {
         let now = clock.now()
         let audit = AuditLog(random: random)
         _ = try await session.users.delete(id: id, organizationID: acting.organizationID)
+        // Signed out everywhere, and unable to sign in again.
+        _ = try await session.accounts.deleteSessions(userID: id, organizationID: acting.organizationID)
+        try await session.accounts.deleteCredentials(userID: id, organizationID: acting.organizationID)
         try await audit.append(
             AuditRecord(.userRemove, target: .init(type: "user", id: id)),
             actor: acting.actor, organizationID: acting.organizationID, ip: acting.ip, origin: acting.origin, at: now, in: session)

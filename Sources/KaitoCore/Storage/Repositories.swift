@@ -61,6 +61,8 @@ public struct SealedValue: Sendable, Equatable {
         case previousWebhookSecret
         /// `provider_credentials.sealed_secret`, by provider name.
         case providerSecret
+        /// `user_credentials.totp_sealed` (a dashboard user's second factor), by user id.
+        case userTOTPSecret
     }
 
     public var kind: Kind
@@ -214,6 +216,8 @@ public protocol UserRepository: Sendable {
     func insert(_ user: OrgUser) async throws
     /// The organisation's user with this id, or nil.
     func find(id: String, organizationID: String) async throws -> OrgUser?
+    /// The organisation's user with this email (lowercase), or nil.
+    func find(email: String, organizationID: String) async throws -> OrgUser?
     /// The organisation's users ordered by id, those after `cursor`, at most `limit`.
     func list(organizationID: String, after cursor: String?, limit: Int) async throws -> [OrgUser]
     /// Deletes a user. Returns false when no such user exists.
@@ -221,4 +225,22 @@ public protocol UserRepository: Sendable {
     /// How many owners the organisation has (read with a lock on PostgreSQL, so that two removals cannot both
     /// leave it without one).
     func lockOwners(organizationID: String) async throws -> [String]
+}
+
+/// Dashboard credentials and sessions.
+public protocol AccountRepository: Sendable {
+    /// The user's credentials, locked for update when `lock` (PostgreSQL), or nil when no password was set.
+    func credentials(userID: String, organizationID: String, lock: Bool) async throws -> UserCredentials?
+    /// Stores the user's credentials, replacing what was there.
+    func saveCredentials(_ credentials: UserCredentials) async throws
+    func insertSession(_ session: DashboardSession) async throws
+    /// The session whose token hashes to `tokenHash`, or nil.
+    func session(tokenHash: [UInt8]) async throws -> DashboardSession?
+    /// Stores a session's changeable fields (token, second factor, expiry, last seen), matched by id.
+    func updateSession(_ session: DashboardSession) async throws
+    func deleteSession(id: String) async throws
+    /// Ends every session of the user (password changed, user removed); returns how many.
+    func deleteSessions(userID: String, organizationID: String) async throws -> Int
+    /// Deletes the user's credentials (the user was removed).
+    func deleteCredentials(userID: String, organizationID: String) async throws
 }

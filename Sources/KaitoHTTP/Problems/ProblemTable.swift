@@ -6,7 +6,7 @@ enum ProblemTable {
     static func status(for code: KaitoError.Code) -> HTTPResponse.Status {
         switch code {
         case .malformedRequest: return .badRequest
-        case .missingKey, .invalidKey, .keyExpired: return .unauthorized
+        case .missingKey, .invalidKey, .keyExpired, .signInFailed: return .unauthorized
         case .insufficientScope, .ipNotAllowed, .tokenNotAllowed, .planRequired, .invalidSignature: return .forbidden
         case .notFound: return .notFound
         case .methodNotAllowed: return .methodNotAllowed
@@ -25,6 +25,7 @@ enum ProblemTable {
         case .missingKey: return "Missing API key"
         case .invalidKey: return "Invalid API key"
         case .keyExpired: return "API key expired"
+        case .signInFailed: return "Sign-in failed"
         case .insufficientScope: return "Insufficient scope"
         case .ipNotAllowed: return "IP address not allowed"
         case .tokenNotAllowed: return "Token not allowed for this key"

@@ -30,6 +30,10 @@ public struct KaitoApplication {
         SMSController(sms: runtime.sms).register(on: api)
         OrganizationController(organizations: runtime.organizations).register(on: api)
         TwilioCallbackController(sms: runtime.sms, publicURL: publicURL).register(on: api)
+        DashboardController(
+            runtime: runtime, clientAddress: ClientAddress(trustedProxies: trustedProxies),
+            secureCookies: publicURL?.lowercased().hasPrefix("https://") ?? false
+        ).register(on: router)
         // Generated from the complete route table (this route included) when asked for; rarely called.
         api.addUnauthenticated(.get, "/v1/openapi.json", summary: "The OpenAPI 3.1 document of this API") { [api] _, _ in
             Response(

@@ -15,12 +15,15 @@ public struct Runtime: Sendable {
     public let audit: AuditService
     public let webhooks: WebhookService
     public let sms: SMSService
+    /// Dashboard sign-in and sessions.
+    public let signIn: SignInService
     public let webhookPolicy: WebhookAddressPolicy
     public let resolver: any HostResolver
 
     public init(
         storage: any Storage, keyring: Keyring, clock: any KaitoClock = SystemClock(), random: any RandomSource = SystemRandomSource(),
-        webhookPolicy: WebhookAddressPolicy = WebhookAddressPolicy(), resolver: any HostResolver = SystemHostResolver()
+        webhookPolicy: WebhookAddressPolicy = WebhookAddressPolicy(), resolver: any HostResolver = SystemHostResolver(),
+        bcryptCost: UInt8 = 12
     ) {
         self.webhookPolicy = webhookPolicy
         self.resolver = resolver
@@ -35,6 +38,7 @@ public struct Runtime: Sendable {
         self.audit = AuditService(work: work)
         self.webhooks = WebhookService(work: work, keyring: keyring, clock: clock, random: random, policy: webhookPolicy, resolver: resolver)
         self.sms = SMSService(work: work, keyring: keyring, clock: clock, random: random)
+        self.signIn = SignInService(work: work, keyring: keyring, clock: clock, random: random, bcryptCost: bcryptCost)
     }
 
     /// Opens the configured database (creating the data directory and the master key on first start) and

@@ -127,6 +127,7 @@ struct SQLDataKeyRepository: DataKeyRepository {
         case .webhookSecret: return ("webhook_endpoints", "id", "sealed_secret")
         case .previousWebhookSecret: return ("webhook_endpoints", "id", "previous_sealed_secret")
         case .providerSecret: return ("provider_credentials", "provider", "sealed_secret")
+        case .userTOTPSecret: return ("user_credentials", "user_id", "totp_sealed")
         }
     }
 

@@ -11,6 +11,7 @@ struct SQLStorageSession: StorageSession {
     let webhooks: any WebhookRepository
     let sms: any SMSRepository
     let users: any UserRepository
+    let accounts: any AccountRepository
     private let database: any SQLDatabase
     private let dialect: any SQLDialectSupport
     /// Topics to publish once the transaction commits (SQLite; PostgreSQL notifies inside the transaction).
@@ -21,6 +22,7 @@ struct SQLStorageSession: StorageSession {
         self.dialect = dialect
         self.sms = SQLSMSRepository(db: database, dialect: dialect)
         self.users = SQLUserRepository(db: database, dialect: dialect)
+        self.accounts = SQLAccountRepository(db: database, dialect: dialect)
         self.organizations = SQLOrganizationRepository(db: database, dialect: dialect)
         self.dataKeys = SQLDataKeyRepository(db: database, dialect: dialect)
         self.keys = SQLAPIKeyRepository(db: database, dialect: dialect)

@@ -20,6 +20,10 @@ struct SQLUserRepository: UserRepository {
         try await db.raw("SELECT * FROM users WHERE id = \(bind: id) AND org_id = \(bind: organizationID)").first().map(Self.decode)
     }
 
+    func find(email: String, organizationID: String) async throws -> OrgUser? {
+        try await db.raw("SELECT * FROM users WHERE email = \(bind: email) AND org_id = \(bind: organizationID)").first().map(Self.decode)
+    }
+
     func list(organizationID: String, after cursor: String?, limit: Int) async throws -> [OrgUser] {
         try await db.raw("""
             SELECT * FROM users WHERE org_id = \(bind: organizationID) AND id > \(bind: cursor ?? "") ORDER BY id LIMIT \(literal: limit)

@@ -1,0 +1,333 @@
+import Crypto
+import Foundation
+import HummingbirdBcrypt
+
+/// Dashboard sign-in: an email and password (bcrypt), then a TOTP second factor that every user enrols at the first
+/// sign-in; sessions whose tokens the database holds only as SHA-256. Every sign-in, refusal, enrolment and sign-out
+/// is audited with the user as actor. A signed-in session acts through `caller(...)`: the same services as the API,
+/// with the scopes of the user's role.
+public struct SignInService: Sendable {
+    /// Wrong passwords or codes in a row before the account locks for `lockDuration`.
+    public static let attemptLimit = 5
+    public static let lockDuration: TimeInterval = 15 * 60
+    /// Between the password and the second factor.
+    public static let pendingLifetime: TimeInterval = 10 * 60
+    /// A session ends this long after the second factor, or after `idleTimeout` without a request.
+    public static let sessionLifetime: TimeInterval = 12 * 3600
+    public static let idleTimeout: TimeInterval = 30 * 60
+    /// bcrypt reads at most 72 bytes; longer passwords are refused rather than silently cut.
+    public static let passwordBytes = 12...72
+    static let totpParameters = TOTPParameters()
+
+    let work: UnitOfWork
+    let keyring: Keyring
+    let clock: any KaitoClock
+    let random: any RandomSource
+    let bcryptCost: UInt8
+    private let unknownHash = Locked<String?>(nil)
+    var storage: any Storage { work.storage }
+
+    public init(work: UnitOfWork, keyring: Keyring, clock: any KaitoClock, random: any RandomSource, bcryptCost: UInt8 = 12) {
+        self.work = work
+        self.keyring = keyring
+        self.clock = clock
+        self.random = random
+        self.bcryptCost = bcryptCost
+    }
+
+    /// The step a session is at, and the token the browser keeps for it (in a cookie).
+    public struct Step: Sendable {
+        public var token: String
+        public var session: DashboardSession
+        /// True until the user has entered a first code from the secret shown at enrolment.
+        public var needsEnrolment: Bool
+    }
+
+    static let failure = KaitoError(.signInFailed, "The organisation, email, password or code is wrong, or the account is locked for a while.")
+
+    // MARK: Password
+
+    /// Checks the password and starts a pending session (the second factor comes next). A user without a second
+    /// factor gets a new TOTP secret to enrol.
+    /// - Throws: `sign_in_failed` (one message for an unknown account, a wrong password or a locked account).
+    public func signIn(organization: String, email: String, password: String, address: String?, origin: RequestOrigin) async throws -> Step {
+        let now = clock.now()
+        let email = email.trimmingCharacters(in: .whitespaces).lowercased()
+        let found: (OrgUser, UserCredentials)? = try await storage.read { session in
+            let organization = try await session.organizations.find(name: organization)
+            guard let organization, let user = try await session.users.find(email: email, organizationID: organization.id),
+                  let credentials = try await session.accounts.credentials(userID: user.id, organizationID: organization.id, lock: false)
+            else { return nil }
+            return (user, credentials)
+        }
+        guard let (user, stored) = found else {
+            _ = Bcrypt.verify(password, hash: unknownAccountHash())  // the same work as for a known account
+            throw Self.failure
+        }
+        if let until = stored.lockedUntil, until > now {
+            try await recordRefusal(user, reason: "locked", address: address, origin: origin, at: now)
+            throw Self.failure
+        }
+        guard Bcrypt.verify(password, hash: stored.passwordHash) else {
+            try await recordRefusal(user, reason: "wrong password", address: address, origin: origin, at: now, countAttempt: true)
+            throw Self.failure
+        }
+        let (token, hash) = newToken()
+        let pending = DashboardSession(
+            id: Identifier.make(prefix: DashboardSession.idPrefix, at: now, random: random), tokenHash: hash, userID: user.id,
+            organizationID: user.organizationID, secondFactorAt: nil, csrfToken: newCSRFToken(), createdAt: now,
+            expiresAt: now.addingTimeInterval(Self.pendingLifetime), lastSeenAt: now)
+        let enrolled = try await storage.write { session in
+            guard var credentials = try await session.accounts.credentials(userID: user.id, organizationID: user.organizationID, lock: true) else {
+                throw Self.failure
+            }
+            if credentials.totpEnrolledAt == nil {
+                // A new secret at every sign-in until one is enrolled: a secret shown once and abandoned is not reused.
+                let dataKey = try await keyring.sealingKey(organizationID: user.organizationID, session: session)
+                credentials.sealedTOTPSecret = try dataKey.seal(random.bytes(20), kind: Self.totpKind, recordID: user.id, random: random)
+            }
+            credentials.updatedAt = now
+            try await session.accounts.saveCredentials(credentials)
+            try await session.accounts.insertSession(pending)
+            return credentials.totpEnrolledAt != nil
+        }
+        return Step(token: token, session: pending, needsEnrolment: !enrolled)
+    }
+
+    /// What the enrolment page shows a pending session whose user has no second factor yet: the secret, and the
+    /// `otpauth://` URI an authenticator app imports (as a link or QR code).
+    public func enrolment(token: String) async throws -> (secret: String, uri: String) {
+        let now = clock.now()
+        return try await storage.read { session in
+            guard let pending = try await session.accounts.session(tokenHash: Self.hash(token)), !pending.isComplete, pending.expiresAt > now,
+                  let user = try await session.users.find(id: pending.userID, organizationID: pending.organizationID),
+                  let credentials = try await session.accounts.credentials(userID: user.id, organizationID: user.organizationID, lock: false),
+                  credentials.totpEnrolledAt == nil, let sealed = credentials.sealedTOTPSecret
+            else { throw KaitoError.notFound("The enrolment") }
+            let dataKey = try await keyring.dataKey(organizationID: user.organizationID, opening: [sealed], session: session)
+            let secret = try dataKey.open(sealed, kind: Self.totpKind, recordID: user.id)
+            let organization = try await session.organizations.find(id: user.organizationID)
+            let uri = OTPAuthURI(issuer: "Kaito " + (organization?.name ?? ""), account: user.email, secret: secret, parameters: Self.totpParameters)
+            return (Base32.encode(secret), uri.uriString)
+        }
+    }
+
+    // MARK: Second factor
+
+    /// Checks a code of the user's second factor for a pending session (enrolling it the first time) and completes
+    /// the session under a new token: the pending token stops working.
+    /// - Throws: `sign_in_failed` for a wrong, reused or late code, an expired pending session or a locked account.
+    public func verifySecondFactor(token: String, code: String, address: String?, origin: RequestOrigin) async throws -> Step {
+        let now = clock.now()
+        let code = code.filter { !$0.isWhitespace }
+        let (next, hash) = newToken()
+        let csrf = newCSRFToken()
+        enum Outcome: Sendable { case completed(DashboardSession, enrolled: Bool), refused(OrgUser, String), unknown }
+        let outcome: Outcome = try await storage.write { session in
+            guard var pending = try await session.accounts.session(tokenHash: Self.hash(token)), !pending.isComplete, pending.expiresAt > now,
+                  let user = try await session.users.find(id: pending.userID, organizationID: pending.organizationID),
+                  var credentials = try await session.accounts.credentials(userID: user.id, organizationID: user.organizationID, lock: true),
+                  let sealed = credentials.sealedTOTPSecret
+            else { return .unknown }
+            if let until = credentials.lockedUntil, until > now { return .refused(user, "locked") }
+            let dataKey = try await keyring.dataKey(organizationID: user.organizationID, opening: [sealed], session: session)
+            let secret = try dataKey.open(sealed, kind: Self.totpKind, recordID: user.id)
+            let current = Int(TOTP.counter(at: now, period: Self.totpParameters.period))
+            // The current step and one either side (clock drift); never a step at or before the last one accepted.
+            let accepted = (current - 1...current + 1).first { counter in
+                counter > (credentials.lastTOTPCounter ?? -1)
+                    && Self.equal(TOTP.code(secret: secret, counter: UInt64(counter), parameters: Self.totpParameters), code)
+            }
+            guard let accepted else { return .refused(user, "wrong code") }
+            let enrolling = credentials.totpEnrolledAt == nil
+            credentials.totpEnrolledAt = credentials.totpEnrolledAt ?? now
+            credentials.lastTOTPCounter = accepted
+            credentials.failedAttempts = 0
+            credentials.lockedUntil = nil
+            credentials.updatedAt = now
+            try await session.accounts.saveCredentials(credentials)
+            pending.tokenHash = hash
+            pending.csrfToken = csrf
+            pending.secondFactorAt = now
+            pending.lastSeenAt = now
+            pending.expiresAt = now.addingTimeInterval(Self.sessionLifetime)
+            try await session.accounts.updateSession(pending)
+            let audit = AuditLog(random: random)
+            let actor = Self.actor(user)
+            let target = AuditEvent.Target(type: "user", id: user.id)
+            if enrolling {
+                try await audit.append(AuditRecord(.userSecondFactorEnrol, target: target), actor: actor, organizationID: user.organizationID,
+                                       ip: address, origin: origin, at: now, in: session)
+            }
+            try await audit.append(AuditRecord(.userSignIn, target: target), actor: actor, organizationID: user.organizationID,
+                                   ip: address, origin: origin, at: now, in: session)
+            return .completed(pending, enrolled: enrolling)
+        }
+        switch outcome {
+        case .completed(let session, _):
+            return Step(token: next, session: session, needsEnrolment: false)
+        case .refused(let user, let reason):
+            try await recordRefusal(user, reason: reason, address: address, origin: origin, at: now, countAttempt: reason != "locked")
+            throw Self.failure
+        case .unknown:
+            throw Self.failure
+        }
+    }
+
+    // MARK: Sessions
+
+    /// The signed-in session behind a cookie, as a caller of the domain services: the user's role gives the scopes.
+    /// Refreshes the session's idle timer.
+    /// - Throws: `missing_key` when there is no complete, unexpired session (the dashboard then asks to sign in).
+    public func caller(token: String, address: IPAddress?, origin: RequestOrigin) async throws -> (Caller, DashboardSession) {
+        let now = clock.now()
+        let found: (DashboardSession, OrgUser)? = try await storage.read { session in
+            guard let signedIn = try await session.accounts.session(tokenHash: Self.hash(token)), signedIn.isComplete,
+                  signedIn.expiresAt > now, now.timeIntervalSince(signedIn.lastSeenAt) < Self.idleTimeout,
+                  let user = try await session.users.find(id: signedIn.userID, organizationID: signedIn.organizationID)
+            else { return nil }
+            return (signedIn, user)
+        }
+        guard var (signedIn, user) = found else { throw KaitoError(.missingKey, "Sign in to continue.") }
+        if now.timeIntervalSince(signedIn.lastSeenAt) >= 60 {
+            signedIn.lastSeenAt = now
+            let updated = signedIn
+            try await storage.write { try await $0.accounts.updateSession(updated) }
+        }
+        user.email = user.email.lowercased()
+        let key = APIKey(
+            id: signedIn.id, organizationID: user.organizationID, name: "dashboard: \(user.email)", hint: "", hash: [],
+            scopes: user.role.dashboardScopes, createdAt: signedIn.createdAt, createdBy: "user:\(user.id)", userID: user.id)
+        return (Caller(key: key, address: address, origin: origin, user: user), signedIn)
+    }
+
+    /// The pending session behind a cookie (between the password and the second factor), or nil.
+    public func pendingSession(token: String) async throws -> DashboardSession? {
+        let now = clock.now()
+        let found = try await storage.read { try await $0.accounts.session(tokenHash: Self.hash(token)) }
+        guard let found, !found.isComplete, found.expiresAt > now else { return nil }
+        return found
+    }
+
+    /// Ends the session behind a cookie (audited when it was signed in).
+    public func signOut(token: String, address: String?, origin: RequestOrigin) async throws {
+        let now = clock.now()
+        try await storage.write { session in
+            guard let ended = try await session.accounts.session(tokenHash: Self.hash(token)) else { return }
+            try await session.accounts.deleteSession(id: ended.id)
+            guard ended.isComplete, let user = try await session.users.find(id: ended.userID, organizationID: ended.organizationID) else { return }
+            try await AuditLog(random: random).append(
+                AuditRecord(.userSignOut, target: .init(type: "user", id: user.id)), actor: Self.actor(user),
+                organizationID: user.organizationID, ip: address, origin: origin, at: now, in: session)
+        }
+    }
+
+    // MARK: Operators
+
+    /// Sets a user's password as an operator (`kaito admin set-password`), ending the user's sessions; with
+    /// `resetSecondFactor`, the user enrols a new second factor at the next sign-in.
+    /// - Throws: `not_found` for an unknown organisation or user; `validation_failed` for a password outside 12 to 72 bytes.
+    public func setPassword(organization nameOrID: String, email: String, password: String, resetSecondFactor: Bool = false) async throws -> OrgUser {
+        guard Self.passwordBytes.contains(password.utf8.count) else {
+            throw KaitoError.validation("password", "must be 12 to 72 bytes long (bcrypt reads no more)")
+        }
+        let now = clock.now()
+        let hash = Bcrypt.hash(password, cost: bcryptCost)
+        let email = email.trimmingCharacters(in: .whitespaces).lowercased()
+        return try await storage.write { session in
+            var organization = try await session.organizations.find(name: nameOrID)
+            if organization == nil { organization = try await session.organizations.find(id: nameOrID) }
+            guard let organization else { throw KaitoError.notFound("The organisation '\(nameOrID)'") }
+            guard let user = try await session.users.find(email: email, organizationID: organization.id) else {
+                throw KaitoError.notFound("The user \(email)")
+            }
+            var credentials = try await session.accounts.credentials(userID: user.id, organizationID: organization.id, lock: true)
+                ?? UserCredentials(userID: user.id, organizationID: organization.id, passwordHash: hash, updatedAt: now)
+            credentials.passwordHash = hash
+            credentials.failedAttempts = 0
+            credentials.lockedUntil = nil
+            credentials.updatedAt = now
+            if resetSecondFactor {
+                credentials.sealedTOTPSecret = nil
+                credentials.totpEnrolledAt = nil
+                credentials.lastTOTPCounter = nil
+            }
+            try await session.accounts.saveCredentials(credentials)
+            _ = try await session.accounts.deleteSessions(userID: user.id, organizationID: organization.id)
+            try await AuditLog(random: random).append(
+                AuditRecord(.userPasswordSet, target: .init(type: "user", id: user.id), reason: resetSecondFactor ? "second factor reset" : nil),
+                actor: .init(type: "system", id: "operator", name: nil), organizationID: organization.id, ip: nil, origin: RequestOrigin(),
+                at: now, in: session)
+            return user
+        }
+    }
+
+    // MARK: Helpers
+
+    /// A refused password or code, audited (and counted towards the lock) in its own transaction.
+    private func recordRefusal(_ user: OrgUser, reason: String, address: String?, origin: RequestOrigin, at now: Date, countAttempt: Bool = false) async throws {
+        try await storage.write { session in
+            if countAttempt, var credentials = try await session.accounts.credentials(userID: user.id, organizationID: user.organizationID, lock: true) {
+                credentials.failedAttempts += 1
+                if credentials.failedAttempts >= Self.attemptLimit {
+                    credentials.failedAttempts = 0
+                    credentials.lockedUntil = now.addingTimeInterval(Self.lockDuration)
+                }
+                credentials.updatedAt = now
+                try await session.accounts.saveCredentials(credentials)
+            }
+            try await AuditLog(random: random).append(
+                AuditRecord(.userSignIn, target: .init(type: "user", id: user.id), outcome: .denied, reason: reason),
+                actor: Self.actor(user), organizationID: user.organizationID, ip: address, origin: origin, at: now, in: session)
+        }
+    }
+
+    static func actor(_ user: OrgUser) -> AuditEvent.Actor { AuditEvent.Actor(type: "user", id: user.id, name: user.email) }
+
+    /// How the TOTP secret is bound when sealed (`DataKey.seal(kind:recordID:)` with the user's id).
+    static let totpKind = "user-totp"
+
+    /// A bcrypt hash (at this service's cost) of nothing anyone knows, verified against for unknown accounts;
+    /// made at the first sign-in of an unknown account.
+    private func unknownAccountHash() -> String {
+        if let made = unknownHash.withLock({ $0 }) { return made }
+        let made = Bcrypt.hash(Base32.encode(random.bytes(20)), cost: bcryptCost)
+        unknownHash.withLock { $0 = made }
+        return made
+    }
+
+    private func newToken() -> (String, [UInt8]) {
+        let token = Self.base64URL(random.bytes(32))
+        return (token, Self.hash(token))
+    }
+
+    private func newCSRFToken() -> String { Self.randomToken(random) }
+
+    /// 24 random bytes in base64url: CSRF tokens.
+    public static func randomToken(_ random: any RandomSource) -> String { base64URL(random.bytes(24)) }
+
+    static func hash(_ token: String) -> [UInt8] { Array(SHA256.hash(data: Array(token.utf8))) }
+
+    static func base64URL(_ bytes: [UInt8]) -> String {
+        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// Constant-time comparison of two short strings (codes, CSRF tokens).
+    public static func equal(_ a: String, _ b: String) -> Bool {
+        let (x, y) = (Array(a.utf8), Array(b.utf8))
+        guard x.count == y.count else { return false }
+        return zip(x, y).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+}
+
+extension OrgUser.Role {
+    /// What a signed-in user of this role may do in the dashboard: owners and admins everything, members read
+    /// tokens and their codes and SMS messages.
+    public var dashboardScopes: Set<Scope> {
+        switch self {
+        case .owner, .admin: return Set(Scope.allCases)
+        case .member: return [.tokensRead, .tokensCode, .smsRead]
+        }
+    }
+}

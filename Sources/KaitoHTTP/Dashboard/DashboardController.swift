@@ -1,0 +1,319 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KaitoCore
+import NIOCore
+
+/// The web dashboard, served by the same server: sign-in with email, password and the TOTP second factor, the
+/// tokens a user may use with their current codes, and keys. Pages call the same services as the API, as a
+/// `Caller` whose scopes are the user's role's (`SignInService.caller`).
+struct DashboardController {
+    let runtime: Runtime
+    let clientAddress: ClientAddress
+    /// `Secure` on cookies: on unless the public URL is plain http (a server on loopback during development).
+    let secureCookies: Bool
+
+    static let sessionCookie = "kaito_session"
+    /// The sign-in form's CSRF token (double submit: the cookie and the form field must match).
+    static let loginCSRFCookie = "kaito_login_csrf"
+    static let formLimit = 16 * 1024
+
+    func register(on router: Router<KaitoRequestContext>) {
+        router.get("/") { request, _ in
+            HTML.redirect(request.cookies[Self.sessionCookie] == nil ? "/login" : "/tokens")
+        }
+        router.get("/dashboard/app.css") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "max-age=300"],
+                     body: .init(byteBuffer: ByteBuffer(string: HTML.stylesheet)))
+        }
+        router.get("/dashboard/app.js") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "max-age=300"],
+                     body: .init(byteBuffer: ByteBuffer(string: HTML.script)))
+        }
+        router.get("/login") { _, _ in loginPage(error: nil, organization: "default", email: "") }
+        router.post("/login") { request, context in try await login(request, context) }
+        router.get("/login/second-factor") { request, _ in try await secondFactorPage(request, error: nil) }
+        router.post("/login/second-factor") { request, context in try await secondFactor(request, context) }
+        router.post("/logout") { request, context in try await logout(request, context) }
+        router.get("/tokens") { request, context in
+            try await signedIn(request, context) { caller, session in try await tokensPage(caller, session) }
+        }
+        router.get("/keys") { request, context in
+            try await signedIn(request, context) { caller, session in try await keysPage(caller, session, created: nil, error: nil) }
+        }
+        router.post("/keys") { request, context in
+            try await signedInForm(request, context) { caller, session, form in try await createKey(caller, session, form) }
+        }
+        router.post("/keys/{id}/revoke") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return try await signedInForm(request, context) { caller, session, form in
+                do {
+                    try await runtime.keys.revoke(id: id, by: caller)
+                    return HTML.redirect("/keys")
+                } catch let error as KaitoError {
+                    return try await keysPage(caller, session, created: nil, error: error.detail, status: ProblemTable.status(for: error.code))
+                }
+            }
+        }
+    }
+
+    // MARK: Sign-in
+
+    func loginPage(error: String?, organization: String, email: String, status: HTTPResponse.Status = .ok) -> Response {
+        let csrf = SignInService.randomToken(runtime.random)
+        let body = """
+            \(HTML.error(error))
+            <form method="post" action="/login">
+            <input type="hidden" name="csrf" value="\(HTML.escape(csrf))">
+            <label for="organization">Organisation</label><input type="text" id="organization" name="organization" value="\(HTML.escape(organization))" required autocomplete="organization">
+            <label for="email">Email</label><input type="email" id="email" name="email" value="\(HTML.escape(email))" required autocomplete="username">
+            <label for="password">Password</label><input type="password" id="password" name="password" required autocomplete="current-password">
+            <p><button class="primary" type="submit">Continue</button></p>
+            </form>
+            """
+        return HTML.response(HTML.page("Sign in", body), status: status, cookies: [setCookie(Self.loginCSRFCookie, csrf, path: "/login")])
+    }
+
+    func login(_ request: Request, _ context: KaitoRequestContext) async throws -> Response {
+        let form = try await Self.form(request)
+        let organization = form.first("organization") ?? ""
+        let email = form.first("email") ?? ""
+        guard let sent = request.cookies[Self.loginCSRFCookie]?.value, let field = form.first("csrf"), SignInService.equal(sent, field) else {
+            return loginPage(error: "The form expired. Please try again.", organization: organization, email: email, status: .forbidden)
+        }
+        do {
+            let step = try await runtime.signIn.signIn(
+                organization: organization, email: email, password: form.first("password") ?? "",
+                address: address(request, context)?.description, origin: origin(request, context))
+            return HTML.redirect("/login/second-factor", cookies: [setCookie(Self.sessionCookie, step.token), setCookie(Self.loginCSRFCookie, "", path: "/login", maxAge: 0)])
+        } catch let error as KaitoError where error.code == .signInFailed {
+            return loginPage(error: error.detail, organization: organization, email: email, status: .unauthorized)
+        }
+    }
+
+    func secondFactorPage(_ request: Request, error: String?, status: HTTPResponse.Status = .ok) async throws -> Response {
+        guard let token = request.cookies[Self.sessionCookie]?.value, let pending = try await runtime.signIn.pendingSession(token: token) else {
+            return HTML.redirect("/login")
+        }
+        var enrolment = ""
+        if let (secret, uri) = try? await runtime.signIn.enrolment(token: token) {
+            enrolment = """
+                <p>Every account signs in with a second factor. Add this account to your authenticator app, then enter the code it shows.</p>
+                <p><a href="\(HTML.escape(uri))">Open in an authenticator app</a> or enter the secret:</p>
+                <p><code class="secret" id="totp-secret">\(HTML.escape(secret))</code> <button type="button" data-copy="totp-secret">Copy</button></p>
+                """
+        }
+        let body = """
+            \(HTML.error(error))\(enrolment)
+            <form method="post" action="/login/second-factor">
+            <input type="hidden" name="csrf" value="\(HTML.escape(pending.csrfToken))">
+            <label for="code">Code from your authenticator app</label>
+            <input type="text" id="code" name="code" inputmode="numeric" pattern="[0-9 ]*" autocomplete="one-time-code" required autofocus>
+            <p><button class="primary" type="submit">Sign in</button></p>
+            </form>
+            """
+        return HTML.response(HTML.page(enrolment.isEmpty ? "Second factor" : "Set up your second factor", body), status: status)
+    }
+
+    func secondFactor(_ request: Request, _ context: KaitoRequestContext) async throws -> Response {
+        let form = try await Self.form(request)
+        guard let token = request.cookies[Self.sessionCookie]?.value, let pending = try await runtime.signIn.pendingSession(token: token) else {
+            return HTML.redirect("/login")
+        }
+        guard let field = form.first("csrf"), SignInService.equal(field, pending.csrfToken) else {
+            return try await secondFactorPage(request, error: "The form expired. Please try again.", status: .forbidden)
+        }
+        do {
+            let step = try await runtime.signIn.verifySecondFactor(
+                token: token, code: form.first("code") ?? "", address: address(request, context)?.description, origin: origin(request, context))
+            return HTML.redirect("/tokens", cookies: [setCookie(Self.sessionCookie, step.token)])
+        } catch let error as KaitoError where error.code == .signInFailed {
+            return try await secondFactorPage(request, error: error.detail, status: .unauthorized)
+        }
+    }
+
+    func logout(_ request: Request, _ context: KaitoRequestContext) async throws -> Response {
+        let form = try await Self.form(request)
+        if let token = request.cookies[Self.sessionCookie]?.value {
+            let (_, session) = try await runtime.signIn.caller(token: token, address: address(request, context), origin: origin(request, context))
+            guard let field = form.first("csrf"), SignInService.equal(field, session.csrfToken) else {
+                return HTML.response(HTML.page("Sign out", HTML.error("The form expired. Reload the page and try again.")), status: .forbidden)
+            }
+            try await runtime.signIn.signOut(token: token, address: address(request, context)?.description, origin: origin(request, context))
+        }
+        return HTML.redirect("/login", cookies: [setCookie(Self.sessionCookie, "", maxAge: 0)])
+    }
+
+    // MARK: Signed-in pages
+
+    /// Runs `body` for a signed-in session, or sends the browser to the sign-in page.
+    func signedIn(
+        _ request: Request, _ context: KaitoRequestContext, _ body: (Caller, DashboardSession) async throws -> Response
+    ) async throws -> Response {
+        guard let token = request.cookies[Self.sessionCookie]?.value else { return HTML.redirect("/login") }
+        let caller: Caller
+        let session: DashboardSession
+        do {
+            (caller, session) = try await runtime.signIn.caller(token: token, address: address(request, context), origin: origin(request, context))
+        } catch let error as KaitoError where error.code == .missingKey {
+            return HTML.redirect("/login", cookies: [setCookie(Self.sessionCookie, "", maxAge: 0)])
+        }
+        do {
+            return try await body(caller, session)
+        } catch let error as KaitoError {
+            let status = ProblemTable.status(for: error.code)
+            return HTML.response(HTML.page(ProblemTable.title(for: error.code), signedIn: Self.navigation(caller, session), HTML.error(error.detail)), status: status)
+        }
+    }
+
+    /// `signedIn` for a form post: the body is read (at most 16 KiB) and its CSRF token checked first.
+    func signedInForm(
+        _ request: Request, _ context: KaitoRequestContext, _ body: @escaping (Caller, DashboardSession, Form) async throws -> Response
+    ) async throws -> Response {
+        let form = try await Self.form(request)
+        return try await signedIn(request, context) { caller, session in
+            guard let field = form.first("csrf"), SignInService.equal(field, session.csrfToken) else {
+                return HTML.response(HTML.page("Form expired", signedIn: Self.navigation(caller, session),
+                                               HTML.error("The form expired. Reload the page and try again.")), status: .forbidden)
+            }
+            return try await body(caller, session, form)
+        }
+    }
+
+    static func navigation(_ caller: Caller, _ session: DashboardSession) -> (email: String, csrf: String, isAdmin: Bool) {
+        (caller.user?.email ?? "", session.csrfToken, caller.key.scopes.contains(.orgAdmin))
+    }
+
+    func tokensPage(_ caller: Caller, _ session: DashboardSession) async throws -> Response {
+        try caller.require(.tokensRead)
+        let tokens = try await runtime.tokens.list(by: caller, after: nil, limit: 100).items
+        var rows = ""
+        for token in tokens {
+            var codeCell = #"<td class="muted">—</td><td></td>"#
+            if caller.key.scopes.contains(.tokensCode) {
+                let code = try await runtime.tokens.code(slug: token.slug, minValid: nil, by: caller)
+                codeCell = """
+                    <td><span class="code" id="code-\(HTML.escape(token.slug))">\(HTML.escape(code.code))</span>
+                    <button type="button" data-copy="code-\(HTML.escape(token.slug))">Copy</button></td>
+                    <td data-expires-in="\(code.expiresIn)" data-period="\(code.period)"><svg class="ring" viewBox="0 0 32 32" aria-hidden="true">
+                    <circle class="track" cx="16" cy="16" r="14"/><circle class="left" cx="16" cy="16" r="14"/></svg>
+                    <span class="seconds">\(code.expiresIn) s</span></td>
+                    """
+            }
+            rows += """
+                <tr><td><strong>\(HTML.escape(token.name))</strong><br><span class="muted">\(HTML.escape(token.slug))</span></td>
+                <td class="optional">\(HTML.escape([token.issuer, token.account].compactMap { $0 }.joined(separator: " · ")))</td>\(codeCell)</tr>
+                """
+        }
+        let body = tokens.isEmpty
+            ? #"<p class="muted">No tokens yet. Create one with the API or <code>kaito tokens create</code>.</p>"#
+            : #"<table><thead><tr><th>Token</th><th class="optional">Account</th><th>Code</th><th>Expires</th></tr></thead><tbody>\#(rows)</tbody></table>"#
+        return HTML.response(HTML.page("Tokens", signedIn: Self.navigation(caller, session), body))
+    }
+
+    func keysPage(
+        _ caller: Caller, _ session: DashboardSession, created: (APIKey, APIKeySecret)?, error: String?, status: HTTPResponse.Status = .ok
+    ) async throws -> Response {
+        try caller.require(.orgAdmin)
+        let keys = try await runtime.keys.list(by: caller, after: nil, limit: 200).items
+        let tokens = try await runtime.tokens.list(by: caller, after: nil, limit: 100).items
+        var notice = ""
+        if let (key, secret) = created {
+            notice = """
+                <section class="created" aria-live="polite"><h2>Key created: \(HTML.escape(key.name))</h2>
+                <p>Copy it now: it is shown only once.</p>
+                <p><code class="secret" id="new-key">\(HTML.escape(secret.value))</code> <button type="button" data-copy="new-key">Copy</button></p></section>
+                """
+        }
+        let csrf = HTML.escape(session.csrfToken)
+        var rows = ""
+        for key in keys {
+            let state = key.revokedAt != nil ? "revoked" : (key.spentAt != nil ? "spent" : "active")
+            let revoke = state == "active"
+                ? #"<form method="post" action="/keys/\#(HTML.escape(key.id))/revoke" class="inline"><input type="hidden" name="csrf" value="\#(csrf)"><button type="submit">Revoke</button></form>"#
+                : ""
+            rows += """
+                <tr><td><strong>\(HTML.escape(key.name))</strong><br><span class="muted">\(HTML.escape(key.id)) · \(HTML.escape(key.hint))</span></td>
+                <td>\(HTML.escape(key.scopes.map(\.rawValue).sorted().joined(separator: ", ")))</td><td>\(state)</td><td>\(revoke)</td></tr>
+                """
+        }
+        let scopeBoxes = Scope.allCases.map { scope in
+            #"<label class="inline"><input type="checkbox" name="scope" value="\#(scope.rawValue)"> \#(scope.rawValue)</label><br>"#
+        }.joined()
+        let tokenBoxes = tokens.map { token in
+            #"<label class="inline"><input type="checkbox" name="token" value="\#(HTML.escape(token.slug))"> \#(HTML.escape(token.slug))</label><br>"#
+        }.joined()
+        let body = """
+            \(notice)\(HTML.error(error))
+            <table><thead><tr><th>Key</th><th>Scopes</th><th>State</th><th></th></tr></thead><tbody>\(rows)</tbody></table>
+            <h2>Create a key</h2>
+            <form method="post" action="/keys">
+            <input type="hidden" name="csrf" value="\(csrf)">
+            <label for="name">Name</label><input type="text" id="name" name="name" required maxlength="200">
+            <fieldset><legend>Scopes</legend>\(scopeBoxes)</fieldset>
+            <fieldset><legend>Restrictions (optional)</legend>
+            <label for="cidrs">Allowed networks (CIDRs, one per line)</label><textarea id="cidrs" name="allowed_cidrs" rows="2" cols="40"></textarea>
+            <label for="expires">Expires at (UTC)</label><input type="datetime-local" id="expires" name="expires_at">
+            <label class="inline"><input type="checkbox" name="single_use" value="true"> Single use</label>
+            \(tokens.isEmpty ? "" : "<p>Only these tokens (none ticked: every token)</p>" + tokenBoxes)
+            <label for="limit-code">Code requests per minute (Enterprise)</label><input type="number" id="limit-code" name="rate_limit_code" min="1">
+            </fieldset>
+            <p><button class="primary" type="submit">Create key</button></p>
+            </form>
+            """
+        return HTML.response(HTML.page("Keys", signedIn: Self.navigation(caller, session), body), status: status)
+    }
+
+    func createKey(_ caller: Caller, _ session: DashboardSession, _ form: Form) async throws -> Response {
+        let cidrs = (form.first("allowed_cidrs") ?? "").split(whereSeparator: { $0 == "\n" || $0 == "," || $0 == "\r" })
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        // datetime-local has no zone: the form says UTC.
+        let expires = form.first("expires_at").flatMap { $0.isEmpty ? nil : ($0.count == 16 ? $0 + ":00Z" : $0 + "Z") }
+        let slugs = form.all("token")
+        var limits: RateLimitOverrides?
+        if let code = form.first("rate_limit_code"), !code.isEmpty {
+            limits = RateLimitOverrides(code: Int(code) ?? -1)
+        }
+        do {
+            var draft = try KeyDraft.validated(
+                name: form.first("name"), scopes: form.all("scope"), allowedCIDRs: cidrs.isEmpty ? nil : cidrs, expiresAt: expires,
+                singleUse: form.first("single_use") == "true", tokenSlugs: slugs.isEmpty ? nil : slugs, rateLimits: limits, now: runtime.clock.now())
+            draft.userID = caller.user?.id
+            let created = try await runtime.keys.create(draft, by: caller)
+            return try await keysPage(caller, session, created: created, error: nil, status: .created)
+        } catch let error as KaitoError {
+            let message = error.fieldErrors.isEmpty ? error.detail : error.fieldErrors.map { "\($0.field): \($0.message)" }.joined(separator: "; ")
+            return try await keysPage(caller, session, created: nil, error: message, status: ProblemTable.status(for: error.code))
+        }
+    }
+
+    // MARK: Helpers
+
+    /// A form body's fields, in order (a name may repeat).
+    struct Form {
+        var fields: [(String, String)]
+        func first(_ name: String) -> String? { fields.first { $0.0 == name }?.1 }
+        func all(_ name: String) -> [String] { fields.filter { $0.0 == name }.map(\.1) }
+    }
+
+    static func form(_ request: Request) async throws -> Form {
+        var request = request
+        let buffer = try await request.collectBody(upTo: formLimit)
+        return Form(fields: try FormEncoding.decode(Array(buffer: buffer)))
+    }
+
+    func setCookie(_ name: String, _ value: String, path: String = "/", maxAge: Int? = nil) -> String {
+        var text = "\(name)=\(value); Path=\(path); HttpOnly; SameSite=Strict"
+        if secureCookies { text += "; Secure" }
+        if let maxAge { text += "; Max-Age=\(maxAge)" }
+        return text
+    }
+
+    func address(_ request: Request, _ context: KaitoRequestContext) -> IPAddress? {
+        clientAddress.resolve(peer: context.remoteAddress, forwardedFor: request.headers[values: .xForwardedFor])
+    }
+
+    func origin(_ request: Request, _ context: KaitoRequestContext) -> RequestOrigin {
+        RequestOrigin(requestID: context.requestID, userAgent: request.headers[.userAgent])
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// Server-rendered HTML: every value goes through `escape`, and pages share one layout, one stylesheet and one
+/// script, served from the same origin (the Content-Security-Policy allows nothing inline).
+enum HTML {
+    /// Text for an element's content or a quoted attribute value.
+    static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.count)
+        for character in text {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+
+    /// A whole page: `title`, the navigation when `signedIn` (with the sign-out form's CSRF token), and `body`.
+    static func page(_ title: String, signedIn: (email: String, csrf: String, isAdmin: Bool)? = nil, _ body: String) -> String {
+        var navigation = ""
+        if let signedIn {
+            navigation = """
+                <nav aria-label="Main"><a href="/tokens">Tokens</a>\(signedIn.isAdmin ? #"<a href="/keys">Keys</a>"# : "")
+                <form method="post" action="/logout" class="inline"><input type="hidden" name="csrf" value="\(escape(signedIn.csrf))">
+                <span class="who">\(escape(signedIn.email))</span> <button type="submit">Sign out</button></form></nav>
+                """
+        }
+        return """
+            <!doctype html>
+            <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>\(escape(title)) · Kaito</title><link rel="stylesheet" href="/dashboard/app.css"><script src="/dashboard/app.js" defer></script></head>
+            <body><header><a class="brand" href="/">Kaito</a>\(navigation)</header><main><h1>\(escape(title))</h1>
+            \(body)
+            </main></body></html>
+            """
+    }
+
+    static func error(_ message: String?) -> String {
+        guard let message else { return "" }
+        return #"<p class="error" role="alert">\#(escape(message))</p>"#
+    }
+
+    /// Headers of every dashboard page: no caching, no framing, no inline script, no referrer.
+    static let headers: HTTPFields = [
+        .contentType: "text/html; charset=utf-8",
+        .cacheControl: "no-store",
+        HTTPField.Name("Content-Security-Policy")!: "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        HTTPField.Name("X-Frame-Options")!: "DENY",
+        HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+        HTTPField.Name("Referrer-Policy")!: "no-referrer",
+    ]
+
+    static func response(_ html: String, status: HTTPResponse.Status = .ok, cookies: [String] = []) -> Response {
+        var headers = HTML.headers
+        for cookie in cookies { headers.append(HTTPField(name: .setCookie, value: cookie)) }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    /// 303 See Other to `location` (after a form), with cookies to set.
+    static func redirect(_ location: String, cookies: [String] = []) -> Response {
+        var headers: HTTPFields = [.location: location, .cacheControl: "no-store"]
+        for cookie in cookies { headers.append(HTTPField(name: .setCookie, value: cookie)) }
+        return Response(status: .seeOther, headers: headers)
+    }
+
+    static let stylesheet = """
+        :root { color-scheme: light dark; --accent: #2563eb; --muted: #6b7280; --danger: #b91c1c; }
+        * { box-sizing: border-box; }
+        body { margin: 0; font: 16px/1.5 system-ui, sans-serif; }
+        header { display: flex; flex-wrap: wrap; gap: .75rem; align-items: center; justify-content: space-between; padding: .75rem 1rem; border-bottom: 1px solid #8884; }
+        header nav { display: flex; flex-wrap: wrap; gap: .75rem; align-items: center; }
+        .brand { font-weight: 700; text-decoration: none; color: inherit; }
+        main { max-width: 56rem; margin: 0 auto; padding: 1rem; }
+        label { display: block; margin: .75rem 0 .25rem; font-weight: 600; }
+        input[type=text], input[type=email], input[type=password], input[type=datetime-local], input[type=number] { width: 100%; max-width: 28rem; padding: .5rem; font: inherit; }
+        fieldset { border: 1px solid #8886; margin: 1rem 0; max-width: 40rem; }
+        button { font: inherit; padding: .45rem .9rem; cursor: pointer; }
+        button.primary { background: var(--accent); color: #fff; border: 0; border-radius: 4px; }
+        .inline { display: inline; }
+        .error { color: var(--danger); font-weight: 600; }
+        .muted, .who { color: var(--muted); }
+        table { border-collapse: collapse; width: 100%; }
+        th, td { text-align: left; padding: .5rem; border-bottom: 1px solid #8884; vertical-align: middle; }
+        .code { font: 700 1.6rem/1 ui-monospace, monospace; letter-spacing: .15em; }
+        .secret { font: 1rem ui-monospace, monospace; word-break: break-all; padding: .5rem; border: 1px dashed #8888; display: inline-block; }
+        .ring { width: 2.2rem; height: 2.2rem; vertical-align: middle; }
+        .ring circle { fill: none; stroke-width: 4; }
+        .ring .track { stroke: #8884; }
+        .ring .left { stroke: var(--accent); transform: rotate(-90deg); transform-origin: 50% 50%; }
+        @media (max-width: 40rem) { th.optional, td.optional { display: none; } }
+        """
+
+    /// The countdown rings (reloading the page when a code expires) and the copy buttons.
+    static let script = """
+        document.querySelectorAll('[data-expires-in]').forEach(function (cell) {
+          var period = Number(cell.dataset.period), left = Number(cell.dataset.expiresIn), ring = cell.querySelector('.left');
+          var length = 2 * Math.PI * 14;
+          function draw() {
+            if (ring) { ring.setAttribute('stroke-dasharray', length); ring.setAttribute('stroke-dashoffset', length * (1 - left / period)); }
+            var label = cell.querySelector('.seconds'); if (label) { label.textContent = left + ' s'; }
+          }
+          draw();
+          setInterval(function () { left -= 1; if (left <= 0) { location.reload(); } else { draw(); } }, 1000);
+        });
+        document.querySelectorAll('button[data-copy]').forEach(function (button) {
+          button.addEventListener('click', function () {
+            var target = document.getElementById(button.dataset.copy);
+            navigator.clipboard.writeText(target.textContent.trim()).then(function () { button.textContent = 'Copied'; });
+          });
+        });
+        """
+}
