@@ -11,39 +11,21 @@ With --screenshots DIR it also saves the main pages as PNG files (desktop and ph
 
 Usage: scripts/browser.py PATH/TO/kaito [--screenshots DIR]
 """
-import json
 import os
-import socket
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
+import urllib.error
 
 import pyotp
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
+from harness import call, kaito_serve
+
 SEED = "JBSWY3DPEHPK3PXP"
 PASSWORD = "correct horse battery staple"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def call(base, method, path, key, body=None):
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(base + path, data=data, method=method)
-    request.add_header("Authorization", "Bearer " + key)
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        text = response.read()
-        return json.loads(text) if text else None
 
 
 def check(condition, message):
@@ -70,100 +52,92 @@ def fresh_code(totp, last=None):
         time.sleep(remaining + 0.2)
 
 
-def main():
-    binary = sys.argv[1]
-    screenshots = sys.argv[sys.argv.index("--screenshots") + 1] if "--screenshots" in sys.argv else None
-    data_dir = tempfile.mkdtemp(prefix="kaito-browser-")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KAITO_")}
-    log = open(os.path.join(data_dir, "server.log"), "w")
-    server = subprocess.Popen([binary, "serve", "--port", str(port), "--data-dir", data_dir], env=env, stdout=log, stderr=log)
-    driver = None
-    try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                urllib.request.urlopen(base + "/ready", timeout=1).read()
-                break
-            except Exception:
-                if time.time() > deadline or server.poll() is not None:
-                    sys.exit("kaito serve did not become ready; see " + log.name)
-                time.sleep(0.1)
-        admin = open(os.path.join(data_dir, "bootstrap-admin.key")).read().strip()
-        admin_command = [binary, "admin"]
-        subprocess.run(admin_command + ["add-user", "default", "alice@example.com", "--role", "owner", "--name", "Alice", "--data-dir", data_dir],
-                       env=env, check=True, capture_output=True)
-        subprocess.run(admin_command + ["set-password", "default", "alice@example.com", "--data-dir", data_dir],
-                       env=env, check=True, capture_output=True, input=PASSWORD.encode())
-        writer = call(base, "POST", "/v1/keys", admin, {"name": "setup", "scopes": ["tokens:write"]})["key"]
-        call(base, "POST", "/v1/tokens", writer, {"slug": "aws-prod", "name": "AWS production", "issuer": "AWS", "account": "ci@example.com", "secret": SEED})
-        call(base, "POST", "/v1/tokens", writer, {"slug": "github-bot", "name": "GitHub bot", "issuer": "GitHub", "secret": "KRSXG5CTMVRXEZLU"})
+def scenario(binary, base, data_dir, env, screenshots, drivers):
+    """The user's way through the dashboard; every browser it opens goes into `drivers` (closed by the caller)."""
+    def browser_sized(width, height):
+        drivers.append(browser(width, height))
+        return drivers[-1]
 
-        driver = browser(1280, 900)
-        driver.get(base + "/")
-        check(driver.current_url == base + "/login", "/ should lead to the sign-in page, not " + driver.current_url)
-        if screenshots:
-            driver.save_screenshot(os.path.join(screenshots, "sign-in.png"))
+    admin = open(os.path.join(data_dir, "bootstrap-admin.key")).read().strip()
+    admin_command = [binary, "admin"]
+    subprocess.run(admin_command + ["add-user", "default", "alice@example.com", "--role", "owner", "--name", "Alice", "--data-dir", data_dir],
+                   env=env, check=True, capture_output=True)
+    subprocess.run(admin_command + ["set-password", "default", "alice@example.com", "--data-dir", data_dir],
+                   env=env, check=True, capture_output=True, input=PASSWORD.encode())
+    writer = call(base, "POST", "/v1/keys", admin, {"name": "setup", "scopes": ["tokens:write"]})["key"]
+    call(base, "POST", "/v1/tokens", writer, {"slug": "aws-prod", "name": "AWS production", "issuer": "AWS", "account": "ci@example.com", "secret": SEED})
+    call(base, "POST", "/v1/tokens", writer, {"slug": "github-bot", "name": "GitHub bot", "issuer": "GitHub", "secret": "KRSXG5CTMVRXEZLU"})
+
+    driver = browser_sized(1280, 900)
+    driver.get(base + "/")
+    check(driver.current_url == base + "/login", "/ should lead to the sign-in page, not " + driver.current_url)
+    if screenshots:
+        driver.save_screenshot(os.path.join(screenshots, "sign-in.png"))
+    driver.find_element(By.ID, "email").send_keys("alice@example.com")
+    driver.find_element(By.ID, "password").send_keys(PASSWORD)
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    check(driver.current_url == base + "/login/second-factor", "after the password: " + driver.current_url)
+    secret = driver.find_element(By.ID, "totp-secret").text.strip()
+    check(len(secret) >= 32, "the enrolment page shows the secret")
+    totp = pyotp.TOTP(secret)
+    if screenshots:
+        driver.save_screenshot(os.path.join(screenshots, "second-factor.png"))
+    driver.find_element(By.ID, "code").send_keys(fresh_code(totp))
+    driver.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
+    check(driver.current_url == base + "/tokens", "after the second factor: " + driver.current_url)
+    cookie = driver.get_cookie("kaito_session")
+    check(cookie is not None and cookie.get("httpOnly") and cookie.get("sameSite") == "Strict", f"session cookie: {cookie}")
+
+    # The tokens page: pyotp's code for the seed (the page reloads itself when a code expires).
+    shown = driver.find_element(By.ID, "code-aws-prod").text.strip()
+    expected = {pyotp.TOTP(SEED).at(time.time() + offset) for offset in (-30, 0, 30)}
+    check(shown in expected, f"the tokens page shows {shown}, pyotp {expected}")
+    if screenshots:
+        driver.save_screenshot(os.path.join(screenshots, "tokens.png"))
+
+    # The keys page: a key with scope tokens:code, shown once.
+    driver.find_element(By.LINK_TEXT, "Keys").click()
+    driver.find_element(By.ID, "name").send_keys("ci deploys")
+    driver.find_element(By.CSS_SELECTOR, "input[name=scope][value='tokens:code']").click()
+    driver.find_element(By.CSS_SELECTOR, "input[name=token][value='aws-prod']").click()
+    driver.find_element(By.XPATH, "//button[text()='Create key']").click()
+    key = driver.find_element(By.ID, "new-key").text.strip()
+    check(key.startswith("kto_live_"), "the keys page shows the new key once")
+    if screenshots:
+        driver.save_screenshot(os.path.join(screenshots, "keys.png"))
+
+    # The key works with the API, for its one token only.
+    code = call(base, "GET", "/v1/tokens/aws-prod/code?min_valid=3", key)["code"]
+    check(code == pyotp.TOTP(SEED).now(), f"the API gave {code}, pyotp {pyotp.TOTP(SEED).now()}")
+    try:
+        call(base, "GET", "/v1/tokens/github-bot/code", key)
+        check(False, "the key is bound to aws-prod")
+    except urllib.error.HTTPError as error:
+        check(error.code == 403, f"another token: {error.code}")
+
+    if screenshots:
+        driver = browser_sized(390, 844)  # a phone
+        driver.get(base + "/login")
         driver.find_element(By.ID, "email").send_keys("alice@example.com")
         driver.find_element(By.ID, "password").send_keys(PASSWORD)
         driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-        check(driver.current_url == base + "/login/second-factor", "after the password: " + driver.current_url)
-        secret = driver.find_element(By.ID, "totp-secret").text.strip()
-        check(len(secret) >= 32, "the enrolment page shows the secret")
-        totp = pyotp.TOTP(secret)
-        if screenshots:
-            driver.save_screenshot(os.path.join(screenshots, "second-factor.png"))
-        driver.find_element(By.ID, "code").send_keys(fresh_code(totp))
+        driver.find_element(By.ID, "code").send_keys(fresh_code(totp, last=totp.now()))
         driver.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
-        check(driver.current_url == base + "/tokens", "after the second factor: " + driver.current_url)
-        cookie = driver.get_cookie("kaito_session")
-        check(cookie is not None and cookie.get("httpOnly") and cookie.get("sameSite") == "Strict", f"session cookie: {cookie}")
+        check(driver.current_url == base + "/tokens", "phone sign-in: " + driver.current_url)
+        driver.save_screenshot(os.path.join(screenshots, "tokens-phone.png"))
+    print("browser test: signed in with the second factor, created a key, fetched a code with it")
 
-        # The tokens page: pyotp's code for the seed (the page reloads itself when a code expires).
-        shown = driver.find_element(By.ID, "code-aws-prod").text.strip()
-        expected = {pyotp.TOTP(SEED).at(time.time() + offset) for offset in (-30, 0, 30)}
-        check(shown in expected, f"the tokens page shows {shown}, pyotp {expected}")
-        if screenshots:
-            driver.save_screenshot(os.path.join(screenshots, "tokens.png"))
 
-        # The keys page: a key with scope tokens:code, shown once.
-        driver.find_element(By.LINK_TEXT, "Keys").click()
-        driver.find_element(By.ID, "name").send_keys("ci deploys")
-        driver.find_element(By.CSS_SELECTOR, "input[name=scope][value='tokens:code']").click()
-        driver.find_element(By.CSS_SELECTOR, "input[name=token][value='aws-prod']").click()
-        driver.find_element(By.XPATH, "//button[text()='Create key']").click()
-        key = driver.find_element(By.ID, "new-key").text.strip()
-        check(key.startswith("kto_live_"), "the keys page shows the new key once")
-        if screenshots:
-            driver.save_screenshot(os.path.join(screenshots, "keys.png"))
-
-        # The key works with the API, for its one token only.
-        code = call(base, "GET", "/v1/tokens/aws-prod/code?min_valid=3", key)["code"]
-        check(code == pyotp.TOTP(SEED).now(), f"the API gave {code}, pyotp {pyotp.TOTP(SEED).now()}")
+def main():
+    binary = sys.argv[1]
+    screenshots = sys.argv[sys.argv.index("--screenshots") + 1] if "--screenshots" in sys.argv else None
+    drivers = []
+    with kaito_serve(binary, "kaito-browser-") as (base, data_dir, env):
         try:
-            call(base, "GET", "/v1/tokens/github-bot/code", key)
-            check(False, "the key is bound to aws-prod")
-        except urllib.error.HTTPError as error:
-            check(error.code == 403, f"another token: {error.code}")
-
-        if screenshots:
-            driver.quit()
-            driver = browser(390, 844)  # a phone
-            driver.get(base + "/login")
-            driver.find_element(By.ID, "email").send_keys("alice@example.com")
-            driver.find_element(By.ID, "password").send_keys(PASSWORD)
-            driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-            driver.find_element(By.ID, "code").send_keys(fresh_code(totp, last=totp.now()))
-            driver.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
-            check(driver.current_url == base + "/tokens", "phone sign-in: " + driver.current_url)
-            driver.save_screenshot(os.path.join(screenshots, "tokens-phone.png"))
-        print("browser test: signed in with the second factor, created a key, fetched a code with it")
-    finally:
-        if driver is not None:
-            driver.quit()
-        server.terminate()
-        server.wait(timeout=30)
+            scenario(binary, base, data_dir, env, screenshots, drivers)
+        finally:
+            for driver in drivers:
+                driver.quit()
 
 
 if __name__ == "__main__":

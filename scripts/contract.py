@@ -9,14 +9,11 @@ Allow for undeclared methods. Any finding fails the run.
 
 Usage: scripts/contract.py PATH/TO/kaito [extra schemathesis options]
 """
-import json
 import os
-import socket
 import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
+
+from harness import call, kaito_serve
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # What issue 9 asks for (server errors, schema, undocumented status codes) and what a careful API also owes:
@@ -29,42 +26,10 @@ CHECKS = ",".join([
 LIMITS = {"code": 100000, "read": 100000, "write": 100000}
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def call(base, method, path, key, body=None):
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(base + path, data=data, method=method)
-    request.add_header("Authorization", "Bearer " + key)
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        text = response.read()
-        return json.loads(text) if text else None
-
-
 def main():
     binary, extra = sys.argv[1], sys.argv[2:]
-    data_dir = tempfile.mkdtemp(prefix="kaito-contract-")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, KAITO_WEBHOOK_ALLOW_PRIVATE="127.0.0.0/8", KAITO_PUBLIC_URL=base)
-    env.pop("KAITO_DATABASE_URL", None)
-    log = open(os.path.join(data_dir, "server.log"), "w")
-    server = subprocess.Popen([binary, "serve", "--port", str(port), "--data-dir", data_dir], env=env, stdout=log, stderr=log)
-    try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                urllib.request.urlopen(base + "/ready", timeout=1).read()
-                break
-            except Exception:
-                if time.time() > deadline or server.poll() is not None:
-                    sys.exit("kaito serve did not become ready; see " + log.name)
-                time.sleep(0.1)
+    environment = {"KAITO_WEBHOOK_ALLOW_PRIVATE": "127.0.0.0/8", "KAITO_PUBLIC_URL": "{base}"}
+    with kaito_serve(binary, "kaito-contract-", environment) as (base, data_dir, env):
         bootstrap = open(os.path.join(data_dir, "bootstrap-admin.key")).read().strip()
         call(base, "PUT", "/v1/org/billing/subscription", bootstrap, {"plan": "enterprise"})
         admin = call(base, "POST", "/v1/keys", bootstrap, {"name": "contract-admin", "scopes": ["org:admin"], "rate_limits": LIMITS})
@@ -93,12 +58,6 @@ def main():
             print("==", " ".join(command + selection), flush=True)
             status |= subprocess.call(command + selection, env=hooks_env)
         return status
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 if __name__ == "__main__":
