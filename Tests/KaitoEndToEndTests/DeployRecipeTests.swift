@@ -104,7 +104,10 @@ struct DeployRecipeTests {
         func load(_ extra: [String], rate: Int, count: Int, output: String) throws -> Process {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-            process.arguments = ["-sk", "--rate", "\(rate)/s", "-H", "Authorization: Bearer \(key)", "-w", "\n%{http_code}\n"] + extra
+            // A new connection per request: a reload closes nginx's idle client connections, and a client that writes
+            // on one just then sees the connection drop (on its side, before any server), which no server can prevent.
+            process.arguments = ["-sk", "--http1.1", "-H", "Connection: close", "--rate", "\(rate)/s", "-H", "Authorization: Bearer \(key)",
+                                 "-w", "\n%{http_code}\n"] + extra
                 + Array(repeating: base + "/v1/tokens/aws-prod" + (extra.isEmpty ? "/code" : ""), count: count)
             guard FileManager.default.createFile(atPath: output, contents: nil), let handle = FileHandle(forWritingAtPath: output) else {
                 throw Failure("cannot write \(output)")
@@ -119,16 +122,22 @@ struct DeployRecipeTests {
         let writes = try load(["-X", "PATCH", "-H", "Content-Type: application/json", "--data-binary", #"{"name": "AWS production"}"#],
                               rate: 20, count: 240, output: outputs.path + "/writes")
 
-        // Upgrade one server at a time: SIGTERM, start the new one on the same port, wait until it is ready and
-        // nginx's fail_timeout has passed, then the next.
+        // Upgrade one server at a time, as docs/operations.md says: mark it `down` and reload nginx (its requests in
+        // flight finish, its idle connections close), stop it (SIGTERM), start the new one on the same port, wait
+        // until it is ready, put it back, then the next. Stopping a server that nginx still sends to is not enough:
+        // a PATCH that nginx writes on an idle connection the server is closing fails with 502, and nginx never
+        // retries a non-idempotent request.
+        let upstream = { (down: Int?) in servers.indices.map { "127.0.0.1:\(servers[$0].port) max_fails=1 fail_timeout=2s" + ($0 == down ? " down" : "") } }
         try await Task.sleep(for: .seconds(1))
         for index in servers.indices {
+            try await nginx.reload(upstreams: upstream(index))
             let old = servers[index]
             #expect(old.stop() == 0)
             let new = try await ServerProcess.start(databaseURL: url, environment: environment, directory: old.directory, port: old.port)
             servers[index] = new
             #expect(try curl(new.url + "/ready").status == 200)
-            try await Task.sleep(for: .milliseconds(2500))
+            try await nginx.reload(upstreams: upstream(nil))
+            try await Task.sleep(for: .milliseconds(1500))
         }
         for (process, name, count) in [(reads, "reads", 480), (writes, "writes", 240)] {
             while process.isRunning { try await Task.sleep(for: .milliseconds(100)) }
@@ -165,6 +174,10 @@ struct DeployRecipeTests {
 struct NginxProxy {
     let process: Process
     let directory: TemporaryDirectory
+    let tlsPort: Int
+    let redirectPort: Int
+    static let nginx = URL(fileURLWithPath: "/usr/sbin/nginx")
+    var arguments: [String] { ["-p", directory.path, "-e", directory.path + "/error.log", "-c", directory.path + "/nginx.conf"] }
 
     /// Writes the recipe with `upstreams` for its one server line, TLS on `tlsPort` (a self-signed certificate made
     /// by openssl), the plain-HTTP redirect on `redirectPort`, and starts nginx in the foreground.
@@ -176,6 +189,25 @@ struct NginxProxy {
             "-keyout", prefix + "/privkey.pem", "-out", prefix + "/fullchain.pem",
         ])
         guard openssl.status == 0 else { throw Failure("openssl: \(openssl.error)") }
+        try writeConfiguration(prefix: prefix, upstreams: upstreams, tlsPort: tlsPort, redirectPort: redirectPort)
+        let process = Process()
+        let proxy = NginxProxy(process: process, directory: directory, tlsPort: tlsPort, redirectPort: redirectPort)
+        let check = try run(nginx, proxy.arguments + ["-t"])
+        guard check.status == 0 else { throw Failure("nginx -t: \(check.error)") }
+        process.executableURL = nginx
+        process.arguments = proxy.arguments + ["-g", "daemon off;"]
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        for _ in 0..<100 {
+            if (try? curl("https://127.0.0.1:\(tlsPort)/health").status) != 0 { return proxy }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        proxy.stop()
+        throw Failure("nginx did not start: \((try? String(contentsOfFile: prefix + "/error.log", encoding: .utf8)) ?? "")")
+    }
+
+    /// The recipe with `upstreams` for its one server line, and the ports and certificate of the test.
+    static func writeConfiguration(prefix: String, upstreams: [String], tlsPort: Int, redirectPort: Int) throws {
         var recipe = try String(contentsOf: TestEnvironment.packageRoot.appendingPathComponent("deploy/nginx.conf"), encoding: .utf8)
         let replacements = [
             ("    server 127.0.0.1:8080;\n", upstreams.map { "    server \($0);\n" }.joined()),
@@ -204,22 +236,27 @@ struct NginxProxy {
             }
             """
         try configuration.write(toFile: prefix + "/nginx.conf", atomically: true, encoding: .utf8)
-        let nginx = URL(fileURLWithPath: "/usr/sbin/nginx")
-        let arguments = ["-p", prefix, "-e", prefix + "/error.log", "-c", prefix + "/nginx.conf"]
-        let check = try run(nginx, arguments + ["-t"])
+    }
+
+    /// New upstream lines, checked with `nginx -t`, then SIGHUP: new workers take them, the old ones finish what they
+    /// have in flight and exit. Returns once no old worker is left.
+    func reload(upstreams: [String]) async throws {
+        let workers = try Self.workers(of: process.processIdentifier)
+        try Self.writeConfiguration(prefix: directory.path, upstreams: upstreams, tlsPort: tlsPort, redirectPort: redirectPort)
+        let check = try run(Self.nginx, arguments + ["-t"])
         guard check.status == 0 else { throw Failure("nginx -t: \(check.error)") }
-        let process = Process()
-        process.executableURL = nginx
-        process.arguments = arguments + ["-g", "daemon off;"]
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let proxy = NginxProxy(process: process, directory: directory)
+        kill(process.processIdentifier, SIGHUP)
         for _ in 0..<100 {
-            if (try? curl("https://127.0.0.1:\(tlsPort)/health").status) != 0 { return proxy }
+            if try Self.workers(of: process.processIdentifier).isDisjoint(with: workers) { return }
             try await Task.sleep(for: .milliseconds(50))
         }
-        proxy.stop()
-        throw Failure("nginx did not start: \((try? String(contentsOfFile: prefix + "/error.log", encoding: .utf8)) ?? "")")
+        throw Failure("nginx's old workers did not exit after the reload")
+    }
+
+    /// The pids of a process's children (nginx's workers), from /proc.
+    static func workers(of pid: Int32) throws -> Set<String> {
+        let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+        return Set(text.split(separator: " ").map(String.init))
     }
 
     func stop() {

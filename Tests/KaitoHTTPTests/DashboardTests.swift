@@ -246,7 +246,9 @@ struct DashboardTests {
             #expect(try await member.get("/keys").status == .forbidden)
             let before = try await client.send(.get, "/v1/keys", key: test.adminKey).decode(ListResponse<KeyResponse>.self).data.count
             _ = try await member.get("/tokens")
-            #expect(try await member.post("/keys", [("name", "sneaky"), ("scope", "org:admin")]).status == .forbidden)
+            // Forged posts (the member's session CSRF token, a form the member is not shown) are refused by role too.
+            #expect(try await member.post("/keys", [("name", "sneaky"), ("scope", "tokens:code")]).status == .forbidden)
+            #expect(try await member.post("/keys/\(record.id)/revoke", []).status == .forbidden)
             #expect(try await client.send(.get, "/v1/keys", key: test.adminKey).decode(ListResponse<KeyResponse>.self).data.count == before)
         }
     }
@@ -275,6 +277,45 @@ struct DashboardTests {
             try await Self.signIn(removed, "henry@example.com", clock: clock)
             try await test.runtime.organizations.removeUserAsOperator("default", userID: henry.id)
             #expect(try await removed.get("/tokens").headers[.location] == "/login")
+        }
+    }
+
+    @Test("The audit page lists events with the API's filters; the billing page changes the plan (audited as the user); members see neither")
+    func auditAndBilling() async throws {
+        let clock = ManualClock(Date())
+        try await withTestApp(clock: clock) { test, client in
+            let ivy = try await Self.user(test, "ivy@example.com", role: "owner")
+            _ = try await Self.user(test, "jack@example.com", role: "member")
+            let writer = try await test.key([.tokensWrite], name: "writer")
+            #expect(try await client.send(.post, "/v1/tokens", key: writer, json: #"{"slug": "aws-prod", "secret": "JBSWY3DPEHPK3PXP"}"#).status == .created)
+            let owner = Browser(client)
+            try await Self.signIn(owner, "ivy@example.com", clock: clock)
+
+            let all = try await owner.get("/audit")
+            #expect(all.status == .ok && all.text.contains("token.create") && all.text.contains("user.signin") && all.text.contains("user ivy@example.com"))
+            let filtered = try await owner.get("/audit?action=token.*&actor=&outcome=")
+            #expect(filtered.status == .ok && filtered.text.contains("token.create") && !filtered.text.contains("<strong>user.signin"))
+            #expect(filtered.text.contains(#"value="token.*""#), "the form keeps the filter")
+            let bad = try await owner.get("/audit?action=*bad*")
+            #expect(bad.status == .badRequest && bad.text.contains("action filter"))
+
+            _ = try await owner.get("/billing")
+            #expect(owner.lastBody.contains(#"<strong id="plan">free</strong>"#))
+            #expect(try await owner.post("/billing", [("plan", "business")]).headers[.location] == "/billing")
+            #expect(try await owner.get("/billing").text.contains(#"<strong id="plan">business</strong>"#))
+            #expect(try await owner.post("/billing", [("plan", "platinum")]).status == .unprocessableContent)
+            #expect(try await owner.post("/billing", [("plan", "free")], csrf: false).status == .forbidden)
+            let auditor = try await test.key([.auditRead])
+            let changes = try await client.send(.get, "/v1/audit?action=org.plan.change", key: auditor).decode(ListResponse<AuditEventResponse>.self).data
+            #expect(changes.count == 1 && changes.first?.actor.id == ivy.id && changes.first?.reason == "free -> business")
+
+            let member = Browser(client)
+            try await Self.signIn(member, "jack@example.com", clock: clock)
+            #expect(try await member.get("/audit").status == .forbidden)
+            #expect(try await member.get("/billing").status == .forbidden)
+            _ = try await member.get("/tokens")
+            #expect(try await member.post("/billing", [("plan", "enterprise")]).status == .forbidden)
+            #expect(try await owner.get("/billing").text.contains(#"<strong id="plan">business</strong>"#))
         }
     }
 }

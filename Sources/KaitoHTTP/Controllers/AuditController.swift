@@ -51,25 +51,30 @@ struct AuditController {
     }
 
     static func filter(_ query: QueryParameters) throws -> AuditFilter {
+        try filter { query[$0] }
+    }
+
+    /// The filter named by `parameter` (the API's query, or the dashboard's form).
+    static func filter(_ parameter: (String) -> String?) throws -> AuditFilter {
         var filter = AuditFilter()
-        if let action = query["action"] {
+        if let action = parameter("action") {
             try AuditService.validateActionFilter(action)
             filter.action = action
         }
-        filter.actorID = query["actor"]
-        filter.targetID = query["target"]
-        if let outcome = query["outcome"] {
+        filter.actorID = parameter("actor")
+        filter.targetID = parameter("target")
+        if let outcome = parameter("outcome") {
             guard let parsed = AuditEvent.Outcome(rawValue: outcome) else {
                 throw KaitoError(.malformedRequest, "outcome must be success or denied.")
             }
             filter.outcome = parsed
         }
-        if let flagged = query["flagged"] {
+        if let flagged = parameter("flagged") {
             guard let parsed = Bool(flagged) else { throw KaitoError(.malformedRequest, "flagged must be true or false.") }
             filter.flagged = parsed
         }
         for (name, keyPath) in [("since", \AuditFilter.since), ("until", \AuditFilter.until)] {
-            if let text = query[name] {
+            if let text = parameter(name) {
                 guard let date = Timestamp.parse(text) else {
                     throw KaitoError(.malformedRequest, "\(name) must be an RFC 3339 timestamp.")
                 }

@@ -36,17 +36,18 @@ struct DashboardController {
         router.post("/login/second-factor") { request, context in try await secondFactor(request, context) }
         router.post("/logout") { request, context in try await logout(request, context) }
         router.get("/tokens") { request, context in
-            try await signedIn(request, context) { caller, session in try await tokensPage(caller, session) }
+            try await signedIn(request, context, scope: .tokensRead) { caller, session in try await tokensPage(caller, session) }
         }
         router.get("/keys") { request, context in
-            try await signedIn(request, context) { caller, session in try await keysPage(caller, session, created: nil, error: nil) }
+            try await signedIn(request, context, scope: .orgAdmin) { caller, session in try await keysPage(caller, session, created: nil, error: nil) }
         }
         router.post("/keys") { request, context in
-            try await signedInForm(request, context) { caller, session, form in try await createKey(caller, session, form) }
+            try await signedInForm(request, context, scope: .orgAdmin) { caller, session, form in try await createKey(caller, session, form) }
         }
+        registerAdministration(on: router)
         router.post("/keys/{id}/revoke") { request, context in
             let id = context.parameters.get("id") ?? ""
-            return try await signedInForm(request, context) { caller, session, form in
+            return try await signedInForm(request, context, scope: .orgAdmin) { caller, session, form in
                 do {
                     try await runtime.keys.revoke(id: id, by: caller)
                     return HTML.redirect("/keys")
@@ -146,9 +147,11 @@ struct DashboardController {
 
     // MARK: Signed-in pages
 
-    /// Runs `body` for a signed-in session, or sends the browser to the sign-in page.
+    /// Runs `body` for a signed-in session whose role carries `scope` (403 page otherwise), or sends the browser to
+    /// the sign-in page. Every page names its scope here, as every API route does in the route table: the services
+    /// below do not check scopes themselves.
     func signedIn(
-        _ request: Request, _ context: KaitoRequestContext, _ body: (Caller, DashboardSession) async throws -> Response
+        _ request: Request, _ context: KaitoRequestContext, scope: Scope, _ body: (Caller, DashboardSession) async throws -> Response
     ) async throws -> Response {
         guard let token = request.cookies[Self.sessionCookie]?.value else { return HTML.redirect("/login") }
         let caller: Caller
@@ -159,6 +162,7 @@ struct DashboardController {
             return HTML.redirect("/login", cookies: [setCookie(Self.sessionCookie, "", maxAge: 0)])
         }
         do {
+            try caller.require(scope)
             return try await body(caller, session)
         } catch let error as KaitoError {
             let status = ProblemTable.status(for: error.code)
@@ -168,10 +172,10 @@ struct DashboardController {
 
     /// `signedIn` for a form post: the body is read (at most 16 KiB) and its CSRF token checked first.
     func signedInForm(
-        _ request: Request, _ context: KaitoRequestContext, _ body: @escaping (Caller, DashboardSession, Form) async throws -> Response
+        _ request: Request, _ context: KaitoRequestContext, scope: Scope, _ body: @escaping (Caller, DashboardSession, Form) async throws -> Response
     ) async throws -> Response {
         let form = try await Self.form(request)
-        return try await signedIn(request, context) { caller, session in
+        return try await signedIn(request, context, scope: scope) { caller, session in
             guard let field = form.first("csrf"), SignInService.equal(field, session.csrfToken) else {
                 return HTML.response(HTML.page("Form expired", signedIn: Self.navigation(caller, session),
                                                HTML.error("The form expired. Reload the page and try again.")), status: .forbidden)
@@ -181,7 +185,7 @@ struct DashboardController {
     }
 
     static func navigation(_ caller: Caller, _ session: DashboardSession) -> (email: String, csrf: String, isAdmin: Bool) {
-        (caller.user?.email ?? "", session.csrfToken, caller.key.scopes.contains(.orgAdmin))
+        (caller.user?.email ?? "", session.csrfToken, caller.key.scopes.contains(.orgAdmin) && caller.key.scopes.contains(.auditRead))
     }
 
     func tokensPage(_ caller: Caller, _ session: DashboardSession) async throws -> Response {

@@ -27,7 +27,7 @@ enum HTML {
         var navigation = ""
         if let signedIn {
             navigation = """
-                <nav aria-label="Main"><a href="/tokens">Tokens</a>\(signedIn.isAdmin ? #"<a href="/keys">Keys</a>"# : "")
+                <nav aria-label="Main"><a href="/tokens">Tokens</a>\(signedIn.isAdmin ? #"<a href="/keys">Keys</a><a href="/audit">Audit</a><a href="/billing">Billing</a>"# : "")
                 <form method="post" action="/logout" class="inline"><input type="hidden" name="csrf" value="\(escape(signedIn.csrf))">
                 <span class="who">\(escape(signedIn.email))</span> <button type="submit">Sign out</button></form></nav>
                 """
@@ -94,6 +94,9 @@ enum HTML {
         .ring circle { fill: none; stroke-width: 4; }
         .ring .track { stroke: #8884; }
         .ring .left { stroke: var(--accent); transform: rotate(-90deg); transform-origin: 50% 50%; }
+        tr.flagged { background: #f59e0b22; }
+        form.filters { display: grid; grid-template-columns: repeat(auto-fit, minmax(12rem, 1fr)); gap: 0 1rem; align-items: end; }
+        select { font: inherit; padding: .45rem; }
         @media (max-width: 40rem) { th.optional, td.optional { display: none; } }
         """
 
