@@ -318,4 +318,49 @@ struct DashboardTests {
             #expect(try await owner.get("/billing").text.contains(#"<strong id="plan">business</strong>"#))
         }
     }
+
+    @Test("Password attempts are limited per address (ten a minute), for unknown accounts too")
+    func addressLimit() async throws {
+        let clock = ManualClock(Date())
+        try await withTestApp(clock: clock) { _, client in
+            let browser = Browser(client)
+            for attempt in 1...SignInService.attemptsPerAddressPerMinute {
+                _ = try await browser.get("/login")
+                let refused = try await browser.post("/login", [("organization", "default"), ("email", "user\(attempt)@example.com"), ("password", "guess guess guess")])
+                #expect(refused.status == .unauthorized)
+            }
+            _ = try await browser.get("/login")
+            let limited = try await browser.post("/login", [("organization", "default"), ("email", "another@example.com"), ("password", "guess guess guess")])
+            #expect(limited.status == .tooManyRequests && limited.text.contains("Too many sign-in attempts"))
+            clock.advance(by: 60)
+            _ = try await browser.get("/login")
+            #expect(try await browser.post("/login", [("organization", "default"), ("email", "another@example.com"), ("password", "guess guess guess")]).status == .unauthorized)
+        }
+    }
+
+    @Test("The messages page shows an inbox's messages with their codes to a member, audited as the user; another inbox's filter narrows it")
+    func messages() async throws {
+        let clock = ManualClock(Date())
+        try await withTestApp(clock: clock) { test, client in
+            let kim = try await Self.user(test, "kim@example.com", role: "member")
+            var inboxes: [String] = []
+            for (number, text) in [("+15550000001", "Your code is 482913"), ("+15550000002", "Use 771100 to sign in")] {
+                let inbox = try await client.send(.post, "/v1/inboxes", key: test.adminKey, json: #"{"phone_number": "\#(number)", "provider": "simulator", "label": "QA <phone>"}"#)
+                let id = try #require(try inbox.object()["id"] as? String)
+                inboxes.append(id)
+                #expect(try await client.send(.post, "/v1/inboxes/\(id)/simulate", key: test.adminKey, json: #"{"from": "+15559990000", "body": "\#(text)"}"#).status == .created)
+            }
+            let browser = Browser(client)
+            try await Self.signIn(browser, "kim@example.com", clock: clock)
+            let all = try await browser.get("/messages")
+            #expect(all.status == .ok && all.text.contains(#"<span class="code">482913</span>"#) && all.text.contains("771100"))
+            #expect(all.text.contains("QA &lt;phone&gt;") && !all.text.contains("QA <phone>"), "labels are escaped")
+            let one = try await browser.get("/messages?inbox=\(inboxes[0])")
+            #expect(one.text.contains("482913") && !one.text.contains("771100"))
+            #expect(try await browser.get("/messages?inbox=ibx_unknown").status == .notFound)
+            let auditor = try await test.key([.auditRead])
+            let reads = try await client.send(.get, "/v1/audit?action=sms.message.read&actor=\(kim.id)", key: auditor).decode(ListResponse<AuditEventResponse>.self).data
+            #expect(reads.count == 2)
+        }
+    }
 }

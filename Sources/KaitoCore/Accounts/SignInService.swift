@@ -10,6 +10,8 @@ public struct SignInService: Sendable {
     /// Wrong passwords or codes in a row before the account locks for `lockDuration`.
     public static let attemptLimit = 5
     public static let lockDuration: TimeInterval = 15 * 60
+    /// Password attempts one client address may make per minute (the dashboard's sign-in form).
+    public static let attemptsPerAddressPerMinute = 10
     /// Between the password and the second factor.
     public static let pendingLifetime: TimeInterval = 10 * 60
     /// A session ends this long after the second factor, or after `idleTimeout` without a request.

@@ -45,6 +45,7 @@ struct DashboardController {
             try await signedInForm(request, context, scope: .orgAdmin) { caller, session, form in try await createKey(caller, session, form) }
         }
         registerAdministration(on: router)
+        registerMessages(on: router)
         router.post("/keys/{id}/revoke") { request, context in
             let id = context.parameters.get("id") ?? ""
             return try await signedInForm(request, context, scope: .orgAdmin) { caller, session, form in
@@ -81,6 +82,10 @@ struct DashboardController {
         let email = form.first("email") ?? ""
         guard let sent = request.cookies[Self.loginCSRFCookie]?.value, let field = form.first("csrf"), SignInService.equal(sent, field) else {
             return loginPage(error: "The form expired. Please try again.", organization: organization, email: email, status: .forbidden)
+        }
+        if let wait = try await signInThrottle(request, context) {
+            return loginPage(error: "Too many sign-in attempts from this address; try again in \(wait) s.", organization: organization, email: email,
+                             status: .tooManyRequests)
         }
         do {
             let step = try await runtime.signIn.signIn(
@@ -143,6 +148,16 @@ struct DashboardController {
             try await runtime.signIn.signOut(token: token, address: address(request, context)?.description, origin: origin(request, context))
         }
         return HTML.redirect("/login", cookies: [setCookie(Self.sessionCookie, "", maxAge: 0)])
+    }
+
+    /// Nil when this address may try a password now; otherwise the seconds to wait. Counted per client address on
+    /// every server together (the API's rate-limit store): known accounts also lock after five failures; this bounds
+    /// guessing across many accounts, and unknown ones.
+    func signInThrottle(_ request: Request, _ context: KaitoRequestContext) async throws -> Int? {
+        let bucket = "signin:" + (address(request, context)?.description ?? "unknown")
+        let decision = try await runtime.storage.rateLimits.acquire(
+            keyID: bucket, group: .write, rule: GCRA(limit: SignInService.attemptsPerAddressPerMinute), now: runtime.clock.now().unixMicroseconds)
+        return decision.allowed ? nil : RateLimitDecision.seconds(decision.retryAfter)
     }
 
     // MARK: Signed-in pages

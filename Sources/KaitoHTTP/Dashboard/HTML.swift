@@ -27,7 +27,7 @@ enum HTML {
         var navigation = ""
         if let signedIn {
             navigation = """
-                <nav aria-label="Main"><a href="/tokens">Tokens</a>\(signedIn.isAdmin ? #"<a href="/keys">Keys</a><a href="/audit">Audit</a><a href="/billing">Billing</a>"# : "")
+                <nav aria-label="Main"><a href="/tokens">Tokens</a><a href="/messages">Messages</a>\(signedIn.isAdmin ? #"<a href="/keys">Keys</a><a href="/audit">Audit</a><a href="/billing">Billing</a>"# : "")
                 <form method="post" action="/logout" class="inline"><input type="hidden" name="csrf" value="\(escape(signedIn.csrf))">
                 <span class="who">\(escape(signedIn.email))</span> <button type="submit">Sign out</button></form></nav>
                 """
