@@ -363,4 +363,38 @@ struct DashboardTests {
             #expect(reads.count == 2)
         }
     }
+
+    @Test("A seed is shown only after the second factor again: a wrong or reused code shows nothing; the view is a flagged event; members cannot")
+    func seed() async throws {
+        let clock = ManualClock(Date())
+        try await withTestApp(clock: clock) { test, client in
+            let lena = try await Self.user(test, "lena@example.com", role: "admin")
+            _ = try await Self.user(test, "max@example.com", role: "member")
+            let writer = try await test.key([.tokensWrite], name: "writer")
+            #expect(try await client.send(.post, "/v1/tokens", key: writer, json: #"{"slug": "aws-prod", "secret": "JBSWY3DPEHPK3PXP"}"#).status == .created)
+            let admin = Browser(client)
+            let secret = try await Self.signIn(admin, "lena@example.com", clock: clock)
+            #expect(try await admin.get("/tokens").text.contains(#"href="/tokens/aws-prod/seed""#))
+            let form = try await admin.get("/tokens/aws-prod/seed")
+            #expect(form.status == .ok && !form.text.contains("JBSWY3DPEHPK3PXP"))
+            // The code used to sign in is not accepted again; a wrong one neither.
+            #expect(try await admin.post("/tokens/aws-prod/seed", [("code", try Self.pyotpCode(secret, at: clock.now()))]).status == .unauthorized)
+            #expect(try await admin.post("/tokens/aws-prod/seed", [("code", "123456")]).status == .unauthorized)
+            #expect(!admin.lastBody.contains("JBSWY3DPEHPK3PXP"))
+            #expect(try await admin.post("/tokens/aws-prod/seed", [("code", "000000")], csrf: false).status == .forbidden)
+            clock.advance(by: 30)
+            let shown = try await admin.post("/tokens/aws-prod/seed", [("code", try Self.pyotpCode(secret, at: clock.now()))])
+            #expect(shown.status == .ok && shown.text.contains(#"id="seed">JBSWY3DPEHPK3PXP<"#) && shown.text.contains("otpauth://totp/"))
+            let auditor = try await test.key([.auditRead])
+            let reads = try await client.send(.get, "/v1/audit?action=token.seed.read", key: auditor).decode(ListResponse<AuditEventResponse>.self).data
+            #expect(reads.count == 1 && reads.first?.actor.id == lena.id && reads.first?.flagged == true)
+
+            let member = Browser(client)
+            try await Self.signIn(member, "max@example.com", clock: clock)
+            #expect(try await member.get("/tokens").status == .ok && !member.lastBody.contains("/seed"))
+            #expect(try await member.get("/tokens/aws-prod/seed").status == .forbidden)
+            _ = try await member.get("/tokens")
+            #expect(try await member.post("/tokens/aws-prod/seed", [("code", "000000")]).status == .forbidden)
+        }
+    }
 }

@@ -134,13 +134,10 @@ public struct SignInService: Sendable {
             if let until = credentials.lockedUntil, until > now { return .refused(user, "locked") }
             let dataKey = try await keyring.dataKey(organizationID: user.organizationID, opening: [sealed], session: session)
             let secret = try dataKey.open(sealed, kind: Self.totpKind, recordID: user.id)
-            let current = Int(TOTP.counter(at: now, period: Self.totpParameters.period))
             // The current step and one either side (clock drift); never a step at or before the last one accepted.
-            let accepted = (current - 1...current + 1).first { counter in
-                counter > (credentials.lastTOTPCounter ?? -1)
-                    && Self.equal(TOTP.code(secret: secret, counter: UInt64(counter), parameters: Self.totpParameters), code)
+            guard let accepted = Self.acceptedStep(secret: secret, code: code, after: credentials.lastTOTPCounter, at: now) else {
+                return .refused(user, "wrong code")
             }
-            guard let accepted else { return .refused(user, "wrong code") }
             let enrolling = credentials.totpEnrolledAt == nil
             credentials.totpEnrolledAt = credentials.totpEnrolledAt ?? now
             credentials.lastTOTPCounter = accepted
@@ -173,6 +170,42 @@ public struct SignInService: Sendable {
             throw Self.failure
         case .unknown:
             throw Self.failure
+        }
+    }
+
+    /// Checks a code of a signed-in user's second factor again, before something sensitive (showing a seed): the same
+    /// rules as at sign-in (the current step or one either side, each step once, failures count towards the lock).
+    /// - Throws: `sign_in_failed` for a wrong or reused code or a locked account (audited as a refused `user.signin`).
+    public func confirmSecondFactor(user: OrgUser, code: String, address: String?, origin: RequestOrigin) async throws {
+        let now = clock.now()
+        let code = code.filter { !$0.isWhitespace }
+        let refusal: String? = try await storage.write { session in
+            guard var credentials = try await session.accounts.credentials(userID: user.id, organizationID: user.organizationID, lock: true),
+                  credentials.totpEnrolledAt != nil, let sealed = credentials.sealedTOTPSecret
+            else { return "no second factor" }
+            if let until = credentials.lockedUntil, until > now { return "locked" }
+            let dataKey = try await keyring.dataKey(organizationID: user.organizationID, opening: [sealed], session: session)
+            let secret = try dataKey.open(sealed, kind: Self.totpKind, recordID: user.id)
+            guard let accepted = Self.acceptedStep(secret: secret, code: code, after: credentials.lastTOTPCounter, at: now) else {
+                return "wrong code (confirming)"
+            }
+            credentials.lastTOTPCounter = accepted
+            credentials.failedAttempts = 0
+            credentials.updatedAt = now
+            try await session.accounts.saveCredentials(credentials)
+            return nil
+        }
+        if let refusal {
+            try await recordRefusal(user, reason: refusal, address: address, origin: origin, at: now, countAttempt: refusal.hasPrefix("wrong"))
+            throw Self.failure
+        }
+    }
+
+    /// The time step whose code `code` is: the current one or one either side, after the last one accepted.
+    static func acceptedStep(secret: [UInt8], code: String, after last: Int?, at now: Date) -> Int? {
+        let current = Int(TOTP.counter(at: now, period: totpParameters.period))
+        return (current - 1...current + 1).first { counter in
+            counter > (last ?? -1) && equal(TOTP.code(secret: secret, counter: UInt64(counter), parameters: totpParameters), code)
         }
     }
 

@@ -46,6 +46,7 @@ struct DashboardController {
         }
         registerAdministration(on: router)
         registerMessages(on: router)
+        registerSeed(on: router)
         router.post("/keys/{id}/revoke") { request, context in
             let id = context.parameters.get("id") ?? ""
             return try await signedInForm(request, context, scope: .orgAdmin) { caller, session, form in
@@ -219,8 +220,10 @@ struct DashboardController {
                     <span class="seconds">\(code.expiresIn) s</span></td>
                     """
             }
+            let seedLink = caller.key.scopes.contains(.tokensSeed)
+                ? #" · <a href="/tokens/\#(HTML.escape(token.slug))/seed">seed</a>"# : ""
             rows += """
-                <tr><td><strong>\(HTML.escape(token.name))</strong><br><span class="muted">\(HTML.escape(token.slug))</span></td>
+                <tr><td><strong>\(HTML.escape(token.name))</strong><br><span class="muted">\(HTML.escape(token.slug))\(seedLink)</span></td>
                 <td class="optional">\(HTML.escape([token.issuer, token.account].compactMap { $0 }.joined(separator: " · ")))</td>\(codeCell)</tr>
                 """
         }
