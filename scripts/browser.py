@@ -39,7 +39,18 @@ def browser(width, height):
     for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", f"--window-size={width},{height}"]:
         options.add_argument(argument)
     # The driver from Debian's package: selenium must not look for one on the network.
-    return webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"), options=options)
+    driver = webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"), options=options)
+    # A click on a submit button returns before the next page has loaded: look for elements until they appear.
+    driver.implicitly_wait(10)
+    return driver
+
+
+def at(driver, url, message):
+    """Waits (up to 10 s) until the browser is at `url`: after a click, the navigation is still under way."""
+    deadline = time.time() + 10
+    while driver.current_url != url and time.time() < deadline:
+        time.sleep(0.05)
+    check(driver.current_url == url, message + ": " + driver.current_url)
 
 
 def fresh_code(totp, last=None):
@@ -70,13 +81,13 @@ def scenario(binary, base, data_dir, env, screenshots, drivers):
 
     driver = browser_sized(1280, 900)
     driver.get(base + "/")
-    check(driver.current_url == base + "/login", "/ should lead to the sign-in page, not " + driver.current_url)
+    at(driver, base + "/login", "/ should lead to the sign-in page, not ")
     if screenshots:
         driver.save_screenshot(os.path.join(screenshots, "sign-in.png"))
     driver.find_element(By.ID, "email").send_keys("alice@example.com")
     driver.find_element(By.ID, "password").send_keys(PASSWORD)
     driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    check(driver.current_url == base + "/login/second-factor", "after the password: " + driver.current_url)
+    at(driver, base + "/login/second-factor", "after the password: ")
     secret = driver.find_element(By.ID, "totp-secret").text.strip()
     check(len(secret) >= 32, "the enrolment page shows the secret")
     totp = pyotp.TOTP(secret)
@@ -84,7 +95,7 @@ def scenario(binary, base, data_dir, env, screenshots, drivers):
         driver.save_screenshot(os.path.join(screenshots, "second-factor.png"))
     driver.find_element(By.ID, "code").send_keys(fresh_code(totp))
     driver.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
-    check(driver.current_url == base + "/tokens", "after the second factor: " + driver.current_url)
+    at(driver, base + "/tokens", "after the second factor: ")
     cookie = driver.get_cookie("kaito_session")
     check(cookie is not None and cookie.get("httpOnly") and cookie.get("sameSite") == "Strict", f"session cookie: {cookie}")
 
@@ -123,7 +134,7 @@ def scenario(binary, base, data_dir, env, screenshots, drivers):
         driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
         driver.find_element(By.ID, "code").send_keys(fresh_code(totp, last=totp.now()))
         driver.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
-        check(driver.current_url == base + "/tokens", "phone sign-in: " + driver.current_url)
+        at(driver, base + "/tokens", "phone sign-in: ")
         driver.save_screenshot(os.path.join(screenshots, "tokens-phone.png"))
     print("browser test: signed in with the second factor, created a key, fetched a code with it")
 
