@@ -175,7 +175,8 @@ extension Admin {
             // A trailing line break (from echo or a file) is not part of the password.
             while password.last?.isNewline == true { password.removeLast() }
             try await withRuntime(options) { runtime in
-                let user = try await runtime.signIn.setPassword(organization: org, email: email, password: password, resetSecondFactor: resetSecondFactor)
+                let organization = try await runtime.organizations.find(org)
+                let user = try await runtime.signIn.setPassword(in: organization, email: email, password: password, resetSecondFactor: resetSecondFactor)
                 print("password set for \(user.email) (\(user.id))" + (resetSecondFactor ? "; second factor reset" : ""))
             }
         }

@@ -62,7 +62,7 @@ struct DashboardTests {
     /// A user with a password, in the default organisation.
     static func user(_ test: TestRuntime, _ email: String, role: String = "admin") async throws -> OrgUser {
         let user = try await test.runtime.organizations.addUserAsOperator("default", email: email, name: nil, role: role)
-        _ = try await test.runtime.signIn.setPassword(organization: "default", email: email, password: password)
+        _ = try await test.runtime.signIn.setPassword(in: test.organization, email: email, password: password)
         return user
     }
 
@@ -259,7 +259,7 @@ struct DashboardTests {
         try await withTestApp(clock: clock) { test, client in
             let (other, _) = try await test.otherOrganization()
             _ = try await test.runtime.organizations.addUserAsOperator(other.name, email: "grace@example.com", name: nil, role: "owner")
-            _ = try await test.runtime.signIn.setPassword(organization: other.name, email: "grace@example.com", password: Self.password)
+            _ = try await test.runtime.signIn.setPassword(in: other, email: "grace@example.com", password: Self.password)
             #expect(try await client.send(.post, "/v1/tokens", key: try await test.key([.tokensWrite]), json: #"{"slug": "aws-prod", "secret": "JBSWY3DPEHPK3PXP"}"#).status == .created)
             let browser = Browser(client)
             _ = try await browser.get("/login")

@@ -41,8 +41,6 @@ public struct SignInService: Sendable {
     public struct Step: Sendable {
         public var token: String
         public var session: DashboardSession
-        /// True until the user has entered a first code from the secret shown at enrolment.
-        public var needsEnrolment: Bool
     }
 
     static let failure = KaitoError(.signInFailed, "The organisation, email, password or code is wrong, or the account is locked for a while.")
@@ -79,7 +77,7 @@ public struct SignInService: Sendable {
             id: Identifier.make(prefix: DashboardSession.idPrefix, at: now, random: random), tokenHash: hash, userID: user.id,
             organizationID: user.organizationID, secondFactorAt: nil, csrfToken: newCSRFToken(), createdAt: now,
             expiresAt: now.addingTimeInterval(Self.pendingLifetime), lastSeenAt: now)
-        let enrolled = try await storage.write { session in
+        try await storage.write { session in
             guard var credentials = try await session.accounts.credentials(userID: user.id, organizationID: user.organizationID, lock: true) else {
                 throw Self.failure
             }
@@ -91,21 +89,18 @@ public struct SignInService: Sendable {
             credentials.updatedAt = now
             try await session.accounts.saveCredentials(credentials)
             try await session.accounts.insertSession(pending)
-            return credentials.totpEnrolledAt != nil
         }
-        return Step(token: token, session: pending, needsEnrolment: !enrolled)
+        return Step(token: token, session: pending)
     }
 
     /// What the enrolment page shows a pending session whose user has no second factor yet: the secret, and the
-    /// `otpauth://` URI an authenticator app imports (as a link or QR code).
-    public func enrolment(token: String) async throws -> (secret: String, uri: String) {
-        let now = clock.now()
-        return try await storage.read { session in
-            guard let pending = try await session.accounts.session(tokenHash: Self.hash(token)), !pending.isComplete, pending.expiresAt > now,
-                  let user = try await session.users.find(id: pending.userID, organizationID: pending.organizationID),
+    /// `otpauth://` URI an authenticator app imports (as a link or QR code); nil once the user has enrolled.
+    public func enrolment(for pending: DashboardSession) async throws -> (secret: String, uri: String)? {
+        try await storage.read { session in
+            guard let user = try await session.users.find(id: pending.userID, organizationID: pending.organizationID),
                   let credentials = try await session.accounts.credentials(userID: user.id, organizationID: user.organizationID, lock: false),
                   credentials.totpEnrolledAt == nil, let sealed = credentials.sealedTOTPSecret
-            else { throw KaitoError.notFound("The enrolment") }
+            else { return nil }
             let dataKey = try await keyring.dataKey(organizationID: user.organizationID, opening: [sealed], session: session)
             let secret = try dataKey.open(sealed, kind: Self.totpKind, recordID: user.id)
             let organization = try await session.organizations.find(id: user.organizationID)
@@ -124,27 +119,17 @@ public struct SignInService: Sendable {
         let code = code.filter { !$0.isWhitespace }
         let (next, hash) = newToken()
         let csrf = newCSRFToken()
-        enum Outcome: Sendable { case completed(DashboardSession, enrolled: Bool), refused(OrgUser, String), unknown }
+        enum Outcome: Sendable { case completed(DashboardSession), refused(OrgUser, String), unknown }
         let outcome: Outcome = try await storage.write { session in
             guard var pending = try await session.accounts.session(tokenHash: Self.hash(token)), !pending.isComplete, pending.expiresAt > now,
-                  let user = try await session.users.find(id: pending.userID, organizationID: pending.organizationID),
-                  var credentials = try await session.accounts.credentials(userID: user.id, organizationID: user.organizationID, lock: true),
-                  let sealed = credentials.sealedTOTPSecret
+                  let user = try await session.users.find(id: pending.userID, organizationID: pending.organizationID)
             else { return .unknown }
-            if let until = credentials.lockedUntil, until > now { return .refused(user, "locked") }
-            let dataKey = try await keyring.dataKey(organizationID: user.organizationID, opening: [sealed], session: session)
-            let secret = try dataKey.open(sealed, kind: Self.totpKind, recordID: user.id)
-            // The current step and one either side (clock drift); never a step at or before the last one accepted.
-            guard let accepted = Self.acceptedStep(secret: secret, code: code, after: credentials.lastTOTPCounter, at: now) else {
-                return .refused(user, "wrong code")
+            let enrolling: Bool
+            switch try await checkCode(code, of: user, enrolled: false, at: now, session: session) {
+            case .accepted(let wasEnrolling): enrolling = wasEnrolling
+            case .refused(let reason): return .refused(user, reason)
+            case .noSecondFactor: return .unknown
             }
-            let enrolling = credentials.totpEnrolledAt == nil
-            credentials.totpEnrolledAt = credentials.totpEnrolledAt ?? now
-            credentials.lastTOTPCounter = accepted
-            credentials.failedAttempts = 0
-            credentials.lockedUntil = nil
-            credentials.updatedAt = now
-            try await session.accounts.saveCredentials(credentials)
             pending.tokenHash = hash
             pending.csrfToken = csrf
             pending.secondFactorAt = now
@@ -160,11 +145,11 @@ public struct SignInService: Sendable {
             }
             try await audit.append(AuditRecord(.userSignIn, target: target), actor: actor, organizationID: user.organizationID,
                                    ip: address, origin: origin, at: now, in: session)
-            return .completed(pending, enrolled: enrolling)
+            return .completed(pending)
         }
         switch outcome {
-        case .completed(let session, _):
-            return Step(token: next, session: session, needsEnrolment: false)
+        case .completed(let session):
+            return Step(token: next, session: session)
         case .refused(let user, let reason):
             try await recordRefusal(user, reason: reason, address: address, origin: origin, at: now, countAttempt: reason != "locked")
             throw Self.failure
@@ -180,20 +165,11 @@ public struct SignInService: Sendable {
         let now = clock.now()
         let code = code.filter { !$0.isWhitespace }
         let refusal: String? = try await storage.write { session in
-            guard var credentials = try await session.accounts.credentials(userID: user.id, organizationID: user.organizationID, lock: true),
-                  credentials.totpEnrolledAt != nil, let sealed = credentials.sealedTOTPSecret
-            else { return "no second factor" }
-            if let until = credentials.lockedUntil, until > now { return "locked" }
-            let dataKey = try await keyring.dataKey(organizationID: user.organizationID, opening: [sealed], session: session)
-            let secret = try dataKey.open(sealed, kind: Self.totpKind, recordID: user.id)
-            guard let accepted = Self.acceptedStep(secret: secret, code: code, after: credentials.lastTOTPCounter, at: now) else {
-                return "wrong code (confirming)"
+            switch try await checkCode(code, of: user, enrolled: true, at: now, session: session) {
+            case .accepted: return nil
+            case .refused(let reason): return reason == "wrong code" ? "wrong code (confirming)" : reason
+            case .noSecondFactor: return "no second factor"
             }
-            credentials.lastTOTPCounter = accepted
-            credentials.failedAttempts = 0
-            credentials.updatedAt = now
-            try await session.accounts.saveCredentials(credentials)
-            return nil
         }
         if let refusal {
             try await recordRefusal(user, reason: refusal, address: address, origin: origin, at: now, countAttempt: refusal.hasPrefix("wrong"))
@@ -201,12 +177,33 @@ public struct SignInService: Sendable {
         }
     }
 
-    /// The time step whose code `code` is: the current one or one either side, after the last one accepted.
-    static func acceptedStep(secret: [UInt8], code: String, after last: Int?, at now: Date) -> Int? {
-        let current = Int(TOTP.counter(at: now, period: totpParameters.period))
-        return (current - 1...current + 1).first { counter in
-            counter > (last ?? -1) && equal(TOTP.code(secret: secret, counter: UInt64(counter), parameters: totpParameters), code)
+    enum CodeCheck { case accepted(enrolling: Bool), refused(String), noSecondFactor }
+
+    /// Checks `code` against the user's second factor in the caller's transaction (credentials locked), the one rule
+    /// for sign-in and confirmation: not while locked; the current time step or one either side (clock drift); never
+    /// a step at or before the last one accepted. An accepted code is recorded (and enrols a pending secret);
+    /// `enrolled` requires an enrolled second factor.
+    private func checkCode(_ code: String, of user: OrgUser, enrolled: Bool, at now: Date, session: any StorageSession) async throws -> CodeCheck {
+        guard var credentials = try await session.accounts.credentials(userID: user.id, organizationID: user.organizationID, lock: true),
+              let sealed = credentials.sealedTOTPSecret, !enrolled || credentials.totpEnrolledAt != nil
+        else { return .noSecondFactor }
+        if let until = credentials.lockedUntil, until > now { return .refused("locked") }
+        let dataKey = try await keyring.dataKey(organizationID: user.organizationID, opening: [sealed], session: session)
+        let secret = try dataKey.open(sealed, kind: Self.totpKind, recordID: user.id)
+        let current = Int(TOTP.counter(at: now, period: Self.totpParameters.period))
+        let accepted = (current - 1...current + 1).first { counter in
+            counter > (credentials.lastTOTPCounter ?? -1)
+                && Self.equal(TOTP.code(secret: secret, counter: UInt64(counter), parameters: Self.totpParameters), code)
         }
+        guard let accepted else { return .refused("wrong code") }
+        let enrolling = credentials.totpEnrolledAt == nil
+        credentials.totpEnrolledAt = credentials.totpEnrolledAt ?? now
+        credentials.lastTOTPCounter = accepted
+        credentials.failedAttempts = 0
+        credentials.lockedUntil = nil
+        credentials.updatedAt = now
+        try await session.accounts.saveCredentials(credentials)
+        return .accepted(enrolling: enrolling)
     }
 
     // MARK: Sessions
@@ -223,13 +220,14 @@ public struct SignInService: Sendable {
             else { return nil }
             return (signedIn, user)
         }
-        guard var (signedIn, user) = found else { throw KaitoError(.missingKey, "Sign in to continue.") }
+        guard let found else { throw KaitoError(.missingKey, "Sign in to continue.") }
+        var signedIn = found.0
+        let user = found.1
         if now.timeIntervalSince(signedIn.lastSeenAt) >= 60 {
             signedIn.lastSeenAt = now
             let updated = signedIn
             try await storage.write { try await $0.accounts.updateSession(updated) }
         }
-        user.email = user.email.lowercased()
         let key = APIKey(
             id: signedIn.id, organizationID: user.organizationID, name: "dashboard: \(user.email)", hint: "", hash: [],
             scopes: user.role.dashboardScopes, createdAt: signedIn.createdAt, createdBy: "user:\(user.id)", userID: user.id)
@@ -261,8 +259,8 @@ public struct SignInService: Sendable {
 
     /// Sets a user's password as an operator (`kaito admin set-password`), ending the user's sessions; with
     /// `resetSecondFactor`, the user enrols a new second factor at the next sign-in.
-    /// - Throws: `not_found` for an unknown organisation or user; `validation_failed` for a password outside 12 to 72 bytes.
-    public func setPassword(organization nameOrID: String, email: String, password: String, resetSecondFactor: Bool = false) async throws -> OrgUser {
+    /// - Throws: `not_found` for an unknown user; `validation_failed` for a password outside 12 to 72 bytes.
+    public func setPassword(in organization: Organization, email: String, password: String, resetSecondFactor: Bool = false) async throws -> OrgUser {
         guard Self.passwordBytes.contains(password.utf8.count) else {
             throw KaitoError.validation("password", "must be 12 to 72 bytes long (bcrypt reads no more)")
         }
@@ -270,9 +268,6 @@ public struct SignInService: Sendable {
         let hash = Bcrypt.hash(password, cost: bcryptCost)
         let email = email.trimmingCharacters(in: .whitespaces).lowercased()
         return try await storage.write { session in
-            var organization = try await session.organizations.find(name: nameOrID)
-            if organization == nil { organization = try await session.organizations.find(id: nameOrID) }
-            guard let organization else { throw KaitoError.notFound("The organisation '\(nameOrID)'") }
             guard let user = try await session.users.find(email: email, organizationID: organization.id) else {
                 throw KaitoError.notFound("The user \(email)")
             }
@@ -331,22 +326,18 @@ public struct SignInService: Sendable {
         return made
     }
 
+    /// A session token: 43 base62 characters (256 bits).
     private func newToken() -> (String, [UInt8]) {
-        let token = Self.base64URL(random.bytes(32))
+        let token = random.string(count: 43, alphabet: Base62.alphabet)
         return (token, Self.hash(token))
     }
 
     private func newCSRFToken() -> String { Self.randomToken(random) }
 
-    /// 24 random bytes in base64url: CSRF tokens.
-    public static func randomToken(_ random: any RandomSource) -> String { base64URL(random.bytes(24)) }
+    /// A CSRF token: 32 base62 characters (190 bits).
+    public static func randomToken(_ random: any RandomSource) -> String { random.string(count: 32, alphabet: Base62.alphabet) }
 
     static func hash(_ token: String) -> [UInt8] { Array(SHA256.hash(data: Array(token.utf8))) }
-
-    static func base64URL(_ bytes: [UInt8]) -> String {
-        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
 
     /// Constant-time comparison of two short strings (codes, CSRF tokens).
     public static func equal(_ a: String, _ b: String) -> Bool {

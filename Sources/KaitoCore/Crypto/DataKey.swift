@@ -19,10 +19,6 @@ public struct DataKey: Sendable {
         self.keys = keys
     }
 
-    init(key: SymmetricKey, organizationID: String) {
-        self.init(organizationID: organizationID, version: 1, keys: [1: key])
-    }
-
     /// The stored form of one version of a data key.
     public struct Wrapped: Sendable, Equatable {
         public var masterKeyID: String

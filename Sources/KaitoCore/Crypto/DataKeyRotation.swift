@@ -47,35 +47,37 @@ public struct DataKeyRotation: Sendable {
 
     /// Steps 2 and 3 for a version `advance` made current.
     public func reencrypt(organizationID: String, version: Int, storage: any Storage) async throws -> Result {
-        var reencrypted = 0
-        for kind in SealedValue.Kind.allCases {
-            var cursor: String?
-            repeat {
-                let after = cursor
-                let (changed, last) = try await storage.write { session in
-                    try await reencryptBatch(kind, organizationID: organizationID, after: after, limit: batchSize, session: session)
-                }
-                reencrypted += changed
-                cursor = last
-            } while cursor != nil
+        // Each batch in its own transaction.
+        let reencrypted = try await Self.batches { kind, cursor in
+            try await storage.write { session in
+                try await reencryptBatch(kind, organizationID: organizationID, after: cursor, limit: batchSize, session: session)
+            }
         }
         let (stragglers, deleted) = try await storage.write { session in
             let current = try await session.dataKeys.current(organizationID: organizationID, lock: true)
             guard current?.version == version else {
                 throw KaitoError(.conflict, "Another rotation of this organisation's data key made version \(current?.version ?? 0) current; run it again.")
             }
-            var changed = 0
-            for kind in SealedValue.Kind.allCases {
-                var cursor: String?
-                repeat {
-                    let (count, last) = try await reencryptBatch(kind, organizationID: organizationID, after: cursor, limit: batchSize, session: session)
-                    changed += count
-                    cursor = last
-                } while cursor != nil
+            let changed = try await Self.batches { kind, cursor in
+                try await reencryptBatch(kind, organizationID: organizationID, after: cursor, limit: batchSize, session: session)
             }
             return (changed, try await session.dataKeys.deleteRetired(organizationID: organizationID))
         }
         return Result(organizationID: organizationID, version: version, reencrypted: reencrypted + stragglers, retiredVersionsDeleted: deleted)
+    }
+
+    /// Runs `batch` over every kind of sealed value, cursor by cursor until it reports no next one; the values changed.
+    private static func batches(_ batch: (SealedValue.Kind, String?) async throws -> (changed: Int, next: String?)) async throws -> Int {
+        var changed = 0
+        for kind in SealedValue.Kind.allCases {
+            var cursor: String?
+            repeat {
+                let (count, next) = try await batch(kind, cursor)
+                changed += count
+                cursor = next
+            } while cursor != nil
+        }
+        return changed
     }
 
     /// Seals again, with the current version, the values of one batch that an earlier version sealed.
@@ -104,7 +106,7 @@ public struct DataKeyRotation: Sendable {
         switch value.kind {
         case .tokenSeed: return try key.openSeed(value.sealed, tokenID: value.recordID)
         case .webhookSecret, .previousWebhookSecret: return try key.open(value.sealed, kind: "webhook", recordID: value.recordID)
-        case .providerSecret: return try key.open(value.sealed, kind: "provider", recordID: "\(key.organizationID)/\(value.recordID)")
+        case .providerSecret: return try key.open(value.sealed, kind: "provider", recordID: SMSService.sealRecordID(key.organizationID, provider: value.recordID))
         case .userTOTPSecret: return try key.open(value.sealed, kind: SignInService.totpKind, recordID: value.recordID)
         }
     }
@@ -113,7 +115,7 @@ public struct DataKeyRotation: Sendable {
         switch value.kind {
         case .tokenSeed: return try key.sealSeed(plaintext, tokenID: value.recordID, random: random)
         case .webhookSecret, .previousWebhookSecret: return try key.seal(plaintext, kind: "webhook", recordID: value.recordID, random: random)
-        case .providerSecret: return try key.seal(plaintext, kind: "provider", recordID: "\(key.organizationID)/\(value.recordID)", random: random)
+        case .providerSecret: return try key.seal(plaintext, kind: "provider", recordID: SMSService.sealRecordID(key.organizationID, provider: value.recordID), random: random)
         case .userTOTPSecret: return try key.seal(plaintext, kind: SignInService.totpKind, recordID: value.recordID, random: random)
         }
     }

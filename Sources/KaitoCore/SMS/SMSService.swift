@@ -394,7 +394,8 @@ public struct SMSService: Sendable {
         return String(decoding: try dataKey.open(credentials.sealedAuthToken, kind: "provider", recordID: Self.sealRecordID(credentials.organizationID)), as: UTF8.self)
     }
 
-    static func sealRecordID(_ organizationID: String) -> String { organizationID + "/twilio" }
+    /// How provider credentials are bound when sealed (`provider_credentials` holds one row per provider).
+    static func sealRecordID(_ organizationID: String, provider: String = "twilio") -> String { organizationID + "/" + provider }
 
     private func findInbox(_ id: String, _ caller: Caller, _ session: any StorageSession) async throws -> Inbox {
         guard Identifier.isWellFormed(id, prefix: Inbox.idPrefix),
