@@ -91,3 +91,31 @@ public struct UserResponse: Codable, Sendable, Equatable {
         case createdAt = "created_at"
     }
 }
+
+/// `PUT /v1/org/users/{id}/token-grants`: the tokens a member sees and uses in the dashboard (replaces the list).
+public struct TokenGrantsRequest: Codable, Sendable {
+    public var tokenSlugs: [String]?
+
+    public init(tokenSlugs: [String]? = nil) {
+        self.tokenSlugs = tokenSlugs
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case tokenSlugs = "token_slugs"
+    }
+}
+
+public struct TokenGrantsResponse: Codable, Sendable, Equatable {
+    public var userID: String
+    public var tokenSlugs: [String]
+
+    public init(userID: String, tokenSlugs: [String]) {
+        self.userID = userID
+        self.tokenSlugs = tokenSlugs
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case userID = "user_id"
+        case tokenSlugs = "token_slugs"
+    }
+}

@@ -67,6 +67,8 @@ struct EndpointGuardTests {
         Endpoint(method: .get, route: "/v1/org/users"),
         Endpoint(method: .post, route: "/v1/org/users", body: #"{"email": "new@example.com", "role": "member"}"#, invalid: (#"{"email": "nope", "role": "member"}"#, "email")),
         Endpoint(method: .delete, route: "/v1/org/users/{id}"),
+        Endpoint(method: .get, route: "/v1/org/users/{id}/token-grants"),
+        Endpoint(method: .put, route: "/v1/org/users/{id}/token-grants", body: #"{"token_slugs": []}"#, invalid: (#"{"token_slugs": ["Not A Slug"]}"#, "token_slugs[0]")),
         Endpoint(method: .get, route: "/v1/org/billing"),
         Endpoint(method: .put, route: "/v1/org/billing/subscription", body: #"{"plan": "enterprise"}"#, invalid: (#"{"plan": "platinum"}"#, "plan")),
     ]
@@ -162,7 +164,7 @@ struct EndpointGuardTests {
             }
 
             if let body = endpoint.body {
-                let malformed = [#"{"name": "#, "[1, 2]", "\"text\"", "", #"{"name": 5, "slug": 6, "secret": 7, "scopes": "x", "url": 8, "topics": 9, "phone_number": 1, "label": 2, "from": 3, "account_sid": 4, "to": 5, "plan": 6, "email": 7}"#]
+                let malformed = [#"{"name": "#, "[1, 2]", "\"text\"", "", #"{"name": 5, "slug": 6, "secret": 7, "scopes": "x", "url": 8, "topics": 9, "phone_number": 1, "label": 2, "from": 3, "account_sid": 4, "to": 5, "plan": 6, "email": 7, "token_slugs": 8}"#]
                 for text in malformed {
                     response = try await client.send(endpoint.method, path, key: owner, json: text)
                     #expect(response.status == .badRequest, "\(text)")

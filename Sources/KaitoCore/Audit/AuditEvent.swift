@@ -126,6 +126,7 @@ public enum AuditAction: String, Sendable, Codable, CaseIterable {
     case userSignIn = "user.signin"
     case userSignOut = "user.signout"
     case userSecondFactorEnrol = "user.totp.enrol"
+    case userGrantsUpdate = "user.grants.update"
     case webhookCreate = "webhook.create"
     case webhookUpdate = "webhook.update"
     case webhookDelete = "webhook.delete"

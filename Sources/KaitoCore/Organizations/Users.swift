@@ -50,6 +50,47 @@ extension OrganizationService {
         return try await work.run(for: caller, writes: true) { session in try await remove(id, acting, session) }
     }
 
+    // MARK: Token grants
+
+    /// The tokens granted to a member: what the member sees and uses in the dashboard. Owners and admins see every
+    /// token and have no grants.
+    /// - Throws: `not_found` for an unknown user.
+    public func grants(userID: String, by caller: Caller) async throws -> (OrgUser, [String]) {
+        try await work.run(for: caller) { session in
+            let user = try await Self.findUser(userID, caller.organizationID, session)
+            return (user, try await session.users.grants(userID: user.id, organizationID: caller.organizationID))
+        }
+    }
+
+    /// Replaces a member's token grants (audited `user.grants.update`, the slugs as reason).
+    /// - Throws: `not_found` for an unknown user; `conflict` for an owner or admin (they see every token);
+    ///   `validation_failed` naming `token_slugs[i]` for a malformed slug or a token the organisation lacks.
+    public func setGrants(userID: String, slugs: [String]?, by caller: Caller) async throws -> [String] {
+        guard let slugs else { throw KaitoError.validation("token_slugs", "is required (an empty list grants nothing)") }
+        let valid = try KeyDraft.validatedSlugs(slugs).sorted()
+        let reason = valid.isEmpty ? "none" : valid.joined(separator: ",")
+        return try await work.run(for: caller, audit: AuditRecord(.userGrantsUpdate, target: .init(type: "user", id: userID), reason: String(reason.prefix(1000)))) { session in
+            let user = try await Self.findUser(userID, caller.organizationID, session)
+            guard user.role == .member else {
+                throw KaitoError.conflict("Owners and admins see every token; grants apply to members.")
+            }
+            let existing = Set(try await session.tokens.list(organizationID: caller.organizationID, slugs: valid, after: nil, limit: valid.count + 1).map(\.slug))
+            if let missing = slugs.firstIndex(where: { !existing.contains($0) }) {
+                throw KaitoError.validation("token_slugs[\(missing)]", "the organisation has no token '\(slugs[missing])'")
+            }
+            try await session.users.setGrants(userID: user.id, organizationID: caller.organizationID, slugs: valid, at: clock.now())
+            return valid
+        }
+    }
+
+    static func findUser(_ id: String, _ organizationID: String, _ session: any StorageSession) async throws -> OrgUser {
+        guard Identifier.isWellFormed(id, prefix: OrgUser.idPrefix),
+              let user = try await session.users.find(id: id, organizationID: organizationID) else {
+            throw KaitoError.notFound("The user")
+        }
+        return user
+    }
+
     // MARK: Operators (`kaito admin`)
 
     public func usersAsOperator(_ nameOrID: String) async throws -> [OrgUser] {
@@ -112,10 +153,7 @@ extension OrganizationService {
     }
 
     func remove(_ id: String, _ acting: Acting, _ session: any StorageSession) async throws -> [String] {
-        guard Identifier.isWellFormed(id, prefix: OrgUser.idPrefix),
-              let user = try await session.users.find(id: id, organizationID: acting.organizationID) else {
-            throw KaitoError.notFound("The user")
-        }
+        let user = try await Self.findUser(id, acting.organizationID, session)
         if user.role == .owner {
             try await requireOwnerPowers(acting, session)
             let owners = try await session.users.lockOwners(organizationID: acting.organizationID)
@@ -125,8 +163,9 @@ extension OrganizationService {
         let audit = AuditLog(random: random)
         _ = try await session.users.delete(id: id, organizationID: acting.organizationID)
         // Signed out everywhere, and unable to sign in again.
-        _ = try await session.accounts.deleteSessions(userID: id, organizationID: acting.organizationID)
+        _ = try await session.accounts.deleteSessions(userID: id, organizationID: acting.organizationID, except: nil)
         try await session.accounts.deleteCredentials(userID: id, organizationID: acting.organizationID)
+        try await session.users.deleteGrants(userID: id, organizationID: acting.organizationID)
         try await audit.append(
             AuditRecord(.userRemove, target: .init(type: "user", id: id)),
             actor: acting.actor, organizationID: acting.organizationID, ip: acting.ip, origin: acting.origin, at: now, in: session)

@@ -225,6 +225,14 @@ public protocol UserRepository: Sendable {
     /// How many owners the organisation has (read with a lock on PostgreSQL, so that two removals cannot both
     /// leave it without one).
     func lockOwners(organizationID: String) async throws -> [String]
+    /// The slugs of the tokens granted to the user, in order.
+    func grants(userID: String, organizationID: String) async throws -> [String]
+    /// Replaces the user's token grants with `slugs`.
+    func setGrants(userID: String, organizationID: String, slugs: [String], at: Date) async throws
+    /// Removes every grant of the user (the user was removed).
+    func deleteGrants(userID: String, organizationID: String) async throws
+    /// Removes every grant of the token (the token was deleted, so a new token with its slug is granted to nobody).
+    func deleteGrants(tokenSlug: String, organizationID: String) async throws
 }
 
 /// Dashboard credentials and sessions.
@@ -239,8 +247,8 @@ public protocol AccountRepository: Sendable {
     /// Stores a session's changeable fields (token, second factor, expiry, last seen), matched by id.
     func updateSession(_ session: DashboardSession) async throws
     func deleteSession(id: String) async throws
-    /// Ends every session of the user (password changed, user removed); returns how many.
-    func deleteSessions(userID: String, organizationID: String) async throws -> Int
+    /// Ends every session of the user but `keptID` (password changed, user removed); returns how many.
+    func deleteSessions(userID: String, organizationID: String, except keptID: String?) async throws -> Int
     /// Deletes the user's credentials (the user was removed).
     func deleteCredentials(userID: String, organizationID: String) async throws
 }

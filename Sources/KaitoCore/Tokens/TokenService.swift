@@ -82,6 +82,7 @@ public struct TokenService: Sendable {
             guard try await session.tokens.delete(slug: slug, organizationID: caller.organizationID) else {
                 throw KaitoError.notFound("The token")
             }
+            try await session.users.deleteGrants(tokenSlug: slug, organizationID: caller.organizationID)
         }
     }
 

@@ -32,6 +32,17 @@ struct OrganizationController {
             _ = try await organizations.removeUser(id: context.parameters.get("id") ?? "", by: caller)
             return Response(status: .noContent)
         }
+        api.add(.get, "/v1/org/users/{id}/token-grants", scope: .orgAdmin, summary: "The tokens granted to a member (what the member sees in the dashboard)") { request, context, caller in
+            _ = try QueryParameters(request, allowed: [])
+            let (user, slugs) = try await organizations.grants(userID: context.parameters.get("id") ?? "", by: caller)
+            return try JSONCoding.response(TokenGrantsResponse(userID: user.id, tokenSlugs: slugs))
+        }
+        api.add(.put, "/v1/org/users/{id}/token-grants", scope: .orgAdmin, summary: "Replace a member's token grants (owners and admins see every token)") { request, context, caller in
+            let body = try await RequestBody.decode(TokenGrantsRequest.self, from: request, context: context, allowedFields: ["token_slugs"])
+            let id = context.parameters.get("id") ?? ""
+            let slugs = try await organizations.setGrants(userID: id, slugs: body.tokenSlugs, by: caller)
+            return try JSONCoding.response(TokenGrantsResponse(userID: id, tokenSlugs: slugs))
+        }
         api.add(.get, "/v1/org/billing", scope: .orgAdmin, summary: "The organisation's plan and subscription") { request, _, caller in
             _ = try QueryParameters(request, allowed: [])
             return try JSONCoding.response(BillingResponse(try await organizations.organization(by: caller)))

@@ -5,7 +5,7 @@ import KaitoCore
 
 /// The administrators' pages: the audit log with filters, and the plan.
 extension DashboardController {
-    func registerAdministration(on router: Router<KaitoRequestContext>) {
+    func registerAdministration(on router: RouterGroup<KaitoRequestContext>) {
         router.get("/audit") { request, context in
             try await signedIn(request, context, scope: .auditRead) { caller, session in try await auditPage(request, caller, session) }
         }
@@ -53,7 +53,7 @@ extension DashboardController {
             #"<label for="f-\#(name)">\#(label)</label><input type="text" id="f-\#(name)" name="\#(name)" value="\#(HTML.escape(values[name] ?? ""))" placeholder="\#(placeholder)">"#
         }
         let outcome = values["outcome"] ?? ""
-        let rows = events.map { event in
+        let rows = events.map { event -> String in
             let actor = event.actor.name.map { "\(event.actor.type) \($0)" } ?? "\(event.actor.type) \(event.actor.id)"
             let target = event.target.map { "\($0.type) \($0.id)" } ?? ""
             return """
@@ -85,7 +85,7 @@ extension DashboardController {
     func billingPage(_ caller: Caller, _ session: DashboardSession, error: String?, status: HTTPResponse.Status = .ok) async throws -> Response {
         try caller.require(.orgAdmin)
         let organization = try await runtime.organizations.organization(by: caller)
-        let choices = Plan.allCases.map { plan in
+        let choices = Plan.allCases.map { plan -> String in
             #"<label class="inline"><input type="radio" name="plan" value="\#(plan.rawValue)"\#(plan == organization.plan ? " checked" : "")> \#(plan.rawValue)</label><br>"#
         }.joined()
         let body = """

@@ -5,7 +5,7 @@ import KaitoCore
 
 /// The keys page (`org:admin`): the organisation's keys, creating one (shown once) and revoking.
 extension DashboardController {
-    func registerKeys(on router: Router<KaitoRequestContext>) {
+    func registerKeys(on router: RouterGroup<KaitoRequestContext>) {
         router.get("/keys") { request, context in
             try await signedIn(request, context, scope: .orgAdmin) { caller, session in try await keysPage(caller, session, created: nil, error: nil) }
         }
@@ -51,10 +51,10 @@ extension DashboardController {
                 <td>\(HTML.escape(key.scopes.map(\.rawValue).sorted().joined(separator: ", ")))</td><td>\(state)</td><td>\(revoke)</td></tr>
                 """
         }
-        let scopeBoxes = Scope.allCases.map { scope in
+        let scopeBoxes = Scope.allCases.map { scope -> String in
             #"<label class="inline"><input type="checkbox" name="scope" value="\#(scope.rawValue)"> \#(scope.rawValue)</label><br>"#
         }.joined()
-        let tokenBoxes = tokens.map { token in
+        let tokenBoxes = tokens.map { token -> String in
             #"<label class="inline"><input type="checkbox" name="token" value="\#(HTML.escape(token.slug))"> \#(HTML.escape(token.slug))</label><br>"#
         }.joined()
         let body = """
@@ -96,8 +96,7 @@ extension DashboardController {
             let created = try await runtime.keys.create(draft, by: caller)
             return try await keysPage(caller, session, created: created, error: nil, status: .created)
         } catch let error as KaitoError {
-            let message = error.fieldErrors.isEmpty ? error.detail : error.fieldErrors.map { "\($0.field): \($0.message)" }.joined(separator: "; ")
-            return try await keysPage(caller, session, created: nil, error: message, status: ProblemTable.status(for: error.code))
+            return try await keysPage(caller, session, created: nil, error: Self.message(error), status: ProblemTable.status(for: error.code))
         }
     }
 }

@@ -4,7 +4,7 @@ import KaitoCore
 
 /// The SMS inboxes and what they received (each view is an audited `sms.message.read`, as in the API).
 extension DashboardController {
-    func registerMessages(on router: Router<KaitoRequestContext>) {
+    func registerMessages(on router: RouterGroup<KaitoRequestContext>) {
         router.get("/messages") { request, context in
             try await signedIn(request, context, scope: .smsRead) { caller, session in try await messagesPage(request, caller, session) }
         }
@@ -14,12 +14,12 @@ extension DashboardController {
         let inboxes = try await runtime.sms.listInboxes(by: caller, after: nil, limit: 100).items
         let selected = request.uri.queryParameters["inbox"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
         let messages = try await runtime.sms.messages(SMSMessageFilter(inboxID: selected), by: caller, before: nil, limit: 50).items
-        let links = ([#"<a href="/messages"\#(selected == nil ? #" aria-current="page""# : "")>All inboxes</a>"#] + inboxes.map { inbox in
+        let links = ([#"<a href="/messages"\#(selected == nil ? #" aria-current="page""# : "")>All inboxes</a>"#] + inboxes.map { inbox -> String in
             let name = inbox.label.map { "\($0) (\(inbox.phoneNumber))" } ?? inbox.phoneNumber
             return #"<a href="/messages?inbox=\#(HTML.escape(inbox.id))"\#(selected == inbox.id ? #" aria-current="page""# : "")>\#(HTML.escape(name))</a>"#
         }).joined(separator: " · ")
         let number = Dictionary(inboxes.map { ($0.id, $0.phoneNumber) }, uniquingKeysWith: { first, _ in first })
-        let rows = messages.map { message in
+        let rows = messages.map { message -> String in
             """
             <tr><td>\(HTML.escape(Timestamp.format(message.receivedAt)))</td><td>\(HTML.escape(message.from))</td>
             <td class="optional">\(HTML.escape(number[message.inboxID] ?? message.to))</td>

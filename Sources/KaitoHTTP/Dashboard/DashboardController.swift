@@ -18,7 +18,8 @@ struct DashboardController {
     static let loginCSRFCookie = "kaito_login_csrf"
     static let formLimit = 16 * 1024
 
-    func register(on router: Router<KaitoRequestContext>) {
+    func register(on parent: Router<KaitoRequestContext>) {
+        let router = parent.group().add(middleware: PageErrorMiddleware())
         router.get("/") { request, _ in
             HTML.redirect(request.cookies[Self.sessionCookie] == nil ? "/login" : "/tokens")
         }
@@ -42,6 +43,9 @@ struct DashboardController {
         registerAdministration(on: router)
         registerMessages(on: router)
         registerSeed(on: router)
+        registerUsers(on: router)
+        registerInboxes(on: router)
+        registerWebhooks(on: router)
     }
 
     // MARK: Sign-in
@@ -125,14 +129,19 @@ struct DashboardController {
 
     func logout(_ request: Request, _ context: KaitoRequestContext) async throws -> Response {
         let form = try await Self.form(request)
-        if let token = request.cookies[Self.sessionCookie]?.value {
-            let (_, session) = try await runtime.signIn.caller(token: token, address: address(request, context), origin: origin(request, context))
-            guard let field = form.first("csrf"), SignInService.equal(field, session.csrfToken) else {
-                return HTML.response(HTML.page("Sign out", HTML.error("The form expired. Reload the page and try again.")), status: .forbidden)
-            }
-            try await runtime.signIn.signOut(token: token, address: address(request, context)?.description, origin: origin(request, context))
+        let signedOut = HTML.redirect("/login", cookies: [setCookie(Self.sessionCookie, "", maxAge: 0)])
+        guard let token = request.cookies[Self.sessionCookie]?.value else { return signedOut }
+        let session: DashboardSession
+        do {
+            (_, session) = try await runtime.signIn.caller(token: token, address: address(request, context), origin: origin(request, context))
+        } catch let error as KaitoError where error.code == .missingKey {
+            return signedOut  // the session had already ended
         }
-        return HTML.redirect("/login", cookies: [setCookie(Self.sessionCookie, "", maxAge: 0)])
+        guard let field = form.first("csrf"), SignInService.equal(field, session.csrfToken) else {
+            return HTML.response(HTML.page("Sign out", HTML.error("The form expired. Reload the page and try again.")), status: .forbidden)
+        }
+        try await runtime.signIn.signOut(token: token, address: address(request, context)?.description, origin: origin(request, context))
+        return signedOut
     }
 
     /// Nil when this address may try a password now; otherwise the seconds to wait. Counted per client address on
@@ -147,11 +156,11 @@ struct DashboardController {
 
     // MARK: Signed-in pages
 
-    /// Runs `body` for a signed-in session whose role carries `scope` (403 page otherwise), or sends the browser to
+    /// Runs `body` for a signed-in session whose role carries `scope` (403 page otherwise; nil: every signed-in user), or sends the browser to
     /// the sign-in page. Every page names its scope here, as every API route does in the route table: the services
     /// below do not check scopes themselves.
     func signedIn(
-        _ request: Request, _ context: KaitoRequestContext, scope: Scope, _ body: (Caller, DashboardSession) async throws -> Response
+        _ request: Request, _ context: KaitoRequestContext, scope: Scope?, _ body: (Caller, DashboardSession) async throws -> Response
     ) async throws -> Response {
         guard let token = request.cookies[Self.sessionCookie]?.value else { return HTML.redirect("/login") }
         let caller: Caller
@@ -162,7 +171,7 @@ struct DashboardController {
             return HTML.redirect("/login", cookies: [setCookie(Self.sessionCookie, "", maxAge: 0)])
         }
         do {
-            try caller.require(scope)
+            if let scope { try caller.require(scope) }
             return try await body(caller, session)
         } catch let error as KaitoError {
             let status = ProblemTable.status(for: error.code)
@@ -172,7 +181,7 @@ struct DashboardController {
 
     /// `signedIn` for a form post: the body is read (at most 16 KiB) and its CSRF token checked first.
     func signedInForm(
-        _ request: Request, _ context: KaitoRequestContext, scope: Scope, _ body: @escaping (Caller, DashboardSession, Form) async throws -> Response
+        _ request: Request, _ context: KaitoRequestContext, scope: Scope?, _ body: @escaping (Caller, DashboardSession, Form) async throws -> Response
     ) async throws -> Response {
         let form = try await Self.form(request)
         return try await signedIn(request, context, scope: scope) { caller, session in
@@ -245,5 +254,24 @@ struct DashboardController {
 
     func origin(_ request: Request, _ context: KaitoRequestContext) -> RequestOrigin {
         RequestOrigin(requestID: context.requestID, userAgent: request.headers[.userAgent])
+    }
+}
+
+/// Errors thrown by a dashboard page as an HTML page, not the API's JSON problem: a form over 16 KiB (413), a
+/// malformed form (400), anything else with the status the API would give it (unexpected errors logged as there).
+struct PageErrorMiddleware: RouterMiddleware {
+    typealias Context = KaitoRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            var failure = ProblemMiddleware.kaitoError(for: error, logger: context.logger)
+            if failure.code == .payloadTooLarge {
+                failure = KaitoError(.payloadTooLarge, "The form is larger than \(DashboardController.formLimit / 1024) KiB.")
+            }
+            let body = HTML.error(failure.detail) + #"<p><a href="/">Back to the dashboard</a></p>"#
+            return HTML.response(HTML.page(ProblemTable.title(for: failure.code), body), status: ProblemTable.status(for: failure.code))
+        }
     }
 }

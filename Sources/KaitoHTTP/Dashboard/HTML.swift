@@ -27,9 +27,9 @@ enum HTML {
         var navigation = ""
         if let signedIn {
             navigation = """
-                <nav aria-label="Main"><a href="/tokens">Tokens</a><a href="/messages">Messages</a>\(signedIn.isAdmin ? #"<a href="/keys">Keys</a><a href="/audit">Audit</a><a href="/billing">Billing</a>"# : "")
+                <nav aria-label="Main"><a href="/tokens">Tokens</a><a href="/messages">Messages</a>\(signedIn.isAdmin ? #"<a href="/keys">Keys</a><a href="/inboxes">Inboxes</a><a href="/webhooks">Webhooks</a><a href="/users">Users</a><a href="/audit">Audit</a><a href="/billing">Billing</a>"# : "")
                 <form method="post" action="/logout" class="inline"><input type="hidden" name="csrf" value="\(escape(signedIn.csrf))">
-                <span class="who">\(escape(signedIn.email))</span> <button type="submit">Sign out</button></form></nav>
+                <a class="who" href="/account">\(escape(signedIn.email))</a> <button type="submit">Sign out</button></form></nav>
                 """
         }
         return """
@@ -85,6 +85,11 @@ enum HTML {
         button.primary { background: var(--accent); color: #fff; border: 0; border-radius: 4px; }
         .inline { display: inline; }
         .error { color: var(--danger); font-weight: 600; }
+        .notice { color: #15803d; font-weight: 600; }
+        button.danger { color: var(--danger); }
+        .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+        details { margin: .5rem 0; }
+        textarea { width: 100%; max-width: 28rem; font: inherit; }
         .muted, .who { color: var(--muted); }
         table { border-collapse: collapse; width: 100%; }
         th, td { text-align: left; padding: .5rem; border-bottom: 1px solid #8884; vertical-align: middle; }

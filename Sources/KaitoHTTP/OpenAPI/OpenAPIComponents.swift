@@ -222,6 +222,10 @@ enum OpenAPIComponents {
             "CreateUserRequest": S.object(
                 ["email": S.string(format: "email", maxLength: 254), "name": text(), "role": S.string("Default member", values: roles)],
                 required: ["email"]),
+            "TokenGrants": S.object(["user_id": S.string(), "token_slugs": S.array(S.string(pattern: slugPattern))], required: ["user_id", "token_slugs"]),
+            "TokenGrantsRequest": S.object(
+                ["token_slugs": S.array(S.string(pattern: slugPattern), description: "Replaces the member's grants; [] grants nothing", maxItems: 100)],
+                required: ["token_slugs"]),
             "Billing": S.object([
                 "plan": S.string(values: Plan.allCases.map(\.rawValue)),
                 "status": S.string("none before any paid plan", values: ["none", "active", "canceled"]),

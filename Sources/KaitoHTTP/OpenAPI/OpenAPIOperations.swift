@@ -116,6 +116,8 @@ enum OpenAPIOperations {
         "GET /v1/org/users": .init(status: 200, response: "UserList", query: page),
         "POST /v1/org/users": .init(status: 201, response: "User", request: "CreateUserRequest", problems: [.conflict, .insufficientScope]),
         "DELETE /v1/org/users/{id}": .init(status: 204, problems: [.conflict, .insufficientScope]),
+        "GET /v1/org/users/{id}/token-grants": .init(status: 200, response: "TokenGrants", problems: [.notFound]),
+        "PUT /v1/org/users/{id}/token-grants": .init(status: 200, response: "TokenGrants", request: "TokenGrantsRequest", problems: [.notFound, .conflict]),
         "GET /v1/org/billing": .init(status: 200, response: "Billing"),
         "PUT /v1/org/billing/subscription": .init(status: 200, response: "Billing", request: "SubscriptionRequest"),
     ] }

@@ -21,6 +21,7 @@ public enum Migrations {
         Migration(version: 8, name: "server_secrets", apply: Migration008.apply),
         Migration(version: 9, name: "data_key_versions", apply: Migration009.apply),
         Migration(version: 10, name: "dashboard_accounts", apply: Migration010.apply),
+        Migration(version: 11, name: "user_token_grants", apply: Migration011.apply),
     ]
 
     static var latestVersion: Int { all.last?.version ?? 0 }

@@ -63,12 +63,11 @@ struct SQLAccountRepository: AccountRepository {
         try await db.raw("DELETE FROM dashboard_sessions WHERE id = \(bind: id)").run()
     }
 
-    func deleteSessions(userID: String, organizationID: String) async throws -> Int {
-        let count = try await db.raw("""
-            SELECT COUNT(*) AS n FROM dashboard_sessions WHERE user_id = \(bind: userID) AND org_id = \(bind: organizationID)
-            """).first()?.int("n") ?? 0
-        try await db.raw("DELETE FROM dashboard_sessions WHERE user_id = \(bind: userID) AND org_id = \(bind: organizationID)").run()
-        return count
+    func deleteSessions(userID: String, organizationID: String, except keptID: String?) async throws -> Int {
+        try await db.raw("""
+            DELETE FROM dashboard_sessions WHERE user_id = \(bind: userID) AND org_id = \(bind: organizationID) AND id <> \(bind: keptID ?? "")
+            RETURNING id
+            """).all().count
     }
 
     func deleteCredentials(userID: String, organizationID: String) async throws {

@@ -40,6 +40,30 @@ struct SQLUserRepository: UserRepository {
             """).all().map { try $0.string("id") }
     }
 
+    func grants(userID: String, organizationID: String) async throws -> [String] {
+        try await db.raw("""
+            SELECT token_slug FROM user_token_grants WHERE org_id = \(bind: organizationID) AND user_id = \(bind: userID) ORDER BY token_slug
+            """).all().map { try $0.string("token_slug") }
+    }
+
+    func setGrants(userID: String, organizationID: String, slugs: [String], at: Date) async throws {
+        try await deleteGrants(userID: userID, organizationID: organizationID)
+        for slug in Set(slugs).sorted() {
+            try await db.raw("""
+                INSERT INTO user_token_grants (org_id, user_id, token_slug, created_at)
+                VALUES (\(bind: organizationID), \(bind: userID), \(bind: slug), \(bind: at.storedSeconds))
+                """).run()
+        }
+    }
+
+    func deleteGrants(userID: String, organizationID: String) async throws {
+        try await db.raw("DELETE FROM user_token_grants WHERE org_id = \(bind: organizationID) AND user_id = \(bind: userID)").run()
+    }
+
+    func deleteGrants(tokenSlug: String, organizationID: String) async throws {
+        try await db.raw("DELETE FROM user_token_grants WHERE org_id = \(bind: organizationID) AND token_slug = \(bind: tokenSlug)").run()
+    }
+
     static func decode(_ row: any SQLRow) throws -> OrgUser {
         OrgUser(
             id: try row.string("id"), organizationID: try row.string("org_id"), email: try row.string("email"),

@@ -1,0 +1,156 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KaitoCore
+
+/// The webhooks pages (`org:admin`): endpoints (registering one shows its secret once), and an endpoint's
+/// deliveries with every attempt, a test delivery, a retry, a secret rotation, enabling, disabling and deleting.
+extension DashboardController {
+    func registerWebhooks(on router: RouterGroup<KaitoRequestContext>) {
+        router.get("/webhooks") { request, context in
+            try await signedIn(request, context, scope: .orgAdmin) { caller, session in try await webhooksPage(caller, session, error: nil) }
+        }
+        router.post("/webhooks") { request, context in
+            try await signedInForm(request, context, scope: .orgAdmin) { caller, session, form in
+                let actions = (form.first("audit_actions") ?? "").split(whereSeparator: { $0 == "," || $0.isWhitespace }).map(String.init)
+                let draft = WebhookService.Draft(
+                    url: form.first("url"), topics: form.all("topic"), auditActions: actions, description: Self.optional(form.first("description")))
+                do {
+                    let (endpoint, secret) = try await runtime.webhooks.create(draft, by: caller)
+                    return try await webhookPage(endpoint.id, caller, session, secret: secret, notice: "Endpoint registered.", status: .created)
+                } catch let error as KaitoError {
+                    return try await webhooksPage(caller, session, error: Self.message(error), status: ProblemTable.status(for: error.code))
+                }
+            }
+        }
+        router.get("/webhooks/{id}") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return try await signedIn(request, context, scope: .orgAdmin) { caller, session in try await webhookPage(id, caller, session) }
+        }
+        router.post("/webhooks/{id}/{action}") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            let action = context.parameters.get("action") ?? ""
+            return try await signedInForm(request, context, scope: .orgAdmin) { caller, session, form in
+                try await webhookAction(id, action, caller, session)
+            }
+        }
+        router.post("/webhooks/{id}/deliveries/{delivery}/retry") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            let delivery = context.parameters.get("delivery") ?? ""
+            return try await signedInForm(request, context, scope: .orgAdmin) { caller, session, _ in
+                try await webhookAction(id, "retry", delivery: delivery, caller, session)
+            }
+        }
+    }
+
+    func webhooksPage(_ caller: Caller, _ session: DashboardSession, error: String?, status: HTTPResponse.Status = .ok) async throws -> Response {
+        let endpoints = try await runtime.webhooks.list(by: caller, after: nil, limit: 100).items
+        let rows = endpoints.map { endpoint -> String in
+            """
+            <tr><td><a href="/webhooks/\(HTML.escape(endpoint.id))"><strong>\(HTML.escape(endpoint.url))</strong></a>
+            <br><span class="muted">\(HTML.escape(endpoint.id))\(endpoint.description.map { " · " + HTML.escape($0) } ?? "")</span></td>
+            <td class="optional">\(HTML.escape(Self.subscriptions(endpoint)))</td><td>\(Self.state(endpoint))</td></tr>
+            """
+        }.joined()
+        let topics = WebhookTopic.allCases.map { topic -> String in
+            #"<label class="inline"><input type="checkbox" name="topic" value="\#(topic.rawValue)"> \#(topic.rawValue)</label><br>"#
+        }.joined()
+        let body = """
+            \(HTML.error(error))
+            \(endpoints.isEmpty ? #"<p class="muted">No endpoints yet.</p>"# : #"<table><thead><tr><th>Endpoint</th><th class="optional">Receives</th><th>State</th></tr></thead><tbody>\#(rows)</tbody></table>"#)
+            <h2>Register an endpoint</h2>
+            <p class="muted">Deliveries are signed as Standard Webhooks; the secret is shown once, after registering.</p>
+            <form method="post" action="/webhooks">
+            <input type="hidden" name="csrf" value="\(HTML.escape(session.csrfToken))">
+            <label for="url">URL (https)</label><input type="text" id="url" name="url" required placeholder="https://hooks.example.com/kaito" maxlength="2048">
+            <fieldset><legend>Topics</legend>\(topics)</fieldset>
+            <label for="actions">Audit actions for audit.event (comma-separated; token.* allowed)</label><input type="text" id="actions" name="audit_actions" placeholder="token.seed.read, key.*">
+            <label for="description">Description (optional)</label><input type="text" id="description" name="description" maxlength="200">
+            <p><button class="primary" type="submit">Register endpoint</button></p>
+            </form>
+            """
+        return HTML.response(HTML.page("Webhooks", signedIn: Self.navigation(caller, session), body), status: status)
+    }
+
+    func webhookPage(
+        _ id: String, _ caller: Caller, _ session: DashboardSession, secret: WebhookSecret? = nil, notice: String? = nil, error: String? = nil,
+        status: HTTPResponse.Status = .ok
+    ) async throws -> Response {
+        let endpoint = try await runtime.webhooks.get(id: id, by: caller)
+        let deliveries = try await runtime.webhooks.deliveries(endpointID: endpoint.id, by: caller, after: nil, limit: 25).items
+        let csrf = HTML.escape(session.csrfToken)
+        let base = "/webhooks/\(HTML.escape(endpoint.id))"
+        func button(_ action: String, _ label: String, danger: Bool = false) -> String {
+            #"<form method="post" action="\#(base)/\#(action)" class="inline"><input type="hidden" name="csrf" value="\#(csrf)"><button\#(danger ? #" class="danger""# : "") type="submit">\#(label)</button></form>"#
+        }
+        var shown = ""
+        if let secret {
+            shown = """
+                <section class="created" aria-live="polite"><h2>Signing secret</h2><p>Copy it now: it is shown only once.</p>
+                <p><code class="secret" id="webhook-secret">\(HTML.escape(secret.text))</code> <button type="button" data-copy="webhook-secret">Copy</button></p></section>
+                """
+        }
+        let rows = deliveries.map { delivery, attempts -> String in
+            let tried = attempts.map { attempt -> String in
+                let result = attempt.statusCode.map { "HTTP \($0)" } ?? (attempt.error ?? "no answer")
+                return "#\(attempt.number) \(Timestamp.format(attempt.at)): \(result), \(attempt.latencyMilliseconds) ms"
+            }
+            return """
+                <tr><td><code>\(HTML.escape(delivery.id))</code><br><span class="muted">\(HTML.escape(Timestamp.format(delivery.createdAt)))</span></td>
+                <td>\(HTML.escape(delivery.type))</td><td>\(HTML.escape(delivery.status.rawValue))</td>
+                <td class="optional">\(tried.isEmpty ? "—" : tried.map(HTML.escape).joined(separator: "<br>"))</td>
+                <td>\(button("deliveries/\(HTML.escape(delivery.id))/retry", "Retry"))</td></tr>
+                """
+        }.joined()
+        let body = """
+            \(shown)\(notice.map { #"<p class="notice" role="status">\#(HTML.escape($0))</p>"# } ?? "")\(HTML.error(error))
+            <p><strong>\(HTML.escape(endpoint.url))</strong>\(endpoint.description.map { " · " + HTML.escape($0) } ?? "")<br>
+            <span class="muted">\(HTML.escape(endpoint.id)) · receives \(HTML.escape(Self.subscriptions(endpoint))) · \(Self.state(endpoint))</span></p>
+            <p>\(button("test", "Send a test delivery")) \(button("rotate-secret", "Rotate secret"))
+            \(endpoint.disabledAt == nil ? button("disable", "Disable") : button("enable", "Enable")) \(button("delete", "Delete", danger: true))</p>
+            <h2>Deliveries</h2>
+            \(deliveries.isEmpty ? #"<p class="muted">No deliveries yet.</p>"# : #"<table><thead><tr><th>Delivery</th><th>Type</th><th>Status</th><th class="optional">Attempts</th><th></th></tr></thead><tbody>\#(rows)</tbody></table>"#)
+            """
+        return HTML.response(HTML.page("Webhook", signedIn: Self.navigation(caller, session), body), status: status)
+    }
+
+    func webhookAction(_ id: String, _ action: String, delivery: String? = nil, _ caller: Caller, _ session: DashboardSession) async throws -> Response {
+        var secret: WebhookSecret?
+        let notice: String
+        do {
+            switch action {
+            case "test":
+                let delivery = try await runtime.webhooks.sendTest(id: id, by: caller)
+                notice = "Test delivery \(delivery.id) queued."
+            case "retry":
+                let retried = try await runtime.webhooks.retry(endpointID: id, deliveryID: delivery ?? "", by: caller)
+                notice = "Delivery \(retried.id) queued again."
+            case "rotate-secret":
+                secret = try await runtime.webhooks.rotateSecret(id: id, by: caller).1
+                notice = "New secret; the old one keeps signing beside it for 24 hours."
+            case "enable", "disable":
+                _ = try await runtime.webhooks.update(id: id, WebhookService.Draft(enabled: action == "enable"), by: caller)
+                notice = action == "enable" ? "Endpoint enabled." : "Endpoint disabled."
+            case "delete":
+                try await runtime.webhooks.delete(id: id, by: caller)
+                return HTML.redirect("/webhooks")
+            default:
+                throw KaitoError.notFound("The action")
+            }
+        } catch let error as KaitoError where error.code != .notFound {
+            return try await webhookPage(id, caller, session, error: Self.message(error), status: ProblemTable.status(for: error.code))
+        }
+        return try await webhookPage(id, caller, session, secret: secret, notice: notice)
+    }
+
+    static func subscriptions(_ endpoint: WebhookEndpoint) -> String {
+        let topics = endpoint.topics.map(\.rawValue)
+        let actions = endpoint.auditActions.isEmpty ? [] : ["audit: " + endpoint.auditActions.joined(separator: ", ")]
+        return (topics + actions).joined(separator: "; ")
+    }
+
+    static func state(_ endpoint: WebhookEndpoint) -> String {
+        guard let disabled = endpoint.disabledAt else { return endpoint.failingSince == nil ? "enabled" : "failing" }
+        return "disabled \(HTML.escape(Timestamp.format(disabled)))\(endpoint.disabledReason.map { " (" + HTML.escape($0) + ")" } ?? "")"
+    }
+}

@@ -1,0 +1,318 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import KaitoAPIModels
+import KaitoCore
+import KaitoTestSupport
+import NIOCore
+import Testing
+
+/// The dashboard's administration pages (users and their token grants, inboxes, webhooks), a user's own password,
+/// and the token-grants API they share.
+@Suite("Dashboard administration (issue 11)", .serialized)
+struct DashboardAdminTests {
+    typealias Browser = DashboardTests.Browser
+    static let password = DashboardTests.password
+    static let seeds = ["aws-prod": "JBSWY3DPEHPK3PXP", "gcp-prod": "GEZDGNBVGY3TQOJQ"]
+
+    static func tokens(_ test: TestRuntime, _ client: any TestClientProtocol) async throws {
+        let writer = try await test.key([.tokensWrite])
+        for (slug, seed) in seeds.sorted(by: { $0.key < $1.key }) {
+            #expect(try await client.send(.post, "/v1/tokens", key: writer, json: #"{"slug": "\#(slug)", "secret": "\#(seed)"}"#).status == .created)
+        }
+    }
+
+    static func events(_ test: TestRuntime, _ client: any TestClientProtocol, _ query: String) async throws -> [AuditEventResponse] {
+        let auditor = try await test.key([.auditRead])
+        return try await client.send(.get, "/v1/audit?\(query)", key: auditor).decode(ListResponse<AuditEventResponse>.self).data
+    }
+
+    @Test("A member sees only the tokens granted on the user page; the grants API validates, refuses admins and other organisations' users")
+    func grants() async throws {
+        let clock = ManualClock(Date())
+        try await withTestApp(clock: clock) { test, client in
+            try await Self.tokens(test, client)
+            let erin = try await DashboardTests.user(test, "erin@example.com", role: "admin")
+            let kim = try await DashboardTests.user(test, "kim@example.com", role: "member")
+            let member = Browser(client)
+            try await DashboardTests.signIn(member, "kim@example.com", clock: clock)
+            let none = try await member.get("/tokens")
+            #expect(none.status == .ok && !none.text.contains("aws-prod") && !none.text.contains("gcp-prod"), "no grants: no tokens")
+
+            // The admin ticks aws-prod on the member's page.
+            let admin = Browser(client)
+            try await DashboardTests.signIn(admin, "erin@example.com", clock: clock)
+            #expect(try await admin.get("/users").text.contains("kim@example.com"))
+            let page = try await admin.get("/users/\(kim.id)")
+            #expect(page.status == .ok && page.text.contains(#"value="aws-prod""#) && page.text.contains(#"value="gcp-prod""#))
+            let saved = try await admin.post("/users/\(kim.id)/grants", [("token", "aws-prod")])
+            #expect(saved.status == .ok && saved.text.contains(#"value="aws-prod" checked"#) && !saved.text.contains(#"value="gcp-prod" checked"#))
+            let granted = try await member.get("/tokens")
+            #expect(granted.text.contains("aws-prod") && !granted.text.contains("gcp-prod"))
+            #expect(granted.text.contains(try DashboardTests.pyotpCode(Self.seeds["aws-prod"]!, at: clock.now())))
+            let grant = try #require(try await Self.events(test, client, "action=user.grants.update").first)
+            #expect(grant.actor.id == erin.id && grant.target?.id == kim.id && grant.reason == "aws-prod")
+
+            // The API: read, replace, and every refusal changes nothing.
+            let path = "/v1/org/users/\(kim.id)/token-grants"
+            #expect(try await client.send(.get, path, key: test.adminKey).decode(TokenGrantsResponse.self).tokenSlugs == ["aws-prod"])
+            let both = try await client.send(.put, path, key: test.adminKey, json: #"{"token_slugs": ["gcp-prod", "aws-prod", "gcp-prod"]}"#)
+            #expect(try both.decode(TokenGrantsResponse.self) == TokenGrantsResponse(userID: kim.id, tokenSlugs: ["aws-prod", "gcp-prod"]))
+            let unknown = try await client.send(.put, path, key: test.adminKey, json: #"{"token_slugs": ["aws-prod", "nope"]}"#)
+            #expect(unknown.status == .unprocessableContent && unknown.text.contains("token_slugs[1]"))
+            #expect(try await client.send(.put, path, key: test.adminKey, json: #"{"token_slugs": "aws-prod"}"#).status == .badRequest)
+            #expect(try await client.send(.put, path, key: test.adminKey, json: #"{"token_slugs": ["aws-prod"], "extra": 1}"#).status.code == 422)
+            #expect(try await client.send(.put, path, key: test.adminKey, json: #"{}"#).status.code == 422)
+            let many = (0...100).map { "\"t\($0)\"" }.joined(separator: ",")
+            #expect(try await client.send(.put, path, key: test.adminKey, json: #"{"token_slugs": [\#(many)]}"#).status.code == 422)
+            let huge = String(repeating: "a", count: 70_000)
+            #expect(try await client.send(.put, path, key: test.adminKey, json: #"{"token_slugs": ["\#(huge)"]}"#).status == .contentTooLarge)
+            #expect(try await client.send(.put, "/v1/org/users/\(erin.id)/token-grants", key: test.adminKey, json: #"{"token_slugs": []}"#).status == .conflict)
+            let reader = try await test.key([.tokensRead, .auditRead])
+            #expect(try await client.send(.put, path, key: reader, json: #"{"token_slugs": []}"#).status == .forbidden)
+            #expect(try await client.send(.get, path, key: reader).status == .forbidden)
+            let (_, otherAdmin) = try await test.otherOrganization()
+            #expect(try await client.send(.get, path, key: otherAdmin).status == .notFound)
+            #expect(try await client.send(.put, path, key: otherAdmin, json: #"{"token_slugs": []}"#).status == .notFound)
+            #expect(try await client.send(.get, path, key: test.adminKey).decode(TokenGrantsResponse.self).tokenSlugs == ["aws-prod", "gcp-prod"])
+
+            // A deleted token's grant goes with it (a new token with its slug is granted to nobody).
+            #expect(try await client.send(.delete, "/v1/tokens/gcp-prod", key: try await test.key([.tokensWrite])).status == .noContent)
+            #expect(try await client.send(.get, path, key: test.adminKey).decode(TokenGrantsResponse.self).tokenSlugs == ["aws-prod"])
+
+            // The member may not manage users, and a member's post is refused by role.
+            #expect(try await member.get("/users").status == .forbidden)
+            _ = try await member.get("/tokens")
+            #expect(try await member.post("/users/\(kim.id)/grants", [("token", "gcp-prod")]).status == .forbidden)
+            #expect(try await client.send(.get, path, key: test.adminKey).decode(TokenGrantsResponse.self).tokenSlugs == ["aws-prod"])
+        }
+    }
+
+    @Test("Admins add users, set passwords (not an owner's, not their own) and remove users on the users pages; bad input changes nothing")
+    func users() async throws {
+        let clock = ManualClock(Date())
+        try await withTestApp(clock: clock) { test, client in
+            _ = try await DashboardTests.user(test, "erin@example.com", role: "admin")
+            let olive = try await DashboardTests.user(test, "olive@example.com", role: "owner")
+            let admin = Browser(client)
+            try await DashboardTests.signIn(admin, "erin@example.com", clock: clock)
+            _ = try await admin.get("/users")
+            let bad = try await admin.post("/users", [("email", "not-an-email"), ("role", "member")])
+            #expect(bad.status == .unprocessableContent && bad.text.contains("email"))
+            let badRole = try await admin.post("/users", [("email", "x@example.com"), ("role", "root")])
+            #expect(badRole.status == .unprocessableContent && badRole.text.contains("role"))
+            let before = try await test.runtime.organizations.usersAsOperator("default").count
+
+            let added = try await admin.post("/users", [("email", "New@Example.com"), ("name", "New <one>"), ("role", "member")])
+            #expect(added.status == .seeOther)
+            let location = try #require(added.headers[.location])
+            let id = String(location.dropFirst("/users/".count))
+            #expect(try await test.runtime.organizations.usersAsOperator("default").count == before + 1)
+            let page = try await admin.get(location)
+            #expect(page.text.contains("new@example.com") && page.text.contains("New &lt;one&gt;"))
+            #expect(try await admin.post("\(location)/password", [("password", "short")]).status == .unprocessableContent)
+            let set = try await admin.post("\(location)/password", [("password", Self.password)])
+            #expect(set.status == .ok && set.text.contains("Password set"))
+            let newcomer = Browser(client)
+            try await DashboardTests.signIn(newcomer, "new@example.com", clock: clock)
+            #expect(try await newcomer.get("/tokens").status == .ok)
+            let audited = try await Self.events(test, client, "action=user.password.set&target=\(id)")
+            #expect(audited.count == 1 && audited[0].actor.type == "user" && audited[0].actor.name == "erin@example.com")
+
+            // An admin may not set an owner's password, nor their own here; an unknown or another organisation's user is 404.
+            _ = try await admin.get("/users/\(olive.id)")
+            #expect(try await admin.post("/users/\(olive.id)/password", [("password", "another long password")]).status == .forbidden)
+            let erinID = try #require(try await test.runtime.organizations.usersAsOperator("default").first { $0.email == "erin@example.com" }).id
+            #expect(try await admin.post("/users/\(erinID)/password", [("password", "another long password")]).status == .conflict)
+            let (other, _) = try await test.otherOrganization()
+            let stranger = try await test.runtime.organizations.addUserAsOperator(other.name, email: "zed@example.com", name: nil, role: "member")
+            #expect(try await admin.get("/users/\(stranger.id)").status == .notFound)
+            _ = try await admin.get("/users")
+            #expect(try await admin.post("/users/\(stranger.id)/remove", []).status == .notFound)
+            #expect(try await test.runtime.organizations.usersAsOperator(other.name).count == 1)
+
+            // Removing the newcomer ends their session.
+            _ = try await admin.get(location)
+            #expect(try await admin.post("\(location)/remove", []).status == .seeOther)
+            #expect(try await newcomer.get("/tokens").headers[.location] == "/login")
+            #expect(try await test.runtime.organizations.usersAsOperator("default").count == before)
+        }
+    }
+
+    @Test("Users change their own password with the current one: mismatch, short or wrong are refused (wrong audited); other sessions end")
+    func ownPassword() async throws {
+        let clock = ManualClock(Date())
+        try await withTestApp(clock: clock) { test, client in
+            let kim = try await DashboardTests.user(test, "kim@example.com", role: "member")
+            let browser = Browser(client)
+            let secret = try await DashboardTests.signIn(browser, "kim@example.com", clock: clock)
+            clock.advance(by: 30)
+            let elsewhere = Browser(client)
+            try await DashboardTests.signIn(elsewhere, "kim@example.com", clock: clock, secret: secret)
+            let next = "a brand new passphrase"
+            #expect(try await browser.get("/account").status == .ok)
+            let mismatch = try await browser.post("/account/password", [("current_password", Self.password), ("new_password", next), ("confirm_password", next + "!")])
+            #expect(mismatch.status == .unprocessableContent)
+            let short = try await browser.post("/account/password", [("current_password", Self.password), ("new_password", "short"), ("confirm_password", "short")])
+            #expect(short.status == .unprocessableContent && short.text.contains("12 to 72"))
+            let wrong = try await browser.post("/account/password", [("current_password", "not my password"), ("new_password", next), ("confirm_password", next)])
+            #expect(wrong.status == .unauthorized)
+            let denied = try await Self.events(test, client, "action=user.password.set&outcome=denied")
+            #expect(denied.count == 1 && denied[0].actor.id == kim.id && denied[0].reason == "wrong current password")
+            #expect(try await elsewhere.get("/tokens").status == .ok, "refusals end no session")
+
+            let changed = try await browser.post("/account/password", [("current_password", Self.password), ("new_password", next), ("confirm_password", next)])
+            #expect(changed.status == .ok && changed.text.contains("Password changed"))
+            #expect(try await browser.get("/tokens").status == .ok, "this session stays")
+            #expect(try await elsewhere.get("/tokens").headers[.location] == "/login", "the other session ended")
+            let fresh = Browser(client)
+            _ = try await fresh.get("/login")
+            #expect(try await fresh.post("/login", [("organization", "default"), ("email", "kim@example.com"), ("password", Self.password)]).status == .unauthorized)
+            _ = try await fresh.get("/login")
+            #expect(try await fresh.post("/login", [("organization", "default"), ("email", "kim@example.com"), ("password", next)]).status == .seeOther)
+            // CSRF: without the token nothing changes.
+            #expect(try await browser.post("/account/password", [("current_password", next), ("new_password", Self.password), ("confirm_password", Self.password)], csrf: false).status == .forbidden)
+            _ = try await fresh.get("/login")
+            #expect(try await fresh.post("/login", [("organization", "default"), ("email", "kim@example.com"), ("password", next)]).status == .seeOther)
+        }
+    }
+
+    @Test("Admins add, relabel, test and delete inboxes; the simulated message shows on the messages page; members and other organisations cannot")
+    func inboxes() async throws {
+        let clock = ManualClock(Date())
+        try await withTestApp(clock: clock) { test, client in
+            _ = try await DashboardTests.user(test, "erin@example.com", role: "admin")
+            _ = try await DashboardTests.user(test, "kim@example.com", role: "member")
+            let admin = Browser(client)
+            try await DashboardTests.signIn(admin, "erin@example.com", clock: clock)
+            _ = try await admin.get("/inboxes")
+            let bad = try await admin.post("/inboxes", [("phone_number", "555-1234"), ("provider", "simulator")])
+            #expect(bad.status == .unprocessableContent && bad.text.contains("phone_number"))
+            #expect(try await admin.post("/inboxes", [("phone_number", "+15550000001"), ("provider", "carrier-pigeon")]).status == .unprocessableContent)
+            #expect(try await client.send(.get, "/v1/inboxes", key: test.adminKey).decode(ListResponse<InboxResponse>.self).data.isEmpty)
+
+            let created = try await admin.post("/inboxes", [("phone_number", "+15550000001"), ("label", "QA"), ("provider", "simulator")])
+            #expect(created.status == .created && created.text.contains("+15550000001"))
+            let inbox = try #require(try await client.send(.get, "/v1/inboxes", key: test.adminKey).decode(ListResponse<InboxResponse>.self).data.first)
+            #expect(inbox.label == "QA" && inbox.provider == "simulator")
+            let relabelled = try await admin.post("/inboxes/\(inbox.id)/label", [("label", "Shared <phone>")])
+            #expect(relabelled.status == .ok && relabelled.text.contains("Shared &lt;phone&gt;"))
+            #expect(try await client.send(.get, "/v1/inboxes/\(inbox.id)", key: test.adminKey).decode(InboxResponse.self).label == "Shared <phone>")
+            let simulated = try await admin.post("/inboxes/\(inbox.id)/simulate", [("from", "+15559990000"), ("body", "Your code is 482913")])
+            #expect(simulated.status == .ok, "\(simulated.text)")
+            #expect(try await admin.get("/messages?inbox=\(inbox.id)").text.contains(#"<span class="code">482913</span>"#))
+            _ = try await admin.get("/inboxes")
+            #expect(try await admin.post("/inboxes/\(inbox.id)/simulate", [("from", "nobody"), ("body", "x")]).status == .unprocessableContent)
+
+            // Members: no page, no posts; another organisation's inbox is not found.
+            let member = Browser(client)
+            try await DashboardTests.signIn(member, "kim@example.com", clock: clock)
+            #expect(try await member.get("/inboxes").status == .forbidden)
+            #expect(try await member.post("/inboxes/\(inbox.id)/delete", []).status == .forbidden)
+            let (_, otherAdmin) = try await test.otherOrganization()
+            let foreign = try await client.send(.post, "/v1/inboxes", key: otherAdmin, json: #"{"phone_number": "+15550000009", "provider": "simulator"}"#)
+            let foreignID = try #require(try foreign.object()["id"] as? String)
+            _ = try await admin.get("/inboxes")
+            #expect(try await admin.post("/inboxes/\(foreignID)/delete", []).status == .notFound)
+            #expect(try await client.send(.get, "/v1/inboxes/\(foreignID)", key: otherAdmin).status == .ok)
+
+            #expect(try await admin.post("/inboxes/\(inbox.id)/delete", []).status == .ok)
+            #expect(try await client.send(.get, "/v1/inboxes/\(inbox.id)", key: test.adminKey).status == .notFound)
+            let audited = Set(try await Self.events(test, client, "target=\(inbox.id)").filter { $0.actor.type == "user" }.map(\.action))
+            #expect(audited.isSuperset(of: ["inbox.create", "inbox.update", "inbox.simulate", "inbox.delete"]))
+        }
+    }
+
+    @Test("An endpoint registered on the webhooks page signs with the secret shown once (standardwebhooks verifies the test delivery); retry, rotate, disable, delete")
+    func webhooks() async throws {
+        try await withTestRuntime(clock: ManualClock(Date().addingTimeInterval(-180))) { test in
+            try await test.withApp { client in
+                let clock = test.clock
+                _ = try await DashboardTests.user(test, "erin@example.com", role: "admin")
+                _ = try await DashboardTests.user(test, "kim@example.com", role: "member")
+                let admin = Browser(client)
+                try await DashboardTests.signIn(admin, "erin@example.com", clock: clock)
+                _ = try await admin.get("/webhooks")
+                let refused = try await admin.post("/webhooks", [("url", "ftp://example.com/x"), ("topic", "audit.event")])
+                #expect(refused.status == .unprocessableContent && refused.text.contains("url"))
+                #expect(try await admin.post("/webhooks", [("url", "http://127.0.0.1:9/x"), ("topic", "no.such.topic")]).status == .unprocessableContent)
+                #expect(try await client.send(.get, "/v1/webhooks", key: test.adminKey).decode(ListResponse<WebhookResponse>.self).data.isEmpty)
+
+                let created = try await admin.post("/webhooks", [("url", "http://127.0.0.1:9/none"), ("topic", "audit.event"), ("audit_actions", "token.*, key.create")])
+                #expect(created.status == .created, "\(created.text)")
+                let secret = try #require(Browser.match(#"id="webhook-secret">(whsec_[A-Za-z0-9+/=]+)<"#, in: created.text))
+                let hook = try #require(try await client.send(.get, "/v1/webhooks", key: test.adminKey).decode(ListResponse<WebhookResponse>.self).data.first)
+                #expect(hook.auditActions == ["token.*", "key.create"] && hook.secret == nil)
+                #expect(!(try await admin.get("/webhooks/\(hook.id)").text.contains(secret)), "shown once")
+
+                let receiver = try await WebhookReceiver.start(secrets: [secret], statuses: [500, 200], retryAfter: "120")
+                defer { receiver.stop() }
+                #expect(try await client.send(.patch, "/v1/webhooks/\(hook.id)", key: test.adminKey, json: #"{"url": "\#(receiver.url)"}"#).status == .ok)
+                let dispatcher = WebhookTests.dispatcher(test)
+                _ = try await admin.get("/webhooks/\(hook.id)")
+                let queued = try await admin.post("/webhooks/\(hook.id)/test", [])
+                #expect(queued.status == .ok && queued.text.contains("webhook.test"))
+                #expect(try await dispatcher.dispatchDue() == 1)
+                let first = try await receiver.waitForDeliveries(1)
+                #expect(first[0].verified == [true] && first[0].status == 500)
+                let failed = try await admin.get("/webhooks/\(hook.id)")
+                #expect(failed.text.contains("HTTP 500"))
+                let deliveryID = try #require(Browser.match(#"<code>(msg_[0-9A-Z]+)</code>"#, in: failed.text))
+                #expect(try await admin.post("/webhooks/\(hook.id)/deliveries/\(deliveryID)/retry", []).status == .ok)
+                #expect(try await dispatcher.dispatchDue() == 1)
+                let both = try await receiver.waitForDeliveries(2)
+                #expect(both.map(\.id) == [deliveryID, deliveryID] && both[1].verified == [true] && both[1].status == 200)
+                #expect(try await admin.get("/webhooks/\(hook.id)").text.contains("HTTP 200"))
+
+                let rotated = try await admin.post("/webhooks/\(hook.id)/rotate-secret", [])
+                let newSecret = try #require(Browser.match(#"id="webhook-secret">(whsec_[A-Za-z0-9+/=]+)<"#, in: rotated.text))
+                #expect(newSecret != secret)
+                #expect(try await admin.post("/webhooks/\(hook.id)/disable", []).text.contains("disabled"))
+                #expect(try await client.send(.get, "/v1/webhooks/\(hook.id)", key: test.adminKey).decode(WebhookResponse.self).enabled == false)
+                #expect(try await admin.post("/webhooks/\(hook.id)/enable", []).status == .ok)
+                #expect(try await admin.post("/webhooks/\(hook.id)/nonsense", []).status == .notFound)
+
+                // Members and other organisations.
+                let member = Browser(client)
+                try await DashboardTests.signIn(member, "kim@example.com", clock: clock)
+                #expect(try await member.get("/webhooks").status == .forbidden)
+                #expect(try await member.get("/webhooks/\(hook.id)").status == .forbidden)
+                #expect(try await member.post("/webhooks/\(hook.id)/delete", []).status == .forbidden)
+                let (_, otherAdmin) = try await test.otherOrganization()
+                let foreign = try await client.send(.post, "/v1/webhooks", key: otherAdmin, json: #"{"url": "http://127.0.0.1:9/x", "topics": ["audit.event"]}"#)
+                let foreignID = try #require(try foreign.object()["id"] as? String)
+                #expect(try await admin.get("/webhooks/\(foreignID)").status == .notFound)
+                _ = try await admin.get("/webhooks")
+                #expect(try await admin.post("/webhooks/\(foreignID)/delete", []).status == .notFound)
+
+                #expect(try await admin.post("/webhooks/\(hook.id)/delete", []).status == .seeOther)
+                #expect(try await client.send(.get, "/v1/webhooks/\(hook.id)", key: test.adminKey).status == .notFound)
+                let audited = Set(try await Self.events(test, client, "target=\(hook.id)").filter { $0.actor.type == "user" }.map(\.action))
+                #expect(audited.isSuperset(of: ["webhook.create", "webhook.secret.rotate", "webhook.update", "webhook.delete"]))
+            }
+        }
+    }
+
+    @Test("An over-16 KiB form is refused with an HTML page and changes nothing; signing out of an ended session goes to the sign-in page")
+    func limits() async throws {
+        let clock = ManualClock(Date())
+        try await withTestApp(clock: clock) { test, client in
+            _ = try await DashboardTests.user(test, "erin@example.com", role: "admin")
+            let admin = Browser(client)
+            try await DashboardTests.signIn(admin, "erin@example.com", clock: clock)
+            _ = try await admin.get("/keys")
+            let before = try await client.send(.get, "/v1/keys", key: test.adminKey).decode(ListResponse<KeyResponse>.self).data.count
+            let big = try await admin.post("/keys", [("name", String(repeating: "x", count: 17 * 1024)), ("scope", "tokens:code")])
+            #expect(big.status == .contentTooLarge && big.headers[.contentType]?.hasPrefix("text/html") == true && big.text.contains("16 KiB"))
+            #expect(try await client.send(.get, "/v1/keys", key: test.adminKey).decode(ListResponse<KeyResponse>.self).data.count == before)
+            let malformed = try await admin.send(.post, "/keys", body: "name=%zz")
+            #expect(malformed.status == .unprocessableContent && malformed.headers[.contentType]?.hasPrefix("text/html") == true)
+
+            _ = try await admin.get("/tokens")
+            clock.advance(by: SignInService.idleTimeout + 1)
+            let out = try await admin.post("/logout", [])
+            #expect(out.status == .seeOther && out.headers[.location] == "/login")
+            #expect(admin.cookies["kaito_session"] == nil)
+        }
+    }
+}
