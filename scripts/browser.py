@@ -12,6 +12,7 @@ With --screenshots DIR it also saves the main pages as PNG files (desktop and ph
 Usage: scripts/browser.py PATH/TO/kaito [--screenshots DIR]
 """
 import os
+import re
 import subprocess
 import sys
 import time
@@ -51,6 +52,13 @@ def at(driver, url, message):
     while driver.current_url != url and time.time() < deadline:
         time.sleep(0.05)
     check(driver.current_url == url, message + ": " + driver.current_url)
+
+
+def wait_for(condition, what, timeout=10):
+    deadline = time.time() + timeout
+    while not condition():
+        check(time.time() < deadline, f"waited {timeout} s for {what}")
+        time.sleep(0.1)
 
 
 def fresh_code(totp, last=None):
@@ -126,6 +134,54 @@ def scenario(binary, base, data_dir, env, screenshots, drivers):
     except urllib.error.HTTPError as error:
         check(error.code == 403, f"another token: {error.code}")
 
+    # Users: a member granted aws-prod only, with a password set by the owner.
+    driver.find_element(By.LINK_TEXT, "Users").click()
+    at(driver, base + "/users", "the users page: ")
+    driver.find_element(By.ID, "email").send_keys("bob@example.com")
+    driver.find_element(By.XPATH, "//button[text()='Add user']").click()
+    wait_for(lambda: "/users/usr_" in driver.current_url, "the new user's page")
+    driver.find_element(By.CSS_SELECTOR, "input[name=token][value='aws-prod']").click()
+    driver.find_element(By.XPATH, "//button[text()='Save grants']").click()
+    wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "p.notice"), "grants saved")
+    driver.find_element(By.ID, "password").send_keys(PASSWORD)
+    driver.find_element(By.XPATH, "//button[text()='Set password']").click()
+    wait_for(lambda: "Password set" in driver.find_element(By.TAG_NAME, "main").text, "password set")
+    if screenshots:
+        driver.save_screenshot(os.path.join(screenshots, "user.png"))
+
+    # Webhooks: an endpoint registered on the page shows its secret once; its test delivery is listed.
+    driver.find_element(By.LINK_TEXT, "Webhooks").click()
+    driver.find_element(By.ID, "url").send_keys("http://127.0.0.1:9/kaito-hook")
+    driver.find_element(By.CSS_SELECTOR, "input[name=topic][value='audit.event']").click()
+    driver.find_element(By.ID, "actions").send_keys("token.*, key.*")
+    driver.find_element(By.XPATH, "//button[text()='Register endpoint']").click()
+    secret = driver.find_element(By.ID, "webhook-secret").text.strip()
+    check(secret.startswith("whsec_"), f"the webhook page shows the secret once: {secret[:8]}")
+    driver.find_element(By.XPATH, "//button[text()='Send a test delivery']").click()
+    wait_for(lambda: "webhook.test" in driver.find_element(By.TAG_NAME, "main").text, "the test delivery listed")
+    hook = re.search(r"whk_[0-9A-Z]{26}", driver.page_source).group(0)
+    time.sleep(1.5)  # the dispatcher's first attempt (port 9 refuses it)
+    driver.get(base + "/webhooks/" + hook)
+    check("webhook.test" in driver.find_element(By.TAG_NAME, "main").text, "the webhook page lists the test delivery")
+    if screenshots:
+        driver.save_screenshot(os.path.join(screenshots, "webhook.png"))
+
+    # The member sees the granted token only.
+    member = browser_sized(1280, 900)
+    member.get(base + "/login")
+    member.find_element(By.ID, "email").send_keys("bob@example.com")
+    member.find_element(By.ID, "password").send_keys(PASSWORD)
+    member.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    at(member, base + "/login/second-factor", "the member after the password: ")
+    member_totp = pyotp.TOTP(member.find_element(By.ID, "totp-secret").text.strip())
+    member.find_element(By.ID, "code").send_keys(fresh_code(member_totp))
+    member.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
+    at(member, base + "/tokens", "the member after the second factor: ")
+    check(member.find_elements(By.ID, "code-aws-prod"), "the member sees aws-prod, granted")
+    member.implicitly_wait(0)  # the page is there: absent elements need no waiting
+    check(not member.find_elements(By.ID, "code-github-bot"), "the member does not see github-bot, not granted")
+    check(not member.find_elements(By.LINK_TEXT, "Users"), "a member has no users page")
+
     if screenshots:
         driver = browser_sized(390, 844)  # a phone
         driver.get(base + "/login")
@@ -136,14 +192,16 @@ def scenario(binary, base, data_dir, env, screenshots, drivers):
         driver.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
         at(driver, base + "/tokens", "phone sign-in: ")
         driver.save_screenshot(os.path.join(screenshots, "tokens-phone.png"))
-    print("browser test: signed in with the second factor, created a key, fetched a code with it")
+    print("browser test: signed in with the second factor, created a key, fetched a code with it, granted a member one token,"
+          " registered a webhook")
 
 
 def main():
     binary = sys.argv[1]
     screenshots = sys.argv[sys.argv.index("--screenshots") + 1] if "--screenshots" in sys.argv else None
     drivers = []
-    with kaito_serve(binary, "kaito-browser-") as (base, data_dir, env):
+    # The test endpoint on loopback (its deliveries are refused: nothing listens on port 9).
+    with kaito_serve(binary, "kaito-browser-", {"KAITO_WEBHOOK_ALLOW_PRIVATE": "127.0.0.1/32"}) as (base, data_dir, env):
         try:
             scenario(binary, base, data_dir, env, screenshots, drivers)
         finally:

@@ -308,6 +308,15 @@ struct DashboardAdminTests {
             let malformed = try await admin.send(.post, "/keys", body: "name=%zz")
             #expect(malformed.status == .unprocessableContent && malformed.headers[.contentType]?.hasPrefix("text/html") == true)
 
+            // Every page renders its rows as HTML: a multi-statement row closure can infer SQLKit's SQLQueryString and
+            // print its debug description (the deliveries table did while it was written).
+            _ = try await client.send(.post, "/v1/inboxes", key: test.adminKey, json: #"{"phone_number": "+15550000001", "provider": "simulator"}"#)
+            _ = try await client.send(.post, "/v1/webhooks", key: test.adminKey, json: #"{"url": "http://127.0.0.1:9/x", "topics": ["audit.event"]}"#)
+            for page in ["/tokens", "/messages", "/keys", "/inboxes", "/webhooks", "/users", "/audit", "/billing", "/account"] {
+                let response = try await admin.get(page)
+                #expect(response.status == .ok, "\(page)")
+                #expect(!response.text.contains("SQLRaw") && !response.text.contains("SQLQueryString"), "\(page)")
+            }
             _ = try await admin.get("/tokens")
             clock.advance(by: SignInService.idleTimeout + 1)
             let out = try await admin.post("/logout", [])

@@ -130,7 +130,7 @@ extension DashboardController {
             <form method="post" action="\(action)/password">
             <input type="hidden" name="csrf" value="\(csrf)">
             <label for="password">New password (12 to 72 bytes)</label><input type="password" id="password" name="password" required minlength="12" autocomplete="new-password">
-            <label class="inline"><input type="checkbox" name="reset_second_factor" value="true"> Also reset the second factor (the user enrols a new one)</label>
+            <p><label class="inline"><input type="checkbox" name="reset_second_factor" value="true"> Also reset the second factor (the user enrols a new one)</label></p>
             <p><button type="submit">Set password</button></p>
             </form>
             <h2>Remove</h2>
