@@ -288,7 +288,7 @@ struct DashboardAdminTests {
                 #expect(try await admin.post("/webhooks/\(hook.id)/delete", []).status == .seeOther)
                 #expect(try await client.send(.get, "/v1/webhooks/\(hook.id)", key: test.adminKey).status == .notFound)
                 let audited = Set(try await Self.events(test, client, "target=\(hook.id)").filter { $0.actor.type == "user" }.map(\.action))
-                #expect(audited.isSuperset(of: ["webhook.create", "webhook.secret.rotate", "webhook.update", "webhook.delete"]))
+                #expect(audited.isSuperset(of: ["webhook.create", "webhook.test", "webhook.delivery.retry", "webhook.secret.rotate", "webhook.update", "webhook.delete"]))
             }
         }
     }

@@ -132,6 +132,8 @@ public enum AuditAction: String, Sendable, Codable, CaseIterable {
     case webhookDelete = "webhook.delete"
     case webhookSecretRotate = "webhook.secret.rotate"
     case webhookDisabled = "webhook.disabled"
+    case webhookTest = "webhook.test"
+    case webhookDeliveryRetry = "webhook.delivery.retry"
     case inboxCreate = "inbox.create"
     case inboxUpdate = "inbox.update"
     case inboxDelete = "inbox.delete"

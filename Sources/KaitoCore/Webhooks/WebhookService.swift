@@ -124,10 +124,10 @@ public struct WebhookService: Sendable {
         return (endpoint, secret)
     }
 
-    /// Queues a `webhook.test` delivery to the endpoint.
+    /// Queues a `webhook.test` delivery to the endpoint (audited `webhook.test`).
     public func sendTest(id: String, by caller: Caller) async throws -> WebhookDelivery {
         let now = clock.now()
-        return try await work.run(for: caller, writes: true) { session in
+        return try await work.run(for: caller, audit: AuditRecord(.webhookTest, target: .init(type: "webhook", id: id))) { session in
             let endpoint = try await find(id, caller, session)
             let delivery = WebhookDelivery(
                 id: Identifier.make(prefix: WebhookDelivery.idPrefix, at: now, random: random), organizationID: caller.organizationID,
@@ -146,10 +146,12 @@ public struct WebhookService: Sendable {
         return Page.from(rows, limit: limit, cursor: { $0.0.id })
     }
 
-    /// Sends a delivery again at once, with the same `webhook-id`.
+    /// Sends a delivery again at once, with the same `webhook-id` (audited `webhook.delivery.retry`, the delivery as
+    /// reason).
     public func retry(endpointID: String, deliveryID: String, by caller: Caller) async throws -> WebhookDelivery {
         let now = clock.now()
-        return try await work.run(for: caller, writes: true) { session in
+        let record = AuditRecord(.webhookDeliveryRetry, target: .init(type: "webhook", id: endpointID), reason: String(deliveryID.prefix(64)))
+        return try await work.run(for: caller, audit: record) { session in
             guard var delivery = try await session.webhooks.findDelivery(id: deliveryID, organizationID: caller.organizationID),
                   delivery.endpointID == endpointID else { throw KaitoError.notFound("The delivery") }
             delivery.status = .pending
