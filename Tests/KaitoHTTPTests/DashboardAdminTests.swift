@@ -305,6 +305,17 @@ struct DashboardAdminTests {
             let big = try await admin.post("/keys", [("name", String(repeating: "x", count: 17 * 1024)), ("scope", "tokens:code")])
             #expect(big.status == .contentTooLarge && big.headers[.contentType]?.hasPrefix("text/html") == true && big.text.contains("16 KiB"))
             #expect(try await client.send(.get, "/v1/keys", key: test.adminKey).decode(ListResponse<KeyResponse>.self).data.count == before)
+            // Per-key limits: Enterprise only; an empty field keeps the default, a non-number is refused.
+            _ = try await admin.get("/keys")
+            let free = try await admin.post("/keys", [("name", "limited"), ("scope", "tokens:read"), ("rate_limit_read", "10")])
+            #expect(free.status == .forbidden && free.text.contains("Enterprise"))
+            _ = try await test.runtime.organizations.setPlan("default", plan: .enterprise)
+            _ = try await admin.get("/keys")
+            #expect(try await admin.post("/keys", [("name", "limited"), ("scope", "tokens:read"), ("rate_limit_read", "ten")]).status == .unprocessableContent)
+            let limited = try await admin.post("/keys", [("name", "limited"), ("scope", "tokens:read"), ("rate_limit_code", ""), ("rate_limit_read", "10"), ("rate_limit_write", "5")])
+            #expect(limited.status == .created)
+            let made = try #require(try await client.send(.get, "/v1/keys", key: test.adminKey).decode(ListResponse<KeyResponse>.self).data.first { $0.name == "limited" })
+            #expect(made.rateLimits.read == 10 && made.rateLimits.write == 5 && made.rateLimits.code == RateLimitGroup.code.defaultLimit)
             let malformed = try await admin.send(.post, "/keys", body: "name=%zz")
             #expect(malformed.status == .unprocessableContent && malformed.headers[.contentType]?.hasPrefix("text/html") == true)
 

@@ -70,7 +70,10 @@ extension DashboardController {
             <label for="expires">Expires at (UTC)</label><input type="datetime-local" id="expires" name="expires_at">
             <label class="inline"><input type="checkbox" name="single_use" value="true"> Single use</label>
             \(tokens.isEmpty ? "" : "<p>Only these tokens (none ticked: every token)</p>" + tokenBoxes)
-            <label for="limit-code">Code requests per minute (Enterprise)</label><input type="number" id="limit-code" name="rate_limit_code" min="1">
+            <p>Requests per minute instead of the defaults (plan Enterprise; empty: the default)</p>
+            <label for="limit-code">Code requests</label><input type="number" id="limit-code" name="rate_limit_code" min="1">
+            <label for="limit-read">Other reads</label><input type="number" id="limit-read" name="rate_limit_read" min="1">
+            <label for="limit-write">Writes</label><input type="number" id="limit-write" name="rate_limit_write" min="1">
             </fieldset>
             <p><button class="primary" type="submit">Create key</button></p>
             </form>
@@ -84,10 +87,10 @@ extension DashboardController {
         // datetime-local has no zone: the form says UTC.
         let expires = form.first("expires_at").flatMap { $0.isEmpty ? nil : ($0.count == 16 ? $0 + ":00Z" : $0 + "Z") }
         let slugs = form.all("token")
-        var limits: RateLimitOverrides?
-        if let code = form.first("rate_limit_code"), !code.isEmpty {
-            limits = RateLimitOverrides(code: Int(code) ?? -1)
-        }
+        // An empty field keeps the default; anything but a number is refused by the draft's range check.
+        func limit(_ name: String) -> Int? { Self.optional(form.first(name)).map { Int($0.trimmingCharacters(in: .whitespaces)) ?? -1 } }
+        let overrides = RateLimitOverrides(code: limit("rate_limit_code"), read: limit("rate_limit_read"), write: limit("rate_limit_write"))
+        let limits = overrides == RateLimitOverrides() ? nil : overrides
         do {
             var draft = try KeyDraft.validated(
                 name: form.first("name"), scopes: form.all("scope"), allowedCIDRs: cidrs.isEmpty ? nil : cidrs, expiresAt: expires,
