@@ -113,7 +113,7 @@ struct DeployRecipeTests {
                 throw Failure("cannot write \(output)")
             }
             process.standardOutput = handle
-            try process.run()
+            try process.launchSerially()
             return process
         }
         let outputs = try TemporaryDirectory()

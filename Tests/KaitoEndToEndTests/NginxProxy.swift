@@ -28,7 +28,7 @@ struct NginxProxy {
         process.executableURL = nginx
         process.arguments = proxy.arguments + ["-g", "daemon off;"]
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try process.launchSerially()
         for _ in 0..<100 {
             if (try? curl("https://127.0.0.1:\(tlsPort)/health").status) != 0 { return proxy }
             try await Task.sleep(for: .milliseconds(50))

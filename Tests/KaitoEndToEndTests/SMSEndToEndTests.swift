@@ -38,7 +38,7 @@ struct SMSEndToEndTests {
                 .merging(["KAITO_URL": server.url, "KAITO_KEY": readerKey]) { $1 }
             let output = TemporaryFileOutput()
             waiting.standardOutput = try output.handle()
-            try waiting.run()
+            try waiting.launchSerially()
             try await Task.sleep(for: .seconds(1))
             let sent = try run(kaito, ["sms", "simulate", "--inbox", inbox.id, "--from", "+15550001111", "--body", "G-482913 is your Google verification code."],
                                environment: ["KAITO_URL": server.url, "KAITO_KEY": adminKey])

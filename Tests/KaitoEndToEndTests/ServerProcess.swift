@@ -40,7 +40,7 @@ struct ServerProcess {
         let stderr = Pipe()
         process.standardError = stderr
         process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        try process.launchSerially()
 
         var log = ""
         let deadline = Date().addingTimeInterval(30)
@@ -100,7 +100,7 @@ func run(_ executable: URL, _ arguments: [String], environment: [String: String]
     let error = Pipe()
     process.standardOutput = output
     process.standardError = error
-    try process.run()
+    try process.launchSerially()
     if let input {
         stdin.fileHandleForWriting.write(input)
         try stdin.fileHandleForWriting.close()

@@ -2,7 +2,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import KaitoAPIModels
-import KaitoCore
+@testable import KaitoCore
 import KaitoTestSupport
 import NIOCore
 import Testing
@@ -290,6 +290,34 @@ struct DashboardAdminTests {
                 let audited = Set(try await Self.events(test, client, "target=\(hook.id)").filter { $0.actor.type == "user" }.map(\.action))
                 #expect(audited.isSuperset(of: ["webhook.create", "webhook.test", "webhook.delivery.retry", "webhook.secret.rotate", "webhook.update", "webhook.delete"]))
             }
+        }
+    }
+
+    @Test("Sessions that ended (idle or past their lifetime) are deleted at the next sign-in; live ones stay")
+    func endedSessionsDeleted() async throws {
+        let clock = ManualClock(Date())
+        try await withTestApp(clock: clock) { test, client in
+            _ = try await DashboardTests.user(test, "erin@example.com", role: "admin")
+            _ = try await DashboardTests.user(test, "kim@example.com", role: "member")
+            func stored(_ browser: Browser) async throws -> Bool {
+                let hash = SignInService.hash(try #require(browser.cookies["kaito_session"]))
+                return try await test.runtime.storage.read { try await $0.accounts.session(tokenHash: hash) } != nil
+            }
+            let idle = Browser(client)
+            try await DashboardTests.signIn(idle, "erin@example.com", clock: clock)
+            clock.advance(by: SignInService.idleTimeout - 120)
+            let live = Browser(client)
+            let secret = try await DashboardTests.signIn(live, "kim@example.com", clock: clock)
+            clock.advance(by: 121)  // erin's session is now idle too long; kim's is two minutes old
+            let before = (try await stored(idle), try await stored(live))
+            #expect(before.0 && before.1, "nothing is deleted before a sign-in")
+            clock.advance(by: 30)
+            let next = Browser(client)
+            try await DashboardTests.signIn(next, "kim@example.com", clock: clock, secret: secret)
+            let after = (try await stored(idle), try await stored(live), try await stored(next))
+            #expect(!after.0, "the idle session is gone")
+            #expect(after.1 && after.2)
+            #expect(try await live.get("/tokens").status == .ok)
         }
     }
 

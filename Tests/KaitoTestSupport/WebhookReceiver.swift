@@ -30,7 +30,7 @@ public struct HelperProcess: @unchecked Sendable {
         FileManager.default.createFile(atPath: directory.path + "/stderr", contents: nil)
         process.standardError = FileHandle(forWritingAtPath: directory.path + "/stderr")
         process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        try process.launchSerially()
         let deadline = ContinuousClock.now + .seconds(20)
         while ContinuousClock.now < deadline {
             if let first = (try? String(contentsOfFile: directory.path + "/requests.jsonl", encoding: .utf8))?.split(separator: "\n").first,
@@ -159,7 +159,7 @@ extension TestEnvironment {
         let error = Pipe()
         process.standardOutput = output
         process.standardError = error
-        try process.run()
+        try process.launchSerially()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         let errorData = error.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()

@@ -89,6 +89,9 @@ public struct SignInService: Sendable {
             credentials.updatedAt = now
             try await session.accounts.saveCredentials(credentials)
             try await session.accounts.insertSession(pending)
+            // Ended sessions are refused when presented; each sign-in also deletes them, so the table holds only
+            // sessions that may still be used.
+            _ = try await session.accounts.deleteEndedSessions(expiredBy: now, idleSince: now.addingTimeInterval(-Self.idleTimeout))
         }
         return Step(token: token, session: pending)
     }

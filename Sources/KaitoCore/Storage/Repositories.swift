@@ -247,6 +247,8 @@ public protocol AccountRepository: Sendable {
     /// Stores a session's changeable fields (token, second factor, expiry, last seen), matched by id.
     func updateSession(_ session: DashboardSession) async throws
     func deleteSession(id: String) async throws
+    /// Deletes every session that expired by `now` or was last seen at or before `idleSince` (of any organisation).
+    func deleteEndedSessions(expiredBy now: Date, idleSince: Date) async throws -> Int
     /// Ends every session of the user but `keptID` (password changed, user removed); returns how many.
     func deleteSessions(userID: String, organizationID: String, except keptID: String?) async throws -> Int
     /// Deletes the user's credentials (the user was removed).

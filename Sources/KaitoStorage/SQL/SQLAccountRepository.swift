@@ -63,6 +63,12 @@ struct SQLAccountRepository: AccountRepository {
         try await db.raw("DELETE FROM dashboard_sessions WHERE id = \(bind: id)").run()
     }
 
+    func deleteEndedSessions(expiredBy now: Date, idleSince: Date) async throws -> Int {
+        try await db.raw("""
+            DELETE FROM dashboard_sessions WHERE expires_at <= \(bind: now.storedSeconds) OR last_seen_at <= \(bind: idleSince.storedSeconds) RETURNING id
+            """).all().count
+    }
+
     func deleteSessions(userID: String, organizationID: String, except keptID: String?) async throws -> Int {
         try await db.raw("""
             DELETE FROM dashboard_sessions WHERE user_id = \(bind: userID) AND org_id = \(bind: organizationID) AND id <> \(bind: keptID ?? "")
