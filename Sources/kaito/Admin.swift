@@ -8,7 +8,7 @@ struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Operator commands that work on the database directly (also while servers are running).",
         subcommands: [
-            CreateOrg.self, RenameOrg.self, CreateKey.self, SetPlan.self, Users.self, AddUser.self, RemoveUser.self, SetPassword.self,
+            CreateOrg.self, RenameOrg.self, CreateKey.self, SetPlan.self, Users.self, AddUser.self, RemoveUser.self, SetPassword.self, GrantTokens.self,
             BackupCommand.self, RestoreCommand.self, RotateMasterKey.self, RotateDataKey.self,
         ]
     )
@@ -178,6 +178,30 @@ extension Admin {
                 let organization = try await runtime.organizations.find(org)
                 let user = try await runtime.signIn.setPassword(in: organization, email: email, password: password, resetSecondFactor: resetSecondFactor)
                 print("password set for \(user.email) (\(user.id))" + (resetSecondFactor ? "; second factor reset" : ""))
+            }
+        }
+    }
+
+    struct GrantTokens: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "grant-tokens",
+            abstract: "Replace the tokens a member sees in the dashboard (as PUT /v1/org/users/{id}/token-grants); no slugs: none.")
+
+        @Argument(help: "The organisation's name or id.")
+        var org: String
+
+        @Argument(help: "The member's id (usr_...).")
+        var user: String
+
+        @Argument(help: "Token slugs.")
+        var slugs: [String] = []
+
+        @OptionGroup var options: ServerOptions
+
+        func run() async throws {
+            try await withRuntime(options) { runtime in
+                let granted = try await runtime.organizations.setGrantsAsOperator(org, userID: user, slugs: slugs)
+                print(granted.isEmpty ? "\(user) is granted no tokens" : "\(user) is granted: \(granted.joined(separator: " "))")
             }
         }
     }

@@ -114,6 +114,12 @@ struct QuickstartTests {
         #expect(try run(kaito, ["admin", "add-user", "acme", "not-an-email"] + dir).status == 2)
         let users = try run(kaito, ["admin", "users", "acme"] + dir)
         #expect(users.output == "\(ownerID)\towner\tada@example.com\n")
+        // A member's token grants: none, or existing tokens only; owners see every token (409 → exit 1).
+        let member = try run(kaito, ["admin", "add-user", "acme", "max@example.com"] + dir).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try run(kaito, ["admin", "grant-tokens", "acme", member] + dir).output == "\(member) is granted no tokens\n")
+        #expect(try run(kaito, ["admin", "grant-tokens", "acme", member, "no-such-token"] + dir).status == 2)
+        #expect(try run(kaito, ["admin", "grant-tokens", "acme", ownerID] + dir).status == 1)
+        #expect(try run(kaito, ["admin", "remove-user", "acme", member] + dir).status == 0)
         #expect(try run(kaito, ["admin", "remove-user", "acme", ownerID] + dir).status == 1, "the last owner stays")
         #expect(try run(kaito, ["admin", "remove-user", "acme", "usr_01AAAAAAAAAAAAAAAAAAAAAAAA"] + dir).status == 4)
         #expect(try run(kaito, ["admin", "rename-org", "acme", "acme-corp"] + dir).output == "acme-corp\n")

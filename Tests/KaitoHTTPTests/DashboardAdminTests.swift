@@ -101,6 +101,7 @@ struct DashboardAdminTests {
             #expect(bad.status == .unprocessableContent && bad.text.contains("email"))
             let badRole = try await admin.post("/users", [("email", "x@example.com"), ("role", "root")])
             #expect(badRole.status == .unprocessableContent && badRole.text.contains("role"))
+            #expect(try await admin.post("/users", [("email", "boss@example.com"), ("role", "owner")]).status == .forbidden, "only owners add owners")
             let before = try await test.runtime.organizations.usersAsOperator("default").count
 
             let added = try await admin.post("/users", [("email", "New@Example.com"), ("name", "New <one>"), ("role", "member")])

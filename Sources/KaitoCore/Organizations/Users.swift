@@ -67,20 +67,35 @@ extension OrganizationService {
     ///   `validation_failed` naming `token_slugs[i]` for a malformed slug or a token the organisation lacks.
     public func setGrants(userID: String, slugs: [String]?, by caller: Caller) async throws -> [String] {
         guard let slugs else { throw KaitoError.validation("token_slugs", "is required (an empty list grants nothing)") }
-        let valid = try KeyDraft.validatedSlugs(slugs).sorted()
-        let reason = valid.isEmpty ? "none" : valid.joined(separator: ",")
-        return try await work.run(for: caller, audit: AuditRecord(.userGrantsUpdate, target: .init(type: "user", id: userID), reason: String(reason.prefix(1000)))) { session in
-            let user = try await Self.findUser(userID, caller.organizationID, session)
-            guard user.role == .member else {
-                throw KaitoError.conflict("Owners and admins see every token; grants apply to members.")
-            }
-            let existing = Set(try await session.tokens.list(organizationID: caller.organizationID, slugs: valid, after: nil, limit: valid.count + 1).map(\.slug))
-            if let missing = slugs.firstIndex(where: { !existing.contains($0) }) {
-                throw KaitoError.validation("token_slugs[\(missing)]", "the organisation has no token '\(slugs[missing])'")
-            }
-            try await session.users.setGrants(userID: user.id, organizationID: caller.organizationID, slugs: valid, at: clock.now())
-            return valid
+        let valid = try KeyDraft.validatedSlugs(slugs)
+        let acting = Acting(caller)
+        return try await work.run(for: caller, writes: true) { session in try await replaceGrants(userID, slugs, valid, acting, session) }
+    }
+
+    /// `setGrants` as an operator (`kaito admin grant-tokens`).
+    public func setGrantsAsOperator(_ nameOrID: String, userID: String, slugs: [String]) async throws -> [String] {
+        let organization = try await find(nameOrID)
+        let valid = try KeyDraft.validatedSlugs(slugs)
+        return try await storage.write { session in try await replaceGrants(userID, slugs, valid, .operator(organization.id), session) }
+    }
+
+    func replaceGrants(_ userID: String, _ slugs: [String], _ valid: [String], _ acting: Acting, _ session: any StorageSession) async throws -> [String] {
+        let user = try await Self.findUser(userID, acting.organizationID, session)
+        guard user.role == .member else {
+            throw KaitoError.conflict("Owners and admins see every token; grants apply to members.")
         }
+        let existing = Set(try await session.tokens.list(organizationID: acting.organizationID, slugs: valid, after: nil, limit: valid.count + 1).map(\.slug))
+        if let missing = slugs.firstIndex(where: { !existing.contains($0) }) {
+            throw KaitoError.validation("token_slugs[\(missing)]", "the organisation has no token '\(slugs[missing])'")
+        }
+        let sorted = valid.sorted()
+        let now = clock.now()
+        try await session.users.setGrants(userID: user.id, organizationID: acting.organizationID, slugs: sorted, at: now)
+        let reason = sorted.isEmpty ? "none" : sorted.joined(separator: ",")
+        try await AuditLog(random: random).append(
+            AuditRecord(.userGrantsUpdate, target: .init(type: "user", id: user.id), reason: String(reason.prefix(1000))),
+            actor: acting.actor, organizationID: acting.organizationID, ip: acting.ip, origin: acting.origin, at: now, in: session)
+        return sorted
     }
 
     static func findUser(_ id: String, _ organizationID: String, _ session: any StorageSession) async throws -> OrgUser {
