@@ -11,6 +11,7 @@ With --screenshots DIR it also saves the main pages as PNG files (desktop and ph
 
 Usage: scripts/browser.py PATH/TO/kaito [--screenshots DIR]
 """
+import io
 import os
 import re
 import subprocess
@@ -19,6 +20,8 @@ import time
 import urllib.error
 
 import pyotp
+import zxingcpp
+from PIL import Image
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -98,7 +101,12 @@ def scenario(binary, base, data_dir, env, screenshots, drivers):
     at(driver, base + "/login/second-factor", "after the password: ")
     secret = driver.find_element(By.ID, "totp-secret").text.strip()
     check(len(secret) >= 32, "the enrolment page shows the secret")
-    totp = pyotp.TOTP(secret)
+    # What a phone's authenticator app does: read the QR code on the screen (zxing-cpp) and import the otpauth URI.
+    scanned = zxingcpp.read_barcodes(Image.open(io.BytesIO(driver.find_element(By.CSS_SELECTOR, "svg.qr").screenshot_as_png)))
+    link = driver.find_element(By.ID, "otpauth-link").get_attribute("href")
+    check(scanned and scanned[0].text == link, f"the QR code reads {scanned[0].text if scanned else None!r}, the link is {link!r}")
+    totp = pyotp.parse_uri(scanned[0].text)
+    check(totp.secret == secret, "the QR code carries the secret shown")
     if screenshots:
         driver.save_screenshot(os.path.join(screenshots, "second-factor.png"))
     driver.find_element(By.ID, "code").send_keys(fresh_code(totp))

@@ -99,6 +99,7 @@ struct DashboardTests {
             let enrol = try await browser.get("/login/second-factor")
             let secret = try #require(Browser.match(#"id="totp-secret">([A-Z2-7]+)<"#, in: enrol.text))
             #expect(enrol.text.contains("otpauth://totp/") && enrol.headers[HTTPField.Name("Content-Security-Policy")!]?.contains("frame-ancestors 'none'") == true)
+            #expect(enrol.text.contains(#"<svg xmlns="http://www.w3.org/2000/svg" class="qr""#), "the otpauth URI as a QR code")
             // A wrong code is refused; pyotp's code for the secret is accepted.
             #expect(try await browser.post("/login/second-factor", [("code", "000000")]).status == .unauthorized)
             let done = try await browser.post("/login/second-factor", [("code", try Self.pyotpCode(secret, at: clock.now()))])

@@ -94,7 +94,8 @@ struct DashboardController {
         if let (secret, uri) = try await runtime.signIn.enrolment(for: pending) {
             enrolment = """
                 <p>Every account signs in with a second factor. Add this account to your authenticator app, then enter the code it shows.</p>
-                <p><a href="\(HTML.escape(uri))">Open in an authenticator app</a> or enter the secret:</p>
+                \(QRCode(uri).map { "<p>Scan this code with the app:</p><p>" + $0.svg(label: "QR code of the account for an authenticator app") + "</p>" } ?? "")
+                <p><a href="\(HTML.escape(uri))" id="otpauth-link">Open in an authenticator app</a> or enter the secret:</p>
                 <p><code class="secret" id="totp-secret">\(HTML.escape(secret))</code> <button type="button" data-copy="totp-secret">Copy</button></p>
                 """
         }

@@ -89,6 +89,7 @@ enum HTML {
         button.danger { color: var(--danger); }
         .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
         details { margin: .5rem 0; }
+        svg.qr { width: 13rem; height: 13rem; }
         textarea { width: 100%; max-width: 28rem; font: inherit; }
         .muted, .who { color: var(--muted); }
         table { border-collapse: collapse; width: 100%; }
