@@ -24,6 +24,7 @@ import zxingcpp
 from PIL import Image
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 
 from harness import call, kaito_serve
@@ -58,8 +59,15 @@ def at(driver, url, message):
 
 
 def wait_for(condition, what, timeout=10):
+    """Waits until `condition()` holds. After a click the old page may still be there, or go away while it is read
+    (a stale element): both mean "not yet"."""
     deadline = time.time() + timeout
-    while not condition():
+    while True:
+        try:
+            if condition():
+                return
+        except (StaleElementReferenceException, NoSuchElementException):
+            pass
         check(time.time() < deadline, f"waited {timeout} s for {what}")
         time.sleep(0.1)
 
