@@ -225,9 +225,8 @@ public struct SignInService: Sendable {
             let grants = user.role == .member ? try await session.users.grants(userID: user.id, organizationID: user.organizationID) : nil
             return (signedIn, user, grants)
         }
-        guard let found else { throw KaitoError(.missingKey, "Sign in to continue.") }
-        var signedIn = found.0
-        let user = found.1
+        guard let (stored, user, grants) = found else { throw KaitoError(.missingKey, "Sign in to continue.") }
+        var signedIn = stored
         if now.timeIntervalSince(signedIn.lastSeenAt) >= 60 {
             signedIn.lastSeenAt = now
             let updated = signedIn
@@ -235,7 +234,7 @@ public struct SignInService: Sendable {
         }
         let key = APIKey(
             id: signedIn.id, organizationID: user.organizationID, name: "dashboard: \(user.email)", hint: "", hash: [],
-            scopes: user.role.dashboardScopes, createdAt: signedIn.createdAt, createdBy: "user:\(user.id)", tokenSlugs: found.2, userID: user.id)
+            scopes: user.role.dashboardScopes, createdAt: signedIn.createdAt, createdBy: "user:\(user.id)", tokenSlugs: grants, userID: user.id)
         return (Caller(key: key, address: address, origin: origin, user: user), signedIn)
     }
 
@@ -260,116 +259,10 @@ public struct SignInService: Sendable {
         }
     }
 
-    // MARK: Operators
-
-    /// Sets a user's password as an operator (`kaito admin set-password`), ending the user's sessions; with
-    /// `resetSecondFactor`, the user enrols a new second factor at the next sign-in.
-    /// - Throws: `not_found` for an unknown user; `validation_failed` for a password outside 12 to 72 bytes.
-    public func setPassword(in organization: Organization, email: String, password: String, resetSecondFactor: Bool = false) async throws -> OrgUser {
-        let hash = try passwordHash(password, field: "password")
-        let now = clock.now()
-        let email = email.trimmingCharacters(in: .whitespaces).lowercased()
-        return try await storage.write { session in
-            guard let user = try await session.users.find(email: email, organizationID: organization.id) else {
-                throw KaitoError.notFound("The user \(email)")
-            }
-            try await storePassword(hash, of: user, resetSecondFactor: resetSecondFactor, keeping: nil, in: session, at: now)
-            try await AuditLog(random: random).append(
-                AuditRecord(.userPasswordSet, target: .init(type: "user", id: user.id), reason: resetSecondFactor ? "second factor reset" : nil),
-                actor: .init(type: "system", id: "operator", name: nil), organizationID: organization.id, ip: nil, origin: RequestOrigin(),
-                at: now, in: session)
-            return user
-        }
-    }
-
-    // MARK: Users and administrators
-
-    /// An administrator sets another user's password (and may reset their second factor), ending that user's
-    /// sessions. The caller's route requires `org:admin`; only an owner (or a key issued to nobody) sets an owner's.
-    /// - Throws: `not_found`; `insufficient_scope` for an owner's password set by a non-owner; `conflict` for the
-    ///   caller's own password (that takes the current one: `changePassword`); `validation_failed` for its length.
-    public func setPassword(userID: String, password: String, resetSecondFactor: Bool, by caller: Caller) async throws -> OrgUser {
-        let hash = try passwordHash(password, field: "password")
-        let now = clock.now()
-        return try await work.run(for: caller, writes: true) { session in
-            guard Identifier.isWellFormed(userID, prefix: OrgUser.idPrefix),
-                  let user = try await session.users.find(id: userID, organizationID: caller.organizationID) else {
-                throw KaitoError.notFound("The user")
-            }
-            let actingID = caller.user?.id ?? caller.key.userID
-            guard user.id != actingID else {
-                throw KaitoError.conflict("Change your own password on the account page, with the current one.")
-            }
-            if user.role == .owner, let actingID, try await session.users.find(id: actingID, organizationID: caller.organizationID)?.role != .owner {
-                throw KaitoError(.insufficientScope, "Only an owner sets an owner's password.", requiredScope: .orgAdmin)
-            }
-            try await storePassword(hash, of: user, resetSecondFactor: resetSecondFactor, keeping: nil, in: session, at: now)
-            try await AuditLog(random: random).append(
-                AuditRecord(.userPasswordSet, target: .init(type: "user", id: user.id), reason: resetSecondFactor ? "second factor reset" : nil),
-                actor: caller.actor, organizationID: caller.organizationID, ip: caller.address?.description, origin: caller.origin, at: now, in: session)
-            return user
-        }
-    }
-
-    /// A signed-in user changes their own password, giving the current one. Their other sessions end; this one
-    /// stays. A wrong current password is audited and counts towards the lock, as at sign-in.
-    /// - Throws: `sign_in_failed` for a wrong current password (or a locked account); `validation_failed` for the
-    ///   new one's length.
-    public func changePassword(current: String, new password: String, session signedIn: DashboardSession, by caller: Caller) async throws {
-        guard let user = caller.user else { throw KaitoError(.insufficientScope, "Only a signed-in user changes their password.") }
-        let hash = try passwordHash(password, field: "new_password")
-        let now = clock.now()
-        let stored = try await storage.read { try await $0.accounts.credentials(userID: user.id, organizationID: user.organizationID, lock: false) }
-        guard let stored else { throw Self.failure }
-        if let until = stored.lockedUntil, until > now {
-            try await recordRefusal(user, action: .userPasswordSet, reason: "locked", address: caller.address?.description, origin: caller.origin, at: now)
-            throw Self.failure
-        }
-        guard Bcrypt.verify(current, hash: stored.passwordHash) else {
-            try await recordRefusal(
-                user, action: .userPasswordSet, reason: "wrong current password", address: caller.address?.description, origin: caller.origin, at: now,
-                countAttempt: true)
-            throw KaitoError(.signInFailed, "The current password is wrong.")
-        }
-        try await storage.write { session in
-            try await storePassword(hash, of: user, resetSecondFactor: false, keeping: signedIn.id, in: session, at: now)
-            try await AuditLog(random: random).append(
-                AuditRecord(.userPasswordSet, target: .init(type: "user", id: user.id), reason: "changed by the user"),
-                actor: caller.actor, organizationID: user.organizationID, ip: caller.address?.description, origin: caller.origin, at: now, in: session)
-        }
-    }
-
-    /// bcrypt at this service's cost, for a password of 12 to 72 bytes.
-    private func passwordHash(_ password: String, field: String) throws -> String {
-        guard Self.passwordBytes.contains(password.utf8.count) else {
-            throw KaitoError.validation(field, "must be 12 to 72 bytes long (bcrypt reads no more)")
-        }
-        return Bcrypt.hash(password, cost: bcryptCost)
-    }
-
-    /// Stores a new password hash (unlocking the account) and ends the user's sessions but `keeping`.
-    private func storePassword(
-        _ hash: String, of user: OrgUser, resetSecondFactor: Bool, keeping: String?, in session: any StorageSession, at now: Date
-    ) async throws {
-        var credentials = try await session.accounts.credentials(userID: user.id, organizationID: user.organizationID, lock: true)
-            ?? UserCredentials(userID: user.id, organizationID: user.organizationID, passwordHash: hash, updatedAt: now)
-        credentials.passwordHash = hash
-        credentials.failedAttempts = 0
-        credentials.lockedUntil = nil
-        credentials.updatedAt = now
-        if resetSecondFactor {
-            credentials.sealedTOTPSecret = nil
-            credentials.totpEnrolledAt = nil
-            credentials.lastTOTPCounter = nil
-        }
-        try await session.accounts.saveCredentials(credentials)
-        _ = try await session.accounts.deleteSessions(userID: user.id, organizationID: user.organizationID, except: keeping)
-    }
-
     // MARK: Helpers
 
     /// A refused password or code, audited (and counted towards the lock) in its own transaction.
-    private func recordRefusal(
+    func recordRefusal(
         _ user: OrgUser, action: AuditAction = .userSignIn, reason: String, address: String?, origin: RequestOrigin, at now: Date, countAttempt: Bool = false
     ) async throws {
         try await storage.write { session in

@@ -159,7 +159,7 @@ extension OrganizationService {
     }
 
     func insert(_ user: OrgUser, _ acting: Acting, _ session: any StorageSession) async throws -> OrgUser {
-        if user.role == .owner { try await requireOwnerPowers(acting, session) }
+        if user.role == .owner { try await Self.requireOwnerPowers(acting, session) }
         try await session.users.insert(user)
         try await AuditLog(random: random).append(
             AuditRecord(.userCreate, target: .init(type: "user", id: user.id), reason: user.role.rawValue),
@@ -170,7 +170,7 @@ extension OrganizationService {
     func remove(_ id: String, _ acting: Acting, _ session: any StorageSession) async throws -> [String] {
         let user = try await Self.findUser(id, acting.organizationID, session)
         if user.role == .owner {
-            try await requireOwnerPowers(acting, session)
+            try await Self.requireOwnerPowers(acting, session)
             let owners = try await session.users.lockOwners(organizationID: acting.organizationID)
             guard owners.count > 1 else { throw KaitoError.conflict("The last owner of the organisation cannot be removed.") }
         }
@@ -193,11 +193,12 @@ extension OrganizationService {
         return revoked
     }
 
-    private func requireOwnerPowers(_ acting: Acting, _ session: any StorageSession) async throws {
+    /// Only an owner (or a key issued to nobody, or an operator) may `action` (what owners alone may do to owners).
+    static func requireOwnerPowers(_ acting: Acting, _ session: any StorageSession, to action: String = "add or remove owners") async throws {
         guard let userID = acting.userID else { return }
         let role = try await session.users.find(id: userID, organizationID: acting.organizationID)?.role
         guard role == .owner else {
-            throw KaitoError(.insufficientScope, "Only an owner's key can add or remove owners.", requiredScope: .orgAdmin)
+            throw KaitoError(.insufficientScope, "Only an owner's key can \(action).", requiredScope: .orgAdmin)
         }
     }
 }

@@ -93,7 +93,7 @@ extension DashboardController {
             <p>Organisation <strong>\(HTML.escape(organization.name))</strong>: plan <strong id="plan">\(HTML.escape(organization.plan.rawValue))</strong>,
             subscription \(HTML.escape(organization.subscriptionStatus ?? "none"))\(organization.currentPeriodEnd.map { ", current period until " + HTML.escape(Timestamp.format($0)) } ?? "").</p>
             <form method="post" action="/billing">
-            <input type="hidden" name="csrf" value="\(HTML.escape(session.csrfToken))">
+            \(HTML.csrf(session.csrfToken))
             <fieldset><legend>Change the plan (at once)</legend>\(choices)</fieldset>
             <p><button class="primary" type="submit">Change plan</button></p>
             </form>

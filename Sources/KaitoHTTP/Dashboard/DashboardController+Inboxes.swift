@@ -14,7 +14,7 @@ extension DashboardController {
             try await signedInForm(request, context, scope: .orgAdmin) { caller, session, form in
                 try await inboxAction(caller, session, status: .created) {
                     let inbox = try await runtime.sms.createInbox(
-                        phoneNumber: form.first("phone_number"), label: Self.optional(form.first("label")), provider: form.first("provider"), by: caller)
+                        phoneNumber: form.first("phone_number"), label: form.filled("label"), provider: form.first("provider"), by: caller)
                     return "Inbox \(inbox.phoneNumber) added."
                 }
             }
@@ -23,7 +23,7 @@ extension DashboardController {
             let id = context.parameters.get("id") ?? ""
             return try await signedInForm(request, context, scope: .orgAdmin) { caller, session, form in
                 try await inboxAction(caller, session) {
-                    let inbox = try await runtime.sms.updateInbox(id: id, label: Self.optional(form.first("label")), by: caller)
+                    let inbox = try await runtime.sms.updateInbox(id: id, label: form.filled("label"), by: caller)
                     return "Inbox \(inbox.phoneNumber) relabelled."
                 }
             }
@@ -52,13 +52,12 @@ extension DashboardController {
         _ caller: Caller, _ session: DashboardSession, notice: String?, error: String?, status: HTTPResponse.Status = .ok
     ) async throws -> Response {
         let inboxes = try await runtime.sms.listInboxes(by: caller, after: nil, limit: 100).items
-        let csrf = HTML.escape(session.csrfToken)
         var rows = ""
         for inbox in inboxes {
             let action = "/inboxes/\(HTML.escape(inbox.id))"
             let simulate = inbox.provider == .simulator ? """
                 <details><summary>Deliver a test message</summary><form method="post" action="\(action)/simulate">
-                <input type="hidden" name="csrf" value="\(csrf)">
+                \(HTML.csrf(session.csrfToken))
                 <label for="from-\(HTML.escape(inbox.id))">From</label><input type="text" id="from-\(HTML.escape(inbox.id))" name="from" placeholder="+15557654321" required>
                 <label for="body-\(HTML.escape(inbox.id))">Message</label><input type="text" id="body-\(HTML.escape(inbox.id))" name="body" required maxlength="1600">
                 <p><button type="submit">Deliver</button></p></form></details>
@@ -66,22 +65,21 @@ extension DashboardController {
             rows += """
                 <tr><td><a href="/messages?inbox=\(HTML.escape(inbox.id))"><strong>\(HTML.escape(inbox.phoneNumber))</strong></a><br>
                 <span class="muted">\(HTML.escape(inbox.id)) · \(inbox.provider.rawValue)</span>\(simulate)</td>
-                <td><form method="post" action="\(action)/label" class="inline"><input type="hidden" name="csrf" value="\(csrf)">
+                <td><form method="post" action="\(action)/label" class="inline">\(HTML.csrf(session.csrfToken))
                 <label class="visually-hidden" for="label-\(HTML.escape(inbox.id))">Label</label><input type="text" id="label-\(HTML.escape(inbox.id))" name="label" value="\(HTML.escape(inbox.label ?? ""))" maxlength="200">
                 <button type="submit">Save</button></form></td>
-                <td><form method="post" action="\(action)/delete" class="inline"><input type="hidden" name="csrf" value="\(csrf)">
-                <button class="danger" type="submit">Delete</button></form></td></tr>
+                <td>\(HTML.postButton("/inboxes/\(inbox.id)/delete", "Delete", csrf: session.csrfToken, danger: true))</td></tr>
                 """
         }
         let providers = SMSProvider.allCases.map { #"<option value="\#($0.rawValue)">\#($0.rawValue)</option>"# }.joined()
         let body = """
-            \(notice.map { #"<p class="notice" role="status">\#(HTML.escape($0))</p>"# } ?? "")\(HTML.error(error))
+            \(HTML.notice(notice))\(HTML.error(error))
             \(inboxes.isEmpty ? #"<p class="muted">No inboxes yet.</p>"# : #"<table><thead><tr><th>Number</th><th>Label</th><th></th></tr></thead><tbody>\#(rows)</tbody></table>"#)
             <h2>Add an inbox</h2>
             <p class="muted">Point the number's incoming-message webhook at <code>/providers/twilio/sms</code> on this server's public URL; set the
             organisation's Twilio credentials with the API (<code>PUT /v1/org/providers/twilio</code>).</p>
             <form method="post" action="/inboxes">
-            <input type="hidden" name="csrf" value="\(csrf)">
+            \(HTML.csrf(session.csrfToken))
             <label for="phone">Phone number (E.164)</label><input type="text" id="phone" name="phone_number" placeholder="+15551234567" required>
             <label for="label">Label (optional)</label><input type="text" id="label" name="label" maxlength="200">
             <label for="provider">Provider</label><select id="provider" name="provider">\(providers)</select>
@@ -95,17 +93,6 @@ extension DashboardController {
     func inboxAction(
         _ caller: Caller, _ session: DashboardSession, status: HTTPResponse.Status = .ok, _ change: () async throws -> String
     ) async throws -> Response {
-        do {
-            let done = try await change()
-            return try await inboxesPage(caller, session, notice: done, error: nil, status: status)
-        } catch let error as KaitoError {
-            return try await inboxesPage(caller, session, notice: nil, error: Self.message(error), status: ProblemTable.status(for: error.code))
-        }
-    }
-
-    /// A form field, nil when left empty.
-    static func optional(_ value: String?) -> String? {
-        guard let value, !value.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
-        return value
+        try await afterChange(status: status, change) { try await inboxesPage(caller, session, notice: $0, error: $1, status: $2) }
     }
 }

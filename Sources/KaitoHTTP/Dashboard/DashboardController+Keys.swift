@@ -36,33 +36,26 @@ extension DashboardController {
             notice = """
                 <section class="created" aria-live="polite"><h2>Key created: \(HTML.escape(key.name))</h2>
                 <p>Copy it now: it is shown only once.</p>
-                <p><code class="secret" id="new-key">\(HTML.escape(secret.value))</code> <button type="button" data-copy="new-key">Copy</button></p></section>
+                <p>\(HTML.copyable(secret.value, id: "new-key"))</p></section>
                 """
         }
-        let csrf = HTML.escape(session.csrfToken)
         var rows = ""
         for key in keys {
             let state = key.revokedAt != nil ? "revoked" : (key.spentAt != nil ? "spent" : "active")
-            let revoke = state == "active"
-                ? #"<form method="post" action="/keys/\#(HTML.escape(key.id))/revoke" class="inline"><input type="hidden" name="csrf" value="\#(csrf)"><button type="submit">Revoke</button></form>"#
-                : ""
+            let revoke = state == "active" ? HTML.postButton("/keys/\(key.id)/revoke", "Revoke", csrf: session.csrfToken) : ""
             rows += """
                 <tr><td><strong>\(HTML.escape(key.name))</strong><br><span class="muted">\(HTML.escape(key.id)) · \(HTML.escape(key.hint))</span></td>
                 <td>\(HTML.escape(key.scopes.map(\.rawValue).sorted().joined(separator: ", ")))</td><td>\(state)</td><td>\(revoke)</td></tr>
                 """
         }
-        let scopeBoxes = Scope.allCases.map { scope -> String in
-            #"<label class="inline"><input type="checkbox" name="scope" value="\#(scope.rawValue)"> \#(scope.rawValue)</label><br>"#
-        }.joined()
-        let tokenBoxes = tokens.map { token -> String in
-            #"<label class="inline"><input type="checkbox" name="token" value="\#(HTML.escape(token.slug))"> \#(HTML.escape(token.slug))</label><br>"#
-        }.joined()
+        let scopeBoxes = Scope.allCases.map { HTML.checkbox(name: "scope", value: $0.rawValue, label: $0.rawValue) }.joined()
+        let tokenBoxes = tokens.map { HTML.checkbox(name: "token", value: $0.slug, label: $0.slug) }.joined()
         let body = """
             \(notice)\(HTML.error(error))
             <table><thead><tr><th>Key</th><th>Scopes</th><th>State</th><th></th></tr></thead><tbody>\(rows)</tbody></table>
             <h2>Create a key</h2>
             <form method="post" action="/keys">
-            <input type="hidden" name="csrf" value="\(csrf)">
+            \(HTML.csrf(session.csrfToken))
             <label for="name">Name</label><input type="text" id="name" name="name" required maxlength="200">
             <fieldset><legend>Scopes</legend>\(scopeBoxes)</fieldset>
             <fieldset><legend>Restrictions (optional)</legend>
@@ -88,7 +81,7 @@ extension DashboardController {
         let expires = form.first("expires_at").flatMap { $0.isEmpty ? nil : ($0.count == 16 ? $0 + ":00Z" : $0 + "Z") }
         let slugs = form.all("token")
         // An empty field keeps the default; anything but a number is refused by the draft's range check.
-        func limit(_ name: String) -> Int? { Self.optional(form.first(name)).map { Int($0.trimmingCharacters(in: .whitespaces)) ?? -1 } }
+        func limit(_ name: String) -> Int? { form.filled(name).map { Int($0.trimmingCharacters(in: .whitespaces)) ?? -1 } }
         let overrides = RateLimitOverrides(code: limit("rate_limit_code"), read: limit("rate_limit_read"), write: limit("rate_limit_write"))
         let limits = overrides == RateLimitOverrides() ? nil : overrides
         do {
@@ -99,7 +92,7 @@ extension DashboardController {
             let created = try await runtime.keys.create(draft, by: caller)
             return try await keysPage(caller, session, created: created, error: nil, status: .created)
         } catch let error as KaitoError {
-            return try await keysPage(caller, session, created: nil, error: Self.message(error), status: ProblemTable.status(for: error.code))
+            return try await keysPage(caller, session, created: nil, error: error.pageMessage, status: ProblemTable.status(for: error.code))
         }
     }
 }

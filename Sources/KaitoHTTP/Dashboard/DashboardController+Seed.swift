@@ -36,7 +36,7 @@ extension DashboardController {
         if let shown {
             body = """
                 <p>The seed of <strong>\(HTML.escape(token.name))</strong>. This view is recorded in the audit log.</p>
-                <p><code class="secret" id="seed">\(HTML.escape(Base32.encode(shown.secret)))</code> <button type="button" data-copy="seed">Copy</button></p>
+                <p>\(HTML.copyable(Base32.encode(shown.secret), id: "seed"))</p>
                 <p><a href="\(HTML.escape(shown.uriString))">Open in an authenticator app</a></p>
                 <p><a href="/tokens">Back to tokens</a></p>
                 """
@@ -46,7 +46,7 @@ extension DashboardController {
                 <p>Showing the seed of <strong>\(HTML.escape(token.name))</strong> (\(HTML.escape(token.slug))) needs a code from your
                 authenticator app again.</p>
                 <form method="post" action="/tokens/\(HTML.escape(token.slug))/seed">
-                <input type="hidden" name="csrf" value="\(HTML.escape(session.csrfToken))">
+                \(HTML.csrf(session.csrfToken))
                 <label for="code">Code from your authenticator app</label>
                 <input type="text" id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required autofocus>
                 <p><button class="primary" type="submit">Show the seed</button></p>

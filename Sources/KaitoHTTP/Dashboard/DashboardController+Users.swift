@@ -17,7 +17,7 @@ extension DashboardController {
                                                                        role: form.first("role"), by: caller)
                     return HTML.redirect("/users/\(user.id)")
                 } catch let error as KaitoError {
-                    return try await usersPage(caller, session, error: Self.message(error), status: ProblemTable.status(for: error.code))
+                    return try await usersPage(caller, session, error: error.pageMessage, status: ProblemTable.status(for: error.code))
                 }
             }
         }
@@ -49,7 +49,7 @@ extension DashboardController {
                     try await runtime.organizations.removeUser(id: id, by: caller)
                     return HTML.redirect("/users")
                 } catch let error as KaitoError {
-                    return try await userPage(id, caller, session, notice: nil, error: Self.message(error), status: ProblemTable.status(for: error.code))
+                    return try await userPage(id, caller, session, notice: nil, error: error.pageMessage, status: ProblemTable.status(for: error.code))
                 }
             }
         }
@@ -66,7 +66,7 @@ extension DashboardController {
                     try await runtime.signIn.changePassword(current: form.first("current_password") ?? "", new: new, session: session, by: caller)
                     return try await accountPage(caller, session, notice: "Password changed; your other sessions ended.", error: nil)
                 } catch let error as KaitoError {
-                    return try await accountPage(caller, session, notice: nil, error: Self.message(error), status: ProblemTable.status(for: error.code))
+                    return try await accountPage(caller, session, notice: nil, error: error.pageMessage, status: ProblemTable.status(for: error.code))
                 }
             }
         }
@@ -89,7 +89,7 @@ extension DashboardController {
             <h2>Add a user</h2>
             <p class="muted">Members see only the tokens granted to them; owners and admins see everything. Set the new user's password on their page.</p>
             <form method="post" action="/users">
-            <input type="hidden" name="csrf" value="\(HTML.escape(session.csrfToken))">
+            \(HTML.csrf(session.csrfToken))
             <label for="email">Email</label><input type="email" id="email" name="email" required maxlength="254">
             <label for="name">Name (optional)</label><input type="text" id="name" name="name" maxlength="200">
             <label for="role">Role</label><select id="role" name="role">\(roles)</select>
@@ -103,39 +103,37 @@ extension DashboardController {
         _ id: String, _ caller: Caller, _ session: DashboardSession, notice: String?, error: String?, status: HTTPResponse.Status = .ok
     ) async throws -> Response {
         let (user, granted) = try await runtime.organizations.grants(userID: id, by: caller)
-        let csrf = HTML.escape(session.csrfToken)
         let action = "/users/\(HTML.escape(user.id))"
         var grants = "<p>\(user.role == .owner ? "An owner" : "An admin") sees every token.</p>"
         if user.role == .member {
             let tokens = try await runtime.tokens.list(by: caller, after: nil, limit: 100).items
-            let boxes = tokens.map { token -> String in
-                let checked = granted.contains(token.slug) ? " checked" : ""
-                return #"<label class="inline"><input type="checkbox" name="token" value="\#(HTML.escape(token.slug))"\#(checked)> \#(HTML.escape(token.name)) (\#(HTML.escape(token.slug)))</label><br>"#
+            let boxes = tokens.map { token in
+                HTML.checkbox(name: "token", value: token.slug, label: "\(token.name) (\(token.slug))", checked: granted.contains(token.slug))
             }.joined()
             grants = """
                 <form method="post" action="\(action)/grants">
-                <input type="hidden" name="csrf" value="\(csrf)">
+                \(HTML.csrf(session.csrfToken))
                 <fieldset><legend>Tokens this member sees and uses</legend>\(tokens.isEmpty ? #"<p class="muted">No tokens yet.</p>"# : boxes)</fieldset>
                 <p><button class="primary" type="submit">Save grants</button></p>
                 </form>
                 """
         }
         let body = """
-            \(notice.map { #"<p class="notice" role="status">\#(HTML.escape($0))</p>"# } ?? "")\(HTML.error(error))
+            \(HTML.notice(notice))\(HTML.error(error))
             <p><strong>\(HTML.escape(user.email))</strong>\(user.name.map { " · " + HTML.escape($0) } ?? ""), role <strong>\(user.role.rawValue)</strong>,
             id <code>\(HTML.escape(user.id))</code></p>
             <h2>Token grants</h2>
             \(grants)
             <h2>Password</h2>
             <form method="post" action="\(action)/password">
-            <input type="hidden" name="csrf" value="\(csrf)">
+            \(HTML.csrf(session.csrfToken))
             <label for="password">New password (12 to 72 bytes)</label><input type="password" id="password" name="password" required minlength="12" autocomplete="new-password">
             <p><label class="inline"><input type="checkbox" name="reset_second_factor" value="true"> Also reset the second factor (the user enrols a new one)</label></p>
             <p><button type="submit">Set password</button></p>
             </form>
             <h2>Remove</h2>
             <form method="post" action="\(action)/remove">
-            <input type="hidden" name="csrf" value="\(csrf)">
+            \(HTML.csrf(session.csrfToken))
             <p>Removing the user ends their sessions and revokes every key issued to them.</p>
             <p><button class="danger" type="submit">Remove user</button></p>
             </form>
@@ -143,26 +141,21 @@ extension DashboardController {
         return HTML.response(HTML.page("User", signedIn: Self.navigation(caller, session), body), status: status)
     }
 
-    /// Runs a change on a user's page, then shows the page again with `done` or the error.
+    /// Runs a change on a user's page, then shows the page again with `done` or the refusal (an unknown user: 404).
     func userAction(
         _ id: String, _ caller: Caller, _ session: DashboardSession, done: String, _ change: () async throws -> Void
     ) async throws -> Response {
-        do {
-            try await change()
-            return try await userPage(id, caller, session, notice: done, error: nil)
-        } catch let error as KaitoError where error.code != .notFound {
-            return try await userPage(id, caller, session, notice: nil, error: Self.message(error), status: ProblemTable.status(for: error.code))
-        }
+        try await afterChange({ try await change(); return done }) { try await userPage(id, caller, session, notice: $0, error: $1, status: $2) }
     }
 
     func accountPage(_ caller: Caller, _ session: DashboardSession, notice: String?, error: String?, status: HTTPResponse.Status = .ok) async throws -> Response {
         let user = caller.user
         let body = """
-            \(notice.map { #"<p class="notice" role="status">\#(HTML.escape($0))</p>"# } ?? "")\(HTML.error(error))
+            \(HTML.notice(notice))\(HTML.error(error))
             <p>Signed in as <strong>\(HTML.escape(user?.email ?? ""))</strong>, role <strong>\(user?.role.rawValue ?? "")</strong>.</p>
             <h2>Change your password</h2>
             <form method="post" action="/account/password">
-            <input type="hidden" name="csrf" value="\(HTML.escape(session.csrfToken))">
+            \(HTML.csrf(session.csrfToken))
             <label for="current">Current password</label><input type="password" id="current" name="current_password" required autocomplete="current-password">
             <label for="new">New password (12 to 72 bytes)</label><input type="password" id="new" name="new_password" required minlength="12" autocomplete="new-password">
             <label for="confirm">New password again</label><input type="password" id="confirm" name="confirm_password" required minlength="12" autocomplete="new-password">
@@ -170,10 +163,5 @@ extension DashboardController {
             </form>
             """
         return HTML.response(HTML.page("Account", signedIn: Self.navigation(caller, session), body), status: status)
-    }
-
-    /// A refusal as one line for a page: the field errors, or the detail.
-    static func message(_ error: KaitoError) -> String {
-        error.fieldErrors.isEmpty ? error.detail : error.fieldErrors.map { "\($0.field): \($0.message)" }.joined(separator: "; ")
     }
 }

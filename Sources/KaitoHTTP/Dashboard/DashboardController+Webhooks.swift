@@ -14,12 +14,12 @@ extension DashboardController {
             try await signedInForm(request, context, scope: .orgAdmin) { caller, session, form in
                 let actions = (form.first("audit_actions") ?? "").split(whereSeparator: { $0 == "," || $0.isWhitespace }).map(String.init)
                 let draft = WebhookService.Draft(
-                    url: form.first("url"), topics: form.all("topic"), auditActions: actions, description: Self.optional(form.first("description")))
+                    url: form.first("url"), topics: form.all("topic"), auditActions: actions, description: form.filled("description"))
                 do {
                     let (endpoint, secret) = try await runtime.webhooks.create(draft, by: caller)
                     return try await webhookPage(endpoint.id, caller, session, secret: secret, notice: "Endpoint registered.", status: .created)
                 } catch let error as KaitoError {
-                    return try await webhooksPage(caller, session, error: Self.message(error), status: ProblemTable.status(for: error.code))
+                    return try await webhooksPage(caller, session, error: error.pageMessage, status: ProblemTable.status(for: error.code))
                 }
             }
         }
@@ -52,16 +52,14 @@ extension DashboardController {
             <td class="optional">\(HTML.escape(Self.subscriptions(endpoint)))</td><td>\(Self.state(endpoint))</td></tr>
             """
         }.joined()
-        let topics = WebhookTopic.allCases.map { topic -> String in
-            #"<label class="inline"><input type="checkbox" name="topic" value="\#(topic.rawValue)"> \#(topic.rawValue)</label><br>"#
-        }.joined()
+        let topics = WebhookTopic.allCases.map { HTML.checkbox(name: "topic", value: $0.rawValue, label: $0.rawValue) }.joined()
         let body = """
             \(HTML.error(error))
             \(endpoints.isEmpty ? #"<p class="muted">No endpoints yet.</p>"# : #"<table><thead><tr><th>Endpoint</th><th class="optional">Receives</th><th>State</th></tr></thead><tbody>\#(rows)</tbody></table>"#)
             <h2>Register an endpoint</h2>
             <p class="muted">Deliveries are signed as Standard Webhooks; the secret is shown once, after registering.</p>
             <form method="post" action="/webhooks">
-            <input type="hidden" name="csrf" value="\(HTML.escape(session.csrfToken))">
+            \(HTML.csrf(session.csrfToken))
             <label for="url">URL (https)</label><input type="text" id="url" name="url" required placeholder="https://hooks.example.com/kaito" maxlength="2048">
             <fieldset><legend>Topics</legend>\(topics)</fieldset>
             <label for="actions">Audit actions for audit.event (comma-separated; token.* allowed)</label><input type="text" id="actions" name="audit_actions" placeholder="token.seed.read, key.*">
@@ -78,16 +76,14 @@ extension DashboardController {
     ) async throws -> Response {
         let endpoint = try await runtime.webhooks.get(id: id, by: caller)
         let deliveries = try await runtime.webhooks.deliveries(endpointID: endpoint.id, by: caller, after: nil, limit: 25).items
-        let csrf = HTML.escape(session.csrfToken)
-        let base = "/webhooks/\(HTML.escape(endpoint.id))"
         func button(_ action: String, _ label: String, danger: Bool = false) -> String {
-            #"<form method="post" action="\#(base)/\#(action)" class="inline"><input type="hidden" name="csrf" value="\#(csrf)"><button\#(danger ? #" class="danger""# : "") type="submit">\#(label)</button></form>"#
+            HTML.postButton("/webhooks/\(endpoint.id)/\(action)", label, csrf: session.csrfToken, danger: danger)
         }
         var shown = ""
         if let secret {
             shown = """
                 <section class="created" aria-live="polite"><h2>Signing secret</h2><p>Copy it now: it is shown only once.</p>
-                <p><code class="secret" id="webhook-secret">\(HTML.escape(secret.text))</code> <button type="button" data-copy="webhook-secret">Copy</button></p></section>
+                <p>\(HTML.copyable(secret.text, id: "webhook-secret"))</p></section>
                 """
         }
         let rows = deliveries.map { delivery, attempts -> String in
@@ -99,11 +95,11 @@ extension DashboardController {
                 <tr><td><code>\(HTML.escape(delivery.id))</code><br><span class="muted">\(HTML.escape(Timestamp.format(delivery.createdAt)))</span></td>
                 <td>\(HTML.escape(delivery.type))</td><td>\(HTML.escape(delivery.status.rawValue))</td>
                 <td class="optional">\(tried.isEmpty ? "—" : tried.map(HTML.escape).joined(separator: "<br>"))</td>
-                <td>\(button("deliveries/\(HTML.escape(delivery.id))/retry", "Retry"))</td></tr>
+                <td>\(button("deliveries/\(delivery.id)/retry", "Retry"))</td></tr>
                 """
         }.joined()
         let body = """
-            \(shown)\(notice.map { #"<p class="notice" role="status">\#(HTML.escape($0))</p>"# } ?? "")\(HTML.error(error))
+            \(shown)\(HTML.notice(notice))\(HTML.error(error))
             <p><strong>\(HTML.escape(endpoint.url))</strong>\(endpoint.description.map { " · " + HTML.escape($0) } ?? "")<br>
             <span class="muted">\(HTML.escape(endpoint.id)) · receives \(HTML.escape(Self.subscriptions(endpoint))) · \(Self.state(endpoint))</span></p>
             <p>\(button("test", "Send a test delivery")) \(button("rotate-secret", "Rotate secret"))
@@ -138,7 +134,7 @@ extension DashboardController {
                 throw KaitoError.notFound("The action")
             }
         } catch let error as KaitoError where error.code != .notFound {
-            return try await webhookPage(id, caller, session, error: Self.message(error), status: ProblemTable.status(for: error.code))
+            return try await webhookPage(id, caller, session, error: error.pageMessage, status: ProblemTable.status(for: error.code))
         }
         return try await webhookPage(id, caller, session, secret: secret, notice: notice)
     }

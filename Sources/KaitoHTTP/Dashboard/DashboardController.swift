@@ -55,7 +55,7 @@ struct DashboardController {
         let body = """
             \(HTML.error(error))
             <form method="post" action="/login">
-            <input type="hidden" name="csrf" value="\(HTML.escape(csrf))">
+            \(HTML.csrf(csrf))
             <label for="organization">Organisation</label><input type="text" id="organization" name="organization" value="\(HTML.escape(organization))" required autocomplete="organization">
             <label for="email">Email</label><input type="email" id="email" name="email" value="\(HTML.escape(email))" required autocomplete="username">
             <label for="password">Password</label><input type="password" id="password" name="password" required autocomplete="current-password">
@@ -96,13 +96,13 @@ struct DashboardController {
                 <p>Every account signs in with a second factor. Add this account to your authenticator app, then enter the code it shows.</p>
                 \(QRCode(uri).map { "<p>Scan this code with the app:</p><p>" + $0.svg(label: "QR code of the account for an authenticator app") + "</p>" } ?? "")
                 <p><a href="\(HTML.escape(uri))" id="otpauth-link">Open in an authenticator app</a> or enter the secret:</p>
-                <p><code class="secret" id="totp-secret">\(HTML.escape(secret))</code> <button type="button" data-copy="totp-secret">Copy</button></p>
+                <p>\(HTML.copyable(secret, id: "totp-secret"))</p>
                 """
         }
         let body = """
             \(HTML.error(error))\(enrolment)
             <form method="post" action="/login/second-factor">
-            <input type="hidden" name="csrf" value="\(HTML.escape(pending.csrfToken))">
+            \(HTML.csrf(pending.csrfToken))
             <label for="code">Code from your authenticator app</label>
             <input type="text" id="code" name="code" inputmode="numeric" pattern="[0-9 ]*" autocomplete="one-time-code" required autofocus>
             <p><button class="primary" type="submit">Sign in</button></p>
@@ -227,12 +227,29 @@ struct DashboardController {
         return HTML.response(HTML.page("Tokens", signedIn: Self.navigation(caller, session), body))
     }
 
+    /// Runs a change posted from a page, then shows `page` again: with what the change did, or with the refusal and
+    /// its status. (A page that cannot be shown, such as another organisation's resource, throws: a 404 page.)
+    func afterChange(
+        status: HTTPResponse.Status = .ok, _ change: () async throws -> String,
+        page: (_ notice: String?, _ error: String?, _ status: HTTPResponse.Status) async throws -> Response
+    ) async throws -> Response {
+        let done: String
+        do {
+            done = try await change()
+        } catch let error as KaitoError {
+            return try await page(nil, error.pageMessage, ProblemTable.status(for: error.code))
+        }
+        return try await page(done, nil, status)
+    }
+
     // MARK: Helpers
 
     /// A form body's fields, in order (a name may repeat).
     struct Form {
         var fields: [(String, String)]
         func first(_ name: String) -> String? { fields.first { $0.0 == name }?.1 }
+        /// The field's value, nil when absent or left blank.
+        func filled(_ name: String) -> String? { first(name).flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 } }
         func all(_ name: String) -> [String] { fields.filter { $0.0 == name }.map(\.1) }
     }
 
@@ -258,8 +275,15 @@ struct DashboardController {
     }
 }
 
+extension KaitoError {
+    /// A refusal as one line for a page: the field errors, or the detail.
+    var pageMessage: String {
+        fieldErrors.isEmpty ? detail : fieldErrors.map { "\($0.field): \($0.message)" }.joined(separator: "; ")
+    }
+}
+
 /// Errors thrown by a dashboard page as an HTML page, not the API's JSON problem: a form over 16 KiB (413), a
-/// malformed form (400), anything else with the status the API would give it (unexpected errors logged as there).
+/// malformed form (422), anything else with the status the API would give it (unexpected errors logged as there).
 struct PageErrorMiddleware: RouterMiddleware {
     typealias Context = KaitoRequestContext
 

@@ -28,7 +28,7 @@ enum HTML {
         if let signedIn {
             navigation = """
                 <nav aria-label="Main"><a href="/tokens">Tokens</a><a href="/messages">Messages</a>\(signedIn.isAdmin ? #"<a href="/keys">Keys</a><a href="/inboxes">Inboxes</a><a href="/webhooks">Webhooks</a><a href="/users">Users</a><a href="/audit">Audit</a><a href="/billing">Billing</a>"# : "")
-                <form method="post" action="/logout" class="inline"><input type="hidden" name="csrf" value="\(escape(signedIn.csrf))">
+                <form method="post" action="/logout" class="inline">\(csrf(signedIn.csrf))
                 <a class="who" href="/account">\(escape(signedIn.email))</a> <button type="submit">Sign out</button></form></nav>
                 """
         }
@@ -45,6 +45,30 @@ enum HTML {
     static func error(_ message: String?) -> String {
         guard let message else { return "" }
         return #"<p class="error" role="alert">\#(escape(message))</p>"#
+    }
+
+    /// What a change did, announced to screen readers.
+    static func notice(_ message: String?) -> String {
+        guard let message else { return "" }
+        return #"<p class="notice" role="status">\#(escape(message))</p>"#
+    }
+
+    /// A form's CSRF field (every form carries the session's token).
+    static func csrf(_ token: String) -> String { #"<input type="hidden" name="csrf" value="\#(escape(token))">"# }
+
+    /// A value to copy (a secret shown once, a seed) with its copy button.
+    static func copyable(_ value: String, id: String) -> String {
+        #"<code class="secret" id="\#(escape(id))">\#(escape(value))</code> <button type="button" data-copy="\#(escape(id))">Copy</button>"#
+    }
+
+    /// One checkbox of a list (a line each).
+    static func checkbox(name: String, value: String, label: String, checked: Bool = false) -> String {
+        #"<label class="inline"><input type="checkbox" name="\#(escape(name))" value="\#(escape(value))"\#(checked ? " checked" : "")> \#(escape(label))</label><br>"#
+    }
+
+    /// A one-button form posting to `action` (revoke, delete, send a test).
+    static func postButton(_ action: String, _ label: String, csrf token: String, danger: Bool = false) -> String {
+        #"<form method="post" action="\#(escape(action))" class="inline">\#(csrf(token))<button\#(danger ? #" class="danger""# : "") type="submit">\#(escape(label))</button></form>"#
     }
 
     /// Headers of every dashboard page: no caching, no framing, no inline script, no referrer.
