@@ -34,11 +34,14 @@ public struct AuditEventResponse: Codable, Sendable, Equatable {
     public var flagged: Bool
     public var hash: String
     public var prevHash: String
+    /// How many occurrences the event stands for: 1, or more for repeated denials folded into one event.
+    public var count: Int
 
     public init(
         id: String, seq: Int, at: String, actor: Actor, action: String, target: Target?, outcome: String, reason: String?,
-        ip: String?, userAgent: String?, requestID: String?, flagged: Bool, hash: String, prevHash: String
+        ip: String?, userAgent: String?, requestID: String?, flagged: Bool, hash: String, prevHash: String, count: Int = 1
     ) {
+        self.count = count
         self.id = id
         self.seq = seq
         self.at = at
@@ -56,7 +59,7 @@ public struct AuditEventResponse: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, seq, at, actor, action, target, outcome, reason, ip, flagged, hash
+        case id, seq, at, actor, action, target, outcome, reason, ip, flagged, hash, count
         case userAgent = "user_agent"
         case requestID = "request_id"
         case prevHash = "prev_hash"
@@ -78,5 +81,6 @@ public struct AuditEventResponse: Codable, Sendable, Equatable {
         try container.encode(flagged, forKey: .flagged)
         try container.encode(hash, forKey: .hash)
         try container.encode(prevHash, forKey: .prevHash)
+        try container.encode(count, forKey: .count)
     }
 }

@@ -189,7 +189,7 @@ public struct WebhookDispatcher: Service {
             latencyMilliseconds: latency, error: outcome.error, nextAttemptAt: delivery.nextAttemptAt
         )
         let (changedEndpoint, changedDelivery, disableReason) = (endpoint, delivery, disable)
-        let audit = AuditLog(random: random)
+        let audit = AuditLog(random: random, chain: keyring.auditChain)
         try await storage.write { session in
             try await session.webhooks.recordAttempt(attempt, delivery: changedDelivery)
             if let disableReason, changedEndpoint.disabledAt == nil {

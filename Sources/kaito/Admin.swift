@@ -9,7 +9,7 @@ struct Admin: AsyncParsableCommand {
         abstract: "Operator commands that work on the database directly (also while servers are running).",
         subcommands: [
             CreateOrg.self, RenameOrg.self, CreateKey.self, SetPlan.self, Users.self, AddUser.self, RemoveUser.self, SetPassword.self, GrantTokens.self,
-            BackupCommand.self, RestoreCommand.self, RotateMasterKey.self, RotateDataKey.self,
+            BackupCommand.self, RestoreCommand.self, RotateMasterKey.self, RotateDataKey.self, RotateBootstrapKey.self,
         ]
     )
 
@@ -202,6 +202,36 @@ extension Admin {
             try await withRuntime(options) { runtime in
                 let granted = try await runtime.organizations.setGrantsAsOperator(org, userID: user, slugs: slugs)
                 print(granted.isEmpty ? "\(user) is granted no tokens" : "\(user) is granted: \(granted.joined(separator: " "))")
+            }
+        }
+    }
+
+    struct RotateBootstrapKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-bootstrap-key",
+            abstract: "Revoke the key of bootstrap-admin.key, delete the file, and print a new org:admin key (--revoke-only: none).",
+            discussion: """
+                The first start writes an org:admin key issued to nobody (owner powers) to <data-dir>/bootstrap-admin.key.
+                Once your owners have keys of their own, retire it; or rotate it into your secret store. Examples:
+                  ADMIN=$(kaito admin rotate-bootstrap-key default)
+                  kaito admin rotate-bootstrap-key default --revoke-only
+                """)
+
+        @Argument(help: "The organisation's name or id.")
+        var org: String = "default"
+
+        @Flag(name: .customLong("revoke-only"), help: "Revoke without creating a replacement.")
+        var revokeOnly = false
+
+        @OptionGroup var options: ServerOptions
+
+        func run() async throws {
+            let configuration = try options.configuration()
+            try await withRuntime(options) { runtime in
+                let (revoked, replacement) = try await runtime.organizations.retireBootstrapKey(org, replace: !revokeOnly)
+                try? FileManager.default.removeItem(atPath: configuration.bootstrapKeyPath)
+                FileHandle.standardError.write(Data("revoked \(revoked.count) bootstrap key(s)\(revoked.isEmpty ? "" : ": " + revoked.joined(separator: " ")); removed \(configuration.bootstrapKeyPath)\n".utf8))
+                if let replacement { print(replacement.value) }
             }
         }
     }

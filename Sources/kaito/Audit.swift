@@ -78,14 +78,33 @@ struct Audit: AsyncParsableCommand {
         @Option(help: "Only this organisation (name or id).")
         var org: String?
 
+        @Option(help: ArgumentHelp(
+            "An event seen elsewhere, as SEQ:HASH (an audit.event delivery, an export): it must still be in the chain (needs --org).",
+            valueName: "seq:hash"))
+        var expect: String?
+
         @OptionGroup var options: ServerOptions
+
+        func validate() throws {
+            if let expect {
+                guard org != nil else { throw ValidationError("--expect needs --org: an event belongs to one organisation's chain") }
+                guard Self.parse(expect) != nil else { throw ValidationError("--expect must be SEQ:HASH, such as 1042:9f86d081...") }
+            }
+        }
+
+        static func parse(_ text: String) -> AuditHead? {
+            let parts = text.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2, let seq = Int(parts[0]), seq > 0, parts[1].count == 64,
+                  parts[1].allSatisfy({ $0.isHexDigit }) else { return nil }
+            return AuditHead(seq: seq, hash: parts[1].lowercased())
+        }
 
         func run() async throws {
             var broken = false
             try await withRuntime(options) { runtime in
                 var ids: [String]?
                 if let org { ids = [try await runtime.organizations.find(org).id] }
-                for (organizationID, result) in try await runtime.audit.verify(organizationIDs: ids) {
+                for (organizationID, result) in try await runtime.audit.verify(organizationIDs: ids, expect: expect.flatMap(Self.parse)) {
                     switch result {
                     case .intact(let events):
                         print("\(organizationID): ok, \(events) events")

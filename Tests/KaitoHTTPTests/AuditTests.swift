@@ -131,7 +131,7 @@ struct AuditTests {
         try await withTestApp { test, client in
             let auditor = try await test.key([.auditRead], name: "auditor")
             // 10,000 events written straight through the audit log (as 10,000 requests would).
-            let log = AuditLog(random: SystemRandomSource())
+            let log = AuditLog(random: SystemRandomSource(), chain: test.runtime.keyring.auditChain)
             let organizationID = test.organization.id
             let now = test.clock.now()
             for batch in 0..<10 {

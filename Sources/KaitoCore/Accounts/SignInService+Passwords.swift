@@ -18,7 +18,7 @@ extension SignInService {
                 throw KaitoError.notFound("The user \(email)")
             }
             try await storePassword(hash, of: user, resetSecondFactor: resetSecondFactor, keeping: nil, in: session, at: now)
-            try await AuditLog(random: random).append(
+            try await work.audit.append(
                 AuditRecord(.userPasswordSet, target: .init(type: "user", id: user.id), reason: resetSecondFactor ? "second factor reset" : nil),
                 actor: .init(type: "system", id: "operator", name: nil), organizationID: organization.id, ip: nil, origin: RequestOrigin(),
                 at: now, in: session)
@@ -43,7 +43,7 @@ extension SignInService {
             }
             if user.role == .owner { try await OrganizationService.requireOwnerPowers(acting, session, to: "set an owner's password") }
             try await storePassword(hash, of: user, resetSecondFactor: resetSecondFactor, keeping: nil, in: session, at: now)
-            try await AuditLog(random: random).append(
+            try await work.audit.append(
                 AuditRecord(.userPasswordSet, target: .init(type: "user", id: user.id), reason: resetSecondFactor ? "second factor reset" : nil),
                 actor: caller.actor, organizationID: caller.organizationID, ip: caller.address?.description, origin: caller.origin, at: now, in: session)
             return user
@@ -72,7 +72,7 @@ extension SignInService {
         }
         try await storage.write { session in
             try await storePassword(hash, of: user, resetSecondFactor: false, keeping: signedIn.id, in: session, at: now)
-            try await AuditLog(random: random).append(
+            try await work.audit.append(
                 AuditRecord(.userPasswordSet, target: .init(type: "user", id: user.id), reason: "changed by the user"),
                 actor: caller.actor, organizationID: user.organizationID, ip: caller.address?.description, origin: caller.origin, at: now, in: session)
         }

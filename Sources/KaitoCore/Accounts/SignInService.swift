@@ -139,7 +139,7 @@ public struct SignInService: Sendable {
             pending.lastSeenAt = now
             pending.expiresAt = now.addingTimeInterval(Self.sessionLifetime)
             try await session.accounts.updateSession(pending)
-            let audit = AuditLog(random: random)
+            let audit = work.audit
             let actor = Self.actor(user)
             let target = AuditEvent.Target(type: "user", id: user.id)
             if enrolling {
@@ -253,7 +253,7 @@ public struct SignInService: Sendable {
             guard let ended = try await session.accounts.session(tokenHash: Self.hash(token)) else { return }
             try await session.accounts.deleteSession(id: ended.id)
             guard ended.isComplete, let user = try await session.users.find(id: ended.userID, organizationID: ended.organizationID) else { return }
-            try await AuditLog(random: random).append(
+            try await work.audit.append(
                 AuditRecord(.userSignOut, target: .init(type: "user", id: user.id)), actor: Self.actor(user),
                 organizationID: user.organizationID, ip: address, origin: origin, at: now, in: session)
         }
@@ -275,7 +275,7 @@ public struct SignInService: Sendable {
                 credentials.updatedAt = now
                 try await session.accounts.saveCredentials(credentials)
             }
-            try await AuditLog(random: random).append(
+            try await work.audit.append(
                 AuditRecord(action, target: .init(type: "user", id: user.id), outcome: .denied, reason: reason),
                 actor: Self.actor(user), organizationID: user.organizationID, ip: address, origin: origin, at: now, in: session)
         }

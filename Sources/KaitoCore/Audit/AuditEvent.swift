@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 
-/// One entry of an organisation's tamper-evident audit log (API.md §7).
+/// One entry of an organisation's tamper-evident audit log: a link of its organisation's keyed hash chain.
 public struct AuditEvent: Sendable, Equatable {
     public struct Actor: Sendable, Equatable {
         public var type: String
@@ -38,12 +38,15 @@ public struct AuditEvent: Sendable, Equatable {
     public var flagged: Bool
     public var prevHash: String
     public var hash: String
+    /// How many occurrences the event stands for: 1, or more for repeated denials folded into one event.
+    public var count: Int
 
     public init(
         id: String, organizationID: String, seq: Int, at: Date, actor: Actor, action: AuditAction, target: Target?,
         outcome: Outcome, reason: String?, ip: String?, userAgent: String?, requestID: String?, flagged: Bool,
-        prevHash: String, hash: String
+        prevHash: String, hash: String, count: Int = 1
     ) {
+        self.count = count
         self.id = id
         self.organizationID = organizationID
         self.seq = seq
@@ -78,7 +81,7 @@ public struct AuditEvent: Sendable, Equatable {
             ("action", action.rawValue), ("target.type", target?.type), ("target.id", target?.id),
             ("outcome", outcome.rawValue), ("reason", reason), ("ip", ip), ("user_agent", userAgent),
             ("request_id", requestID), ("flagged", flagged ? "true" : "false"), ("prev_hash", prevHash),
-        ]
+        ] + (count == 1 ? [] : [("count", String(count))])  // absent for 1: events from before `count` hash as they did
         return fields.map { name, value in
             guard let value else { return "\(name)=-" }
             return "\(name)=\(value.utf8.count):\(value)"
@@ -94,13 +97,14 @@ public struct AuditEvent: Sendable, Equatable {
             "action": action.rawValue,
             "target": target.map { ["type": $0.type, "id": $0.id] as Any } ?? NSNull(),
             "outcome": outcome.rawValue, "reason": value(reason), "ip": value(ip), "user_agent": value(userAgent),
-            "request_id": value(requestID), "flagged": flagged, "hash": hash, "prev_hash": prevHash,
+            "request_id": value(requestID), "flagged": flagged, "hash": hash, "prev_hash": prevHash, "count": count,
         ]
         return Outbox.json(object)
     }
 
-    /// SHA-256 over the canonical form (which includes `prev_hash`), in lowercase hex.
-    public var computedHash: String {
+    /// Plain SHA-256 over the canonical form, in lowercase hex: the hash of events written before chains were keyed
+    /// (`AuditChainKey.hash` is the hash of every event since).
+    public var unkeyedHash: String {
         JSONText.hexString(SHA256.hash(data: Array(canonicalForm.utf8)))
     }
 }

@@ -1,13 +1,16 @@
 import Foundation
 
-/// Appends events to an organisation's hash chain inside the caller's transaction. The chain's head row is read
+/// Appends events to an organisation's keyed hash chain inside the caller's transaction. The chain's head row is read
 /// with a lock (`FOR UPDATE` on PostgreSQL; SQLite's single writer serialises it), so concurrent writers on any
-/// number of servers extend one chain without forks.
+/// number of servers extend one chain without forks; each event's hash and the head's tag are HMACs under the chain
+/// key (`AuditChainKey`), which the database does not hold.
 public struct AuditLog: Sendable {
     let random: any RandomSource
+    public let chain: AuditChainKey
 
-    public init(random: any RandomSource) {
+    public init(random: any RandomSource, chain: AuditChainKey) {
         self.random = random
+        self.chain = chain
     }
 
     /// Writes one event for `record` by `actor` in `session`'s transaction.
@@ -15,24 +18,38 @@ public struct AuditLog: Sendable {
     @discardableResult
     public func append(
         _ record: AuditRecord, actor: AuditEvent.Actor, organizationID: String, ip: String?, origin: RequestOrigin,
-        at now: Date, in session: any StorageSession
+        at now: Date, count: Int = 1, in session: any StorageSession
     ) async throws -> AuditEvent {
-        let head = try await session.audit.lockHead(organizationID: organizationID)
+        var state = try await session.audit.lockHead(organizationID: organizationID)
         var event = AuditEvent(
             id: Identifier.make(prefix: AuditEvent.idPrefix, at: now, random: random),
-            organizationID: organizationID, seq: head.seq + 1, at: now, actor: actor, action: record.action,
+            organizationID: organizationID, seq: state.head.seq + 1, at: now, actor: actor, action: record.action,
             target: record.target, outcome: record.outcome, reason: record.reason, ip: ip,
             userAgent: origin.userAgent, requestID: origin.requestID, flagged: record.action.isFlagged,
-            prevHash: head.hash, hash: ""
+            prevHash: state.head.hash, hash: "", count: count
         )
-        event.hash = event.computedHash
+        event.hash = chain.hash(event)
         try await session.audit.insert(event)
-        try await session.audit.moveHead(organizationID: organizationID, to: AuditHead(seq: event.seq, hash: event.hash))
+        state.head = AuditHead(seq: event.seq, hash: event.hash)
+        state.tag = chain.tag(state)
+        try await session.audit.store(state)
         // The `audit.event` webhook goes to the outbox in this same transaction.
         try await Outbox(random: random).enqueue(.auditEvent, data: event.json, organizationID: organizationID, at: now, in: session) {
             $0.wants(auditAction: event.action.rawValue)
         }
         return event
+    }
+
+    /// Tags the chains that have events but no tag: run once, in the transaction that first stores the chain key
+    /// (the first start of a version with keyed chains). Their events so far stay plain SHA-256 (`keyedFrom`).
+    func keyLegacyChains(in session: any StorageSession) async throws {
+        for id in try await session.audit.organizationIDs() {
+            var state = try await session.audit.lockHead(organizationID: id)
+            guard state.tag == nil else { continue }
+            state.keyedFrom = state.head.seq
+            state.tag = chain.tag(state)
+            try await session.audit.store(state)
+        }
     }
 }
 
@@ -78,9 +95,10 @@ public enum AuditVerification: Sendable, Equatable {
     /// The first event whose link is broken, and why.
     case broken(seq: Int, reason: String)
 
-    /// Walks `events` (in stored `seq` order) from `anchor`, checking sequence numbers, links and hashes.
-    public static func verify(_ events: [AuditEvent], from anchor: AuditHead) -> AuditVerification {
-        var previous = anchor
+    /// Walks `events` (in stored `seq` order) from `previous`, checking sequence numbers, links and hashes: plain
+    /// SHA-256 up to `keyedFrom`, the chain key's HMAC after it.
+    public static func verify(_ events: [AuditEvent], from previous: AuditHead, keyedFrom: Int, chain: AuditChainKey) -> AuditVerification {
+        var previous = previous
         for event in events {
             if event.seq != previous.seq + 1 {
                 return .broken(seq: previous.seq + 1, reason: "event \(previous.seq + 1) is missing (found \(event.seq) next)")
@@ -88,7 +106,8 @@ public enum AuditVerification: Sendable, Equatable {
             if event.prevHash != previous.hash {
                 return .broken(seq: event.seq, reason: "prev_hash does not match the hash of event \(previous.seq)")
             }
-            if event.computedHash != event.hash {
+            let valid = event.seq <= keyedFrom ? event.unkeyedHash == event.hash : chain.isValid(hash: event.hash, of: event)
+            if !valid {
                 return .broken(seq: event.seq, reason: "the event's contents do not match its hash")
             }
             previous = AuditHead(seq: event.seq, hash: event.hash)

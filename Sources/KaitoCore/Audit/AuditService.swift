@@ -33,23 +33,33 @@ public struct AuditService: Sendable {
     }
 
     /// Deletes every organisation's events older than `days` days before `now`, keeping each chain verifiable
-    /// from its new anchor. Returns how many events were deleted.
+    /// from its new anchor (tagged with the chain key like the head). Returns how many events were deleted.
     public func prune(retentionDays days: Int, now: Date) async throws -> Int {
         let cutoff = now.addingTimeInterval(-Double(days) * 86_400)
         let storage = work.storage
+        let chain = work.audit.chain
         var deleted = 0
         for id in try await storage.read({ try await $0.audit.organizationIDs() }) {
             deleted += try await storage.write { session in
                 // The head is locked first, so that pruning and appending never interleave on one chain.
-                _ = try await session.audit.lockHead(organizationID: id)
-                return try await session.audit.prune(organizationID: id, olderThan: cutoff)
+                var state = try await session.audit.lockHead(organizationID: id)
+                let (count, anchor) = try await session.audit.prune(organizationID: id, olderThan: cutoff)
+                if let anchor {
+                    state.anchor = anchor
+                    state.tag = chain.tag(state)
+                    try await session.audit.store(state)
+                }
+                return count
             }
         }
         return deleted
     }
 
-    /// Verifies the chains of `organizationIDs` (every organisation with events when nil), reading in batches.
-    public func verify(organizationIDs: [String]? = nil) async throws -> [(organizationID: String, result: AuditVerification)] {
+    /// Verifies the chains of `organizationIDs` (every organisation with events when nil), reading in batches: each
+    /// event's link and keyed hash, and the stored anchor and head against their tag. With `expect` (a `seq` and
+    /// `hash` seen elsewhere: an `audit.event` delivery, an export), also that this event is still in the chain,
+    /// so that removing the newest events is caught even by someone who restored an older head.
+    public func verify(organizationIDs: [String]? = nil, expect: AuditHead? = nil) async throws -> [(organizationID: String, result: AuditVerification)] {
         let storage = work.storage
         let ids: [String]
         if let organizationIDs {
@@ -59,33 +69,57 @@ public struct AuditService: Sendable {
         }
         var results: [(String, AuditVerification)] = []
         for id in ids {
-            var head = try await storage.read { try await $0.audit.anchor(organizationID: id) }
-            var verdict = AuditVerification.intact(events: 0)
-            var count = 0
-            reading: while true {
-                let from = head.seq
-                let events = try await storage.read { session in
-                    try await session.audit.chain(organizationID: id, filter: AuditFilter(), afterSeq: from, limit: 1000)
-                }
-                guard let last = events.last else { break reading }
-                let result = AuditVerification.verify(events, from: head)
-                if case .broken = result {
-                    verdict = result
-                    break reading
-                }
-                count += events.count
-                head = AuditHead(seq: last.seq, hash: last.hash)
-            }
-            if case .intact = verdict { verdict = .intact(events: count) }
-            // A chain whose stored head is past its last event has lost its newest events.
-            if case .intact = verdict {
-                let stored = try await storage.read { try await $0.audit.anchorAndHead(organizationID: id).head }
-                if stored.seq != head.seq || stored.hash != head.hash {
-                    verdict = .broken(seq: head.seq + 1, reason: "the chain's head is at event \(stored.seq), but the events end at \(head.seq)")
-                }
-            }
-            results.append((id, verdict))
+            results.append((id, try await verifyChain(id, expect: expect)))
         }
         return results
+    }
+
+    private func verifyChain(_ id: String, expect: AuditHead?) async throws -> AuditVerification {
+        let storage = work.storage
+        let chain = work.audit.chain
+        let state = try await storage.read { try await $0.audit.state(organizationID: id) }
+        let untouched = state.head.seq == 0 && state.anchor.seq == 0 && state.tag == nil
+        if !untouched, !chain.isValid(state) {
+            return .broken(seq: state.head.seq, reason: "the chain's stored head or anchor was changed outside the server (its tag does not match)")
+        }
+        if let expect {
+            if expect.seq > state.head.seq {
+                return .broken(seq: state.head.seq + 1, reason: "event \(expect.seq) was seen, but the chain ends at \(state.head.seq): events were removed")
+            }
+            if expect.seq < state.anchor.seq {
+                return .broken(seq: expect.seq, reason: "event \(expect.seq) is older than the retained log (which starts after \(state.anchor.seq)): it cannot be checked")
+            }
+            if expect.seq == state.anchor.seq, expect.hash != state.anchor.hash {
+                return .broken(seq: expect.seq, reason: "event \(expect.seq) does not have the expected hash")
+            }
+        }
+        var previous = state.anchor
+        var count = 0
+        while true {
+            let from = previous.seq
+            let events = try await storage.read { session in
+                try await session.audit.chain(organizationID: id, filter: AuditFilter(), afterSeq: from, limit: 1000)
+            }
+            guard let last = events.last else { break }
+            let result = AuditVerification.verify(events, from: previous, keyedFrom: state.keyedFrom, chain: chain)
+            if case .broken = result { return result }
+            if let expect, let seen = events.first(where: { $0.seq == expect.seq }), seen.hash != expect.hash {
+                return .broken(seq: expect.seq, reason: "event \(expect.seq) does not have the expected hash")
+            }
+            count += events.count
+            previous = AuditHead(seq: last.seq, hash: last.hash)
+        }
+        // A chain whose stored head is past its last event has lost its newest events.
+        if state.head != previous {
+            return .broken(seq: previous.seq + 1, reason: "the chain's head is at event \(state.head.seq), but the events end at \(previous.seq)")
+        }
+        return .intact(events: count)
+    }
+}
+
+extension AuditService {
+    /// Writes the repeated denials folded in memory whose minute has ended (`all`: every one, at shutdown).
+    public func flushFoldedDenials(all: Bool = false) async throws {
+        try await work.flushDenials(all: all)
     }
 }

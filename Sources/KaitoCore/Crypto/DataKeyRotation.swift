@@ -108,6 +108,8 @@ public struct DataKeyRotation: Sendable {
         case .webhookSecret, .previousWebhookSecret: return try key.open(value.sealed, kind: "webhook", recordID: value.recordID)
         case .providerSecret: return try key.open(value.sealed, kind: "provider", recordID: SMSService.sealRecordID(key.organizationID, provider: value.recordID))
         case .userTOTPSecret: return try key.open(value.sealed, kind: SignInService.totpKind, recordID: value.recordID)
+        case .smsInboundBody: return try key.open(value.sealed, kind: SMSService.inboundSealKind, recordID: value.recordID)
+        case .smsOutboundBody: return try key.open(value.sealed, kind: SMSService.outboundSealKind, recordID: value.recordID)
         }
     }
 
@@ -117,6 +119,8 @@ public struct DataKeyRotation: Sendable {
         case .webhookSecret, .previousWebhookSecret: return try key.seal(plaintext, kind: "webhook", recordID: value.recordID, random: random)
         case .providerSecret: return try key.seal(plaintext, kind: "provider", recordID: SMSService.sealRecordID(key.organizationID, provider: value.recordID), random: random)
         case .userTOTPSecret: return try key.seal(plaintext, kind: SignInService.totpKind, recordID: value.recordID, random: random)
+        case .smsInboundBody: return try key.seal(plaintext, kind: SMSService.inboundSealKind, recordID: value.recordID, random: random)
+        case .smsOutboundBody: return try key.seal(plaintext, kind: SMSService.outboundSealKind, recordID: value.recordID, random: random)
         }
     }
 }

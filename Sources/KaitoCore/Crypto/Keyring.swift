@@ -1,26 +1,35 @@
+import Crypto
 import Foundation
 /// The master key and everything derived from it, with organisations' data keys unwrapped once and cached.
 public final class Keyring: Sendable {
     public let master: MasterKey
     public let hasher: APIKeyHasher
+    /// The key of the audit hash chains.
+    public let auditChain: AuditChainKey
     let random: any RandomSource
     private let dataKeys = Locked<[String: DataKey]>([:])
 
     public init(master: MasterKey, random: any RandomSource = SystemRandomSource()) {
         self.master = master
         self.hasher = APIKeyHasher(master: master)
+        self.auditChain = AuditChainKey(bytes: master.auditChainKey.withUnsafeBytes { Array($0) })
         self.random = random
     }
 
-    init(master: MasterKey, hasher: APIKeyHasher, random: any RandomSource) {
+    init(master: MasterKey, hasher: APIKeyHasher, auditChain: AuditChainKey, random: any RandomSource) {
         self.master = master
         self.hasher = hasher
+        self.auditChain = auditChain
         self.random = random
     }
 
     /// The secret under which API keys are hashed, kept wrapped by the master key in `server_secrets`. It starts as
     /// the hashing key derived from the first master key and survives every rotation, so keys stay valid.
     static let apiKeyHashSecret = "api-key-hash"
+    /// The key of the audit chains, kept the same way, so that chains stay verifiable across rotations.
+    static let auditChainSecret = "audit-chain"
+    /// Every server secret, re-wrapped together by a master-key rotation.
+    static let serverSecrets = [apiKeyHashSecret, auditChainSecret]
 
     /// Failures of a server started with the wrong master key, or of a rotation.
     public enum Error: Swift.Error, CustomStringConvertible, Equatable {
@@ -36,24 +45,38 @@ public final class Keyring: Sendable {
     }
 
     /// The keyring of a server starting on `storage`: checks that `master` is the database's current master key
-    /// (recording it on a database that has none yet) and loads the API-key hashing secret it wraps.
+    /// (recording it on a database that has none yet) and loads the server secrets it wraps. The first start of a
+    /// version with keyed audit chains stores the chain key and, in the same transaction, tags the existing chains.
     /// - Throws: `Keyring.Error.wrongMasterKey` when the database's keys are wrapped by another master key.
     public static func open(master: MasterKey, storage: any Storage, random: any RandomSource = SystemRandomSource(), now: Date = Date()) async throws -> Keyring {
-        // Read first: only a database without the secret (new, or from before rotation existed) takes a write at start.
-        var wrapped = try await storage.read { try await $0.dataKeys.secret(named: apiKeyHashSecret, lock: false) }
+        let hashing = try await serverSecret(apiKeyHashSecret, initial: master.keyHashingKey, master: master, storage: storage, random: random, now: now) { _, _ in }
+        let chain = try await serverSecret(auditChainSecret, initial: master.auditChainKey, master: master, storage: storage, random: random, now: now) { bytes, session in
+            try await AuditLog(random: random, chain: AuditChainKey(bytes: bytes)).keyLegacyChains(in: session)
+        }
+        return Keyring(master: master, hasher: APIKeyHasher(key: hashing), auditChain: AuditChainKey(bytes: chain), random: random)
+    }
+
+    /// The server secret `name`, stored (wrapped) from `initial` with `created` run in the same transaction when the
+    /// database has none yet; the first server to start wins.
+    private static func serverSecret(
+        _ name: String, initial: SymmetricKey, master: MasterKey, storage: any Storage, random: any RandomSource, now: Date,
+        created: @escaping @Sendable ([UInt8], any StorageSession) async throws -> Void
+    ) async throws -> [UInt8] {
+        // Read first: only a database without the secret takes a write at start.
+        var wrapped = try await storage.read { try await $0.dataKeys.secret(named: name, lock: false) }
         if wrapped == nil {
-            // The derived key becomes the kept secret; the first server to start wins.
-            let bytes = master.keyHashingKey.withUnsafeBytes { Array($0) }
-            let sealed = try Envelope.seal(bytes, key: master.wrappingKey, context: secretContext(apiKeyHashSecret), random: random)
+            let bytes = initial.withUnsafeBytes { Array($0) }
+            let sealed = try Envelope.seal(bytes, key: master.wrappingKey, context: secretContext(name), random: random)
             wrapped = try await storage.write { session in
-                try await session.dataKeys.insertSecretIfAbsent(named: apiKeyHashSecret, DataKey.Wrapped(masterKeyID: master.id, ciphertext: sealed), at: now)
-                return try await session.dataKeys.secret(named: apiKeyHashSecret, lock: false)
+                if try await session.dataKeys.insertSecretIfAbsent(named: name, DataKey.Wrapped(masterKeyID: master.id, ciphertext: sealed), at: now) {
+                    try await created(bytes, session)
+                }
+                return try await session.dataKeys.secret(named: name, lock: false)
             }
         }
         guard let wrapped else { throw KaitoError(.unavailable, "The server secrets could not be stored.") }
         guard wrapped.masterKeyID == master.id else { throw Error.wrongMasterKey(current: wrapped.masterKeyID, given: master.id) }
-        let bytes = try Envelope.open(wrapped.ciphertext, key: master.wrappingKey, context: secretContext(apiKeyHashSecret))
-        return Keyring(master: master, hasher: APIKeyHasher(key: bytes), random: random)
+        return try Envelope.open(wrapped.ciphertext, key: master.wrappingKey, context: secretContext(name))
     }
 
     /// Re-wraps every organisation's data key and every server secret from `old` to `new`, in one transaction, so
@@ -70,9 +93,12 @@ public final class Keyring: Sendable {
             }
             guard secret.masterKeyID == old.id else { throw Error.wrongMasterKey(current: secret.masterKeyID, given: old.id) }
             guard new.id != old.id else { return 0 }
-            let hashing = try Envelope.open(secret.ciphertext, key: old.wrappingKey, context: secretContext(apiKeyHashSecret))
-            let rewrapped = try Envelope.seal(hashing, key: new.wrappingKey, context: secretContext(apiKeyHashSecret), random: random)
-            try await session.dataKeys.replaceSecret(named: apiKeyHashSecret, with: DataKey.Wrapped(masterKeyID: new.id, ciphertext: rewrapped), at: now)
+            for name in serverSecrets {
+                guard let stored = try await session.dataKeys.secret(named: name, lock: true) else { continue }
+                let plaintext = try Envelope.open(stored.ciphertext, key: old.wrappingKey, context: secretContext(name))
+                let rewrapped = try Envelope.seal(plaintext, key: new.wrappingKey, context: secretContext(name), random: random)
+                try await session.dataKeys.replaceSecret(named: name, with: DataKey.Wrapped(masterKeyID: new.id, ciphertext: rewrapped), at: now)
+            }
             let all = try await session.dataKeys.lockAll()
             for (organizationID, wrapped) in all {
                 try await session.dataKeys.replace(organizationID: organizationID, with: try DataKey.rewrap(wrapped, for: organizationID, from: old, to: new, random: random))

@@ -12,6 +12,8 @@ public struct MasterKey: Sendable {
     public let keyHashingKey: SymmetricKey
     /// The key that wraps organisations' data keys.
     let wrappingKey: SymmetricKey
+    /// The first key of the audit hash chains (kept as a server secret from then on, like `keyHashingKey`).
+    let auditChainKey: SymmetricKey
 
     /// - Throws: `MasterKey.Error.wrongLength` unless `bytes` is exactly 32 bytes.
     public init(bytes: [UInt8]) throws {
@@ -20,6 +22,7 @@ public struct MasterKey: Sendable {
         self.key = key
         self.keyHashingKey = Self.derive(key, "kaito/v1/api-key-hash")
         self.wrappingKey = Self.derive(key, "kaito/v1/data-key-wrap")
+        self.auditChainKey = Self.derive(key, "kaito/v1/audit-chain")
         let fingerprint = Self.derive(key, "kaito/v1/master-key-id").withUnsafeBytes { Array($0) }
         self.id = "mk_" + JSONText.hexString(fingerprint.prefix(8))
     }

@@ -51,15 +51,20 @@ public struct KeyService: Sendable {
     /// A new key id.
     public func newID() -> String { Identifier.make(prefix: APIKey.idPrefix, at: clock.now(), random: random) }
 
-    /// Creates a key on behalf of `caller`.
+    /// Creates a key on behalf of `caller`, within the caller's own restrictions (`KeyIssuance`).
+    /// - Throws: `validation_failed` for a restriction beyond the caller's; `insufficient_scope` for a `user_id`
+    ///   the caller's role may not issue to.
     public func create(_ draft: KeyDraft, by caller: Caller) async throws -> (APIKey, APIKeySecret) {
         let id = newID()
+        let bounded = try KeyIssuance.bounded(draft, by: caller.key)
         return try await work.run(for: caller, audit: .key(.keyCreate, id)) { session in
-            try await create(draft, organizationID: caller.organizationID, createdBy: caller.reference, id: id, session: session)
+            try await KeyIssuance.requireMayIssue(to: bounded.userID, by: caller, session: session)
+            return try await create(bounded, organizationID: caller.organizationID, createdBy: caller.reference, id: id, session: session)
         }
     }
 
-    /// Changes a key's name, networks, expiry or token binding.
+    /// Changes a key's name, networks, expiry or token binding; a restriction it sets stays within the caller's own.
+    /// - Throws: `not_found`; `validation_failed` naming a bad field or one beyond the caller's restrictions.
     public func update(id: String, _ change: KeyChange, by caller: Caller) async throws -> APIKey {
         guard Identifier.isWellFormed(id, prefix: APIKey.idPrefix) else { throw KaitoError.notFound("The key") }
         let now = clock.now()
@@ -68,6 +73,7 @@ public struct KeyService: Sendable {
                 throw KaitoError.notFound("The key")
             }
             let changed = try change.apply(to: key, now: now)
+            try KeyIssuance.requireWithin(caller.key, changed: changed, from: key)
             try await session.keys.update(changed)
             if changed.tokenSlugs != key.tokenSlugs || changed.scopes != key.scopes {
                 try await Outbox(random: random).enqueue(

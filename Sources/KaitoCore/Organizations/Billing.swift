@@ -5,11 +5,13 @@ import Foundation
 /// `billing.subscription.created|updated|canceled` through the outbox and is audited, in one transaction.
 /// Leaving Enterprise drops every key's rate-limit overrides back to the defaults, each with a `key.update` event.
 public struct Billing: Sendable {
+    let audit: AuditLog
     let random: any RandomSource
     /// The period a paid plan runs before it renews (there is no payment provider: it only informs).
     public static let period: TimeInterval = 30 * 86_400
 
-    public init(random: any RandomSource) {
+    public init(audit: AuditLog, random: any RandomSource) {
+        self.audit = audit
         self.random = random
     }
 
@@ -29,7 +31,6 @@ public struct Billing: Sendable {
         organization.currentPeriodEnd = plan == .free ? now : now.addingTimeInterval(Self.period)
         try await session.organizations.setSubscription(organization)
 
-        let audit = AuditLog(random: random)
         try await audit.append(
             AuditRecord(.organizationPlanChange, target: .init(type: "org", id: organizationID), reason: "\(previous.rawValue) -> \(plan.rawValue)"),
             actor: actor, organizationID: organizationID, ip: ip, origin: origin, at: now, in: session)
@@ -76,7 +77,7 @@ extension OrganizationService {
             throw KaitoError.validation("plan", "must be one of: \(Plan.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         let now = clock.now()
-        let billing = Billing(random: random)
+        let billing = Billing(audit: work.audit, random: random)
         return try await work.run(for: caller, writes: true) { session in
             try await billing.change(
                 organizationID: caller.organizationID, to: plan, actor: caller.actor, ip: caller.address?.description,

@@ -49,7 +49,7 @@ public struct OrganizationService: Sendable {
     public func setPlan(_ nameOrID: String, plan: Plan) async throws -> Organization {
         let organization = try await find(nameOrID)
         let now = clock.now()
-        let billing = Billing(random: random)
+        let billing = Billing(audit: work.audit, random: random)
         return try await storage.write { session in
             try await billing.change(organizationID: organization.id, to: plan, actor: .init(type: "system", id: "operator", name: nil),
                                      ip: nil, origin: RequestOrigin(), at: now, in: session)
@@ -74,6 +74,33 @@ extension OrganizationService {
         let actor = AuditEvent.Actor(type: "system", id: "operator", name: nil)
         return try await work.runAsSystem(actor, organizationID: { _ in organization.id }, audit: { _ in .key(.keyCreate, id) }) { session in
             try await keys.create(draft, organizationID: organization.id, createdBy: "operator", id: id, session: session)
+        }
+    }
+}
+
+extension OrganizationService {
+    /// Retires the key that the first start wrote to `bootstrap-admin.key` (`kaito admin rotate-bootstrap-key`):
+    /// revokes every key the bootstrap created, each with its `key.revoke` event, and, with `replace`, creates a
+    /// new `org:admin` key issued to nobody in the same transaction. Returns the revoked ids and the new key.
+    public func retireBootstrapKey(_ nameOrID: String, replace: Bool) async throws -> (revoked: [String], replacement: APIKeySecret?) {
+        let organization = try await find(nameOrID)
+        let now = clock.now()
+        let actor = AuditEvent.Actor(type: "system", id: "operator", name: nil)
+        let audit = work.audit
+        return try await storage.write { session in
+            let revoked = try await session.keys.revokeCreated(by: "bootstrap", organizationID: organization.id, at: now)
+            for id in revoked {
+                try await audit.append(
+                    AuditRecord(.keyRevoke, target: .init(type: "key", id: id), reason: "bootstrap key retired"),
+                    actor: actor, organizationID: organization.id, ip: nil, origin: RequestOrigin(), at: now, in: session)
+            }
+            guard replace else { return (revoked, nil) }
+            let id = keys.newID()
+            let (_, secret) = try await keys.create(
+                KeyDraft(name: "\(organization.name) admin", scopes: [.orgAdmin]), organizationID: organization.id,
+                createdBy: "operator", id: id, session: session)
+            try await audit.append(.key(.keyCreate, id), actor: actor, organizationID: organization.id, ip: nil, origin: RequestOrigin(), at: now, in: session)
+            return (revoked, secret)
         }
     }
 }

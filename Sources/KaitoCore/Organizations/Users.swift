@@ -92,7 +92,7 @@ extension OrganizationService {
         let now = clock.now()
         try await session.users.setGrants(userID: user.id, organizationID: acting.organizationID, slugs: sorted, at: now)
         let reason = sorted.isEmpty ? "none" : sorted.joined(separator: ",")
-        try await AuditLog(random: random).append(
+        try await work.audit.append(
             AuditRecord(.userGrantsUpdate, target: .init(type: "user", id: user.id), reason: String(reason.prefix(1000))),
             actor: acting.actor, organizationID: acting.organizationID, ip: acting.ip, origin: acting.origin, at: now, in: session)
         return sorted
@@ -129,7 +129,7 @@ extension OrganizationService {
         try Organization.validateName(name)
         let organization = try await find(nameOrID)
         let now = clock.now()
-        let audit = AuditLog(random: random)
+        let audit = work.audit
         return try await storage.write { session in
             try await session.organizations.rename(id: organization.id, name: name)
             try await audit.append(
@@ -161,7 +161,7 @@ extension OrganizationService {
     func insert(_ user: OrgUser, _ acting: Acting, _ session: any StorageSession) async throws -> OrgUser {
         if user.role == .owner { try await Self.requireOwnerPowers(acting, session) }
         try await session.users.insert(user)
-        try await AuditLog(random: random).append(
+        try await work.audit.append(
             AuditRecord(.userCreate, target: .init(type: "user", id: user.id), reason: user.role.rawValue),
             actor: acting.actor, organizationID: acting.organizationID, ip: acting.ip, origin: acting.origin, at: user.createdAt, in: session)
         return user
@@ -175,7 +175,7 @@ extension OrganizationService {
             guard owners.count > 1 else { throw KaitoError.conflict("The last owner of the organisation cannot be removed.") }
         }
         let now = clock.now()
-        let audit = AuditLog(random: random)
+        let audit = work.audit
         _ = try await session.users.delete(id: id, organizationID: acting.organizationID)
         // Signed out everywhere, and unable to sign in again.
         _ = try await session.accounts.deleteSessions(userID: id, organizationID: acting.organizationID, except: nil)

@@ -44,12 +44,16 @@ public struct OutboundSMS: Sendable, Equatable {
     public var nextAttemptAt: Date?
     public var createdAt: Date
     public var updatedAt: Date
+    /// The body as stored, sealed under the organisation's data key (bound to the message id); `body` is filled in
+    /// when the service opens it.
+    public var sealedBody: [UInt8]?
 
     public init(
         id: String, organizationID: String, inboxID: String, provider: SMSProvider, from: String, to: String, body: String,
         status: Status = .queued, providerMessageID: String? = nil, error: String? = nil, attempts: Int = 0,
-        nextAttemptAt: Date?, createdAt: Date, updatedAt: Date
+        nextAttemptAt: Date?, createdAt: Date, updatedAt: Date, sealedBody: [UInt8]? = nil
     ) {
+        self.sealedBody = sealedBody
         self.id = id
         self.organizationID = organizationID
         self.inboxID = inboxID

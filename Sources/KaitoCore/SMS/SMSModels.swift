@@ -45,11 +45,15 @@ public struct SMSMessage: Sendable, Equatable {
     public var code: String?
     /// The provider's id of the message (Twilio's `MessageSid`), which makes callbacks idempotent.
     public var providerMessageID: String
+    /// The body as stored, sealed under the organisation's data key (bound to the message id); `body` and `code`
+    /// are filled in when the service opens it.
+    public var sealedBody: [UInt8]?
 
     public init(
         id: String, organizationID: String, inboxID: String, from: String, to: String, body: String, receivedAt: Date,
-        code: String?, providerMessageID: String
+        code: String?, providerMessageID: String, sealedBody: [UInt8]? = nil
     ) {
+        self.sealedBody = sealedBody
         self.id = id
         self.organizationID = organizationID
         self.inboxID = inboxID

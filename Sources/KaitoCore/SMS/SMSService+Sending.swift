@@ -33,7 +33,7 @@ extension SMSService {
             let message = OutboundSMS(
                 id: id, organizationID: caller.organizationID, inboxID: inbox.id, provider: inbox.provider, from: inbox.phoneNumber,
                 to: to, body: body, nextAttemptAt: now, createdAt: now, updatedAt: now)
-            try await session.sms.insertOutbound(message)
+            try await session.sms.insertOutbound(try await sealed(message, session))
             try await Outbox(random: random).enqueue(.smsDeliveryStatus, data: message.statusJSON(previous: nil), organizationID: caller.organizationID, at: now, in: session)
             return message
         }
@@ -45,7 +45,7 @@ extension SMSService {
                   let message = try await session.sms.findOutbound(id: id, organizationID: caller.organizationID) else {
                 throw KaitoError.notFound("The message")
             }
-            return message
+            return try await opened([message], session)[0]
         }
     }
 
@@ -141,7 +141,7 @@ extension SMSService {
     public func claimDue(limit: Int, lease: TimeInterval) async throws -> [OutboundSMS] {
         let now = clock.now()
         return try await storage.write { session in
-            try await session.sms.claimDueOutbound(now: now, leaseUntil: now.addingTimeInterval(lease), limit: limit)
+            try await opened(try await session.sms.claimDueOutbound(now: now, leaseUntil: now.addingTimeInterval(lease), limit: limit), session)
         }
     }
 }

@@ -117,10 +117,10 @@ public struct SMSService: Sendable {
     /// Stores an inbound message for `inbox` (found by the caller), queues its `sms.inbound` webhook and wakes
     /// long-polls on every server, all in one transaction.
     func receive(into inbox: Inbox, from: String, body: String, providerMessageID: String, in session: any StorageSession, at now: Date) async throws -> Receipt {
-        let message = SMSMessage(
+        let message = try await sealed(SMSMessage(
             id: Self.messageIDs.make(prefix: SMSMessage.idPrefix, at: now, random: random), organizationID: inbox.organizationID,
             inboxID: inbox.id, from: from, to: inbox.phoneNumber, body: body, receivedAt: now,
-            code: CodeExtractor.extract(from: body), providerMessageID: providerMessageID)
+            code: CodeExtractor.extract(from: body), providerMessageID: providerMessageID), session)
         guard try await session.sms.insertMessage(message, provider: inbox.provider) else { return .duplicate }
         try await Outbox(random: random).enqueue(.smsInbound, data: message.json, organizationID: inbox.organizationID, at: now, in: session)
         try await session.notifyAfterCommit(Self.topic(inboxID: inbox.id))
@@ -192,7 +192,8 @@ public struct SMSService: Sendable {
         let target = filter.inboxID.map { AuditEvent.Target(type: "inbox", id: $0) }
         let rows = try await work.run(for: caller, audit: AuditRecord(.smsMessageRead, target: target)) { session in
             if let inboxID = filter.inboxID { _ = try await findInbox(inboxID, caller, session) }
-            return try await session.sms.listMessages(organizationID: caller.organizationID, filter: filter, before: cursor, limit: limit + 1)
+            return try await opened(
+                try await session.sms.listMessages(organizationID: caller.organizationID, filter: filter, before: cursor, limit: limit + 1), session)
         }
         return Page.from(rows, limit: limit, cursor: \.id)
     }
@@ -202,7 +203,7 @@ public struct SMSService: Sendable {
             guard let message = try await session.sms.findMessage(id: id, organizationID: caller.organizationID) else {
                 throw KaitoError.notFound("The message")
             }
-            return message
+            return try await opened([message], session)[0]
         }
     }
 
@@ -221,7 +222,7 @@ public struct SMSService: Sendable {
             if let found {
                 // Read again in the audited unit of work, so that the event and the answer go together.
                 return try await work.run(for: caller, audit: AuditRecord(.smsMessageRead, target: .init(type: "sms", id: found.id))) { session in
-                    try await session.sms.findMessage(id: found.id, organizationID: caller.organizationID) ?? found
+                    try await opened([try await session.sms.findMessage(id: found.id, organizationID: caller.organizationID) ?? found], session)[0]
                 }
             }
             let remaining = deadline - ContinuousClock.now

@@ -43,8 +43,10 @@ public protocol DataKeyRepository: Sendable {
     func replaceSealedValue(_ value: SealedValue, organizationID: String) async throws
     /// A server-wide secret wrapped by the master key, locked for update when `lock` (PostgreSQL), or nil.
     func secret(named name: String, lock: Bool) async throws -> DataKey.Wrapped?
-    /// Stores a server-wide secret unless one of that name exists (the first server to start wins).
-    func insertSecretIfAbsent(named name: String, _ wrapped: DataKey.Wrapped, at now: Date) async throws
+    /// Stores a server-wide secret unless one of that name exists (the first server to start wins); true when
+    /// this call stored it.
+    @discardableResult
+    func insertSecretIfAbsent(named name: String, _ wrapped: DataKey.Wrapped, at now: Date) async throws -> Bool
     /// Replaces a server-wide secret (a rotation re-wraps it).
     func replaceSecret(named name: String, with wrapped: DataKey.Wrapped, at now: Date) async throws
 }
@@ -63,6 +65,10 @@ public struct SealedValue: Sendable, Equatable {
         case providerSecret
         /// `user_credentials.totp_sealed` (a dashboard user's second factor), by user id.
         case userTOTPSecret
+        /// `sms_messages.sealed_body` (an inbound SMS), by message id.
+        case smsInboundBody
+        /// `sms_outbound.sealed_body` (an SMS sent through the API), by message id.
+        case smsOutboundBody
     }
 
     public var kind: Kind
@@ -98,6 +104,8 @@ public protocol APIKeyRepository: Sendable {
     func touch(id: String, organizationID: String, at: Date, ip: String?) async throws
     /// Revokes every unrevoked key issued to the user; returns their ids.
     func revokeIssued(userID: String, organizationID: String, at: Date) async throws -> [String]
+    /// Revokes every unrevoked key whose `created_by` is `createdBy` (such as `bootstrap`); returns their ids.
+    func revokeCreated(by createdBy: String, organizationID: String, at: Date) async throws -> [String]
     /// Removes every per-key rate-limit override of the organisation; returns the ids of the keys that had one.
     func clearRateLimitOverrides(organizationID: String) async throws -> [String]
 }
@@ -118,14 +126,12 @@ public protocol TokenRepository: Sendable {
 
 /// Audit events and the head of each organisation's chain.
 public protocol AuditRepository: Sendable {
-    /// The organisation's chain head, locked until the transaction ends (creating it at genesis if absent).
-    func lockHead(organizationID: String) async throws -> AuditHead
-    /// Moves the organisation's chain head.
-    func moveHead(organizationID: String, to head: AuditHead) async throws
-    /// The first link verification starts from: genesis, or the anchor left by pruning.
-    func anchor(organizationID: String) async throws -> AuditHead
-    /// The anchor and the current head, without locking.
-    func anchorAndHead(organizationID: String) async throws -> (anchor: AuditHead, head: AuditHead)
+    /// The organisation's chain state, its row locked until the transaction ends (created at genesis if absent).
+    func lockHead(organizationID: String) async throws -> AuditChainState
+    /// Stores the organisation's chain state (anchor, head, end of the unkeyed part, tag).
+    func store(_ state: AuditChainState) async throws
+    /// The organisation's chain state without locking; genesis when it has none.
+    func state(organizationID: String) async throws -> AuditChainState
     /// Stores an event. Throws `conflict` if its `(org, seq)` is taken.
     func insert(_ event: AuditEvent) async throws
     /// The organisation's events matching `filter`, newest first, with `seq` below `beforeSeq`, at most `limit`.
@@ -134,9 +140,9 @@ public protocol AuditRepository: Sendable {
     func chain(organizationID: String, filter: AuditFilter, afterSeq: Int, limit: Int) async throws -> [AuditEvent]
     /// Every organisation that has events.
     func organizationIDs() async throws -> [String]
-    /// Deletes the organisation's events older than `cutoff` (a contiguous run from the oldest) and moves the
-    /// anchor to the last one deleted, so that the rest still verifies. Returns how many were deleted.
-    func prune(organizationID: String, olderThan cutoff: Date) async throws -> Int
+    /// Deletes the organisation's events older than `cutoff` (a contiguous run from the oldest). Returns how many
+    /// were deleted and the last one deleted (the new anchor, from which the rest still verifies).
+    func prune(organizationID: String, olderThan cutoff: Date) async throws -> (deleted: Int, anchor: AuditHead?)
 }
 
 /// Webhook endpoints, their deliveries (the outbox) and the attempts of each delivery.
@@ -208,6 +214,10 @@ public protocol SMSRepository: Sendable {
     func claimDueOutbound(now: Date, leaseUntil: Date, limit: Int) async throws -> [OutboundSMS]
     /// Stores an outbound message's state, releasing its lease.
     func updateOutbound(_ message: OutboundSMS) async throws
+    /// Bodies of either direction stored before bodies were sealed (at most `limit` of each).
+    func plaintextBodies(limit: Int) async throws -> [PlaintextSMSBody]
+    /// Stores `sealed` as the message's body and empties the plaintext `body` (and an inbound message's `code`).
+    func replaceBody(_ body: PlaintextSMSBody, sealed: [UInt8]) async throws
 }
 
 /// The members of organisations.
@@ -253,4 +263,20 @@ public protocol AccountRepository: Sendable {
     func deleteSessions(userID: String, organizationID: String, except keptID: String?) async throws -> Int
     /// Deletes the user's credentials (the user was removed).
     func deleteCredentials(userID: String, organizationID: String) async throws
+}
+
+/// An SMS body stored in plaintext by an earlier version, to be sealed.
+public struct PlaintextSMSBody: Sendable, Equatable {
+    public enum Direction: Sendable { case inbound, outbound }
+    public var direction: Direction
+    public var id: String
+    public var organizationID: String
+    public var body: String
+
+    public init(direction: Direction, id: String, organizationID: String, body: String) {
+        self.direction = direction
+        self.id = id
+        self.organizationID = organizationID
+        self.body = body
+    }
 }

@@ -6,12 +6,14 @@ import Foundation
 public struct UnitOfWork: Sendable {
     public let storage: any Storage
     let clock: any KaitoClock
-    let audit: AuditLog
+    public let audit: AuditLog
+    /// Repeated denials counted in memory (shared by every copy of this unit of work).
+    public let denials = DenialFolding()
 
-    public init(storage: any Storage, clock: any KaitoClock, random: any RandomSource) {
+    public init(storage: any Storage, clock: any KaitoClock, random: any RandomSource, auditChain: AuditChainKey) {
         self.storage = storage
         self.clock = clock
-        self.audit = AuditLog(random: random)
+        self.audit = AuditLog(random: random, chain: auditChain)
     }
 
     /// Runs `body` for `caller`. With an `audit` record, or when the key's use must be written, it is a write
@@ -65,18 +67,43 @@ public struct UnitOfWork: Sendable {
         }
     }
 
-    /// Records that a known key was refused (401 for an expired, revoked or spent key; 403), in its own transaction.
+    /// Records that a known key was refused (401 for an expired, revoked or spent key; 403). The first denial of
+    /// the key for this reason in a minute is written in its own transaction before the refusal is answered;
+    /// repeats within the minute are folded (`DenialFolding`) and written as one event with their count later.
     /// - Throws: `unavailable` when the event cannot be written: the denial is then not silent.
     public func recordDenial(key: APIKey, address: IPAddress?, origin: RequestOrigin, error: KaitoError, target: AuditEvent.Target?) async throws {
         let now = clock.now()
+        let minute = DenialFolding.minute(of: now)
+        let ended = denials.takeEnded(before: minute)
+        let first = denials.admit(key: key, reason: error.code.rawValue, target: target, ip: address?.description, origin: origin, minute: minute)
+        guard first || !ended.isEmpty else { return }
         let audit = self.audit
         let record = AuditRecord(.authDenied, target: target, outcome: .denied, reason: error.code.rawValue)
         try await failingClosed {
             try await storage.write { session in
-                try await audit.append(
-                    record, actor: AuditEvent.Actor(type: "key", id: key.id, name: key.name), organizationID: key.organizationID,
-                    ip: address?.description, origin: origin, at: now, in: session)
+                try await Self.write(ended, audit: audit, at: now, in: session)
+                if first {
+                    try await audit.append(
+                        record, actor: AuditEvent.Actor(type: "key", id: key.id, name: key.name), organizationID: key.organizationID,
+                        ip: address?.description, origin: origin, at: now, in: session)
+                }
             }
+        }
+    }
+
+    /// Writes the folded repeats of every minute that has ended (of every minute, at shutdown: `all`).
+    public func flushDenials(all: Bool = false) async throws {
+        let ended = denials.takeEnded(before: all ? nil : DenialFolding.minute(of: clock.now()))
+        guard !ended.isEmpty else { return }
+        let (audit, now) = (self.audit, clock.now())
+        try await storage.write { session in try await Self.write(ended, audit: audit, at: now, in: session) }
+    }
+
+    private static func write(_ folded: [DenialFolding.Repeats], audit: AuditLog, at now: Date, in session: any StorageSession) async throws {
+        for repeats in folded {
+            try await audit.append(
+                AuditRecord(.authDenied, target: repeats.target, outcome: .denied, reason: repeats.reason), actor: repeats.actor,
+                organizationID: repeats.organizationID, ip: repeats.ip, origin: repeats.origin, at: now, count: repeats.count, in: session)
         }
     }
 

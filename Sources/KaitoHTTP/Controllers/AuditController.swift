@@ -92,7 +92,7 @@ extension AuditEventResponse {
             actor: .init(type: event.actor.type, id: event.actor.id, name: event.actor.name),
             action: event.action.rawValue, target: event.target.map { .init(type: $0.type, id: $0.id) },
             outcome: event.outcome.rawValue, reason: event.reason, ip: event.ip, userAgent: event.userAgent,
-            requestID: event.requestID, flagged: event.flagged, hash: event.hash, prevHash: event.prevHash
+            requestID: event.requestID, flagged: event.flagged, hash: event.hash, prevHash: event.prevHash, count: event.count
         )
     }
 }

@@ -133,6 +133,7 @@ enum OpenAPIComponents {
             "outcome": S.string(values: ["success", "denied"]), "reason": S.nullable(S.string()),
             "ip": S.nullable(S.string()), "user_agent": S.nullable(S.string()), "request_id": S.nullable(S.string()),
             "flagged": S.boolean(), "hash": S.string(pattern: "^[0-9a-f]{64}$"), "prev_hash": S.string(pattern: "^[0-9a-f]{64}$"),
+            "count": S.integer(minimum: 1),
         ]),
         "AuditEventList": S.list(of: "AuditEvent"),
     ] }

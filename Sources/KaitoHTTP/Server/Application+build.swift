@@ -52,7 +52,7 @@ public struct KaitoApplication {
         dispatchWebhooks: Bool = true, sendSMS: SMSSending? = nil, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         // Services stop in reverse order: the storage closes last, after the dispatcher has stopped.
-        var services: [any Service] = [StorageCloser(storage: runtime.storage)]
+        var services: [any Service] = [StorageCloser(storage: runtime.storage), DenialFlushService(audit: runtime.audit, logger: logger)]
         if dispatchWebhooks {
             services.append(WebhookDispatcher(
                 storage: runtime.storage, keyring: runtime.keyring, clock: runtime.clock, random: runtime.random,

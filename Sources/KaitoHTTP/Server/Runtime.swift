@@ -31,7 +31,7 @@ public struct Runtime: Sendable {
         self.keyring = keyring
         self.clock = clock
         self.random = random
-        let work = UnitOfWork(storage: storage, clock: clock, random: random)
+        let work = UnitOfWork(storage: storage, clock: clock, random: random, auditChain: keyring.auditChain)
         self.keys = KeyService(work: work, keyring: keyring, clock: clock, random: random)
         self.tokens = TokenService(work: work, keyring: keyring, clock: clock, random: random)
         self.organizations = OrganizationService(work: work, keyring: keyring, keys: keys, clock: clock, random: random)
@@ -102,10 +102,18 @@ public struct Runtime: Sendable {
 
     /// On an empty database, creates the `default` organisation and writes its admin key to the bootstrap file.
     public func bootstrap(_ configuration: ServerConfiguration, logger: Logger) async throws {
-        guard let secret = try await organizations.bootstrapIfEmpty() else { return }
+        let sealed = try await sms.sealStoredPlaintext()
+        if sealed > 0 { logger.notice("sealed SMS bodies stored in plaintext by an earlier version", metadata: ["count": "\(sealed)"]) }
+        let retire = "once owners have keys of their own, revoke it and delete the file with `kaito admin rotate-bootstrap-key default --revoke-only` (or rotate it into a secret store with `kaito admin rotate-bootstrap-key default`)"
+        guard let secret = try await organizations.bootstrapIfEmpty() else {
+            if FileManager.default.fileExists(atPath: configuration.bootstrapKeyPath) {
+                logger.notice("the bootstrap org:admin key file is still in the data directory; \(retire)", metadata: ["path": "\(configuration.bootstrapKeyPath)"])
+            }
+            return
+        }
         // A file left from an earlier, deleted database holds a key that no longer exists: replace it.
         try? FileManager.default.removeItem(atPath: configuration.bootstrapKeyPath)
         try SecretFile.create(configuration.bootstrapKeyPath, contents: secret.value + "\n")
-        logger.notice("created organisation 'default'; its org:admin key is in the bootstrap file", metadata: ["path": "\(configuration.bootstrapKeyPath)"])
+        logger.notice("created organisation 'default'; its org:admin key is in the bootstrap file; \(retire)", metadata: ["path": "\(configuration.bootstrapKeyPath)"])
     }
 }

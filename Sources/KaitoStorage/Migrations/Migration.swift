@@ -22,6 +22,8 @@ public enum Migrations {
         Migration(version: 9, name: "data_key_versions", apply: Migration009.apply),
         Migration(version: 10, name: "dashboard_accounts", apply: Migration010.apply),
         Migration(version: 11, name: "user_token_grants", apply: Migration011.apply),
+        Migration(version: 12, name: "sealed_sms_bodies", apply: Migration012.apply),
+        Migration(version: 13, name: "keyed_audit_chains", apply: Migration013.apply),
     ]
 
     static var latestVersion: Int { all.last?.version ?? 0 }

@@ -88,6 +88,14 @@ struct SQLAPIKeyRepository: APIKeyRepository {
             """).all().map { try $0.string("id") }.sorted()
     }
 
+    func revokeCreated(by createdBy: String, organizationID: String, at: Date) async throws -> [String] {
+        try await db.raw("""
+            UPDATE api_keys SET revoked_at = \(bind: at.storedSeconds)
+            WHERE org_id = \(bind: organizationID) AND created_by = \(bind: createdBy) AND revoked_at IS NULL
+            RETURNING id
+            """).all().map { try $0.string("id") }.sorted()
+    }
+
     func clearRateLimitOverrides(organizationID: String) async throws -> [String] {
         try await db.raw("""
             UPDATE api_keys SET rate_limit_code = NULL, rate_limit_read = NULL, rate_limit_write = NULL

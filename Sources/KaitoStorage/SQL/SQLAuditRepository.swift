@@ -6,50 +6,53 @@ struct SQLAuditRepository: AuditRepository {
     let db: any SQLDatabase
     let dialect: any SQLDialectSupport
 
-    func lockHead(organizationID: String) async throws -> AuditHead {
+    func lockHead(organizationID: String) async throws -> AuditChainState {
         try await db.raw("""
-            INSERT INTO audit_heads (org_id, seq, hash, anchor_seq, anchor_hash)
-            VALUES (\(bind: organizationID), 0, \(bind: AuditEvent.genesisHash), 0, \(bind: AuditEvent.genesisHash))
+            INSERT INTO audit_heads (org_id, seq, hash, anchor_seq, anchor_hash, keyed_from)
+            VALUES (\(bind: organizationID), 0, \(bind: AuditEvent.genesisHash), 0, \(bind: AuditEvent.genesisHash), 0)
             ON CONFLICT (org_id) DO NOTHING
             """).run()
         let row = try await db.raw("""
-            SELECT seq, hash FROM audit_heads WHERE org_id = \(bind: organizationID)\(unsafeRaw: dialect.rowLockSuffix)
+            SELECT * FROM audit_heads WHERE org_id = \(bind: organizationID)\(unsafeRaw: dialect.rowLockSuffix)
             """).first()
         guard let row else { throw KaitoError(.unavailable, "The audit chain head is missing.") }
-        return AuditHead(seq: try row.int("seq"), hash: try row.string("hash"))
+        return try Self.decodeState(row)
     }
 
-    func moveHead(organizationID: String, to head: AuditHead) async throws {
+    func store(_ state: AuditChainState) async throws {
         try await db.raw("""
-            UPDATE audit_heads SET seq = \(bind: head.seq), hash = \(bind: head.hash) WHERE org_id = \(bind: organizationID)
+            UPDATE audit_heads SET seq = \(bind: state.head.seq), hash = \(bind: state.head.hash),
+                anchor_seq = \(bind: state.anchor.seq), anchor_hash = \(bind: state.anchor.hash),
+                keyed_from = \(bind: state.keyedFrom), tag = \(bind: state.tag)
+            WHERE org_id = \(bind: state.organizationID)
             """).run()
     }
 
-    func anchor(organizationID: String) async throws -> AuditHead {
-        try await anchorAndHead(organizationID: organizationID).anchor
+    func state(organizationID: String) async throws -> AuditChainState {
+        guard let row = try await db.raw("SELECT * FROM audit_heads WHERE org_id = \(bind: organizationID)").first() else {
+            return .genesis(organizationID)
+        }
+        return try Self.decodeState(row)
     }
 
-    func anchorAndHead(organizationID: String) async throws -> (anchor: AuditHead, head: AuditHead) {
-        let genesis = AuditHead(seq: 0, hash: AuditEvent.genesisHash)
-        guard let row = try await db.raw("SELECT * FROM audit_heads WHERE org_id = \(bind: organizationID)").first() else {
-            return (genesis, genesis)
-        }
-        return (
-            AuditHead(seq: try row.int("anchor_seq"), hash: try row.string("anchor_hash")),
-            AuditHead(seq: try row.int("seq"), hash: try row.string("hash"))
-        )
+    static func decodeState(_ row: any SQLRow) throws -> AuditChainState {
+        AuditChainState(
+            organizationID: try row.string("org_id"),
+            anchor: AuditHead(seq: try row.int("anchor_seq"), hash: try row.string("anchor_hash")),
+            head: AuditHead(seq: try row.int("seq"), hash: try row.string("hash")),
+            keyedFrom: try row.int("keyed_from"), tag: try row.optionalString("tag"))
     }
 
     func insert(_ event: AuditEvent) async throws {
         try await dialect.mappingConflict("The audit event \(event.seq) already exists.") {
             try await db.raw("""
                 INSERT INTO audit_events (id, org_id, seq, at, actor_type, actor_id, actor_name, action, target_type, target_id,
-                                          outcome, reason, ip, user_agent, request_id, flagged, prev_hash, hash)
+                                          outcome, reason, ip, user_agent, request_id, flagged, prev_hash, hash, occurrences)
                 VALUES (\(bind: event.id), \(bind: event.organizationID), \(bind: event.seq), \(bind: event.at.storedSeconds),
                         \(bind: event.actor.type), \(bind: event.actor.id), \(bind: event.actor.name), \(bind: event.action.rawValue),
                         \(bind: event.target?.type), \(bind: event.target?.id), \(bind: event.outcome.rawValue), \(bind: event.reason),
                         \(bind: event.ip), \(bind: event.userAgent), \(bind: event.requestID), \(bind: event.flagged ? 1 : 0),
-                        \(bind: event.prevHash), \(bind: event.hash))
+                        \(bind: event.prevHash), \(bind: event.hash), \(bind: event.count == 1 ? nil : event.count))
                 """).run()
         }
     }
@@ -69,20 +72,16 @@ struct SQLAuditRepository: AuditRepository {
         try await db.raw("SELECT org_id FROM audit_heads ORDER BY org_id").all().map { try $0.string("org_id") }
     }
 
-    func prune(organizationID: String, olderThan cutoff: Date) async throws -> Int {
+    func prune(organizationID: String, olderThan cutoff: Date) async throws -> (deleted: Int, anchor: AuditHead?) {
         guard let last = try await db.raw("""
             SELECT seq, hash FROM audit_events WHERE org_id = \(bind: organizationID) AND at < \(bind: cutoff.storedSeconds)
             ORDER BY seq DESC LIMIT 1
-            """).first() else { return 0 }
+            """).first() else { return (0, nil) }
         let anchor = AuditHead(seq: try last.int("seq"), hash: try last.string("hash"))
         let deleted = try await db.raw("""
             DELETE FROM audit_events WHERE org_id = \(bind: organizationID) AND seq <= \(bind: anchor.seq) RETURNING seq
             """).all().count
-        try await db.raw("""
-            UPDATE audit_heads SET anchor_seq = \(bind: anchor.seq), anchor_hash = \(bind: anchor.hash)
-            WHERE org_id = \(bind: organizationID)
-            """).run()
-        return deleted
+        return (deleted, anchor)
     }
 
     private func filtered(organizationID: String, _ filter: AuditFilter) -> SQLSelectBuilder {
@@ -116,7 +115,8 @@ struct SQLAuditRepository: AuditRepository {
             outcome: AuditEvent.Outcome(rawValue: try row.string("outcome")) ?? .denied,
             reason: try row.optionalString("reason"), ip: try row.optionalString("ip"),
             userAgent: try row.optionalString("user_agent"), requestID: try row.optionalString("request_id"),
-            flagged: try row.int("flagged") != 0, prevHash: try row.string("prev_hash"), hash: try row.string("hash")
+            flagged: try row.int("flagged") != 0, prevHash: try row.string("prev_hash"), hash: try row.string("hash"),
+            count: try row.optionalInt("occurrences") ?? 1
         )
     }
 }

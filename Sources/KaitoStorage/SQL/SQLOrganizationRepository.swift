@@ -128,6 +128,8 @@ struct SQLDataKeyRepository: DataKeyRepository {
         case .previousWebhookSecret: return ("webhook_endpoints", "id", "previous_sealed_secret")
         case .providerSecret: return ("provider_credentials", "provider", "sealed_secret")
         case .userTOTPSecret: return ("user_credentials", "user_id", "totp_sealed")
+        case .smsInboundBody: return ("sms_messages", "id", "sealed_body")
+        case .smsOutboundBody: return ("sms_outbound", "id", "sealed_body")
         }
     }
 
@@ -163,12 +165,13 @@ struct SQLDataKeyRepository: DataKeyRepository {
         return DataKey.Wrapped(masterKeyID: try row.string("master_key_id"), ciphertext: try row.bytes("wrapped"))
     }
 
-    func insertSecretIfAbsent(named name: String, _ wrapped: DataKey.Wrapped, at now: Date) async throws {
-        try await db.raw("""
+    func insertSecretIfAbsent(named name: String, _ wrapped: DataKey.Wrapped, at now: Date) async throws -> Bool {
+        try await !db.raw("""
             INSERT INTO server_secrets (name, master_key_id, wrapped, updated_at)
             VALUES (\(bind: name), \(bind: wrapped.masterKeyID), \(bind: Data(wrapped.ciphertext)), \(bind: now.storedSeconds))
             ON CONFLICT (name) DO NOTHING
-            """).run()
+            RETURNING name
+            """).all().isEmpty
     }
 
     func replaceSecret(named name: String, with wrapped: DataKey.Wrapped, at now: Date) async throws {

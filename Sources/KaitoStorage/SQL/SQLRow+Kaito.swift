@@ -7,6 +7,7 @@ extension SQLRow {
     func int(_ column: String) throws -> Int { Int(try decode(column: column, as: Int64.self)) }
     func optionalInt(_ column: String) throws -> Int? { try decode(column: column, as: Int64?.self).map(Int.init) }
     func bytes(_ column: String) throws -> [UInt8] { Array(try decode(column: column, as: Data.self)) }
+    func optionalBytes(_ column: String) throws -> [UInt8]? { try decode(column: column, as: Data?.self).map { Array($0) } }
     func date(_ column: String) throws -> Date { Date(timeIntervalSince1970: Double(try decode(column: column, as: Int64.self))) }
     func optionalDate(_ column: String) throws -> Date? {
         try decode(column: column, as: Int64?.self).map { Date(timeIntervalSince1970: Double($0)) }

@@ -46,11 +46,12 @@ struct SQLSMSRepository: SMSRepository {
     }
 
     func insertMessage(_ message: SMSMessage, provider: SMSProvider) async throws -> Bool {
+        let sealed = try Self.requireSealed(message.sealedBody)
         let rows = try await db.raw("""
-            INSERT INTO sms_messages (id, org_id, inbox_id, from_number, to_number, body, received_at, code, provider, provider_message_id)
+            INSERT INTO sms_messages (id, org_id, inbox_id, from_number, to_number, body, received_at, code, provider, provider_message_id, sealed_body)
             VALUES (\(bind: message.id), \(bind: message.organizationID), \(bind: message.inboxID), \(bind: message.from),
-                \(bind: message.to), \(bind: message.body), \(bind: message.receivedAt.storedSeconds), \(bind: message.code),
-                \(bind: provider.rawValue), \(bind: message.providerMessageID))
+                \(bind: message.to), '', \(bind: message.receivedAt.storedSeconds), NULL,
+                \(bind: provider.rawValue), \(bind: message.providerMessageID), \(bind: sealed))
             ON CONFLICT (provider, provider_message_id) DO NOTHING
             RETURNING id
             """).all()
@@ -108,7 +109,7 @@ struct SQLSMSRepository: SMSRepository {
             id: try row.string("id"), organizationID: try row.string("org_id"), inboxID: try row.string("inbox_id"),
             from: try row.string("from_number"), to: try row.string("to_number"), body: try row.string("body"),
             receivedAt: try row.date("received_at"), code: try row.optionalString("code"),
-            providerMessageID: try row.string("provider_message_id"))
+            providerMessageID: try row.string("provider_message_id"), sealedBody: try row.optionalBytes("sealed_body"))
     }
 }
 
@@ -116,11 +117,12 @@ extension SQLSMSRepository {
     func insertOutbound(_ message: OutboundSMS) async throws {
         try await db.raw("""
             INSERT INTO sms_outbound (id, org_id, inbox_id, provider, from_number, to_number, body, status, provider_message_id, error,
-                attempts, next_attempt_at, created_at, updated_at)
+                attempts, next_attempt_at, created_at, updated_at, sealed_body)
             VALUES (\(bind: message.id), \(bind: message.organizationID), \(bind: message.inboxID), \(bind: message.provider.rawValue),
-                \(bind: message.from), \(bind: message.to), \(bind: message.body), \(bind: message.status.rawValue),
+                \(bind: message.from), \(bind: message.to), '', \(bind: message.status.rawValue),
                 \(bind: message.providerMessageID), \(bind: message.error), \(bind: message.attempts),
-                \(bind: message.nextAttemptAt?.storedSeconds), \(bind: message.createdAt.storedSeconds), \(bind: message.updatedAt.storedSeconds))
+                \(bind: message.nextAttemptAt?.storedSeconds), \(bind: message.createdAt.storedSeconds), \(bind: message.updatedAt.storedSeconds),
+                \(bind: try Self.requireSealed(message.sealedBody)))
             """).run()
     }
 
@@ -164,6 +166,31 @@ extension SQLSMSRepository {
             status: OutboundSMS.Status(rawValue: try row.string("status")) ?? .failed,
             providerMessageID: try row.optionalString("provider_message_id"), error: try row.optionalString("error"),
             attempts: try row.int("attempts"), nextAttemptAt: try row.optionalDate("next_attempt_at"),
-            createdAt: try row.date("created_at"), updatedAt: try row.date("updated_at"))
+            createdAt: try row.date("created_at"), updatedAt: try row.date("updated_at"), sealedBody: try row.optionalBytes("sealed_body"))
+    }
+
+    /// Bodies are stored only sealed: a plaintext one reaching here is a bug, refused rather than written.
+    static func requireSealed(_ sealed: [UInt8]?) throws -> Data {
+        guard let sealed else { throw KaitoError(.unavailable, "An SMS body must be sealed before it is stored.") }
+        return Data(sealed)
+    }
+
+    func plaintextBodies(limit: Int) async throws -> [PlaintextSMSBody] {
+        let inbound = try await db.raw("""
+            SELECT id, org_id, body FROM sms_messages WHERE sealed_body IS NULL ORDER BY id LIMIT \(literal: limit)
+            """).all().map { PlaintextSMSBody(direction: .inbound, id: try $0.string("id"), organizationID: try $0.string("org_id"), body: try $0.string("body")) }
+        let outbound = try await db.raw("""
+            SELECT id, org_id, body FROM sms_outbound WHERE sealed_body IS NULL ORDER BY id LIMIT \(literal: limit)
+            """).all().map { PlaintextSMSBody(direction: .outbound, id: try $0.string("id"), organizationID: try $0.string("org_id"), body: try $0.string("body")) }
+        return inbound + outbound
+    }
+
+    func replaceBody(_ body: PlaintextSMSBody, sealed: [UInt8]) async throws {
+        let table = body.direction == .inbound ? "sms_messages" : "sms_outbound"
+        let code = body.direction == .inbound ? ", code = NULL" : ""
+        try await db.raw("""
+            UPDATE \(unsafeRaw: table) SET sealed_body = \(bind: Data(sealed)), body = ''\(unsafeRaw: code)
+            WHERE id = \(bind: body.id) AND org_id = \(bind: body.organizationID)
+            """).run()
     }
 }

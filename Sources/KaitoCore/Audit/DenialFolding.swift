@@ -1,0 +1,70 @@
+import Foundation
+
+/// Folds repeated denials so that a refused key cannot fill the audit log: per key and reason, the first denial of
+/// each minute is written at once (before its 401 or 403 is answered), and the repeats within that minute are
+/// counted in memory and written as one event with their `count` once the minute is over. Each server folds its
+/// own denials; a key refused on two servers writes at most two events a minute per reason and server.
+public final class DenialFolding: Sendable {
+    struct Fold: Hashable {
+        var keyID: String
+        var reason: String
+    }
+
+    /// Repeats of one fold within one minute, with what the event that reports them needs.
+    public struct Repeats: Sendable, Equatable {
+        public var minute: Int64
+        public var count: Int
+        public var actor: AuditEvent.Actor
+        public var organizationID: String
+        public var reason: String
+        /// The target if every repeat had the same one.
+        public var target: AuditEvent.Target?
+        var mixedTargets: Bool
+        /// Where the last repeat came from.
+        public var ip: String?
+        public var origin: RequestOrigin
+    }
+
+    private let folds = Locked<[Fold: Repeats]>([:])
+
+    public init() {}
+
+    /// The minute `date` falls in.
+    public static func minute(of date: Date) -> Int64 {
+        let seconds = date.timeIntervalSince1970
+        guard seconds.isFinite else { return 0 }
+        return Int64(max(-1e15, min(1e15, (seconds / 60).rounded(.down))))
+    }
+
+    /// Counts one denial; true when it is the first of its fold this minute and must be written now.
+    func admit(key: APIKey, reason: String, target: AuditEvent.Target?, ip: String?, origin: RequestOrigin, minute: Int64) -> Bool {
+        folds.withLock { folds in
+            let fold = Fold(keyID: key.id, reason: reason)
+            if var repeats = folds[fold], repeats.minute == minute {
+                repeats.count += 1
+                if repeats.target != target { repeats.mixedTargets = true }
+                repeats.ip = ip
+                repeats.origin = origin
+                folds[fold] = repeats
+                return false
+            }
+            folds[fold] = Repeats(
+                minute: minute, count: 0, actor: .init(type: "key", id: key.id, name: key.name), organizationID: key.organizationID,
+                reason: reason, target: target, mixedTargets: false, ip: ip, origin: origin)
+            return true
+        }
+    }
+
+    /// Removes the folds of minutes before `minute` (every fold when nil) and returns those that counted repeats.
+    public func takeEnded(before minute: Int64?) -> [Repeats] {
+        folds.withLock { folds in
+            let ended = folds.filter { minute == nil || $0.value.minute < minute! }
+            for fold in ended.keys { folds.removeValue(forKey: fold) }
+            return ended.values.filter { $0.count > 0 }.map { repeats in
+                var repeats = repeats
+                if repeats.mixedTargets { repeats.target = nil }
+                return repeats
+            }.sorted { ($0.minute, $0.actor.id, $0.reason) < ($1.minute, $1.actor.id, $1.reason) }
+        }
+    }
+}

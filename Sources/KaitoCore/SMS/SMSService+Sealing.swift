@@ -1,0 +1,76 @@
+import Foundation
+
+/// SMS bodies are secrets like seeds (a body carries the one-time code): stored only sealed under the organisation's
+/// data key, bound to the message's id, and opened in memory when a caller reads them.
+extension SMSService {
+    /// How an inbound body is bound when sealed.
+    static let inboundSealKind = "sms"
+    /// How an outbound body is bound when sealed.
+    static let outboundSealKind = "sms-outbound"
+
+    /// `message` with its body sealed by the organisation's current data key, ready to store.
+    func sealed(_ message: SMSMessage, _ session: any StorageSession) async throws -> SMSMessage {
+        var message = message
+        let key = try await keyring.sealingKey(organizationID: message.organizationID, session: session)
+        message.sealedBody = try key.seal(Array(message.body.utf8), kind: Self.inboundSealKind, recordID: message.id, random: random)
+        return message
+    }
+
+    /// `message` with its body sealed by the organisation's current data key, ready to store.
+    func sealed(_ message: OutboundSMS, _ session: any StorageSession) async throws -> OutboundSMS {
+        var message = message
+        let key = try await keyring.sealingKey(organizationID: message.organizationID, session: session)
+        message.sealedBody = try key.seal(Array(message.body.utf8), kind: Self.outboundSealKind, recordID: message.id, random: random)
+        return message
+    }
+
+    /// Stored messages with their bodies (and the codes found in them) opened.
+    /// - Throws: `Envelope.Error` when a sealed body was altered; `unavailable` without the data key.
+    func opened(_ messages: [SMSMessage], _ session: any StorageSession) async throws -> [SMSMessage] {
+        guard let organizationID = messages.first?.organizationID else { return messages }
+        let key = try await keyring.dataKey(organizationID: organizationID, opening: messages.compactMap(\.sealedBody), session: session)
+        return try messages.map { message in
+            guard let sealed = message.sealedBody else { return message }  // not yet sealed by the start-up pass
+            var opened = message
+            opened.body = String(decoding: try key.open(sealed, kind: Self.inboundSealKind, recordID: message.id), as: UTF8.self)
+            opened.code = CodeExtractor.extract(from: opened.body)
+            return opened
+        }
+    }
+
+    /// Stored outbound messages with their bodies opened.
+    func opened(_ messages: [OutboundSMS], _ session: any StorageSession) async throws -> [OutboundSMS] {
+        var result: [OutboundSMS] = []
+        for message in messages {
+            guard let sealed = message.sealedBody else {
+                result.append(message)
+                continue
+            }
+            let key = try await keyring.dataKey(organizationID: message.organizationID, opening: [sealed], session: session)
+            var opened = message
+            opened.body = String(decoding: try key.open(sealed, kind: Self.outboundSealKind, recordID: message.id), as: UTF8.self)
+            result.append(opened)
+        }
+        return result
+    }
+
+    /// Seals the bodies an earlier version stored in plaintext, in batches (each its own transaction), emptying the
+    /// plaintext columns. Run at every start; returns how many it sealed (0 once done).
+    @discardableResult
+    public func sealStoredPlaintext(batchSize: Int = 200) async throws -> Int {
+        var total = 0
+        while true {
+            let sealedCount = try await storage.write { session in
+                let bodies = try await session.sms.plaintextBodies(limit: batchSize)
+                for body in bodies {
+                    let key = try await keyring.sealingKey(organizationID: body.organizationID, session: session)
+                    let kind = body.direction == .inbound ? Self.inboundSealKind : Self.outboundSealKind
+                    try await session.sms.replaceBody(body, sealed: try key.seal(Array(body.body.utf8), kind: kind, recordID: body.id, random: random))
+                }
+                return bodies.count
+            }
+            total += sealedCount
+            if sealedCount == 0 { return total }
+        }
+    }
+}
