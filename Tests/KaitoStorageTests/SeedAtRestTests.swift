@@ -57,16 +57,3 @@ struct SeedAtRestTests {
         }
     }
 }
-
-extension Array where Element == UInt8 {
-    func contains(subsequence: [UInt8]) -> Bool {
-        guard !subsequence.isEmpty, subsequence.count <= count else { return false }
-        let first = subsequence[0]
-        var index = 0
-        while index <= count - subsequence.count {
-            if self[index] == first && Array(self[index..<(index + subsequence.count)]) == subsequence { return true }
-            index += 1
-        }
-        return false
-    }
-}

@@ -29,3 +29,17 @@ public struct TemporaryDirectory: Sendable {
         return bytes
     }
 }
+
+extension Array where Element == UInt8 {
+    /// Whether these bytes contain `subsequence` anywhere (a search of database files for a secret).
+    public func contains(subsequence: [UInt8]) -> Bool {
+        guard !subsequence.isEmpty, subsequence.count <= count else { return false }
+        let first = subsequence[0]
+        var index = 0
+        while index <= count - subsequence.count {
+            if self[index] == first && Array(self[index..<(index + subsequence.count)]) == subsequence { return true }
+            index += 1
+        }
+        return false
+    }
+}
