@@ -28,7 +28,7 @@ struct Serve: AsyncParsableCommand {
         }
         let application = KaitoApplication(runtime: runtime, trustedProxies: configuration.trustedProxies, publicURL: configuration.publicURL).application(
             runtime: runtime, host: configuration.host, port: configuration.port, logger: logger,
-            auditRetentionDays: configuration.auditRetentionDays,
+            auditRetentionDays: configuration.auditRetentionDays, http: configuration.http,
             sendSMS: SMSSending(twilioAPIBase: configuration.twilioAPIBase, publicURL: configuration.publicURL)
         ) { channel in
             logger.notice("kaito is listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])

@@ -39,6 +39,22 @@ struct ServerOptions: ParsableArguments {
             }
             configuration.auditRetentionDays = value
         }
+        func seconds(_ value: String?, _ name: String, in range: ClosedRange<Double>) throws -> Duration? {
+            guard let text = value.flatMap({ $0.isEmpty ? nil : $0 }) else { return nil }
+            guard let value = Double(text), range.contains(value) else {
+                throw CLIError(message: "\(name) must be a number of seconds from \(range.lowerBound) to \(range.upperBound)", exitCode: 2)
+            }
+            return .milliseconds(Int64(value * 1000))
+        }
+        configuration.databaseTimeout = try seconds(environment["KAITO_DATABASE_TIMEOUT"], "KAITO_DATABASE_TIMEOUT", in: 0.1...300) ?? configuration.databaseTimeout
+        configuration.http.idleTimeout = try seconds(environment["KAITO_HTTP_IDLE_TIMEOUT"], "KAITO_HTTP_IDLE_TIMEOUT", in: 1...3600) ?? configuration.http.idleTimeout
+        configuration.http.readTimeout = try seconds(environment["KAITO_HTTP_READ_TIMEOUT"], "KAITO_HTTP_READ_TIMEOUT", in: 1...3600) ?? configuration.http.readTimeout
+        if let text = environment["KAITO_MAX_CONNECTIONS"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            guard let value = Int(text), (1...1_000_000).contains(value) else {
+                throw CLIError(message: "KAITO_MAX_CONNECTIONS must be a whole number from 1 to 1000000", exitCode: 2)
+            }
+            configuration.http.maxConnections = value
+        }
         if let url = environment["KAITO_PUBLIC_URL"].flatMap({ $0.isEmpty ? nil : $0 }) {
             guard let parsed = URLComponents(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host?.isEmpty == false,
                   parsed.query == nil else {

@@ -27,13 +27,22 @@ struct ServerProcess {
 
     /// Starts `kaito serve --port 0` on a fresh data directory (and `databaseURL`, when given) and waits until it
     /// says where it listens.
+    /// With `fileLimit`, the server runs under that many file descriptors (`RLIMIT_NOFILE`), as under a tight `ulimit -n`.
     static func start(
-        databaseURL: String? = nil, environment extra: [String: String] = [:], directory existing: TemporaryDirectory? = nil, port: Int = 0
+        databaseURL: String? = nil, environment extra: [String: String] = [:], directory existing: TemporaryDirectory? = nil, port: Int = 0,
+        fileLimit: Int? = nil
     ) async throws -> ServerProcess {
         let directory = try existing ?? TemporaryDirectory()
         let process = Process()
-        process.executableURL = try executable
-        process.arguments = ["serve", "--port", String(port), "--data-dir", directory.path] + (databaseURL.map { ["--database-url", $0] } ?? [])
+        let arguments = ["serve", "--port", String(port), "--data-dir", directory.path] + (databaseURL.map { ["--database-url", $0] } ?? [])
+        if let fileLimit {
+            let launcher = "import os, resource, sys; n = int(sys.argv[1]); resource.setrlimit(resource.RLIMIT_NOFILE, (n, n)); os.execv(sys.argv[2], sys.argv[2:])"
+            process.executableURL = python
+            process.arguments = ["-c", launcher, String(fileLimit), try executable.path] + arguments
+        } else {
+            process.executableURL = try executable
+            process.arguments = arguments
+        }
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("KAITO_") }
         environment.merge(extra) { $1 }
         process.environment = environment

@@ -10,10 +10,10 @@
 public protocol Storage: Sendable {
     /// Runs `body` against a consistent read-only view.
     /// - Throws: whatever `body` throws, or `unavailable` when the database cannot be reached.
-    func read<T: Sendable>(_ body: @Sendable (any StorageSession) async throws -> T) async throws -> T
+    func read<T: Sendable>(_ body: @Sendable @escaping (any StorageSession) async throws -> T) async throws -> T
     /// Runs `body`, which issues a single query, without a snapshot transaction around it (one statement is its
     /// own snapshot). The key lookup of every request uses it.
-    func lookup<T: Sendable>(_ body: @Sendable (any StorageSession) async throws -> T) async throws -> T
+    func lookup<T: Sendable>(_ body: @Sendable @escaping (any StorageSession) async throws -> T) async throws -> T
     /// Runs `body` in one write transaction: commit on return, rollback on throw.
     /// - Throws: whatever `body` throws, `conflict` on a unique violation, `unavailable` when the database fails.
     func write<T: Sendable>(_ body: @Sendable @escaping (any StorageSession) async throws -> T) async throws -> T
@@ -55,7 +55,7 @@ public protocol StorageSession: Sendable {
 }
 
 extension Storage {
-    public func lookup<T: Sendable>(_ body: @Sendable (any StorageSession) async throws -> T) async throws -> T {
+    public func lookup<T: Sendable>(_ body: @Sendable @escaping (any StorageSession) async throws -> T) async throws -> T {
         try await read(body)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import NIOCore
 import KaitoCore
 import KaitoWorkers
@@ -48,7 +49,7 @@ public struct KaitoApplication {
 
     /// The runnable server on `host:port`, with the storage closed on graceful shutdown.
     public func application(
-        runtime: Runtime, host: String, port: Int, logger: Logger, auditRetentionDays: Int? = nil,
+        runtime: Runtime, host: String, port: Int, logger: Logger, auditRetentionDays: Int? = nil, http: HTTPLimits = HTTPLimits(),
         dispatchWebhooks: Bool = true, sendSMS: SMSSending? = nil, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         // Services stop in reverse order: the storage closes last, after the dispatcher has stopped.
@@ -64,9 +65,13 @@ public struct KaitoApplication {
         if let days = auditRetentionDays {
             services.append(AuditRetentionService(audit: runtime.audit, retentionDays: days, clock: runtime.clock, logger: logger))
         }
+        let (readTimeout, idleTimeout) = (TimeAmount(http.readTimeout), TimeAmount(http.idleTimeout))
         return Application(
             router: router,
-            configuration: .init(address: .hostname(host, port: port), serverName: "kaito"),
+            server: .http1(configuration: .init(additionalChannelHandlers: [RequestReadDeadline(timeout: readTimeout)], idleTimeout: idleTimeout)),
+            configuration: .init(
+                address: .hostname(host, port: port), serverName: "kaito",
+                availableConnectionsDelegate: MaximumAvailableConnections(http.maxConnections, logger: logger)),
             services: services,
             onServerRunning: onServerRunning,
             logger: logger
@@ -92,5 +97,11 @@ struct StorageCloser: Service {
     func run() async throws {
         try? await gracefulShutdown()
         try await storage.close()
+    }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        self = .nanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }
 }

@@ -48,14 +48,14 @@ public struct Runtime: Sendable {
         let master = try loadMasterKey(configuration, logger: logger)
         if let url = configuration.databaseURL {
             guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else { throw ServerError.unsupportedDatabaseURL }
-            let storage = try await PostgresStorage.open(url: url, logger: logger)
+            let storage = try await PostgresStorage.open(url: url, timeout: configuration.databaseTimeout, logger: logger)
             return Runtime(storage: storage, keyring: try await openKeyring(master, storage), webhookPolicy: WebhookAddressPolicy(allowed: configuration.webhookAllowedCIDRs))
         }
         // Create the database file owner-only; SQLite gives its WAL and shared-memory files the same mode.
         if !FileManager.default.fileExists(atPath: configuration.databasePath) {
             FileManager.default.createFile(atPath: configuration.databasePath, contents: nil, attributes: [.posixPermissions: 0o600])
         }
-        let storage = try await SQLiteStorage.open(path: configuration.databasePath, logger: logger)
+        let storage = try await SQLiteStorage.open(path: configuration.databasePath, busyTimeout: configuration.databaseTimeout, logger: logger)
         return Runtime(storage: storage, keyring: try await openKeyring(master, storage), webhookPolicy: WebhookAddressPolicy(allowed: configuration.webhookAllowedCIDRs))
     }
 

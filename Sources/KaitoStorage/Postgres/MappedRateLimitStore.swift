@@ -21,7 +21,7 @@ struct MappedRateLimitStore: RateLimitStore {
             return try await body()
         } catch let error as PSQLError {
             logger.error("rate-limit store error", metadata: ["code": "\(error.code)", "sqlstate": "\(error.serverInfo?[.sqlState] ?? "-")"])
-            throw KaitoError(.unavailable, "The rate limit could not be checked.")
+            throw KaitoError(.unavailable, "The rate limit could not be checked.", retryAfter: DatabaseDeadline.retryAfter)
         }
     }
 }

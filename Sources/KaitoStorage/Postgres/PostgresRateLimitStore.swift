@@ -7,9 +7,12 @@ import SQLKit
 /// `INSERT ... ON CONFLICT DO UPDATE ... WHERE ... RETURNING` that both decides and updates.
 struct PostgresRateLimitStore: RateLimitStore {
     let client: PostgresClient
+    /// The storage's deadline: a rate-limit check waits no longer for the database than a unit of work.
+    let timeout: Duration
 
     func acquire(keyID: String, group: RateLimitGroup, rule: GCRA, now: Int64) async throws -> RateLimitDecision {
-        try await client.withConnection { connection in
+        let client = self.client
+        return try await DatabaseDeadline.run(timeout) { try await client.withConnection { connection in
             let db = connection.sql()
             let admitted = try await db.raw("""
                 INSERT INTO rate_limit_state (key_id, bucket, tat) VALUES (\(bind: keyID), \(bind: group.rawValue), \(bind: now + rule.interval))
@@ -20,18 +23,21 @@ struct PostgresRateLimitStore: RateLimitStore {
             if let admitted {
                 return rule.admitted(newTAT: try admitted.decode(column: "tat", as: Int64.self), now: now)
             }
-            let tat = try await currentTAT(db, keyID: keyID, group: group) ?? now
+            let tat = try await Self.currentTAT(db, keyID: keyID, group: group) ?? now
             return rule.rejected(tat: max(tat, now), now: now)
-        }
+        } }
     }
 
     func peek(keyID: String, group: RateLimitGroup, rule: GCRA, now: Int64) async throws -> RateLimitDecision {
-        try await client.withConnection { connection in
-            rule.peek(tat: try await currentTAT(connection.sql(), keyID: keyID, group: group), now: now)
+        let client = self.client
+        return try await DatabaseDeadline.run(timeout) {
+            try await client.withConnection { connection in
+                rule.peek(tat: try await Self.currentTAT(connection.sql(), keyID: keyID, group: group), now: now)
+            }
         }
     }
 
-    private func currentTAT(_ db: any SQLDatabase, keyID: String, group: RateLimitGroup) async throws -> Int64? {
+    private static func currentTAT(_ db: any SQLDatabase, keyID: String, group: RateLimitGroup) async throws -> Int64? {
         try await db.raw("SELECT tat FROM rate_limit_state WHERE key_id = \(bind: keyID) AND bucket = \(bind: group.rawValue)")
             .first()?.decode(column: "tat", as: Int64.self)
     }

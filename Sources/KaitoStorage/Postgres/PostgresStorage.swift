@@ -20,26 +20,31 @@ public final class PostgresStorage: Storage {
     public let rateLimits: any RateLimitStore
     private let dialect = PostgresDialectSupport()
     private let logger: Logger
+    /// The longest any unit of work waits for the database before it is `unavailable` (`KAITO_DATABASE_TIMEOUT`).
+    let timeout: Duration
 
     /// The advisory lock key under which migrations run ("kaito" in ASCII).
     static let migrationLockKey: Int64 = 0x6B_6169_746F
 
-    private init(client: PostgresClient, runTask: Task<Void, Never>, logger: Logger) {
+    private init(client: PostgresClient, runTask: Task<Void, Never>, timeout: Duration, logger: Logger) {
         self.client = client
         self.runTask = runTask
+        self.timeout = timeout
         self.logger = logger
-        self.rateLimits = MappedRateLimitStore(base: PostgresRateLimitStore(client: client), logger: logger)
+        self.rateLimits = MappedRateLimitStore(base: PostgresRateLimitStore(client: client, timeout: timeout), logger: logger)
     }
 
-    /// Connects to `url` and brings the schema up to date (once, whichever server gets the lock first).
+    /// Connects to `url` and brings the schema up to date (once, whichever server gets the lock first). Every unit
+    /// of work waits at most `timeout` for the database, then fails with `unavailable`.
     /// - Throws: `Migrator.Error.schemaTooNew`; `unavailable` when the database cannot be reached.
-    public static func open(url: String, logger: Logger) async throws -> PostgresStorage {
+    public static func open(url: String, timeout: Duration = .seconds(5), logger: Logger) async throws -> PostgresStorage {
         var configuration = try PostgresURL.configuration(url)
         configuration.options.maximumConnections = 20
+        configuration.options.connectTimeout = timeout
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         // The pool runs for as long as the storage lives; `close()` cancels it.
         let runTask = Task { await client.run() }
-        let storage = PostgresStorage(client: client, runTask: runTask, logger: logger)
+        let storage = PostgresStorage(client: client, runTask: runTask, timeout: timeout, logger: logger)
         do {
             _ = try await storage.migrate()
             storage.startListening()
@@ -62,23 +67,23 @@ public final class PostgresStorage: Storage {
         }
     }
 
-    public func read<T: Sendable>(_ body: @Sendable (any StorageSession) async throws -> T) async throws -> T {
-        do {
-            return try await client.withConnection { connection in
-                try await Self.transaction(connection.sql(), begin: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY") { db in
-                    try await body(SQLStorageSession(database: db, dialect: dialect))
-                }
-            }
-        } catch {
-            throw mapped(error)
-        }
+    public func read<T: Sendable>(_ body: @Sendable @escaping (any StorageSession) async throws -> T) async throws -> T {
+        try await transaction(begin: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", body)
     }
 
     public func write<T: Sendable>(_ body: @Sendable @escaping (any StorageSession) async throws -> T) async throws -> T {
+        try await transaction(begin: "BEGIN", body)
+    }
+
+    /// One unit of work on a pooled connection, within the deadline.
+    private func transaction<T: Sendable>(begin: String, _ body: @Sendable @escaping (any StorageSession) async throws -> T) async throws -> T {
+        let (client, dialect) = (self.client, self.dialect)
         do {
-            return try await client.withConnection { connection in
-                try await Self.transaction(connection.sql(), begin: "BEGIN") { db in
-                    try await body(SQLStorageSession(database: db, dialect: dialect))
+            return try await DatabaseDeadline.run(timeout) {
+                try await client.withConnection { connection in
+                    try await Self.transaction(connection.sql(), begin: begin) { db in
+                        try await body(SQLStorageSession(database: db, dialect: dialect))
+                    }
                 }
             }
         } catch {
@@ -87,12 +92,19 @@ public final class PostgresStorage: Storage {
     }
 
     public func schemaVersion() async throws -> Int {
-        try await client.withConnection { connection in try await Migrator.currentVersion(connection.sql()) }
+        let client = self.client
+        return try await DatabaseDeadline.run(timeout) {
+            try await client.withConnection { connection in try await Migrator.currentVersion(connection.sql()) }
+        }
     }
 
+    /// Answers within a second (or the deadline, if shorter): a load balancer asks while the database is gone.
     public func isReachable() async -> Bool {
-        (try? await client.withConnection { connection in
-            try await connection.sql().raw("SELECT 1 AS one").first() != nil
+        let client = self.client
+        return (try? await DatabaseDeadline.run(min(timeout, .seconds(1))) {
+            try await client.withConnection { connection in
+                try await connection.sql().raw("SELECT 1 AS one").first() != nil
+            }
         }) ?? false
     }
 
@@ -151,7 +163,7 @@ public final class PostgresStorage: Storage {
             "sqlstate": "\(psql?.serverInfo?[.sqlState] ?? "-")",
             "message": "\(psql?.serverInfo?[.message] ?? "-")",
         ])
-        return KaitoError(.unavailable, "The database could not complete the request.")
+        return KaitoError(.unavailable, "The database could not complete the request.", retryAfter: DatabaseDeadline.retryAfter)
     }
 }
 

@@ -40,9 +40,13 @@ public final class SQLiteStorage: Storage {
         self.logger = logger
     }
 
-    /// Opens (creating if needed) the database file at `path` and brings its schema up to date.
+    /// Opens (creating if needed) the database file at `path` and brings its schema up to date. A statement that
+    /// finds the database locked by another process waits at most `busyTimeout`, then fails with `unavailable`.
     /// - Throws: `Migrator.Error.schemaTooNew` for a database written by a newer kaito; SQLite errors.
-    public static func open(path: String, readerCount: Int = 4, logger: Logger) async throws -> SQLiteStorage {
+    public static func open(path: String, readerCount: Int = 4, busyTimeout: Duration = .seconds(5), logger: Logger) async throws -> SQLiteStorage {
+        // SQLite's own busy handler sleeps between tries and gives up after the timeout (it replaces the driver's,
+        // which retries at once, for ever: a lock held elsewhere made requests spin).
+        let busy = "PRAGMA busy_timeout = \(busyTimeout.components.seconds * 1000 + busyTimeout.components.attoseconds / 1_000_000_000_000_000)"
         let writerPool = NIOThreadPool(numberOfThreads: 1)
         let readerPool = NIOThreadPool(numberOfThreads: max(1, min(readerCount, 4)))
         writerPool.start()
@@ -50,7 +54,7 @@ public final class SQLiteStorage: Storage {
         let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
         let writerLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let writer = try await SQLiteConnection.open(storage: .file(path: path), threadPool: writerPool, logger: logger, on: writerLoop.next())
-        for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL", "PRAGMA foreign_keys = ON"] {
+        for pragma in [busy, "PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL", "PRAGMA foreign_keys = ON"] {
             try await writer.sql().raw(SQLQueryString(pragma)).run()
         }
         let storage: SQLiteStorage
@@ -60,6 +64,7 @@ public final class SQLiteStorage: Storage {
             for _ in 0..<max(1, readerCount) {
                 let reader = try await SQLiteConnection.open(storage: .file(path: path), threadPool: readerPool, logger: logger, on: eventLoop)
                 try await reader.sql().raw("PRAGMA query_only = ON").run()
+                try await reader.sql().raw(SQLQueryString(busy)).run()
                 readers.append(reader)
             }
             storage = SQLiteStorage(writer: writer, writerLoop: writerLoop, readers: readers, threadPools: [writerPool, readerPool], logger: logger)
@@ -73,7 +78,7 @@ public final class SQLiteStorage: Storage {
         return storage
     }
 
-    public func read<T: Sendable>(_ body: @Sendable (any StorageSession) async throws -> T) async throws -> T {
+    public func read<T: Sendable>(_ body: @Sendable @escaping (any StorageSession) async throws -> T) async throws -> T {
         do {
             return try await readers.withConnection { connection in
                 // A deferred transaction: one snapshot for every query of the unit of work.
@@ -86,7 +91,7 @@ public final class SQLiteStorage: Storage {
         }
     }
 
-    public func lookup<T: Sendable>(_ body: @Sendable (any StorageSession) async throws -> T) async throws -> T {
+    public func lookup<T: Sendable>(_ body: @Sendable @escaping (any StorageSession) async throws -> T) async throws -> T {
         do {
             return try await readers.withConnection { connection in
                 try await body(SQLStorageSession(database: connection.sql(), dialect: dialect))
@@ -151,7 +156,7 @@ public final class SQLiteStorage: Storage {
         guard error is SQLiteError else { return error }
         if dialect.isUniqueViolation(error) { return KaitoError.conflict("The resource already exists.") }
         logger.error("database error", metadata: ["error": "\(String(describing: error))"])
-        return KaitoError(.unavailable, "The database could not complete the request.")
+        return KaitoError(.unavailable, "The database could not complete the request.", retryAfter: DatabaseDeadline.retryAfter)
     }
 }
 
