@@ -126,7 +126,7 @@ public struct WebhookDispatcher: Service {
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         defer { _ = client.shutdown() }
 
-        let timestamp = Int64(clock.now().timeIntervalSince1970)
+        let timestamp = Timestamp.unixSeconds(clock.now())
         let body = delivery.body
         var request = HTTPClientRequest(url: endpoint.url)
         request.method = .POST
@@ -139,7 +139,7 @@ public struct WebhookDispatcher: Service {
         do {
             let response = try await client.execute(request, timeout: Self.timeout)
             _ = try? await response.body.collect(upTo: 64 * 1024)
-            let retryAfter = response.headers.first(name: "Retry-After").flatMap(TimeInterval.init)
+            let retryAfter = response.headers.first(name: "Retry-After").flatMap { RetryAfter.parse($0, now: clock.now()) }
             return Outcome(statusCode: Int(response.status.code), error: nil, retryAfter: retryAfter)
         } catch {
             return Outcome(error: "no answer: \(type(of: error))")
