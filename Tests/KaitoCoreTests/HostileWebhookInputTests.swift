@@ -55,3 +55,54 @@ struct HostileWebhookInputTests {
         _ = TOTP.counter(at: date, period: 30)
     }
 }
+
+extension HostileWebhookInputTests {
+    /// The first and the last address of every refused range.
+    static let specialPurposeEnds: [(String, IPAddress)] = WebhookAddressPolicy.specialPurpose.flatMap { range in
+        let last = IPAddress(bytes: zip(range.network.network.bytes, CIDR.mask([UInt8](repeating: 0xFF, count: 16), range.network.prefixLength))
+            .map { network, mask in network | ~mask })
+        return [(range.description, range.network.network), (range.description, last)]
+    }
+
+    @Test("Every range of the special-purpose table is refused, at both ends", arguments: specialPurposeEnds)
+    func specialPurposeRefused(range: String, address: IPAddress) {
+        #expect(WebhookAddressPolicy().refusal(for: address) != nil, "\(address) in \(range)")
+    }
+
+    @Test("The IPv6 forms that embed a refused IPv4 address, and the gaps the probe found, are refused", arguments: [
+        "::127.0.0.1", "::a9fe:a9fe", "2002:7f00:1::", "2002:a9fe:a9fe::1", "64:ff9b:1::1", "64:ff9b:1:ffff::a00:1", "2001::1",
+        "2001:0:4136:e378:8000:63bf:3fff:fdd2", "64:ff9b::127.0.0.1", "64:ff9b::169.254.169.254", "64:ff9b::10.0.0.1",
+        "::ffff:127.0.0.1", "::ffff:169.254.169.254", "::ffff:0:127.0.0.1", "fec0::1", "3fff::1", "5f00::1", "100::1",
+    ])
+    func embeddedRefused(text: String) throws {
+        let address = try #require(IPAddress(text))
+        #expect(WebhookAddressPolicy().refusal(for: address) != nil, "\(text)")
+    }
+
+    @Test("Public addresses are accepted, NAT64 of a public IPv4 address included", arguments: [
+        "93.184.216.34", "8.8.8.8", "1.1.1.1", "192.0.1.1", "192.0.3.1", "198.17.255.255", "198.20.0.1", "223.255.255.255",
+        "2606:4700:4700::1111", "2001:4860:4860::8888", "2a00:1450:4001:80b::200e", "::ffff:8.8.8.8", "64:ff9b::8.8.8.8",
+        "2001:200::1", "2003::1",
+    ])
+    func publicAccepted(text: String) throws {
+        let address = try #require(IPAddress(text))
+        #expect(WebhookAddressPolicy().refusal(for: address) == nil, "\(text)")
+    }
+
+    @Test("An allowed range overrides the table for its addresses only, NAT64 forms of them included")
+    func allowedOverride() throws {
+        let policy = WebhookAddressPolicy(allowed: [try #require(CIDR("127.0.0.1/32"))])
+        #expect(policy.refusal(for: try #require(IPAddress("127.0.0.1"))) == nil)
+        #expect(policy.refusal(for: try #require(IPAddress("::ffff:127.0.0.1"))) == nil)
+        #expect(policy.refusal(for: try #require(IPAddress("64:ff9b::127.0.0.1"))) == nil)
+        #expect(policy.refusal(for: try #require(IPAddress("127.0.0.2"))) != nil)
+        #expect(policy.refusal(for: try #require(IPAddress("::1"))) != nil)
+    }
+
+    @Test("A host with a zone id is refused before it is resolved", arguments: ["fe80::1%eth0", "[fe80::1%25eth0]", "example.com%lo"])
+    func zoneIDRefused(host: String) async {
+        await #expect(throws: KaitoError.self) {
+            _ = try await WebhookAddressPolicy(allowed: [CIDR("::/0")!, CIDR("0.0.0.0/0")!]).check(host: host, resolver: SystemHostResolver())
+        }
+    }
+}
