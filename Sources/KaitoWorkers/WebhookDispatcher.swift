@@ -100,7 +100,8 @@ public struct WebhookDispatcher: Service {
     }
 
     func send(_ delivery: WebhookDelivery, to endpoint: WebhookEndpoint) async -> Outcome {
-        guard let components = URLComponents(string: endpoint.url), let host = components.host else {
+        // A URL stored before the checks of `WebhookURL` that fails them is not requested.
+        guard (try? WebhookURL(endpoint.url)) != nil, let components = URLComponents(string: endpoint.url), let host = components.host else {
             return Outcome(error: "the endpoint URL is invalid")
         }
         // Checked on every attempt, and the connection goes to the address that was checked.

@@ -106,3 +106,36 @@ extension HostileWebhookInputTests {
         }
     }
 }
+
+extension HostileWebhookInputTests {
+    @Test("Hostile URLs are refused, naming url", arguments: [
+        "http://example.com/a\r\nX-Evil: 1", "http://example.com/a\nb", "http://example.com/a b", "http://example.com/\t",
+        " http://example.com/", "http://example.com/ ", "http://example.com/\u{0}", "http://example.com/\u{7F}",
+        "http://example.com/\u{85}", "http://example.com/\u{A0}", "http://example.com/\"x\"", "http://example.com/'x'",
+        "http://example.com/<script>", "http://example.com/a\\b", "http://example.com\\@evil.com/", "http://example.com/`",
+        "http://example.com/{x}", "http://example.com/a|b", "http://example.com/a^b", "http://exämple.com/", "http://example.com/ä",
+        "http://user:pass@example.com/", "http://user@example.com/", "http://@example.com/", "http://example.com/#frag",
+        "http://example.com/%", "http://example.com/%zz", "http://example.com/%4", "http://exa%6Dple.com/", "http://[fe80::1%25eth0]/",
+        "http://[::1/", "http://[not-v6]/", "http://[::1]x/", "http://example.com/[x]", "http://example.com:0/", "http://example.com:65536/",
+        "http://example.com:-1/", "http://example.com:/", "http://example.com:8o/", "http:///path", "http://", "https:example.com",
+        "ftp://example.com/", "javascript://example.com/", "example.com/hook", "//example.com/", "",
+        "http://" + String(repeating: "a", count: 2100) + ".com/", "http://exa+mple.com/", "http://example.com:80:80/",
+    ])
+    func hostileURL(text: String) {
+        let error = #expect(throws: KaitoError.self) { try WebhookURL(text) }
+        #expect(error?.code == .validationFailed)
+        #expect(error?.fieldErrors.first?.field == "url", "\(text.debugDescription)")
+    }
+
+    @Test("Good URLs are stored normalised: scheme and host lowercased, default port dropped", arguments: [
+        ("https://hooks.example.com/kaito", "https://hooks.example.com/kaito"),
+        ("HTTPS://Hooks.Example.COM:443/Kaito?Topic=A&b=%2F", "https://hooks.example.com/Kaito?Topic=A&b=%2F"),
+        ("http://Example.com:80", "http://example.com/"), ("http://example.com:8080/h", "http://example.com:8080/h"),
+        ("https://example.com:80/h", "https://example.com:80/h"), ("http://example.com?x=1", "http://example.com/?x=1"),
+        ("http://127.0.0.1:9/h", "http://127.0.0.1:9/h"), ("http://[2001:DB8::1]:443/h", "http://[2001:db8::1]:443/h"),
+        ("https://xn--exmple-cua.com/a-b_c.d~e/!$&()*+,;=:@", "https://xn--exmple-cua.com/a-b_c.d~e/!$&()*+,;=:@"),
+    ])
+    func normalised(text: String, stored: String) throws {
+        #expect(try WebhookURL(text).description == stored)
+    }
+}

@@ -10,7 +10,66 @@ import Testing
 /// not be stored, addresses that must not be reached, receivers that answer with hostile `Retry-After` values or
 /// trickle their answer. Bad input gets a problem response and changes nothing; no receiver stops the dispatcher.
 @Suite("Hostile webhook input", .serialized)
-struct HostileWebhookInputTests {}
+struct HostileWebhookInputTests {
+    static let hostileURLs = [
+        "http://127.0.0.1:9/a\r\nX-Evil: 1", "http://127.0.0.1:9/a\nb", "http://127.0.0.1:9/a\rb", "http://127.0.0.1:9/a b",
+        "http://127.0.0.1:9/\t", " http://127.0.0.1:9/", "http://127.0.0.1:9/ ", "http://127.0.0.1:9/\u{0}", "http://127.0.0.1:9/\u{1B}",
+        "http://127.0.0.1:9/\u{7F}", "http://127.0.0.1:9/\u{85}", "http://127.0.0.1:9/\u{2028}", "http://127.0.0.1:9/\"q\"",
+        "http://127.0.0.1:9/'q'", "http://127.0.0.1:9/<b>", "http://127.0.0.1:9/a\\b", "http://127.0.0.1:9/ä", "http://exämple.com/",
+        "http://user:pass@127.0.0.1:9/", "http://user@127.0.0.1:9/", "http://127.0.0.1:9/#fragment", "http://127.0.0.1:9/%zz",
+        "http://[fe80::1%25eth0]:9/", "http://[::127.0.0.1]/h", "http://[2002:7f00:1::]/h", "http://[64:ff9b:1::1]/h",
+        "http://[2001::1]/h", "http://[64:ff9b::127.0.0.2]/h", "http://[::ffff:0:127.0.0.2]/h", "http://203.0.113.9/h",
+    ]
+
+    static func json(_ object: [String: Any]) throws -> String {
+        String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
+    }
+
+    func urls(_ client: any TestClientProtocol, _ admin: String) async throws -> [String] {
+        try await client.send(.get, "/v1/webhooks", key: admin).decode(ListResponse<WebhookResponse>.self).data.map(\.url)
+    }
+
+    @Test("POST /v1/webhooks refuses every hostile URL with 422 naming url, and stores nothing", arguments: hostileURLs)
+    func hostileCreate(url: String) async throws {
+        try await withTestApp { test, client in
+            let body = try Self.json(["url": url, "topics": ["audit.event"]])
+            let response = try await client.send(.post, "/v1/webhooks", key: test.adminKey, json: body)
+            #expect(response.status == .unprocessableContent, "\(url.debugDescription): \(response.text)")
+            let problem = try response.problem()
+            #expect(problem.errors?.first?.field == "url")
+            #expect(try await urls(client, test.adminKey).isEmpty)
+        }
+    }
+
+    @Test("PATCH /v1/webhooks/{id} refuses every hostile URL with 422 naming url, and leaves the endpoint as it was", arguments: hostileURLs)
+    func hostileUpdate(url: String) async throws {
+        try await withTestApp { test, client in
+            let created = try await client.send(.post, "/v1/webhooks", key: test.adminKey, json: #"{"url": "http://127.0.0.1:9/h", "topics": ["audit.event"]}"#)
+            let hook = try created.decode(WebhookResponse.self)
+            let response = try await client.send(.patch, "/v1/webhooks/\(hook.id)", key: test.adminKey, json: try Self.json(["url": url]))
+            #expect(response.status == .unprocessableContent, "\(url.debugDescription): \(response.text)")
+            #expect(try response.problem().errors?.first?.field == "url")
+            #expect(try await urls(client, test.adminKey) == ["http://127.0.0.1:9/h"])
+        }
+    }
+
+    @Test("Good URLs are stored normalised, by POST and by PATCH", arguments: [
+        ("HTTP://127.0.0.1:9/Hook?A=B", "http://127.0.0.1:9/Hook?A=B"), ("http://127.0.0.1:80/h", "http://127.0.0.1/h"),
+        ("https://127.0.0.1:443", "https://127.0.0.1/"), ("https://127.0.0.1:80/h%20x", "https://127.0.0.1:80/h%20x"),
+    ])
+    func normalised(url: String, stored: String) async throws {
+        try await withTestApp { test, client in
+            let created = try await client.send(.post, "/v1/webhooks", key: test.adminKey, json: try Self.json(["url": url, "topics": ["audit.event"]]))
+            #expect(created.status == .created, "\(created.text)")
+            let hook = try created.decode(WebhookResponse.self)
+            #expect(hook.url == stored)
+            _ = try await client.send(.patch, "/v1/webhooks/\(hook.id)", key: test.adminKey, json: #"{"url": "http://127.0.0.1:9/other"}"#)
+            let patched = try await client.send(.patch, "/v1/webhooks/\(hook.id)", key: test.adminKey, json: try Self.json(["url": url]))
+            #expect(try patched.decode(WebhookResponse.self).url == stored)
+            #expect(try await urls(client, test.adminKey) == [stored])
+        }
+    }
+}
 
 extension HostileWebhookInputTests {
     func deliveries(_ client: any TestClientProtocol, _ admin: String, _ hook: WebhookResponse) async throws -> [WebhookDeliveryResponse] {
