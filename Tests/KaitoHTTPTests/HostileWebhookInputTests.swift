@@ -112,4 +112,45 @@ extension HostileWebhookInputTests {
         }
     }
 
+    @Test("A receiver that trickles its answer holds one slot: another endpoint is delivered meanwhile, and the slow attempt fails at the deadline")
+    func slowReceiver() async throws {
+        let slow = try SlowReceiver(interval: 1)
+        defer { slow.stop() }
+        try await withTestRuntime(clock: ManualClock(Date().addingTimeInterval(-180))) { test in
+            try await test.withApp { client in
+                let slowHook = try await client.send(.post, "/v1/webhooks", key: test.adminKey, json: #"{"url": "\#(slow.url)", "topics": ["token.permission.changed"]}"#)
+                    .decode(WebhookResponse.self)
+                let (fastHook, fast) = try await receiverHook(test, client)
+                defer { fast.stop() }
+                let deadline = Duration.seconds(3)
+                let dispatcher = WebhookTests.dispatcher(test, timeout: deadline)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await dispatcher.run() }
+                    _ = try await client.send(.post, "/v1/webhooks/\(slowHook.id)/test", key: test.adminKey)
+                    try await slow.waitForConnections(1)
+
+                    _ = try await client.send(.post, "/v1/webhooks/\(fastHook.id)/test", key: test.adminKey)
+                    try await fast.waitForDeliveries(1, timeout: .seconds(20))
+                    #expect(try await deliveries(client, test.adminKey, slowHook).first?.attempts.isEmpty == true,
+                            "the other endpoint was delivered while the slow one was still in flight")
+
+                    let started = ContinuousClock.now
+                    var attempt: WebhookDeliveryResponse.Attempt?
+                    while attempt == nil, ContinuousClock.now - started < .seconds(20) {
+                        attempt = try await deliveries(client, test.adminKey, slowHook).first?.attempts.first
+                        if attempt == nil { try await Task.sleep(for: .milliseconds(50)) }
+                    }
+                    let failed = try #require(attempt, "the slow attempt ends")
+                    #expect(failed.statusCode == nil)
+                    #expect(failed.error?.contains("no answer") == true, "\(failed.error ?? "-")")
+                    #expect(failed.latencyMS >= 2_500 && failed.latencyMS <= 5_000, "\(failed.latencyMS) ms for a 3 s deadline")
+                    #expect(try await deliveries(client, test.adminKey, slowHook).first?.status == "pending", "retried later")
+                    #expect(slow.connections == 1)
+                    while slow.closedByClient == 0, ContinuousClock.now - started < .seconds(20) { try await Task.sleep(for: .milliseconds(50)) }
+                    #expect(slow.closedByClient == 1, "the slow connection is closed, not left trickling")
+                    group.cancelAll()
+                }
+            }
+        }
+    }
 }
