@@ -9,6 +9,7 @@ public struct WebhookURL: Sendable, Equatable, CustomStringConvertible {
     /// The host as a resolver takes it: a name, an IPv4 address, or an IPv6 address in brackets.
     public let host: String
 
+    /// The longest URL accepted, in bytes.
     public static let maximumLength = 2048
 
     /// The characters RFC 3986 allows in a URL, quotes excluded (unreserved, reserved but `'`, and `%`).
