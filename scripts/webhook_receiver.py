@@ -57,7 +57,7 @@ class Handler(BaseHTTPRequestHandler):
              "signatures": len(given), "type": payload.get("type"), "data": json.dumps(payload.get("data")),
              "user_agent": headers.get("user-agent")})
         self.send_response(status)
-        if status == 429:
+        if status in (429, 503):
             self.send_header("Retry-After", args.retry_after)
         self.send_header("content-length", "0")
         self.end_headers()

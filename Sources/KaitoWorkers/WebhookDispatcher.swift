@@ -9,6 +9,10 @@ import ServiceLifecycle
 /// Sends the outbox: claims due deliveries (a lease, so that no two dispatchers on any server send one attempt),
 /// signs each per Standard Webhooks, connects only to the address it checked, and records every attempt with its
 /// next retry. A delivery in flight when the process dies is claimed again once its lease ends.
+///
+/// Each attempt has one deadline for the whole exchange (connect, send, answer and a body of at most
+/// `maximumBodyBytes`), and up to `maximumInFlight` attempts run at once: a slow receiver holds one slot, never the
+/// deliveries to other endpoints.
 public struct WebhookDispatcher: Service {
     let storage: any Storage
     let keyring: Keyring
@@ -18,13 +22,18 @@ public struct WebhookDispatcher: Service {
     let resolver: any HostResolver
     let logger: Logger
     let pollInterval: Duration
-    let lease: TimeInterval = 60
+    let timeout: Duration
+    let maximumInFlight: Int
     let batchSize = 16
-    public static let timeout: TimeAmount = .seconds(15)
+    /// How long one attempt may take in all, unless the dispatcher is given another deadline.
+    public static let defaultTimeout: Duration = .seconds(15)
+    /// The most of a receiver's answer body that is read (it is not used).
+    public static let maximumBodyBytes = 1024
 
     public init(
         storage: any Storage, keyring: Keyring, clock: any KaitoClock, random: any RandomSource,
-        policy: WebhookAddressPolicy, resolver: any HostResolver, logger: Logger, pollInterval: Duration = .milliseconds(500)
+        policy: WebhookAddressPolicy, resolver: any HostResolver, logger: Logger, pollInterval: Duration = .milliseconds(500),
+        timeout: Duration = Self.defaultTimeout, maximumInFlight: Int = 64
     ) {
         self.storage = storage
         self.keyring = keyring
@@ -34,7 +43,12 @@ public struct WebhookDispatcher: Service {
         self.resolver = resolver
         self.logger = logger
         self.pollInterval = pollInterval
+        self.timeout = timeout
+        self.maximumInFlight = max(1, maximumInFlight)
     }
+
+    /// A claim lasts well beyond the deadline of the attempt it covers, so that no other dispatcher sends it meanwhile.
+    var lease: TimeInterval { max(60, 4 * Double(timeout.components.seconds)) }
 
     public func run() async throws {
         // Graceful shutdown cancels the loop; that is a clean stop, not a failure of the service.
@@ -45,33 +59,51 @@ public struct WebhookDispatcher: Service {
         }
     }
 
+    /// Claims while attempts are in flight: a free slot is filled at the next poll, whatever the others wait for.
     private func loop() async throws {
         try await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                let sent: Int
-                do {
-                    sent = try await dispatchDue()
-                } catch {
-                    logger.error("webhook dispatch failed", metadata: ["error_type": "\(type(of: error))"])
-                    sent = 0
+            let inFlight = Locked(0)
+            try await withThrowingDiscardingTaskGroup { group in
+                while !Task.isCancelled {
+                    let free = maximumInFlight - inFlight.withLock { $0 }
+                    var claimed: [WebhookDelivery] = []
+                    if free > 0 {
+                        do {
+                            claimed = try await claim(limit: min(batchSize, free))
+                        } catch {
+                            logger.error("webhook dispatch failed", metadata: ["error_type": "\(type(of: error))"])
+                        }
+                    }
+                    for delivery in claimed {
+                        inFlight.withLock { $0 += 1 }
+                        group.addTask {
+                            await deliver(delivery)
+                            inFlight.withLock { $0 -= 1 }
+                        }
+                    }
+                    if claimed.isEmpty { try await Task.sleep(for: pollInterval) }
                 }
-                if sent == 0 { try await Task.sleep(for: pollInterval) }
             }
         }
     }
 
-    /// Claims and sends every due delivery once; returns how many attempts were made.
+    /// Claims and sends every due delivery once, and waits for their attempts; returns how many were made.
     @discardableResult
     public func dispatchDue() async throws -> Int {
-        let now = clock.now()
-        let leaseUntil = now.addingTimeInterval(lease)
-        let claimed = try await storage.write { session in
-            try await session.webhooks.claimDue(now: now, leaseUntil: leaseUntil, limit: batchSize)
-        }
-        await withTaskGroup(of: Void.self) { group in
+        let claimed = try await claim(limit: batchSize)
+        await withDiscardingTaskGroup { group in
             for delivery in claimed { group.addTask { await deliver(delivery) } }
         }
         return claimed.count
+    }
+
+    /// Leases up to `limit` due deliveries to this dispatcher.
+    func claim(limit: Int) async throws -> [WebhookDelivery] {
+        let now = clock.now()
+        let leaseUntil = now.addingTimeInterval(lease)
+        return try await storage.write { session in
+            try await session.webhooks.claimDue(now: now, leaseUntil: leaseUntil, limit: limit)
+        }
     }
 
     struct Outcome {
@@ -100,7 +132,8 @@ public struct WebhookDispatcher: Service {
     }
 
     func send(_ delivery: WebhookDelivery, to endpoint: WebhookEndpoint) async -> Outcome {
-        guard let components = URLComponents(string: endpoint.url), let host = components.host else {
+        // A URL stored before the checks of `WebhookURL` that fails them is not requested.
+        guard (try? WebhookURL(endpoint.url)) != nil, let components = URLComponents(string: endpoint.url), let host = components.host else {
             return Outcome(error: "the endpoint URL is invalid")
         }
         // Checked on every attempt, and the connection goes to the address that was checked.
@@ -118,15 +151,17 @@ public struct WebhookDispatcher: Service {
         } catch {
             return Outcome(error: "the signing secret could not be read")
         }
+        // One client per attempt: its `dnsOverride` pins this host to the address just checked.
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
-        configuration.timeout = .init(connect: .seconds(10), read: Self.timeout)
+        let deadline = TimeAmount.nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
+        configuration.timeout = .init(connect: min(.seconds(10), deadline), read: deadline)
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.dnsOverride = [host: address.description]
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         defer { _ = client.shutdown() }
 
-        let timestamp = Int64(clock.now().timeIntervalSince1970)
+        let timestamp = Timestamp.unixSeconds(clock.now())
         let body = delivery.body
         var request = HTTPClientRequest(url: endpoint.url)
         request.method = .POST
@@ -136,11 +171,20 @@ public struct WebhookDispatcher: Service {
         request.headers.add(name: "webhook-timestamp", value: String(timestamp))
         request.headers.add(name: "webhook-signature", value: secrets.map { $0.sign(id: delivery.id, timestamp: timestamp, body: body) }.joined(separator: " "))
         request.body = .bytes(ByteBuffer(bytes: body))
+        let prepared = request
         do {
-            let response = try await client.execute(request, timeout: Self.timeout)
-            _ = try? await response.body.collect(upTo: 64 * 1024)
-            let retryAfter = response.headers.first(name: "Retry-After").flatMap(TimeInterval.init)
-            return Outcome(statusCode: Int(response.status.code), error: nil, retryAfter: retryAfter)
+            return try await withDeadline(timeout) {
+                let response = try await client.execute(prepared, timeout: deadline)
+                var read = 0
+                for try await chunk in response.body {
+                    read += chunk.readableBytes
+                    if read >= Self.maximumBodyBytes { break }
+                }
+                let retryAfter = response.headers.first(name: "Retry-After").flatMap { RetryAfter.parse($0, now: clock.now()) }
+                return Outcome(statusCode: Int(response.status.code), error: nil, retryAfter: retryAfter)
+            }
+        } catch is DeadlineExceeded {
+            return Outcome(error: "no answer: no complete answer within \(timeout)")
         } catch {
             return Outcome(error: "no answer: \(type(of: error))")
         }

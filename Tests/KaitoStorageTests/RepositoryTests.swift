@@ -148,3 +148,36 @@ struct RepositoryTests {
         }
     }
 }
+
+extension RepositoryTests {
+    /// Seconds since 1970 rather than dates: describing a non-finite `Date` traps in Foundation itself.
+    @Test("A date out of every range is stored clamped to years 1-9999, never a trap", arguments: [
+        Date.distantFuture.timeIntervalSince1970, Date.distantPast.timeIntervalSince1970, 1e20, -1e20, .infinity, -.infinity, .nan,
+    ])
+    func outOfRangeDates(since1970: TimeInterval) async throws {
+        let date = Date(timeIntervalSince1970: since1970)
+        try await withTestRuntime { test in
+            let organizationID = test.organization.id
+            let endpoint = WebhookEndpoint(
+                id: "whk_01JD5B4W6T0Q9M8Z7X3C2V1N0P", organizationID: organizationID, url: "https://hooks.example.com/h", description: nil,
+                topics: [.auditEvent], auditActions: [], sealedSecret: [1, 2, 3], previousSealedSecret: [4], previousSecretExpiresAt: date,
+                failingSince: date, createdAt: date, updatedAt: date)
+            let delivery = WebhookDelivery(
+                id: "msg_01JD5B4W6T0Q9M8Z7X3C2V1N0P", organizationID: organizationID, endpointID: endpoint.id, type: "webhook.test",
+                data: "{}", createdAt: date, nextAttemptAt: date)
+            try await test.runtime.storage.write { session in
+                try await session.webhooks.insert(endpoint)
+                try await session.webhooks.insertDelivery(delivery)
+                try await session.organizations.insert(Organization(id: "org_far", name: "far", createdAt: date))
+            }
+            @Sendable func storable(_ date: Date?) -> Bool { date.map { Timestamp.storableSeconds.contains(Int64($0.timeIntervalSince1970)) } ?? false }
+            try await test.runtime.storage.read { session in
+                let stored = try #require(try await session.webhooks.find(id: endpoint.id, organizationID: organizationID))
+                #expect(storable(stored.previousSecretExpiresAt) && storable(stored.failingSince) && storable(stored.createdAt))
+                let storedDelivery = try #require(try await session.webhooks.findDelivery(id: delivery.id, organizationID: organizationID))
+                #expect(storable(storedDelivery.nextAttemptAt))
+                #expect(storable(try await session.organizations.find(name: "far")?.createdAt))
+            }
+        }
+    }
+}

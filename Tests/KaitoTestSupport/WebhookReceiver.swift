@@ -107,7 +107,7 @@ public struct WebhookReceiver: Sendable {
 
     /// Starts the receiver; it answers the n-th delivery with `statuses[n]` (the last one repeats).
     public static func start(secrets: [String], statuses: [Int] = [200], retryAfter: String = "120") async throws -> WebhookReceiver {
-        let arguments = ["--retry-after", retryAfter, "--statuses", statuses.map(String.init).joined(separator: ",")] + secrets.flatMap { ["--secret", $0] }
+        let arguments = ["--retry-after=" + retryAfter, "--statuses", statuses.map(String.init).joined(separator: ",")] + secrets.flatMap { ["--secret", $0] }
         return WebhookReceiver(helper: try await HelperProcess.start(script: "webhook_receiver.py", arguments: arguments))
     }
 

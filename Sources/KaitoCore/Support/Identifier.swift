@@ -7,7 +7,9 @@ public enum Identifier {
 
     /// A new identifier such as `key_01JD5B4W6T0Q9M8Z7X3C2V1N0P`.
     public static func make(prefix: String, at time: Date, random: any RandomSource) -> String {
-        var millis = UInt64(max(0, time.timeIntervalSince1970 * 1000))
+        // Ten characters hold 50 bits; a time outside them (or NaN) is clamped, never a trap.
+        let milliseconds = (time.timeIntervalSince1970 * 1000).rounded(.down)
+        var millis = milliseconds > 0 ? UInt64(min(milliseconds, Double(1 << 50 - 1))) : 0
         var timePart: [Character] = []
         for _ in 0..<10 {
             timePart.append(crockford[Int(millis & 31)])

@@ -14,7 +14,8 @@ public struct SystemClock: KaitoClock {
     public init() {}
     public func now() -> Date { Date() }
     public func sleep(until deadline: Date) async throws {
-        let interval = deadline.timeIntervalSinceNow
+        // At most a year at a time, so that a far-off (or infinite) deadline cannot overflow the nanoseconds.
+        let interval = min(deadline.timeIntervalSinceNow, 365 * 86_400)
         if interval > 0 {
             try await Task.sleep(nanoseconds: UInt64(interval * 1_000_000_000))
         }

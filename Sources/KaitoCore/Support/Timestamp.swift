@@ -2,8 +2,21 @@ import Foundation
 
 /// RFC 3339 timestamps in UTC with whole seconds (`2026-11-28T23:56:05Z`), as API.md §1 writes them.
 public enum Timestamp {
+    /// The instants Kaito stores and formats: 0001-01-01T00:00:00Z through 9999-12-31T23:59:59Z, in Unix seconds.
+    public static let storableSeconds: ClosedRange<Int64> = -62_135_596_800...253_402_300_799
+
+    /// `date` in whole Unix seconds (rounded down), clamped to `storableSeconds`; NaN is the Unix epoch. Never traps,
+    /// whatever a computation or a receiver's header made of the date.
+    public static func unixSeconds(_ date: Date) -> Int64 {
+        let seconds = date.timeIntervalSince1970.rounded(.down)
+        guard !seconds.isNaN else { return 0 }
+        if seconds <= Double(storableSeconds.lowerBound) { return storableSeconds.lowerBound }
+        if seconds >= Double(storableSeconds.upperBound) { return storableSeconds.upperBound }
+        return Int64(seconds)
+    }
+
     public static func format(_ date: Date) -> String {
-        Date(timeIntervalSince1970: floor(date.timeIntervalSince1970)).formatted(.iso8601)
+        Date(timeIntervalSince1970: Double(unixSeconds(date))).formatted(.iso8601)
     }
 
     /// Parses an RFC 3339 `date-time` (section 5.6): `T` or `t` (or a space, as 5.6 permits), fractional seconds of

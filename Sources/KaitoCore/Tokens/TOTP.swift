@@ -43,12 +43,12 @@ public enum TOTP {
 
     /// The TOTP counter (time step) containing `time`.
     public static func counter(at time: Date, period: Int) -> UInt64 {
-        UInt64(max(0, floor(time.timeIntervalSince1970))) / UInt64(period)
+        UInt64(max(0, Timestamp.unixSeconds(time))) / UInt64(period)
     }
 
     /// The code valid at `time`, with the whole seconds left in its period (1...period).
     public static func code(secret: [UInt8], at time: Date, parameters: TOTPParameters) -> GeneratedCode {
-        let seconds = UInt64(max(0, floor(time.timeIntervalSince1970)))
+        let seconds = UInt64(max(0, Timestamp.unixSeconds(time)))
         let period = UInt64(parameters.period)
         let code = code(secret: secret, counter: seconds / period, parameters: parameters)
         return GeneratedCode(code: code, expiresIn: Int(period - seconds % period), period: parameters.period)

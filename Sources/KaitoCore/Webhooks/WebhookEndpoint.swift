@@ -135,10 +135,12 @@ public enum WebhookRetryPolicy {
     public static let disableAfter: TimeInterval = 5 * 86_400
 
     /// When the attempt after attempt number `attempt` (1-based) happens, or nil when the schedule is exhausted.
-    /// Jitter of ±10 % spreads retries; a receiver's `Retry-After` can only push it later.
+    /// Jitter of ±10 % spreads retries; a receiver's `Retry-After` can only push it later, by at most
+    /// `RetryAfter.maximum` (a non-finite one is ignored).
     public static func nextAttempt(after attempt: Int, at now: Date, retryAfter: TimeInterval?, jitter: Double) -> Date? {
         guard attempt >= 1, attempt <= delays.count else { return nil }
-        let base = delays[attempt - 1] * (1 + max(-0.1, min(0.1, jitter)))
-        return now.addingTimeInterval(max(base, retryAfter ?? 0))
+        let base = delays[attempt - 1] * (1 + (jitter.isFinite ? max(-0.1, min(0.1, jitter)) : 0))
+        let asked = retryAfter.map { $0.isFinite ? min($0, RetryAfter.maximum) : 0 } ?? 0
+        return now.addingTimeInterval(max(base, asked))
     }
 }

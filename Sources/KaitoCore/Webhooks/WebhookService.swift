@@ -169,17 +169,12 @@ public struct WebhookService: Sendable {
         return endpoint
     }
 
-    /// An absolute http(s) URL without credentials, whose host resolves only to allowed addresses.
+    /// `text` normalised (see `WebhookURL`), once its host resolves only to allowed addresses.
+    /// - Throws: `validation_failed` naming `url`.
     func checkURL(_ text: String) async throws -> String {
-        guard text.utf8.count <= 2048, let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
-              ["https", "http"].contains(scheme), let host = components.host, !host.isEmpty else {
-            throw KaitoError.validation("url", "must be an absolute https:// (or http://) URL")
-        }
-        guard components.user == nil, components.password == nil else {
-            throw KaitoError.validation("url", "must not contain credentials")
-        }
-        _ = try await policy.check(host: host, resolver: resolver)
-        return text
+        let url = try WebhookURL(text)
+        _ = try await policy.check(host: url.host, resolver: resolver)
+        return url.description
     }
 
     static func topics(_ names: [String]) throws -> [WebhookTopic] {

@@ -68,8 +68,11 @@ public struct ReceivedWebhook: Sendable, Equatable {
         guard let signed = bodies.first(where: { candidate in
             secrets.contains { $0.verify(header: signature, id: id, timestamp: timestamp, body: candidate) }
         }) else { return (.badSignature, body) }
-        let skew = Int64(now.timeIntervalSince1970) - timestamp
-        if tolerance > 0, abs(skew) > tolerance { return (.outsideTolerance(seconds: skew), signed) }
+        // A hostile timestamp (Int64.min) overflows the difference: that is outside any tolerance, never a trap.
+        let (skew, overflow) = Timestamp.unixSeconds(now).subtractingReportingOverflow(timestamp)
+        if tolerance > 0, overflow || skew.magnitude > tolerance.magnitude {
+            return (.outsideTolerance(seconds: overflow ? (timestamp > 0 ? .min : .max) : skew), signed)
+        }
         return (.valid, signed)
     }
 }

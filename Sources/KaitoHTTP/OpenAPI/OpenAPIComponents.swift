@@ -141,7 +141,7 @@ enum OpenAPIComponents {
     static var webhooks: [String: JSONSchema.Object] {
         let topics = S.array(S.string(values: WebhookTopic.allCases.map(\.rawValue)))
         let request: [String: JSONSchema.Object] = [
-            "url": S.string("http(s); must resolve to a public address unless the server allows others", format: "uri", pattern: "^https?://", maxLength: 2048),
+            "url": S.string("http(s) in RFC 3986 characters, without credentials or fragment; stored normalised (scheme and host lowercased, default port dropped); must resolve to a public address unless the server allows others", format: "uri", pattern: "^https?://", maxLength: 2048),
             "topics": topics,
             "audit_actions": S.array(S.string("An action or a prefix ending in .*")), "description": text(),
             "enabled": S.boolean(),

@@ -1,4 +1,5 @@
 import Foundation
+import KaitoCore
 import SQLKit
 
 extension SQLRow {
@@ -15,6 +16,7 @@ extension SQLRow {
 }
 
 extension Date {
-    /// Timestamps are stored as whole Unix seconds (BIGINT) on every database.
-    var storedSeconds: Int64 { Int64(floor(timeIntervalSince1970)) }
+    /// Timestamps are stored as whole Unix seconds (BIGINT) on every database, clamped to years 1 through 9999 so that
+    /// no date (a far-future retry, `distantFuture`, infinity) can trap on its way in.
+    var storedSeconds: Int64 { Timestamp.unixSeconds(self) }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import KaitoCore
 
 /// Just enough POSIX ustar to write and read Kaito's backups: regular files with a name, a mode and their bytes.
 /// The archives open with any `tar` (`tar -tvf backup.tar`).
@@ -44,7 +45,7 @@ public enum TarArchive {
             put(octal(0, width: 8), at: 108)
             put(octal(0, width: 8), at: 116)
             put(octal(entry.contents.count, width: 12), at: 124)
-            put(octal(Int(modified.timeIntervalSince1970), width: 12), at: 136)
+            put(octal(Int(max(0, Timestamp.unixSeconds(modified))), width: 12), at: 136)
             put("        ", at: 148)
             header[156] = UInt8(ascii: "0")
             put("ustar", at: 257)

@@ -1,0 +1,16 @@
+/// The error of `withDeadline` when the deadline passes first.
+struct DeadlineExceeded: Error {}
+
+/// Runs `operation`, cancelling it when `duration` (real time) has passed.
+/// - Throws: `DeadlineExceeded` when the deadline passes first, or what `operation` throws.
+func withDeadline<T: Sendable>(_ duration: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await operation() }
+        group.addTask {
+            try await Task.sleep(for: duration)
+            throw DeadlineExceeded()
+        }
+        defer { group.cancelAll() }
+        return try await group.next()!
+    }
+}
