@@ -150,6 +150,32 @@ struct PasswordHashingTests {
         #expect(try await hasher.verify("x", hash: "y") == false, "admitted again once the others are done")
     }
 
+    @Test("With every check taken and none allowed to wait, the sign-in form answers 503 and asks to try again")
+    func busyPage() async throws {
+        let release = Locked(false)
+        let observer = Observer()
+        let hasher = observer.hasher(cost: 4, maximumWaiting: 0, verify: { _, _ in
+            while !release.withLock({ $0 }) { usleep(1000) }
+            return false
+        })
+        try await withTestRuntime { test in
+            let runtime = Runtime(storage: test.runtime.storage, keyring: test.runtime.keyring, clock: test.clock, passwordHasher: hasher)
+            try await test.withApp(runtime: runtime) { client in
+                let browsers = (0...PooledPasswordHasher.threads).map { _ in DashboardTests.Browser(client) }
+                for browser in browsers { _ = try await browser.get("/login") }
+                let form = [("organization", "default"), ("email", "nobody@example.com"), ("password", "guess guess guess")]
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for browser in browsers.dropLast() { group.addTask { _ = try await browser.post("/login", form) } }
+                    while observer.state.withLock({ $0.running }) < PooledPasswordHasher.threads { try await Task.sleep(for: .milliseconds(1)) }
+                    let busy = try await browsers.last!.post("/login", form)
+                    #expect(busy.status == .serviceUnavailable && busy.text.contains("try again in a few seconds"), "\(busy.status)")
+                    release.withLock { $0 = true }
+                    try await group.waitForAll()
+                }
+            }
+        }
+    }
+
     /// One browser's sign-in through the pages (login page for the CSRF cookie and field, then the form) from
     /// `address` (the test server trusts 127.0.0.1 as a proxy); returns the status of the form's answer.
     static func signInAttempt(port: Int, address: String) async throws -> HTTPResponse.Status {

@@ -24,6 +24,7 @@ extension PasswordHasher {
 public struct Bcrypter: PasswordHasher {
     public let cost: UInt8
 
+    /// bcrypt at `cost` (12 for the server; 4, the lowest, makes tests fast).
     public init(cost: UInt8 = 12) { self.cost = cost }
 
     /// A new bcrypt hash of `password`, computed on this thread.
@@ -32,7 +33,9 @@ public struct Bcrypter: PasswordHasher {
     /// Whether `password` matches `hash`, computed on this thread.
     public func verifyNow(_ password: String, hash: String) -> Bool { Bcrypt.verify(password, hash: hash) }
 
+    /// `hashNow`, on the caller's thread.
     public func hash(_ password: String) async throws -> String { hashNow(password) }
 
+    /// `verifyNow`, on the caller's thread.
     public func verify(_ password: String, hash: String) async throws -> Bool { verifyNow(password, hash: hash) }
 }

@@ -19,6 +19,7 @@ public struct PooledPasswordHasher: PasswordHasher {
     private let hashWork: @Sendable (String) -> String
     private let verifyWork: @Sendable (String, String) -> Bool
 
+    /// bcrypt at `cost`, with up to `maximumWaiting` checks waiting for the pool's threads.
     public init(cost: UInt8 = 12, maximumWaiting: Int = 16) {
         let bcrypt = Bcrypter(cost: cost)
         self.init(cost: cost, maximumWaiting: maximumWaiting, hash: { bcrypt.hashNow($0) }, verify: { bcrypt.verifyNow($0, hash: $1) })
@@ -34,11 +35,13 @@ public struct PooledPasswordHasher: PasswordHasher {
         self.verifyWork = verify
     }
 
+    /// A new hash of `password`, made on the pool. Throws `unavailable` beyond the waiting bound.
     public func hash(_ password: String) async throws -> String {
         let work = hashWork
         return try await run { work(password) }
     }
 
+    /// Whether `password` matches `hash`, checked on the pool. Throws `unavailable` beyond the waiting bound.
     public func verify(_ password: String, hash: String) async throws -> Bool {
         let work = verifyWork
         return try await run { work(password, hash) }
