@@ -81,6 +81,17 @@ struct PasswordHashingTests {
             return work()
         }
 
+        /// Set to let the checks of `blockingHasher` finish.
+        let release = Locked(false)
+
+        /// A hasher whose checks hold their thread until `release` is set.
+        func blockingHasher(maximumWaiting: Int) -> PooledPasswordHasher {
+            hasher(cost: 4, maximumWaiting: maximumWaiting, verify: { _, _ in
+                while !self.release.withLock({ $0 }) { usleep(1000) }
+                return false
+            })
+        }
+
         func hasher(cost: UInt8, maximumWaiting: Int = 16, verify: (@Sendable (String, String) -> Bool)? = nil) -> PooledPasswordHasher {
             let bcrypt = Bcrypter(cost: cost)
             return PooledPasswordHasher(
@@ -132,19 +143,15 @@ struct PasswordHashingTests {
 
     @Test("Beyond the pool's threads and the waiting bound, a check is refused at once with unavailable")
     func bounded() async throws {
-        let release = Locked(false)
         let observer = Observer()
-        let hasher = observer.hasher(cost: 4, maximumWaiting: 1, verify: { _, _ in
-            while !release.withLock({ $0 }) { usleep(1000) }
-            return false
-        })
+        let hasher = observer.blockingHasher(maximumWaiting: 1)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<(PooledPasswordHasher.threads + 1) { group.addTask { _ = try await hasher.verify("x", hash: "y") } }
             // Both threads busy (the third waits in the pool's queue).
             while observer.state.withLock({ $0.running }) < PooledPasswordHasher.threads { try await Task.sleep(for: .milliseconds(1)) }
             let refused = await #expect(throws: KaitoError.self) { try await hasher.verify("x", hash: "y") }
             #expect(refused?.code == .unavailable)
-            release.withLock { $0 = true }
+            observer.release.withLock { $0 = true }
             try await group.waitForAll()
         }
         #expect(try await hasher.verify("x", hash: "y") == false, "admitted again once the others are done")
@@ -152,12 +159,8 @@ struct PasswordHashingTests {
 
     @Test("With every check taken and none allowed to wait, the sign-in form answers 503 and asks to try again")
     func busyPage() async throws {
-        let release = Locked(false)
         let observer = Observer()
-        let hasher = observer.hasher(cost: 4, maximumWaiting: 0, verify: { _, _ in
-            while !release.withLock({ $0 }) { usleep(1000) }
-            return false
-        })
+        let hasher = observer.blockingHasher(maximumWaiting: 0)
         try await withTestRuntime { test in
             let runtime = Runtime(storage: test.runtime.storage, keyring: test.runtime.keyring, clock: test.clock, passwordHasher: hasher)
             try await test.withApp(runtime: runtime) { client in
@@ -169,7 +172,7 @@ struct PasswordHashingTests {
                     while observer.state.withLock({ $0.running }) < PooledPasswordHasher.threads { try await Task.sleep(for: .milliseconds(1)) }
                     let busy = try await browsers.last!.post("/login", form)
                     #expect(busy.status == .serviceUnavailable && busy.text.contains("try again in a few seconds"), "\(busy.status)")
-                    release.withLock { $0 = true }
+                    observer.release.withLock { $0 = true }
                     try await group.waitForAll()
                 }
             }
