@@ -29,6 +29,28 @@ struct OTPAuthURITests {
         #expect(uri.parameters == .steam)
     }
 
+    static let steamWithParameters: [String] = OTPAuthURI.steamFixedParameters.flatMap { name in
+        let values = ["algorithm": ["SHA1", "SHA256", "sha1", ""], "digits": ["5", "6", "8", ""], "period": ["30", "60", ""]][name] ?? []
+        return values.flatMap { value in [
+            "otpauth://totp/Steam:gaben?secret=JBSWY3DPEHPK3PXP&encoder=steam&\(name)=\(value)",
+            "otpauth://totp/Steam:gaben?\(name.uppercased())=\(value)&secret=JBSWY3DPEHPK3PXP&encoder=STEAM",
+        ] }
+    }
+
+    @Test("A Steam URI that names algorithm, digits or period is refused, whatever the value", arguments: steamWithParameters)
+    func steamWithParameter(uri: String) {
+        let error = #expect(throws: KaitoError.self) { try OTPAuthURI(parsing: uri) }
+        #expect(error?.code == .validationFailed)
+        #expect(error?.fieldErrors.first?.field == "otpauth_uri")
+    }
+
+    @Test("A Steam key's own URI round-trips (it names only encoder=steam)")
+    func steamRoundTrip() throws {
+        let original = try OTPAuthURI(parsing: "otpauth://totp/Steam:gaben?secret=JBSWY3DPEHPK3PXP&issuer=Steam&encoder=steam")
+        #expect(!original.uriString.contains("digits=") && original.uriString.contains("encoder=steam"))
+        #expect(try OTPAuthURI(parsing: original.uriString) == original)
+    }
+
     @Test("Round trip through uriString")
     func roundTrip() throws {
         let original = try OTPAuthURI(parsing: "otpauth://totp/AWS:root@acme.example?secret=JBSWY3DPEHPK3PXP&issuer=AWS&digits=7&period=45&algorithm=SHA256")

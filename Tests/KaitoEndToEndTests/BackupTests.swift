@@ -104,6 +104,21 @@ struct BackupTests {
         try await http.shutdown()
     }
 
+    @Test("kaito admin restore of a hostile archive (a negative size, a name with ..) exits 1 with one line, and writes nothing")
+    func hostileArchive() throws {
+        let kaito = try ServerProcess.executable
+        let scratch = try TemporaryDirectory()
+        defer { scratch.remove() }
+        for (index, (what, archive)) in HostileTarArchives.all.enumerated() where what == "negative size" || what == "parent directory name" {
+            let file = scratch.path + "/hostile-\(index).tar"
+            try Data(archive).write(to: URL(fileURLWithPath: file))
+            let result = try run(kaito, ["admin", "restore", "--from", file, "--data-dir", scratch.path + "/target"])
+            #expect(result.status == 1, "\(what): \(result.error)")
+            #expect(result.error.contains("not a Kaito backup archive") && result.error.trimmingCharacters(in: .newlines).split(separator: "\n").count == 1, "\(what): \(result.error)")
+            #expect(!FileManager.default.fileExists(atPath: scratch.path + "/target"))
+        }
+    }
+
     /// PostgreSQL's own tools, from the cluster scripts/postgres.sh started (KAITO_PG_BIN) or the Debian path.
     static func postgresTool(_ name: String) -> URL? {
         let directories = [ProcessInfo.processInfo.environment["KAITO_PG_BIN"], "/usr/lib/postgresql/15/bin", "/usr/bin"].compactMap { $0 }

@@ -33,7 +33,7 @@ public struct TestRuntime: Sendable {
         let opened = try await Runtime.open(configuration, logger: logger)
         let runtime = Runtime(
             storage: opened.storage, keyring: opened.keyring, clock: clock, webhookPolicy: testWebhookPolicy, resolver: resolver,
-            bcryptCost: 4)  // the lowest bcrypt allows: sign-ins in tests stay fast
+            passwordHasher: PooledPasswordHasher(cost: 4))  // the lowest bcrypt allows: sign-ins in tests stay fast
         try await runtime.bootstrap(configuration, logger: logger)
         let adminKey = try String(contentsOfFile: configuration.bootstrapKeyPath, encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)

@@ -1,5 +1,4 @@
 import Foundation
-import HummingbirdBcrypt
 
 /// Passwords: an operator's (`kaito admin set-password`), an administrator's for another user, and a user's own
 /// change with the current one. Each ends the user's other sessions and is audited `user.password.set`.
@@ -10,7 +9,7 @@ extension SignInService {
     /// `resetSecondFactor`, the user enrols a new second factor at the next sign-in.
     /// - Throws: `not_found` for an unknown user; `validation_failed` for a password outside 12 to 72 bytes.
     public func setPassword(in organization: Organization, email: String, password: String, resetSecondFactor: Bool = false) async throws -> OrgUser {
-        let hash = try passwordHash(password, field: "password")
+        let hash = try await passwordHash(password, field: "password")
         let now = clock.now()
         let email = email.trimmingCharacters(in: .whitespaces).lowercased()
         return try await storage.write { session in
@@ -33,7 +32,7 @@ extension SignInService {
     /// - Throws: `not_found`; `insufficient_scope` for an owner's password set by a non-owner; `conflict` for the
     ///   caller's own password (that takes the current one: `changePassword`); `validation_failed` for its length.
     public func setPassword(userID: String, password: String, resetSecondFactor: Bool, by caller: Caller) async throws -> OrgUser {
-        let hash = try passwordHash(password, field: "password")
+        let hash = try await passwordHash(password, field: "password")
         let now = clock.now()
         let acting = OrganizationService.Acting(caller)
         return try await work.run(for: caller, writes: true) { session in
@@ -56,15 +55,17 @@ extension SignInService {
     ///   new one's length.
     public func changePassword(current: String, new password: String, session signedIn: DashboardSession, by caller: Caller) async throws {
         guard let user = caller.user else { throw KaitoError(.insufficientScope, "Only a signed-in user changes their password.") }
-        let hash = try passwordHash(password, field: "new_password")
+        let hash = try await passwordHash(password, field: "new_password")
         let now = clock.now()
         let stored = try await storage.read { try await $0.accounts.credentials(userID: user.id, organizationID: user.organizationID, lock: false) }
         guard let stored else { throw Self.failure }
-        if let until = stored.lockedUntil, until > now {
+        let locked = stored.lockedUntil.map { $0 > now } ?? false
+        let matches = try await hasher.verify(current, hash: locked ? hasher.dummyHash : stored.passwordHash)  // one bcrypt either way
+        if locked {
             try await recordRefusal(user, action: .userPasswordSet, reason: "locked", address: caller.address?.description, origin: caller.origin, at: now)
             throw Self.failure
         }
-        guard Bcrypt.verify(current, hash: stored.passwordHash) else {
+        guard matches else {
             try await recordRefusal(
                 user, action: .userPasswordSet, reason: "wrong current password", address: caller.address?.description, origin: caller.origin, at: now,
                 countAttempt: true)
@@ -79,11 +80,11 @@ extension SignInService {
     }
 
     /// bcrypt at this service's cost, for a password of 12 to 72 bytes.
-    private func passwordHash(_ password: String, field: String) throws -> String {
+    private func passwordHash(_ password: String, field: String) async throws -> String {
         guard Self.passwordBytes.contains(password.utf8.count) else {
             throw KaitoError.validation(field, "must be 12 to 72 bytes long (bcrypt reads no more)")
         }
-        return Bcrypt.hash(password, cost: bcryptCost)
+        return try await hasher.hash(password)
     }
 
     /// Stores a new password hash (unlocking the account) and ends the user's sessions but `keeping`.

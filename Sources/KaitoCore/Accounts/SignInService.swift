@@ -1,6 +1,5 @@
 import Crypto
 import Foundation
-import HummingbirdBcrypt
 
 /// Dashboard sign-in: an email and password (bcrypt), then a TOTP second factor that every user enrols at the first
 /// sign-in; sessions whose tokens the database holds only as SHA-256. Every sign-in, refusal, enrolment and sign-out
@@ -25,16 +24,15 @@ public struct SignInService: Sendable {
     let keyring: Keyring
     let clock: any KaitoClock
     let random: any RandomSource
-    let bcryptCost: UInt8
-    private let unknownHash = Locked<String?>(nil)
+    let hasher: any PasswordHasher
     var storage: any Storage { work.storage }
 
-    public init(work: UnitOfWork, keyring: Keyring, clock: any KaitoClock, random: any RandomSource, bcryptCost: UInt8 = 12) {
+    public init(work: UnitOfWork, keyring: Keyring, clock: any KaitoClock, random: any RandomSource, hasher: any PasswordHasher = Bcrypter()) {
         self.work = work
         self.keyring = keyring
         self.clock = clock
         self.random = random
-        self.bcryptCost = bcryptCost
+        self.hasher = hasher
     }
 
     /// The step a session is at, and the token the browser keeps for it (in a cookie).
@@ -49,7 +47,8 @@ public struct SignInService: Sendable {
 
     /// Checks the password and starts a pending session (the second factor comes next). A user without a second
     /// factor gets a new TOTP secret to enrol.
-    /// - Throws: `sign_in_failed` (one message for an unknown account, a wrong password or a locked account).
+    /// - Throws: `sign_in_failed` (one message for an unknown account, a wrong password or a locked account);
+    ///   `unavailable` when the hasher has too many checks waiting.
     public func signIn(organization: String, email: String, password: String, address: String?, origin: RequestOrigin) async throws -> Step {
         let now = clock.now()
         let email = email.trimmingCharacters(in: .whitespaces).lowercased()
@@ -60,15 +59,16 @@ public struct SignInService: Sendable {
             else { return nil }
             return (user, credentials)
         }
-        guard let (user, stored) = found else {
-            _ = Bcrypt.verify(password, hash: unknownAccountHash())  // the same work as for a known account
-            throw Self.failure
-        }
-        if let until = stored.lockedUntil, until > now {
+        // Exactly one bcrypt on every path (no account, a locked one, a wrong or the right password): the time an
+        // answer takes says nothing about which it was.
+        let usableHash = found.flatMap { _, stored in (stored.lockedUntil.map { $0 > now } ?? false) ? nil : stored.passwordHash }
+        let matches = try await hasher.verify(password, hash: usableHash ?? hasher.dummyHash)
+        guard let (user, _) = found else { throw Self.failure }
+        guard usableHash != nil else {
             try await recordRefusal(user, reason: "locked", address: address, origin: origin, at: now)
             throw Self.failure
         }
-        guard Bcrypt.verify(password, hash: stored.passwordHash) else {
+        guard matches else {
             try await recordRefusal(user, reason: "wrong password", address: address, origin: origin, at: now, countAttempt: true)
             throw Self.failure
         }
@@ -285,15 +285,6 @@ public struct SignInService: Sendable {
 
     /// How the TOTP secret is bound when sealed (`DataKey.seal(kind:recordID:)` with the user's id).
     static let totpKind = "user-totp"
-
-    /// A bcrypt hash (at this service's cost) of nothing anyone knows, verified against for unknown accounts;
-    /// made at the first sign-in of an unknown account.
-    private func unknownAccountHash() -> String {
-        if let made = unknownHash.withLock({ $0 }) { return made }
-        let made = Bcrypt.hash(Base32.encode(random.bytes(20)), cost: bcryptCost)
-        unknownHash.withLock { $0 = made }
-        return made
-    }
 
     /// A session token: 43 base62 characters (256 bits).
     private func newToken() -> (String, [UInt8]) {

@@ -10,6 +10,9 @@ public struct OTPAuthURI: Sendable, Equatable {
 
     public static let maximumLength = 2048
 
+    /// The parameters a Steam Guard URI must leave out: `encoder=steam` fixes them.
+    public static let steamFixedParameters = ["algorithm", "digits", "period"]
+
     public init(issuer: String?, account: String?, secret: [UInt8], parameters: TOTPParameters) {
         self.issuer = issuer
         self.account = account
@@ -55,6 +58,10 @@ public struct OTPAuthURI: Sendable, Equatable {
         var parameters = TOTPParameters()
         if let encoder = query["encoder"] {
             guard encoder.lowercased() == "steam" else { throw invalid("has unknown encoder '\(encoder.prefix(20))'") }
+            // Steam Guard fixes its own algorithm, digits and period: a Steam URI that names any of them is refused.
+            if let fixed = Self.steamFixedParameters.first(where: { query[$0] != nil }) {
+                throw invalid("is a Steam Guard key, which takes no \(fixed) parameter")
+            }
             parameters = .steam
         }
         if let algorithm = query["algorithm"] {
@@ -63,16 +70,13 @@ public struct OTPAuthURI: Sendable, Equatable {
             }
             parameters.algorithm = parsed
         }
-        if let digits = query["digits"], parameters.kind == .totp {
+        if let digits = query["digits"] {
             guard let parsed = Int(digits) else { throw KaitoError.validation(field + ".digits", "must be a number") }
             parameters.digits = parsed
         }
         if let period = query["period"] {
             guard let parsed = Int(period) else { throw KaitoError.validation(field + ".period", "must be a number") }
             parameters.period = parsed
-        }
-        if parameters.kind == .steam && (parameters.algorithm != .sha1 || parameters.period != 30) {
-            throw invalid("a Steam Guard key must use SHA1 and a 30 second period")
         }
         try parameters.validate(fieldPrefix: field + ".")
         self.init(issuer: issuer, account: account, secret: secret, parameters: parameters)
@@ -87,10 +91,13 @@ public struct OTPAuthURI: Sendable, Equatable {
         components.path = "/" + (labelParts.isEmpty ? "kaito" : labelParts.joined(separator: ":"))
         var items = [URLQueryItem(name: "secret", value: Base32.encode(secret))]
         if let issuer, !issuer.isEmpty { items.append(URLQueryItem(name: "issuer", value: issuer)) }
-        items.append(URLQueryItem(name: "algorithm", value: parameters.algorithm.rawValue))
-        items.append(URLQueryItem(name: "digits", value: String(parameters.digits)))
-        items.append(URLQueryItem(name: "period", value: String(parameters.period)))
-        if parameters.kind == .steam { items.append(URLQueryItem(name: "encoder", value: "steam")) }
+        if parameters.kind == .steam {
+            items.append(URLQueryItem(name: "encoder", value: "steam"))
+        } else {
+            items.append(URLQueryItem(name: "algorithm", value: parameters.algorithm.rawValue))
+            items.append(URLQueryItem(name: "digits", value: String(parameters.digits)))
+            items.append(URLQueryItem(name: "period", value: String(parameters.period)))
+        }
         components.queryItems = items
         return components.string ?? "otpauth://totp/kaito?secret=\(Base32.encode(secret))"
     }

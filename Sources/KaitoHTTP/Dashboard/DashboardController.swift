@@ -83,6 +83,9 @@ struct DashboardController {
             return HTML.redirect("/login/second-factor", cookies: [setCookie(Self.sessionCookie, step.token), setCookie(Self.loginCSRFCookie, "", path: "/login", maxAge: 0)])
         } catch let error as KaitoError where error.code == .signInFailed {
             return loginPage(error: error.detail, organization: organization, email: email, status: .unauthorized)
+        } catch let error as KaitoError where error.code == .unavailable {
+            // Too many sign-ins waiting for a password check (PooledPasswordHasher): the form again, with a 503.
+            return loginPage(error: error.detail, organization: organization, email: email, status: .serviceUnavailable)
         }
     }
 

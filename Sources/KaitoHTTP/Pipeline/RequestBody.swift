@@ -2,8 +2,9 @@ import Foundation
 import Hummingbird
 import KaitoCore
 
-/// Reads JSON request bodies: at most 64 KiB, a JSON object, no unknown fields, `null` only where a route gives it a
-/// meaning (clearing a field), and decoding errors that name the field.
+/// Reads JSON request bodies: at most 64 KiB, a JSON object with no key given twice at any depth (400), no unknown
+/// fields at any depth (422; the route's `allowedFields` at the top, the nested types' own keys below), `null` only
+/// where a route gives it a meaning (clearing a field), and decoding errors that name the field.
 enum RequestBody {
     static let limit = 64 * 1024
 
@@ -19,26 +20,36 @@ enum RequestBody {
         guard buffer.readableBytes > 0 else {
             throw KaitoError(.malformedRequest, "The request needs a JSON object body.")
         }
-        let data = Data(buffer.readableBytesView)
-        guard let object = try? JSONSerialization.jsonObject(with: data, options: []) else {
+        let bytes = Array(buffer.readableBytesView)
+        let body: StrictJSON
+        do {
+            body = try StrictJSON.parse(bytes)
+        } catch .duplicateKey(let path) {
+            let field = String(path.prefix(128))
+            throw KaitoError(.malformedRequest, "The request body gives \(field) more than once.", fieldErrors: [.init(field: field, message: "is given more than once")])
+        } catch {
             throw KaitoError(.malformedRequest, "The request body is not valid JSON.")
         }
-        guard let fields = object as? [String: Any] else {
+        guard case .object(let fields) = body else {
             throw KaitoError(.malformedRequest, "The request body must be a JSON object.")
         }
         // Wrong types (400) are reported before unknown fields (422): malformed comes before invalid.
         let value: Value
+        let nested: [(path: String, known: [String])]
         do {
-            value = try JSONDecoder().decode(Value.self, from: data)
+            value = try JSONDecoder().decode(Value.self, from: Data(bytes))
+            nested = try KnownFieldsDecoder.unknownNestedFields(of: body, below: allowedFields, as: Value.self)
         } catch let error as DecodingError {
             throw Self.describe(error)
         }
-        let unknown = fields.keys.filter { !allowedFields.contains($0) }.sorted()
+        let unknown = fields.map(\.key).filter { !allowedFields.contains($0) }.sorted()
         // An optional field given as null is refused rather than read as absent: null means "clear" where it is allowed.
-        let nulls = fields.filter { allowedFields.contains($0.key) && !nullable.contains($0.key) && $0.value is NSNull }.keys.sorted()
-        if !unknown.isEmpty || !nulls.isEmpty {
+        let nulls = fields.filter { allowedFields.contains($0.key) && !nullable.contains($0.key) && $0.value == .null }.map(\.key).sorted()
+        if !unknown.isEmpty || !nulls.isEmpty || !nested.isEmpty {
             throw KaitoError.validation(unknown.map {
                 .init(field: String($0.prefix(64)), message: "is not a field of this request; allowed: \(allowedFields.joined(separator: ", "))")
+            } + nested.map {
+                .init(field: String($0.path.prefix(128)), message: "is not a field of this request; allowed: \($0.known.joined(separator: ", "))")
             } + nulls.map { .init(field: $0, message: "must not be null; leave it out instead") })
         }
         return value

@@ -23,7 +23,7 @@ public struct Runtime: Sendable {
     public init(
         storage: any Storage, keyring: Keyring, clock: any KaitoClock = SystemClock(), random: any RandomSource = SystemRandomSource(),
         webhookPolicy: WebhookAddressPolicy = WebhookAddressPolicy(), resolver: any HostResolver = SystemHostResolver(),
-        bcryptCost: UInt8 = 12
+        passwordHasher: any PasswordHasher = PooledPasswordHasher()
     ) {
         self.webhookPolicy = webhookPolicy
         self.resolver = resolver
@@ -38,7 +38,7 @@ public struct Runtime: Sendable {
         self.audit = AuditService(work: work)
         self.webhooks = WebhookService(work: work, keyring: keyring, clock: clock, random: random, policy: webhookPolicy, resolver: resolver)
         self.sms = SMSService(work: work, keyring: keyring, clock: clock, random: random)
-        self.signIn = SignInService(work: work, keyring: keyring, clock: clock, random: random, bcryptCost: bcryptCost)
+        self.signIn = SignInService(work: work, keyring: keyring, clock: clock, random: random, hasher: passwordHasher)
     }
 
     /// Opens the configured database (creating the data directory and the master key on first start) and

@@ -88,8 +88,7 @@ struct SQLAuditRepository: AuditRepository {
         var query = db.select().column("*").from("audit_events").where("org_id", .equal, organizationID)
         if let action = filter.action {
             if action.hasSuffix(".*") {
-                // Action filters are checked to be [a-z.]+ before they get here: no LIKE wildcards inside.
-                query = query.where("action", .like, String(action.dropLast()) + "%")
+                query = query.where(SQLLikePrefix(column: "action", prefix: String(action.dropLast())))
             } else {
                 query = query.where("action", .equal, action)
             }

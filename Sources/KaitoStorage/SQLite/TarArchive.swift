@@ -61,33 +61,24 @@ public enum TarArchive {
         return archive
     }
 
+    /// The regular files of `archive`, read strictly: octal numbers only, sizes within the bytes present, a valid
+    /// checksum, relative names without `..` or NULs, each name once. Throws `Error.malformed`, never traps.
     public static func read(_ archive: [UInt8]) throws -> [Entry] {
         var entries: [Entry] = []
         var offset = 0
-        while offset + 512 <= archive.count {
-            let header = Array(archive[offset..<offset + 512])
+        while archive.count - offset >= 512 {
+            let header = archive[offset..<offset + 512]
             if header.allSatisfy({ $0 == 0 }) { return entries }
-            func field(_ start: Int, _ length: Int) -> String {
-                let bytes = header[start..<start + length].prefix { $0 != 0 }
-                return String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespaces)
-            }
-            guard field(257, 5) == "ustar" else { throw Error.malformed("member \(entries.count + 1) has no ustar header") }
-            var sum = header
-            for index in 148..<156 { sum[index] = UInt8(ascii: " ") }
-            guard let checksum = Int(field(148, 8), radix: 8), checksum == sum.reduce(0, { $0 + Int($1) }) else {
-                throw Error.malformed("a header checksum is wrong")
-            }
-            guard let size = Int(field(124, 12), radix: 8), let mode = Int(field(100, 8), radix: 8) else {
-                throw Error.malformed("a header has no size or mode")
-            }
-            let type = header[156]
+            let member = TarHeader(header, number: entries.count + 1)
+            let (name, mode, size) = try (member.name(), member.number(at: 100, length: 8, "mode"), member.number(at: 124, length: 12, "size"))
             let start = offset + 512
-            guard start + size <= archive.count else { throw Error.malformed("the archive is truncated") }
-            if type == UInt8(ascii: "0") || type == 0 {
-                entries.append(Entry(name: field(0, 100), mode: mode, contents: Array(archive[start..<start + size])))
-            }
-            offset = start + size + (512 - size % 512) % 512
+            guard size <= archive.count - start else { throw Error.malformed("member \(member.number)'s size runs past the end of the archive") }
+            guard entries.allSatisfy({ $0.name != name }) else { throw Error.malformed("member \(member.number) repeats the name \(name)") }
+            entries.append(Entry(name: name, mode: mode, contents: Array(archive[start..<start + size])))
+            let padding = (512 - size % 512) % 512
+            guard padding <= archive.count - start - size else { throw Error.malformed("the archive is truncated") }
+            offset = start + size + padding
         }
-        throw Error.malformed("the archive has no end marker")
+        throw Error.malformed(archive.count == offset ? "the archive has no end marker" : "the archive is truncated")
     }
 }
