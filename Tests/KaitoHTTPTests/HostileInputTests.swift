@@ -84,7 +84,7 @@ struct HostileInputTests {
     static func state(_ test: TestRuntime) async throws -> [Int] {
         let organizationID = test.organization.id
         return try await test.runtime.storage.read { session in [
-            try await session.audit.anchorAndHead(organizationID: organizationID).head.seq,
+            try await session.audit.state(organizationID: organizationID).head.seq,
             try await session.keys.list(organizationID: organizationID, after: nil, limit: 1000).count,
             try await session.tokens.list(organizationID: organizationID, slugs: nil, after: nil, limit: 1000).count,
         ] }

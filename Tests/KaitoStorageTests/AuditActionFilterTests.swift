@@ -31,7 +31,7 @@ struct AuditActionFilterTests {
     func prefix(filter: (String, Set<String>)) async throws {
         try await withTestRuntime { test in
             let organizationID = test.organization.id
-            let base = try await test.runtime.storage.read { try await $0.audit.anchorAndHead(organizationID: organizationID).head.seq }
+            let base = try await test.runtime.storage.read { try await $0.audit.state(organizationID: organizationID).head.seq }
             try await test.runtime.storage.write { session in
                 for (index, action) in Self.actions.enumerated() {
                     try await session.audit.insert(AuditEvent(
