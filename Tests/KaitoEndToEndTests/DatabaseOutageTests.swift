@@ -57,13 +57,13 @@ struct DatabaseOutageTests {
         let key = try await Self.setUp(http, server)
         #expect(await Self.timed(http, server.url + "/v1/tokens/s/code", key: key).status == 200)
 
-        // Another process takes the write lock and holds it for 6 s.
+        // Another process takes the write lock and holds it for 15 s.
         let hold = """
             import sqlite3, sys, time
             db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
             db.execute("BEGIN IMMEDIATE")
             print("locked", flush=True)
-            time.sleep(6)
+            time.sleep(15)
             db.execute("ROLLBACK")
             """
         let locker = Process()
@@ -81,7 +81,8 @@ struct DatabaseOutageTests {
         for answer in answers {
             #expect(answer.status == 503, "\(answer)")
             #expect(answer.retryAfter.flatMap(Int.init).map { $0 > 0 } == true, "\(answer)")
-            #expect(answer.seconds < 3, "\(answer)")
+            // A code fetch has a few statements that each wait for the lock at most the timeout (1 s here).
+            #expect(answer.seconds < 4.5, "\(answer)")
         }
         // Waiting on the lock sleeps; it does not spin (the old driver's handler retried at once, at 100 % CPU).
         #expect(cpu < Double(answers.count) * 0.5, "the server used \(cpu) s of CPU while the database was locked")
