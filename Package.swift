@@ -156,6 +156,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "KaitoClientTests",
+            dependencies: ["KaitoClient"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "KaitoEndToEndTests",
             dependencies: [
                 "KaitoAPIModels",

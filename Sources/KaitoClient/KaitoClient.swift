@@ -183,7 +183,7 @@ public struct KaitoClient: Sendable {
         let data = Data(bytes.readableBytesView)
         guard (200..<300).contains(response.status.code) else {
             let problem = try? JSONDecoder().decode(Problem.self, from: data)
-            let retryAfter = response.headers.first(name: "Retry-After").flatMap(Int.init)
+            let retryAfter = response.headers.first(name: "Retry-After").flatMap(Self.retryAfterSeconds)
             throw KaitoClientError.problem(status: Int(response.status.code), problem: problem, retryAfter: retryAfter)
         }
         if response.status.code == 204 { return nil }
@@ -229,5 +229,16 @@ public enum KaitoClientError: Error, CustomStringConvertible {
         case 429: return 5
         default: return 1
         }
+    }
+}
+
+extension KaitoClient {
+    /// A `Retry-After` as this client waits on it: whole seconds (digits only, at most a day), at least 1 so that a
+    /// retry never runs hot; nil for anything else (a date, a sign, a fraction, garbage), which is then not retried.
+    public static func retryAfterSeconds(_ text: String) -> Int? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty, trimmed.utf8.count <= 9, trimmed.utf8.allSatisfy({ (48...57).contains($0) }), let value = Int(trimmed),
+              value <= 86_400 else { return nil }
+        return max(1, value)
     }
 }

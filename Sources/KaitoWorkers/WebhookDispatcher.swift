@@ -117,6 +117,10 @@ public struct WebhookDispatcher: Service {
             guard let endpoint = try await storage.read({ try await $0.webhooks.find(id: delivery.endpointID, organizationID: delivery.organizationID) }) else {
                 return
             }
+            // What the outbox keeps sealed elsewhere (an SMS body) is opened only now, for this attempt.
+            var delivery = delivery
+            let (keyring, stored) = (self.keyring, delivery)
+            delivery.data = try await storage.read { try await SMSService.webhookData(for: stored, keyring: keyring, session: $0) }
             let start = ContinuousClock.now
             let outcome: Outcome
             if endpoint.disabledAt != nil {

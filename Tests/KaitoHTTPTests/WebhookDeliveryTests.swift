@@ -240,6 +240,13 @@ extension WebhookDeliveryTests {
             #expect(data["inbox_id"] as? String == inbox.id)
             #expect(data["code"] as? String == "482913")
             #expect(data["body"] as? String == "Your code is 482913")
+            // The outbox never held the body: it stays sealed in the message's row until the attempt opens it.
+            let organizationID = test.organization.id
+            let stored = try await test.runtime.storage.read { session in
+                try await session.webhooks.deliveries(endpointID: hook.id, organizationID: organizationID, after: nil, limit: 10)
+            }
+            #expect(stored.count == 1)
+            #expect(stored.allSatisfy { !$0.0.data.contains("482913") && $0.0.data.contains(message.id) })
         }
     }
 }

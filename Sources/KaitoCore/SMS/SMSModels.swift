@@ -69,10 +69,22 @@ public struct SMSMessage: Sendable, Equatable {
 
     /// The `data` of an `sms.inbound` webhook: the message as the API shows it.
     public var json: String {
-        Outbox.json([
-            "id": id, "inbox_id": inboxID, "from": from, "to": to, "body": body, "received_at": Timestamp.format(receivedAt),
-            "code": code as Any? ?? NSNull(),
-        ])
+        Outbox.json(fields(withBody: true))
+    }
+
+    /// What the outbox stores for an `sms.inbound` delivery: the message without its body and code, which stay
+    /// sealed in the message's row until the dispatcher sends the delivery (`SMSService.webhookData`).
+    var jsonWithoutBody: String {
+        Outbox.json(fields(withBody: false))
+    }
+
+    private func fields(withBody: Bool) -> [String: Any] {
+        var fields: [String: Any] = ["id": id, "inbox_id": inboxID, "from": from, "to": to, "received_at": Timestamp.format(receivedAt)]
+        if withBody {
+            fields["body"] = body
+            fields["code"] = code as Any? ?? NSNull()
+        }
+        return fields
     }
 }
 

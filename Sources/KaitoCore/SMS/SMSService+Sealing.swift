@@ -29,13 +29,16 @@ extension SMSService {
     func opened(_ messages: [SMSMessage], _ session: any StorageSession) async throws -> [SMSMessage] {
         guard let organizationID = messages.first?.organizationID else { return messages }
         let key = try await keyring.dataKey(organizationID: organizationID, opening: messages.compactMap(\.sealedBody), session: session)
-        return try messages.map { message in
-            guard let sealed = message.sealedBody else { return message }  // not yet sealed by the start-up pass
-            var opened = message
-            opened.body = String(decoding: try key.open(sealed, kind: Self.inboundSealKind, recordID: message.id), as: UTF8.self)
-            opened.code = CodeExtractor.extract(from: opened.body)
-            return opened
-        }
+        return try messages.map { try Self.opened($0, with: key) }
+    }
+
+    /// `message` with its body and code from its sealed body (as stored when not yet sealed by the start-up pass).
+    static func opened(_ message: SMSMessage, with key: DataKey) throws -> SMSMessage {
+        guard let sealed = message.sealedBody else { return message }
+        var opened = message
+        opened.body = String(decoding: try key.open(sealed, kind: inboundSealKind, recordID: message.id), as: UTF8.self)
+        opened.code = CodeExtractor.extract(from: opened.body)
+        return opened
     }
 
     /// Stored outbound messages with their bodies opened.
@@ -52,6 +55,24 @@ extension SMSService {
             result.append(opened)
         }
         return result
+    }
+
+    /// The `data` a delivery sends: for `sms.inbound`, the message with its body and code opened from the
+    /// message's sealed row (the outbox keeps neither); for every other topic, what the outbox stored.
+    /// - Throws: `Envelope.Error` when the sealed body was altered; `unavailable` without the data key.
+    public static func webhookData(for delivery: WebhookDelivery, keyring: Keyring, session: any StorageSession) async throws -> String {
+        guard delivery.type == WebhookTopic.smsInbound.rawValue,
+              let stored = try JSONSerialization.jsonObject(with: Data(delivery.data.utf8)) as? [String: Any],
+              stored["body"] == nil, let id = stored["id"] as? String else { return delivery.data }
+        guard let message = try await session.sms.findMessage(id: id, organizationID: delivery.organizationID), let sealed = message.sealedBody else {
+            // The message was deleted with its inbox since: the delivery goes out without it.
+            var fields = stored
+            fields["body"] = NSNull()
+            fields["code"] = NSNull()
+            return Outbox.json(fields)
+        }
+        let key = try await keyring.dataKey(organizationID: delivery.organizationID, opening: [sealed], session: session)
+        return try opened(message, with: key).json
     }
 
     /// Seals the bodies an earlier version stored in plaintext, in batches (each its own transaction), emptying the

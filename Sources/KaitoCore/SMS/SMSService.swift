@@ -122,7 +122,7 @@ public struct SMSService: Sendable {
             inboxID: inbox.id, from: from, to: inbox.phoneNumber, body: body, receivedAt: now,
             code: CodeExtractor.extract(from: body), providerMessageID: providerMessageID), session)
         guard try await session.sms.insertMessage(message, provider: inbox.provider) else { return .duplicate }
-        try await Outbox(random: random).enqueue(.smsInbound, data: message.json, organizationID: inbox.organizationID, at: now, in: session)
+        try await Outbox(random: random).enqueue(.smsInbound, data: message.jsonWithoutBody, organizationID: inbox.organizationID, at: now, in: session)
         try await session.notifyAfterCommit(Self.topic(inboxID: inbox.id))
         return .stored(message)
     }
