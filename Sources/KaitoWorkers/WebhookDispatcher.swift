@@ -177,7 +177,7 @@ public struct WebhookDispatcher: Service {
         request.body = .bytes(ByteBuffer(bytes: body))
         let prepared = request
         do {
-            return try await withDeadline(timeout) {
+            return try await Deadline.run(timeout) {
                 let response = try await client.execute(prepared, timeout: deadline)
                 var read = 0
                 for try await chunk in response.body {
@@ -187,7 +187,7 @@ public struct WebhookDispatcher: Service {
                 let retryAfter = response.headers.first(name: "Retry-After").flatMap { RetryAfter.parse($0, now: clock.now()) }
                 return Outcome(statusCode: Int(response.status.code), error: nil, retryAfter: retryAfter)
             }
-        } catch is DeadlineExceeded {
+        } catch is Deadline.Exceeded {
             return Outcome(error: "no answer: no complete answer within \(timeout)")
         } catch {
             return Outcome(error: "no answer: \(type(of: error))")
