@@ -47,6 +47,9 @@ public struct WebhookDispatcher: Service {
         self.maximumInFlight = max(1, maximumInFlight)
     }
 
+    /// Attempts in flight to one endpoint at most, on all servers together: a slow receiver holds only these.
+    public static let maximumPerEndpoint = 4
+
     /// A claim lasts well beyond the deadline of the attempt it covers, so that no other dispatcher sends it meanwhile.
     var lease: TimeInterval { max(60, 4 * Double(timeout.components.seconds)) }
 
@@ -102,7 +105,7 @@ public struct WebhookDispatcher: Service {
         let now = clock.now()
         let leaseUntil = now.addingTimeInterval(lease)
         return try await storage.write { session in
-            try await session.webhooks.claimDue(now: now, leaseUntil: leaseUntil, limit: limit)
+            try await session.webhooks.claimDue(now: now, leaseUntil: leaseUntil, limit: limit, perEndpoint: Self.maximumPerEndpoint)
         }
     }
 

@@ -107,7 +107,9 @@ struct Audit: AsyncParsableCommand {
                 for (organizationID, result) in try await runtime.audit.verify(organizationIDs: ids, expect: expect.flatMap(Self.parse)) {
                     switch result {
                     case .intact(let events):
-                        print("\(organizationID): ok, \(events) events")
+                        // Shown on every run, so that a boundary that moves (the chain made to look older) stands out.
+                        let unkeyed = try await runtime.audit.chainState(organizationID: organizationID).keyedFrom
+                        print("\(organizationID): ok, \(events) events" + (unkeyed > 0 ? " (events up to \(unkeyed) predate keyed chains: plain SHA-256)" : ""))
                     case .broken(let seq, let reason):
                         print("\(organizationID): BROKEN at seq \(seq): \(reason)")
                         broken = true

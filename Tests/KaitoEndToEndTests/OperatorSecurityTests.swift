@@ -33,9 +33,11 @@ struct OperatorSecurityTests {
         // The replacement has owner powers (issued to nobody), so the organisation is never locked out.
         #expect(try await request(http, .POST, server.url + "/v1/org/users", key: replacement, body: #"{"email": "o@example.com", "role": "owner"}"#).status == 201)
 
+        // The replacement is the bootstrap key's successor: the next rotation retires it in turn.
         let again = try run(kaito, ["admin", "rotate-bootstrap-key", "default", "--revoke-only"] + dir)
         #expect(again.status == 0 && again.output.isEmpty)
-        #expect(again.error.contains("revoked 0 bootstrap key"))
+        #expect(again.error.contains("revoked 1 bootstrap key"), "\(again.error)")
+        #expect(try await request(http, .GET, server.url + "/v1/keys", key: replacement).status == 401)
         #expect(try run(kaito, ["admin", "rotate-bootstrap-key", "nobody"] + dir).status == 4)
         #expect(try run(kaito, ["audit", "verify"] + dir).status == 0)
         #expect(server.stop() == 0)
@@ -87,5 +89,27 @@ struct OperatorSecurityTests {
         #expect(caught.status == 1)
         #expect(caught.output.contains("events were removed"), "\(caught.output)")
         #expect(server.stop() == 0)
+    }
+
+    @Test("Denials folded in memory are written when the server stops (SIGTERM): none is lost")
+    func foldedDenialsAtShutdown() async throws {
+        let server = try await ServerProcess.start()
+        defer { server.directory.remove() }
+        let admin = try String(contentsOfFile: server.directory.path + "/bootstrap-admin.key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        defer { _ = http.shutdown() }
+        let created = try JSONDecoder().decode(KeyResponse.self, from: try await request(http, .POST, server.url + "/v1/keys", key: admin, body: #"{"name": "gone", "scopes": ["tokens:read"]}"#).body)
+        #expect(try await request(http, .DELETE, server.url + "/v1/keys/\(created.id)", key: admin).status == 204)
+        for _ in 0..<30 { #expect(try await request(http, .GET, server.url + "/v1/tokens", key: try #require(created.key)).status == 401) }
+        #expect(server.stop() == 0)
+        let count = """
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1])
+            rows = db.execute("SELECT COUNT(*), SUM(COALESCE(occurrences, 1)) FROM audit_events WHERE action = 'auth.denied' AND actor_id = ?", (sys.argv[2],)).fetchone()
+            print(rows[0], rows[1])
+            """
+        let result = try run(python, ["-c", count, server.directory.path + "/kaito.sqlite", created.id])
+        #expect(result.output.trimmingCharacters(in: .whitespacesAndNewlines) == "2 30", "events and denials: \(result.output) \(result.error)")
+        #expect(try run(try ServerProcess.executable, ["audit", "verify", "--data-dir", server.directory.path]).status == 0)
     }
 }

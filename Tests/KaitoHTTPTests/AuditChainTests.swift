@@ -133,6 +133,33 @@ struct AuditChainTests {
         }
     }
 
+    @Test("The server never signs over a state changed outside it: after the next appends (and a prune) it stays broken", arguments: ["truncate", "keyed_from", "anchor"])
+    func noResigning(kind: String) async throws {
+        try await withChain { test, client in
+            let org = test.organization.id
+            let events = try await Self.events(test)
+            switch kind {
+            case "truncate":
+                let kept = events[events.count - 3]
+                try await test.execute("DELETE FROM audit_events WHERE org_id = '\(org)' AND seq > \(kept.seq)")
+                try await test.execute("UPDATE audit_heads SET seq = \(kept.seq), hash = '\(kept.hash)' WHERE org_id = '\(org)'")
+            case "keyed_from":
+                try await Self.rechainUnkeyed(test, from: 1)
+                try await test.execute("UPDATE audit_heads SET keyed_from = \(events.count) WHERE org_id = '\(org)'")
+            default:
+                try await test.execute("DELETE FROM audit_events WHERE org_id = '\(org)' AND seq <= 3")
+                try await test.execute("UPDATE audit_heads SET anchor_seq = 3, anchor_hash = '\(events[2].hash)' WHERE org_id = '\(org)'")
+            }
+            // Ordinary traffic goes on: the server appends, but does not sign the state it found.
+            let ops = try await test.key([.tokensCode], name: "after")
+            for _ in 0..<3 { #expect(try await client.send(.get, "/v1/tokens/s/code", key: ops).status == .ok) }
+            #expect(Self.isBroken(try await Self.verdict(test)), "\(kind)")
+            test.clock.advance(by: 40 * 86_400)
+            #expect(try await test.runtime.audit.prune(retentionDays: 30, now: test.clock.now()) == 0, "a tampered chain is not pruned")
+            #expect(Self.isBroken(try await Self.verdict(test)), "\(kind)")
+        }
+    }
+
     @Test("A chain written before keyed chains keeps verifying: its events stay SHA-256, the ones after are keyed")
     func upgradeFromUnkeyed() async throws {
         try await withChain(reads: 3) { test, _ in

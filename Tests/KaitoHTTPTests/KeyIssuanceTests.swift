@@ -61,6 +61,20 @@ struct KeyIssuanceTests {
                 _ = try await key(client, minter, #"{"name": "unbound", "scopes": ["org:admin"]}"#)
                 _ = try await key(client, minter, #"{"name": "for-owner", "scopes": ["org:admin"], "user_id": "\#(owner.id)"}"#)
             }
+            // Nor change or revoke a key with owner powers (issued to nobody or to an owner); its own and admins' it may.
+            let ownerTarget = try await key(client, ownerKey, #"{"name": "owner-ci", "scopes": ["tokens:read"], "user_id": "\#(owner.id)"}"#)
+            let unboundTarget = try await key(client, ownerKey, #"{"name": "unbound-ci", "scopes": ["tokens:read"], "allowed_cidrs": ["10.0.0.0/8"]}"#)
+            for target in [ownerTarget, unboundTarget] {
+                let patched = try await client.send(.patch, "/v1/keys/\(target.id)", key: adminKey, json: #"{"allowed_cidrs": null, "name": "x"}"#)
+                #expect(patched.status == .forbidden, "\(patched.text)")
+                #expect(try await client.send(.delete, "/v1/keys/\(target.id)", key: adminKey).status == .forbidden)
+                #expect(try await client.send(.get, "/v1/keys/\(target.id)", key: test.adminKey).decode(KeyResponse.self) == target.withoutSecret)
+            }
+            let adminsOwn = try await key(client, adminKey, #"{"name": "mine", "scopes": ["tokens:read"], "user_id": "\#(admin.id)"}"#)
+            #expect(try await client.send(.patch, "/v1/keys/\(adminsOwn.id)", key: adminKey, json: #"{"name": "renamed"}"#).status == .ok)
+            #expect(try await client.send(.delete, "/v1/keys/\(adminsOwn.id)", key: adminKey).status == .noContent)
+            #expect(try await client.send(.delete, "/v1/keys/\(unboundTarget.id)", key: ownerKey).status == .noContent)
+
             // The refusals were audited as denials of the admin's key.
             let auditor = try await test.key([.auditRead])
             let denied = try await client.send(.get, "/v1/audit?outcome=denied&action=auth.denied", key: auditor).decode(ListResponse<AuditEventResponse>.self)

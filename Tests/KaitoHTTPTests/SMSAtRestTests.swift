@@ -96,3 +96,37 @@ struct SMSAtRestTests {
         }
     }
 }
+
+extension SMSAtRestTests {
+    @Test("An unsealed row (written outside the server) is refused, not served; old sms.inbound deliveries lose their body at start")
+    func unsealedAndOldDeliveries() async throws {
+        try await withSMSApp { test, client in
+            let box = try await inbox(client, test.adminKey, number: "+15552220000")
+            let org = test.organization.id
+            let reader = try await test.key([.smsRead])
+            try await test.execute("""
+                INSERT INTO sms_messages (id, org_id, inbox_id, from_number, to_number, body, received_at, code, provider, provider_message_id)
+                VALUES ('sms_00000000000000000000000009', '\(org)', '\(box.id)', '+15550001111', '+15552220000',
+                        'Injected 111222', 0, '111222', 'simulator', 'SIMinjected')
+                """)
+            let injected = try await client.send(.get, "/v1/sms/messages/sms_00000000000000000000000009", key: reader)
+            #expect(injected.status == .serviceUnavailable)
+            #expect(!injected.text.contains("111222"))
+
+            // A delivery queued by an earlier version with the body in its data.
+            let hook = try await client.send(.post, "/v1/webhooks", key: test.adminKey, json: #"{"url": "http://127.0.0.1:9/h", "topics": ["sms.inbound"]}"#).decode(WebhookResponse.self)
+            try await test.execute("""
+                INSERT INTO webhook_deliveries (id, org_id, endpoint_id, type, data, created_at, status, attempts, next_attempt_at)
+                VALUES ('msg_00000000000000000000000009', '\(org)', '\(hook.id)', 'sms.inbound',
+                        '{"body":"Old 333444","code":"333444","from":"+15550001111","id":"sms_00000000000000000000000009","inbox_id":"\(box.id)","received_at":"2026-01-01T00:00:00Z","to":"+15552220000"}',
+                        0, 'pending', 0, 0)
+                """)
+            #expect(try await test.runtime.sms.sealStoredPlaintext() == 2)
+            let deliveries = try await test.runtime.storage.read { session in
+                try await session.webhooks.deliveries(endpointID: hook.id, organizationID: org, after: nil, limit: 10)
+            }
+            #expect(deliveries.count == 1)
+            #expect(deliveries.allSatisfy { !$0.0.data.contains("333444") && $0.0.data.contains("sms_00000000000000000000000009") })
+        }
+    }
+}

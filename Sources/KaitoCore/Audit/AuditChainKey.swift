@@ -8,6 +8,7 @@ import Foundation
 public struct AuditChainKey: Sendable {
     let key: SymmetricKey
 
+    /// The chain key from its 32 stored bytes.
     public init(bytes: [UInt8]) {
         self.key = SymmetricKey(data: bytes)
     }
@@ -73,6 +74,7 @@ public struct AuditChainState: Sendable, Equatable {
     /// HMAC-SHA256 of `canonicalForm` under the chain key; nil only for a chain that has never moved.
     public var tag: String?
 
+    /// A stored state as read from `audit_heads`.
     public init(organizationID: String, anchor: AuditHead, head: AuditHead, keyedFrom: Int, tag: String?) {
         self.organizationID = organizationID
         self.anchor = anchor
@@ -80,6 +82,13 @@ public struct AuditChainState: Sendable, Equatable {
         self.keyedFrom = keyedFrom
         self.tag = tag
     }
+
+    /// Whether this is a chain that has never moved (no events, no tag): the one state without a tag that is valid.
+    public var isUntouched: Bool { head.seq == 0 && anchor.seq == 0 && keyedFrom == 0 && tag == nil }
+
+    /// Whether `chain` would have written this state: untouched, or carrying its valid tag. A state changed
+    /// outside the server is never signed again (appends keep its broken tag), so `verify` keeps reporting it.
+    public func isTrusted(by chain: AuditChainKey) -> Bool { isUntouched || chain.isValid(self) }
 
     /// A chain with no events yet.
     public static func genesis(_ organizationID: String) -> AuditChainState {

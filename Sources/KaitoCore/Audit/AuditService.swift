@@ -43,6 +43,8 @@ public struct AuditService: Sendable {
             deleted += try await storage.write { session in
                 // The head is locked first, so that pruning and appending never interleave on one chain.
                 var state = try await session.audit.lockHead(organizationID: id)
+                // A chain whose state was changed outside the server is left for `verify` to report, not pruned.
+                guard state.isTrusted(by: chain) else { return 0 }
                 let (count, anchor) = try await session.audit.prune(organizationID: id, olderThan: cutoff)
                 if let anchor {
                     state.anchor = anchor
@@ -69,7 +71,12 @@ public struct AuditService: Sendable {
         }
         var results: [(String, AuditVerification)] = []
         for id in ids {
-            results.append((id, try await verifyChain(id, expect: expect)))
+            var result = try await verifyChain(id, expect: expect)
+            // Retention may have pruned under the walk (the anchor moved): walk once more from the new anchor.
+            if case .broken = result, try await storage.read({ try await $0.audit.state(organizationID: id) }).anchor.seq > 0 {
+                result = try await verifyChain(id, expect: expect)
+            }
+            results.append((id, result))
         }
         return results
     }
@@ -78,8 +85,7 @@ public struct AuditService: Sendable {
         let storage = work.storage
         let chain = work.audit.chain
         let state = try await storage.read { try await $0.audit.state(organizationID: id) }
-        let untouched = state.head.seq == 0 && state.anchor.seq == 0 && state.tag == nil
-        if !untouched, !chain.isValid(state) {
+        if !state.isTrusted(by: chain) {
             return .broken(seq: state.head.seq, reason: "the chain's stored head or anchor was changed outside the server (its tag does not match)")
         }
         if let expect {
@@ -100,14 +106,17 @@ public struct AuditService: Sendable {
             let events = try await storage.read { session in
                 try await session.audit.chain(organizationID: id, filter: AuditFilter(), afterSeq: from, limit: 1000)
             }
-            guard let last = events.last else { break }
-            let result = AuditVerification.verify(events, from: previous, keyedFrom: state.keyedFrom, chain: chain)
+            // Up to the head read above: events appended while this runs belong to a later head.
+            let walked = events.prefix { $0.seq <= state.head.seq }
+            guard let last = walked.last else { break }
+            let result = AuditVerification.verify(Array(walked), from: previous, keyedFrom: state.keyedFrom, chain: chain)
             if case .broken = result { return result }
             if let expect, let seen = events.first(where: { $0.seq == expect.seq }), seen.hash != expect.hash {
                 return .broken(seq: expect.seq, reason: "event \(expect.seq) does not have the expected hash")
             }
-            count += events.count
+            count += walked.count
             previous = AuditHead(seq: last.seq, hash: last.hash)
+            if last.seq >= state.head.seq || walked.count < events.count { break }
         }
         // A chain whose stored head is past its last event has lost its newest events.
         if state.head != previous {
@@ -118,6 +127,11 @@ public struct AuditService: Sendable {
 }
 
 extension AuditService {
+    /// The organisation's chain as stored (anchor, head, the end of its unkeyed part), for `kaito audit verify` to show.
+    public func chainState(organizationID: String) async throws -> AuditChainState {
+        try await work.storage.read { try await $0.audit.state(organizationID: organizationID) }
+    }
+
     /// Writes the repeated denials folded in memory whose minute has ended (`all`: every one, at shutdown).
     public func flushFoldedDenials(all: Bool = false) async throws {
         try await work.flushDenials(all: all)

@@ -25,7 +25,13 @@ public final class DenialFolding: Sendable {
         public var origin: RequestOrigin
     }
 
-    private let folds = Locked<[Fold: Repeats]>([:])
+    private struct State {
+        var folds: [Fold: Repeats] = [:]
+        /// Repeats taken for writing whose write failed: written with the next ones.
+        var backlog: [Repeats] = []
+    }
+
+    private let state = Locked(State())
 
     public init() {}
 
@@ -38,33 +44,51 @@ public final class DenialFolding: Sendable {
 
     /// Counts one denial; true when it is the first of its fold this minute and must be written now.
     func admit(key: APIKey, reason: String, target: AuditEvent.Target?, ip: String?, origin: RequestOrigin, minute: Int64) -> Bool {
-        folds.withLock { folds in
+        state.withLock { state in
             let fold = Fold(keyID: key.id, reason: reason)
-            if var repeats = folds[fold], repeats.minute == minute {
+            if var repeats = state.folds[fold], repeats.minute == minute {
                 repeats.count += 1
                 if repeats.target != target { repeats.mixedTargets = true }
                 repeats.ip = ip
                 repeats.origin = origin
-                folds[fold] = repeats
+                state.folds[fold] = repeats
                 return false
             }
-            folds[fold] = Repeats(
+            if let ended = state.folds[fold], ended.count > 0 { state.backlog.append(ended) }  // a minute not yet taken
+            state.folds[fold] = Repeats(
                 minute: minute, count: 0, actor: .init(type: "key", id: key.id, name: key.name), organizationID: key.organizationID,
                 reason: reason, target: target, mixedTargets: false, ip: ip, origin: origin)
             return true
         }
     }
 
-    /// Removes the folds of minutes before `minute` (every fold when nil) and returns those that counted repeats.
+    /// Removes the folds of minutes before `minute` (every fold when nil) and returns those that counted repeats,
+    /// with any whose earlier write failed.
     public func takeEnded(before minute: Int64?) -> [Repeats] {
-        folds.withLock { folds in
-            let ended = folds.filter { minute == nil || $0.value.minute < minute! }
-            for fold in ended.keys { folds.removeValue(forKey: fold) }
-            return ended.values.filter { $0.count > 0 }.map { repeats in
+        state.withLock { state in
+            let ended = state.folds.filter { minute == nil || $0.value.minute < minute! }
+            for fold in ended.keys { state.folds.removeValue(forKey: fold) }
+            let taken = state.backlog + ended.values.filter { $0.count > 0 }.map { repeats in
                 var repeats = repeats
                 if repeats.mixedTargets { repeats.target = nil }
                 return repeats
-            }.sorted { ($0.minute, $0.actor.id, $0.reason) < ($1.minute, $1.actor.id, $1.reason) }
+            }
+            state.backlog = []
+            return taken.sorted { ($0.minute, $0.actor.id, $0.reason) < ($1.minute, $1.actor.id, $1.reason) }
+        }
+    }
+
+    /// Puts back what a failed write took: the repeats are written with the next ones, and a first denial that
+    /// could not be written is counted as a repeat of its minute (nothing is lost; it is written late).
+    func restore(_ taken: [Repeats], firstOf key: APIKey?, reason: String, minute: Int64) {
+        state.withLock { state in
+            state.backlog.append(contentsOf: taken)
+            guard let key else { return }
+            let fold = Fold(keyID: key.id, reason: reason)
+            if var repeats = state.folds[fold], repeats.minute == minute {
+                repeats.count += 1
+                state.folds[fold] = repeats
+            }
         }
     }
 }

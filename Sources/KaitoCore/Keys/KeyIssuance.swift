@@ -60,20 +60,20 @@ enum KeyIssuance {
         if !errors.isEmpty { throw KaitoError.validation(errors) }
     }
 
-    /// - Throws: `insufficient_scope` when the acting caller's role may not issue a key to `userID`, or to nobody
-    ///   (an unknown `userID` is left to the key's own validation).
-    static func requireMayIssue(to userID: String?, by caller: Caller, session: any StorageSession) async throws {
+    /// - Throws: `insufficient_scope` when the acting caller's role may not `action` a key issued to `userID`, or to
+    ///   nobody (an unknown `userID` is left to the key's own validation).
+    static func requireMayIssue(to userID: String?, by caller: Caller, session: any StorageSession, action: String = "create") async throws {
         // The acting user: a dashboard session's user, or the user the acting key was issued to; none means owner powers.
         guard let actingUserID = caller.user?.id ?? caller.key.userID, actingUserID != userID else { return }
         let role = try await session.users.find(id: actingUserID, organizationID: caller.organizationID)?.role
         if role == .owner { return }
         guard let userID else {
             throw KaitoError(
-                .insufficientScope, "Only an owner's key can create a key issued to nobody (such a key has owner powers); set user_id.",
+                .insufficientScope, "Only an owner's key can \(action) a key issued to nobody (such a key has owner powers)\(action == "create" ? "; set user_id" : "").",
                 requiredScope: .orgAdmin)
         }
         if try await session.users.find(id: userID, organizationID: caller.organizationID)?.role == .owner {
-            throw KaitoError(.insufficientScope, "Only an owner's key can issue a key to an owner.", requiredScope: .orgAdmin)
+            throw KaitoError(.insufficientScope, "Only an owner's key can \(action) a key issued to an owner.", requiredScope: .orgAdmin)
         }
     }
 }

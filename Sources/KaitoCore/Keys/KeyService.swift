@@ -72,6 +72,7 @@ public struct KeyService: Sendable {
             guard let key = try await session.keys.find(id: id, organizationID: caller.organizationID) else {
                 throw KaitoError.notFound("The key")
             }
+            try await KeyIssuance.requireMayIssue(to: key.userID, by: caller, session: session, action: "change")
             let changed = try change.apply(to: key, now: now)
             try KeyIssuance.requireWithin(caller.key, changed: changed, from: key)
             try await session.keys.update(changed)
@@ -149,13 +150,18 @@ public struct KeyService: Sendable {
     }
 
     /// Revokes a key of the caller's organisation; it fails with 401 from the next request on.
+    /// - Throws: `not_found`; `insufficient_scope` when the caller's role may not act on the key's user (an owner's
+    ///   key, or one issued to nobody, needs an owner's key).
     public func revoke(id: String, by caller: Caller) async throws {
         guard Identifier.isWellFormed(id, prefix: APIKey.idPrefix) else { throw KaitoError.notFound("The key") }
         let now = clock.now()
         try await work.run(for: caller, audit: .key(.keyRevoke, id)) { session in
-            guard try await session.keys.revoke(id: id, organizationID: caller.organizationID, at: now) else {
+            guard let key = try await session.keys.find(id: id, organizationID: caller.organizationID) else {
                 throw KaitoError.notFound("The key")
             }
+            // Owner powers stay with owners: an admin cannot revoke (or change) an owner's key or one issued to nobody.
+            try await KeyIssuance.requireMayIssue(to: key.userID, by: caller, session: session, action: "revoke")
+            _ = try await session.keys.revoke(id: id, organizationID: caller.organizationID, at: now)
         }
     }
 }

@@ -96,9 +96,10 @@ extension OrganizationService {
             }
             guard replace else { return (revoked, nil) }
             let id = keys.newID()
+            // Recorded as the bootstrap key's successor, so that the next rotation retires it in turn.
             let (_, secret) = try await keys.create(
                 KeyDraft(name: "\(organization.name) admin", scopes: [.orgAdmin]), organizationID: organization.id,
-                createdBy: "operator", id: id, session: session)
+                createdBy: "bootstrap", id: id, session: session)
             try await audit.append(.key(.keyCreate, id), actor: actor, organizationID: organization.id, ip: nil, origin: RequestOrigin(), at: now, in: session)
             return (revoked, secret)
         }

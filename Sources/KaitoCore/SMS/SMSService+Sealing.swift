@@ -3,6 +3,8 @@ import Foundation
 /// SMS bodies are secrets like seeds (a body carries the one-time code): stored only sealed under the organisation's
 /// data key, bound to the message's id, and opened in memory when a caller reads them.
 extension SMSService {
+    static var unsealed: KaitoError { KaitoError(.unavailable, "Stored data failed an integrity check: an SMS body is not sealed.") }
+
     /// How an inbound body is bound when sealed.
     static let inboundSealKind = "sms"
     /// How an outbound body is bound when sealed.
@@ -32,9 +34,11 @@ extension SMSService {
         return try messages.map { try Self.opened($0, with: key) }
     }
 
-    /// `message` with its body and code from its sealed body (as stored when not yet sealed by the start-up pass).
+    /// `message` with its body and code from its sealed body.
+    /// - Throws: `unavailable` for a row without one: every body is sealed from the start on (the start-up pass seals
+    ///   older ones), so an unsealed row was written outside the server.
     static func opened(_ message: SMSMessage, with key: DataKey) throws -> SMSMessage {
-        guard let sealed = message.sealedBody else { return message }
+        guard let sealed = message.sealedBody else { throw unsealed }
         var opened = message
         opened.body = String(decoding: try key.open(sealed, kind: inboundSealKind, recordID: message.id), as: UTF8.self)
         opened.code = CodeExtractor.extract(from: opened.body)
@@ -45,10 +49,7 @@ extension SMSService {
     func opened(_ messages: [OutboundSMS], _ session: any StorageSession) async throws -> [OutboundSMS] {
         var result: [OutboundSMS] = []
         for message in messages {
-            guard let sealed = message.sealedBody else {
-                result.append(message)
-                continue
-            }
+            guard let sealed = message.sealedBody else { throw Self.unsealed }
             let key = try await keyring.dataKey(organizationID: message.organizationID, opening: [sealed], session: session)
             var opened = message
             opened.body = String(decoding: try key.open(sealed, kind: Self.outboundSealKind, recordID: message.id), as: UTF8.self)
@@ -88,7 +89,16 @@ extension SMSService {
                     let kind = body.direction == .inbound ? Self.inboundSealKind : Self.outboundSealKind
                     try await session.sms.replaceBody(body, sealed: try key.seal(Array(body.body.utf8), kind: kind, recordID: body.id, random: random))
                 }
-                return bodies.count
+                // Deliveries queued by an earlier version carry the body too: they keep the message's reference only.
+                let deliveries = try await session.webhooks.smsInboundDeliveriesWithBody(limit: batchSize)
+                for var delivery in deliveries {
+                    var fields = (try? JSONSerialization.jsonObject(with: Data(delivery.data.utf8))) as? [String: Any] ?? [:]
+                    fields.removeValue(forKey: "body")
+                    fields.removeValue(forKey: "code")
+                    delivery.data = Outbox.json(fields)
+                    try await session.webhooks.replaceData(of: delivery)
+                }
+                return bodies.count + deliveries.count
             }
             total += sealedCount
             if sealedCount == 0 { return total }

@@ -165,8 +165,14 @@ public protocol WebhookRepository: Sendable {
     /// Adds a delivery to the outbox (in the transaction of what caused it).
     func insertDelivery(_ delivery: WebhookDelivery) async throws
     /// Claims up to `limit` due deliveries until `leaseUntil`: a claimed delivery is invisible to other claims
-    /// (`FOR UPDATE SKIP LOCKED` on PostgreSQL) until its lease ends, so no two dispatchers send one attempt.
-    func claimDue(now: Date, leaseUntil: Date, limit: Int) async throws -> [WebhookDelivery]
+    /// (`FOR UPDATE SKIP LOCKED` on PostgreSQL) until its lease ends, so no two dispatchers send one attempt. No
+    /// endpoint gets more than `perEndpoint` leased at once, counting every server's claims: one slow receiver
+    /// with a long queue cannot fill every dispatcher's slots.
+    func claimDue(now: Date, leaseUntil: Date, limit: Int, perEndpoint: Int) async throws -> [WebhookDelivery]
+    /// `sms.inbound` deliveries whose stored data still holds the message body (written by an earlier version).
+    func smsInboundDeliveriesWithBody(limit: Int) async throws -> [WebhookDelivery]
+    /// Replaces a delivery's stored `data`.
+    func replaceData(of delivery: WebhookDelivery) async throws
     /// The organisation's delivery with this id, or nil.
     func findDelivery(id: String, organizationID: String) async throws -> WebhookDelivery?
     /// Records an attempt and stores the delivery's new state (its lease released).

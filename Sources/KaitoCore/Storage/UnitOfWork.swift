@@ -79,15 +79,20 @@ public struct UnitOfWork: Sendable {
         guard first || !ended.isEmpty else { return }
         let audit = self.audit
         let record = AuditRecord(.authDenied, target: target, outcome: .denied, reason: error.code.rawValue)
-        try await failingClosed {
-            try await storage.write { session in
-                try await Self.write(ended, audit: audit, at: now, in: session)
-                if first {
-                    try await audit.append(
-                        record, actor: AuditEvent.Actor(type: "key", id: key.id, name: key.name), organizationID: key.organizationID,
-                        ip: address?.description, origin: origin, at: now, in: session)
+        do {
+            try await failingClosed {
+                try await storage.write { session in
+                    try await Self.write(ended, audit: audit, at: now, in: session)
+                    if first {
+                        try await audit.append(
+                            record, actor: AuditEvent.Actor(type: "key", id: key.id, name: key.name), organizationID: key.organizationID,
+                            ip: address?.description, origin: origin, at: now, in: session)
+                    }
                 }
             }
+        } catch {
+            denials.restore(ended, firstOf: first ? key : nil, reason: record.reason ?? "", minute: minute)
+            throw error
         }
     }
 
@@ -96,7 +101,12 @@ public struct UnitOfWork: Sendable {
         let ended = denials.takeEnded(before: all ? nil : DenialFolding.minute(of: clock.now()))
         guard !ended.isEmpty else { return }
         let (audit, now) = (self.audit, clock.now())
-        try await storage.write { session in try await Self.write(ended, audit: audit, at: now, in: session) }
+        do {
+            try await storage.write { session in try await Self.write(ended, audit: audit, at: now, in: session) }
+        } catch {
+            denials.restore(ended, firstOf: nil, reason: "", minute: 0)
+            throw error
+        }
     }
 
     private static func write(_ folded: [DenialFolding.Repeats], audit: AuditLog, at now: Date, in session: any StorageSession) async throws {

@@ -126,7 +126,17 @@ struct StrictJSONParser {
     }
 
     private mutating func hex4() throws(StrictJSON.Failure) -> UInt32 {
-        guard bytes.count - index >= 4, let value = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16) else { throw .syntax }
+        // Exactly four hex digits (`UInt32(_:radix:)` alone would also take a sign, `\u+041`).
+        guard bytes.count - index >= 4 else { throw .syntax }
+        var value: UInt32 = 0
+        for byte in bytes[index..<index + 4] {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = value << 4 | UInt32(byte - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): value = value << 4 | UInt32(byte - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): value = value << 4 | UInt32(byte - UInt8(ascii: "A") + 10)
+            default: throw .syntax
+            }
+        }
         index += 4
         return value
     }

@@ -41,6 +41,13 @@ public final class PostgresStorage: Storage {
         var configuration = try PostgresURL.configuration(url)
         configuration.options.maximumConnections = 20
         configuration.options.connectTimeout = timeout
+        // The server's own bounds on work a client abandoned at its deadline: a statement, and a transaction left
+        // idle (a connection whose rollback failed is closed by `transaction`, and this ends it on the server too).
+        let milliseconds = Int(timeout.components.seconds) * 1000 + Int(timeout.components.attoseconds / 1_000_000_000_000_000)
+        configuration.options.additionalStartupParameters = [
+            ("statement_timeout", String(max(30_000, 6 * milliseconds))),
+            ("idle_in_transaction_session_timeout", String(max(10_000, 2 * milliseconds))),
+        ]
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         // The pool runs for as long as the storage lives; `close()` cancels it.
         let runTask = Task { await client.run() }
@@ -59,7 +66,7 @@ public final class PostgresStorage: Storage {
     public func migrate() async throws -> [Int] {
         try await Migrator.migrate { body in
             try await client.withConnection { connection in
-                try await Self.transaction(connection.sql(), begin: "BEGIN") { db in
+                try await Self.transaction(connection, begin: "BEGIN") { db in
                     try await db.raw("SELECT pg_advisory_xact_lock(\(bind: Self.migrationLockKey))").run()
                     return try await body(db)
                 }
@@ -81,7 +88,7 @@ public final class PostgresStorage: Storage {
         do {
             return try await DatabaseDeadline.run(timeout) {
                 try await client.withConnection { connection in
-                    try await Self.transaction(connection.sql(), begin: begin) { db in
+                    try await Self.transaction(connection, begin: begin) { db in
                         try await body(SQLStorageSession(database: db, dialect: dialect))
                     }
                 }
@@ -140,14 +147,20 @@ public final class PostgresStorage: Storage {
         listenTask.withLock { $0 = task }
     }
 
-    private static func transaction<T>(_ db: any SQLDatabase, begin: String, _ body: (any SQLDatabase) async throws -> T) async throws -> T {
+    /// `begin` … `COMMIT`, or `ROLLBACK` when `body` throws or the unit was abandoned at its deadline (the caller was
+    /// told 503: nothing may commit behind its back). The rollback runs outside this possibly cancelled task so that
+    /// it is sent; a connection whose rollback fails is closed, never handed to the next unit mid-transaction.
+    private static func transaction<T>(_ connection: PostgresConnection, begin: String, _ body: (any SQLDatabase) async throws -> T) async throws -> T {
+        let db = connection.sql()
         try await db.raw(SQLQueryString(begin)).run()
         do {
             let result = try await body(db)
+            try Task.checkCancellation()
             try await db.raw("COMMIT").run()
             return result
         } catch {
-            try? await db.raw("ROLLBACK").run()
+            let rolledBack = await Task { (try? await db.raw("ROLLBACK").run()) != nil }.value
+            if !rolledBack { try? await connection.close() }
             throw error
         }
     }

@@ -78,17 +78,46 @@ struct SQLWebhookRepository: WebhookRepository {
             """).run()
     }
 
-    func claimDue(now: Date, leaseUntil: Date, limit: Int) async throws -> [WebhookDelivery] {
-        try await db.raw("""
+    func claimDue(now: Date, leaseUntil: Date, limit: Int, perEndpoint: Int) async throws -> [WebhookDelivery] {
+        // Candidates with how many of their endpoint's deliveries are leased now; locked (PostgreSQL) until the end
+        // of this transaction, so that two servers never claim the same ones.
+        let candidates = try await db.raw("""
+            SELECT d.id, d.endpoint_id, (
+                SELECT COUNT(*) FROM webhook_deliveries busy
+                WHERE busy.endpoint_id = d.endpoint_id AND busy.status = 'pending' AND busy.lease_until > \(bind: now.storedSeconds)
+            ) AS busy
+            FROM webhook_deliveries d
+            WHERE d.status = 'pending' AND d.next_attempt_at <= \(bind: now.storedSeconds)
+              AND (d.lease_until IS NULL OR d.lease_until <= \(bind: now.storedSeconds))
+            ORDER BY d.next_attempt_at LIMIT \(literal: limit * 4)\(unsafeRaw: dialect.claimLockSuffix)
+            """).all()
+        var leased: [String: Int] = [:]
+        var chosen: [String] = []
+        for row in candidates where chosen.count < limit {
+            let endpoint = try row.string("endpoint_id")
+            let busy = try leased[endpoint] ?? row.int("busy")
+            guard busy < perEndpoint else { continue }
+            leased[endpoint] = busy + 1
+            chosen.append(try row.string("id"))
+        }
+        guard !chosen.isEmpty else { return [] }
+        return try await db.raw("""
             UPDATE webhook_deliveries SET lease_until = \(bind: leaseUntil.storedSeconds)
-            WHERE id IN (
-                SELECT id FROM webhook_deliveries
-                WHERE status = 'pending' AND next_attempt_at <= \(bind: now.storedSeconds)
-                  AND (lease_until IS NULL OR lease_until <= \(bind: now.storedSeconds))
-                ORDER BY next_attempt_at LIMIT \(literal: limit)\(unsafeRaw: dialect.claimLockSuffix)
-            )
+            WHERE id IN (\(binds: chosen))
             RETURNING *
+            """).all().map(Self.decodeDelivery).sorted { ($0.nextAttemptAt ?? .distantPast, $0.id) < ($1.nextAttemptAt ?? .distantPast, $1.id) }
+    }
+
+    func smsInboundDeliveriesWithBody(limit: Int) async throws -> [WebhookDelivery] {
+        try await db.raw("""
+            SELECT * FROM webhook_deliveries WHERE type = 'sms.inbound' AND data LIKE '%"body":%' ORDER BY id LIMIT \(literal: limit)
             """).all().map(Self.decodeDelivery)
+    }
+
+    func replaceData(of delivery: WebhookDelivery) async throws {
+        try await db.raw("""
+            UPDATE webhook_deliveries SET data = \(bind: delivery.data) WHERE id = \(bind: delivery.id) AND org_id = \(bind: delivery.organizationID)
+            """).run()
     }
 
     func findDelivery(id: String, organizationID: String) async throws -> WebhookDelivery? {
