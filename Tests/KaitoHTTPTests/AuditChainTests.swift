@@ -113,22 +113,31 @@ struct AuditChainTests {
         }
     }
 
+    /// The database writer's edits of a chain's stored state (and the events to match).
+    static func tamper(_ kind: String, _ test: TestRuntime) async throws {
+        let org = test.organization.id
+        let events = try await events(test)
+        switch kind {
+        case "truncate":
+            let kept = events[events.count - 3]
+            try await test.execute("DELETE FROM audit_events WHERE org_id = '\(org)' AND seq > \(kept.seq)")
+            try await test.execute("UPDATE audit_heads SET seq = \(kept.seq), hash = '\(kept.hash)' WHERE org_id = '\(org)'")
+        case "anchor":
+            try await test.execute("DELETE FROM audit_events WHERE org_id = '\(org)' AND seq <= 3")
+            try await test.execute("UPDATE audit_heads SET anchor_seq = 3, anchor_hash = '\(events[2].hash)' WHERE org_id = '\(org)'")
+        case "keyed_from":
+            // Declaring every event unkeyed, and rewriting them with SHA-256 to match.
+            try await rechainUnkeyed(test, from: 1)
+            try await test.execute("UPDATE audit_heads SET keyed_from = \(events.count) WHERE org_id = '\(org)'")
+        default:
+            try await test.execute("UPDATE audit_heads SET tag = NULL WHERE org_id = '\(org)'")
+        }
+    }
+
     @Test("Moving the anchor forward (deleting the oldest events) or the end of the unkeyed part is caught", arguments: ["anchor", "keyed_from", "tag"])
     func stateEdits(field: String) async throws {
         try await withChain { test, _ in
-            let org = test.organization.id
-            let events = try await Self.events(test)
-            switch field {
-            case "anchor":
-                try await test.execute("DELETE FROM audit_events WHERE org_id = '\(org)' AND seq <= 3")
-                try await test.execute("UPDATE audit_heads SET anchor_seq = 3, anchor_hash = '\(events[2].hash)' WHERE org_id = '\(org)'")
-            case "keyed_from":
-                // Declaring every event unkeyed, and rewriting them with SHA-256 to match.
-                try await Self.rechainUnkeyed(test, from: 1)
-                try await test.execute("UPDATE audit_heads SET keyed_from = \(events.count) WHERE org_id = '\(org)'")
-            default:
-                try await test.execute("UPDATE audit_heads SET tag = NULL WHERE org_id = '\(org)'")
-            }
+            try await Self.tamper(field, test)
             #expect(Self.isBroken(try await Self.verdict(test)), "\(field)")
         }
     }
@@ -136,20 +145,7 @@ struct AuditChainTests {
     @Test("The server never signs over a state changed outside it: after the next appends (and a prune) it stays broken", arguments: ["truncate", "keyed_from", "anchor"])
     func noResigning(kind: String) async throws {
         try await withChain { test, client in
-            let org = test.organization.id
-            let events = try await Self.events(test)
-            switch kind {
-            case "truncate":
-                let kept = events[events.count - 3]
-                try await test.execute("DELETE FROM audit_events WHERE org_id = '\(org)' AND seq > \(kept.seq)")
-                try await test.execute("UPDATE audit_heads SET seq = \(kept.seq), hash = '\(kept.hash)' WHERE org_id = '\(org)'")
-            case "keyed_from":
-                try await Self.rechainUnkeyed(test, from: 1)
-                try await test.execute("UPDATE audit_heads SET keyed_from = \(events.count) WHERE org_id = '\(org)'")
-            default:
-                try await test.execute("DELETE FROM audit_events WHERE org_id = '\(org)' AND seq <= 3")
-                try await test.execute("UPDATE audit_heads SET anchor_seq = 3, anchor_hash = '\(events[2].hash)' WHERE org_id = '\(org)'")
-            }
+            try await Self.tamper(kind, test)
             // Ordinary traffic goes on: the server appends, but does not sign the state it found.
             let ops = try await test.key([.tokensCode], name: "after")
             for _ in 0..<3 { #expect(try await client.send(.get, "/v1/tokens/s/code", key: ops).status == .ok) }
