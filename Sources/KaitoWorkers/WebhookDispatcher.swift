@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import KaitoCore
 import Logging
@@ -28,7 +27,7 @@ public struct WebhookDispatcher: Service {
     /// How long one attempt may take in all, unless the dispatcher is given another deadline.
     public static let defaultTimeout: Duration = .seconds(15)
     /// The most of a receiver's answer body that is read (it is not used).
-    public static let maximumBodyBytes = 1024
+    public static let maximumBodyBytes = WebhookTransport.maximumBodyBytes
 
     public init(
         storage: any Storage, keyring: Keyring, clock: any KaitoClock, random: any RandomSource,
@@ -158,37 +157,21 @@ public struct WebhookDispatcher: Service {
         } catch {
             return Outcome(error: "the signing secret could not be read")
         }
-        // One client per attempt: its `dnsOverride` pins this host to the address just checked.
-        var configuration = HTTPClient.Configuration()
-        configuration.redirectConfiguration = .disallow
-        let deadline = TimeAmount.nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
-        configuration.timeout = .init(connect: min(.seconds(10), deadline), read: deadline)
-        configuration.connectionPool.retryConnectionEstablishment = false
-        configuration.dnsOverride = [host: address.description]
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        defer { _ = client.shutdown() }
-
         let timestamp = Timestamp.unixSeconds(clock.now())
         let body = delivery.body
-        var request = HTTPClientRequest(url: endpoint.url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "User-Agent", value: "Kaito-Webhooks/1")
-        request.headers.add(name: "webhook-id", value: delivery.id)
-        request.headers.add(name: "webhook-timestamp", value: String(timestamp))
-        request.headers.add(name: "webhook-signature", value: secrets.map { $0.sign(id: delivery.id, timestamp: timestamp, body: body) }.joined(separator: " "))
-        request.body = .bytes(ByteBuffer(bytes: body))
-        let prepared = request
+        let headers = [
+            ("Content-Type", "application/json"), ("User-Agent", "Kaito-Webhooks/1"), ("webhook-id", delivery.id),
+            ("webhook-timestamp", String(timestamp)),
+            ("webhook-signature", secrets.map { $0.sign(id: delivery.id, timestamp: timestamp, body: body) }.joined(separator: " ")),
+        ]
+        // One connection per attempt, to the address just checked; redirects are answers (never followed).
+        let transport = WebhookTransport(connectTimeout: .seconds(min(10, max(1, timeout.components.seconds))))
+        let clock = self.clock
         do {
             return try await Deadline.run(timeout) {
-                let response = try await client.execute(prepared, timeout: deadline)
-                var read = 0
-                for try await chunk in response.body {
-                    read += chunk.readableBytes
-                    if read >= Self.maximumBodyBytes { break }
-                }
-                let retryAfter = response.headers.first(name: "Retry-After").flatMap { RetryAfter.parse($0, now: clock.now()) }
-                return Outcome(statusCode: Int(response.status.code), error: nil, retryAfter: retryAfter)
+                let answer = try await transport.post(url: components, address: address, headers: headers, body: body)
+                let retryAfter = answer.headers.first(name: "Retry-After").flatMap { RetryAfter.parse($0, now: clock.now()) }
+                return Outcome(statusCode: answer.status, error: nil, retryAfter: retryAfter)
             }
         } catch is Deadline.Exceeded {
             return Outcome(error: "no answer: no complete answer within \(timeout)")

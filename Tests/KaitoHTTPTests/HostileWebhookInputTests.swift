@@ -127,6 +127,50 @@ extension HostileWebhookInputTests {
         }
     }
 
+    @Test("Any answer a receiver sends is an attempt's outcome, never a crash: 0xx and 1xx-only status lines, garbage, nothing", arguments: [
+        "HTTP/1.1 099 X\r\nContent-Length: 0\r\n\r\n", "HTTP/1.1 000 X\r\nContent-Length: 0\r\n\r\n", "HTTP/1.1 001 X\r\n\r\n",
+        "HTTP/1.1 050 X\r\nContent-Length: 3\r\n\r\nabc", "HTTP/1.1 100 Continue\r\n\r\n", "HTTP/1.1 103 Early Hints\r\n\r\n",
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n", "HTTP/1.1 600 X\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 999 X\r\nContent-Length: 0\r\n\r\n", "HTTP/1.1 abc X\r\n\r\n", "HTTP/2 200\r\n\r\n", "HTTP/1.0 200 OK\r\n\r\n",
+        "garbage\r\n\r\n", "", "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    ])
+    func hostileAnswers(answer: String) async throws {
+        try await withTestRuntime(clock: ManualClock(Date())) { test in
+            try await test.withApp { client in
+                let receiver = try RawReceiver(answer: Array(answer.utf8))
+                defer { receiver.stop() }
+                let hook = try await client.send(.post, "/v1/webhooks", key: test.adminKey, json: #"{"url": "\#(receiver.url)", "topics": ["token.permission.changed"]}"#).decode(WebhookResponse.self)
+                _ = try await client.send(.post, "/v1/webhooks/\(hook.id)/test", key: test.adminKey)
+                #expect(try await WebhookTests.dispatcher(test).dispatchDue() == 1)
+                let delivery = try #require(try await deliveries(client, test.adminKey, hook).first)
+                let attempt = try #require(delivery.attempts.first, "the attempt was recorded")
+                // Only a real 2xx is a success; a 200 over HTTP/1.0 is one too.
+                let succeeded = answer.hasPrefix("HTTP/1.0 200")
+                #expect(delivery.status == (succeeded ? "succeeded" : "pending"), "\(answer.debugDescription): \(delivery.status) \(attempt.statusCode.map(String.init) ?? attempt.error ?? "-")")
+                #expect(receiver.connections >= 1)
+            }
+        }
+    }
+
+    @Test("An https receiver is held to its certificate: a self-signed one fails the attempt, and nothing reaches it")
+    func tlsCertificateChecked() async throws {
+        let receiver = try await HelperProcess.start(script: "tls_receiver.py", arguments: [])
+        defer { receiver.stop() }
+        try await withTestRuntime(clock: ManualClock(Date())) { test in
+            try await test.withApp { client in
+                let hook = try await client.send(.post, "/v1/webhooks", key: test.adminKey, json: #"{"url": "https://127.0.0.1:\#(receiver.port)/h", "topics": ["token.permission.changed"]}"#).decode(WebhookResponse.self)
+                _ = try await client.send(.post, "/v1/webhooks/\(hook.id)/test", key: test.adminKey)
+                #expect(try await WebhookTests.dispatcher(test).dispatchDue() == 1)
+                let delivery = try #require(try await deliveries(client, test.adminKey, hook).first)
+                #expect(delivery.status == "pending")
+                #expect(delivery.attempts.first?.statusCode == nil)
+                #expect(delivery.attempts.first?.error?.hasPrefix("no answer") == true, "\(delivery.attempts)")
+                #expect(receiver.lines().isEmpty, "the receiver got the delivery over an unchecked connection")
+            }
+        }
+    }
+
     @Test("A receiver that trickles its answer holds one slot: another endpoint is delivered meanwhile, and the slow attempt fails at the deadline")
     func slowReceiver() async throws {
         let slow = try SlowReceiver(interval: 1)
