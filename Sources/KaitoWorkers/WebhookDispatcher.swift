@@ -48,6 +48,9 @@ public struct WebhookDispatcher: Service {
 
     /// Attempts in flight to one endpoint at most, on all servers together: a slow receiver holds only these.
     public static let maximumPerEndpoint = 4
+    /// Attempts in flight for one organisation at most, on all servers together: one tenant's slow receivers leave
+    /// the other tenants' deliveries room (a quarter of a server's slots).
+    public static let maximumPerOrganization = 16
 
     /// A claim lasts well beyond the deadline of the attempt it covers, so that no other dispatcher sends it meanwhile.
     var lease: TimeInterval { max(60, 4 * Double(timeout.components.seconds)) }
@@ -104,7 +107,8 @@ public struct WebhookDispatcher: Service {
         let now = clock.now()
         let leaseUntil = now.addingTimeInterval(lease)
         return try await storage.write { session in
-            try await session.webhooks.claimDue(now: now, leaseUntil: leaseUntil, limit: limit, perEndpoint: Self.maximumPerEndpoint)
+            try await session.webhooks.claimDue(
+                now: now, leaseUntil: leaseUntil, limit: limit, perEndpoint: Self.maximumPerEndpoint, perOrganization: Self.maximumPerOrganization)
         }
     }
 

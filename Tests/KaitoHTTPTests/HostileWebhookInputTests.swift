@@ -138,7 +138,7 @@ extension HostileWebhookInputTests {
     func hostileAnswers(answer: String) async throws {
         try await withTestRuntime(clock: ManualClock(Date())) { test in
             try await test.withApp { client in
-                let receiver = try RawReceiver(answer: Array(answer.utf8))
+                let receiver = try SlowReceiver(answer: Array(answer.utf8))
                 defer { receiver.stop() }
                 let hook = try await client.send(.post, "/v1/webhooks", key: test.adminKey, json: #"{"url": "\#(receiver.url)", "topics": ["token.permission.changed"]}"#).decode(WebhookResponse.self)
                 _ = try await client.send(.post, "/v1/webhooks/\(hook.id)/test", key: test.adminKey)

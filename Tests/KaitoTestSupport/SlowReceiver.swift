@@ -3,13 +3,15 @@ import Foundation
 import Glibc
 #endif
 
-/// A receiver on a real loopback socket that answers every request with `200` headers promising a 1000-byte body, then
-/// trickles one byte of it per `interval` for as long as the client keeps the connection open. One thread per
-/// connection, off the concurrency pool; `stop()` closes everything.
+/// A receiver on a real loopback socket that misbehaves: by default it answers every request with `200` headers
+/// promising a 1000-byte body, then trickles one byte of it per `interval` for as long as the client keeps the
+/// connection open; with `answer`, it sends exactly those bytes (a `099` status line, garbage, nothing) and closes.
+/// One thread per connection, off the concurrency pool; `stop()` closes everything.
 public final class SlowReceiver: @unchecked Sendable {
     public let port: Int
     private let listener: Int32
     private let interval: TimeInterval
+    private let answer: [UInt8]?
     private let lock = NSLock()
     private var open: [Int32] = []
     private var accepted = 0
@@ -23,8 +25,9 @@ public final class SlowReceiver: @unchecked Sendable {
     /// Connections that the client has closed (the trickle could not be written any more).
     public var closedByClient: Int { lock.withLock { closed } }
 
-    public init(interval: TimeInterval = 1) throws {
+    public init(interval: TimeInterval = 1, answer: [UInt8]? = nil) throws {
         self.interval = interval
+        self.answer = answer
         let (fd, port) = try loopbackSocket(listening: true)
         listener = fd
         self.port = port
@@ -52,7 +55,12 @@ public final class SlowReceiver: @unchecked Sendable {
     private func trickle(_ connection: Int32) {
         var buffer = [UInt8](repeating: 0, count: 65_536)
         _ = recv(connection, &buffer, buffer.count, 0)
-        var ok = write(connection, Array("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\n".utf8))
+        if let answer {
+            _ = write(connection, answer)
+            shutdown(connection, Int32(SHUT_WR))
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        var ok = answer == nil && write(connection, Array("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\n".utf8))
         while ok, !lock.withLock({ stopped }) {
             Thread.sleep(forTimeInterval: interval)
             ok = write(connection, [UInt8(ascii: ".")])

@@ -166,9 +166,9 @@ public protocol WebhookRepository: Sendable {
     func insertDelivery(_ delivery: WebhookDelivery) async throws
     /// Claims up to `limit` due deliveries until `leaseUntil`: a claimed delivery is invisible to other claims
     /// (`FOR UPDATE SKIP LOCKED` on PostgreSQL) until its lease ends, so no two dispatchers send one attempt. No
-    /// endpoint gets more than `perEndpoint` leased at once, counting every server's claims: one slow receiver
-    /// with a long queue cannot fill every dispatcher's slots.
-    func claimDue(now: Date, leaseUntil: Date, limit: Int, perEndpoint: Int) async throws -> [WebhookDelivery]
+    /// endpoint gets more than `perEndpoint` leased at once, and no organisation more than `perOrganization`,
+    /// counting every server's claims: one tenant's slow receivers cannot fill every dispatcher's slots.
+    func claimDue(now: Date, leaseUntil: Date, limit: Int, perEndpoint: Int, perOrganization: Int) async throws -> [WebhookDelivery]
     /// `sms.inbound` deliveries whose stored data still holds the message body (written by an earlier version).
     func smsInboundDeliveriesWithBody(limit: Int) async throws -> [WebhookDelivery]
     /// Replaces a delivery's stored `data`.

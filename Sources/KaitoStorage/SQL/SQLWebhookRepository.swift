@@ -78,26 +78,36 @@ struct SQLWebhookRepository: WebhookRepository {
             """).run()
     }
 
-    func claimDue(now: Date, leaseUntil: Date, limit: Int, perEndpoint: Int) async throws -> [WebhookDelivery] {
+    func claimDue(now: Date, leaseUntil: Date, limit: Int, perEndpoint: Int, perOrganization: Int) async throws -> [WebhookDelivery] {
         // Candidates with how many of their endpoint's deliveries are leased now; locked (PostgreSQL) until the end
         // of this transaction, so that two servers never claim the same ones.
         let candidates = try await db.raw("""
-            SELECT d.id, d.endpoint_id, (
+            SELECT d.id, d.endpoint_id, d.org_id, (
                 SELECT COUNT(*) FROM webhook_deliveries busy
                 WHERE busy.endpoint_id = d.endpoint_id AND busy.status = 'pending' AND busy.lease_until > \(bind: now.storedSeconds)
-            ) AS busy
+            ) AS busy, (
+                SELECT COUNT(*) FROM webhook_deliveries busy
+                WHERE busy.org_id = d.org_id AND busy.status = 'pending' AND busy.lease_until > \(bind: now.storedSeconds)
+            ) AS org_busy
             FROM webhook_deliveries d
             WHERE d.status = 'pending' AND d.next_attempt_at <= \(bind: now.storedSeconds)
               AND (d.lease_until IS NULL OR d.lease_until <= \(bind: now.storedSeconds))
+              AND (SELECT COUNT(*) FROM webhook_deliveries busy
+                   WHERE busy.endpoint_id = d.endpoint_id AND busy.status = 'pending' AND busy.lease_until > \(bind: now.storedSeconds)) < \(bind: perEndpoint)
+              AND (SELECT COUNT(*) FROM webhook_deliveries busy
+                   WHERE busy.org_id = d.org_id AND busy.status = 'pending' AND busy.lease_until > \(bind: now.storedSeconds)) < \(bind: perOrganization)
             ORDER BY d.next_attempt_at LIMIT \(literal: limit * 4)\(unsafeRaw: dialect.claimLockSuffix)
             """).all()
         var leased: [String: Int] = [:]
+        var leasedByOrganization: [String: Int] = [:]
         var chosen: [String] = []
         for row in candidates where chosen.count < limit {
-            let endpoint = try row.string("endpoint_id")
+            let (endpoint, organization) = (try row.string("endpoint_id"), try row.string("org_id"))
             let busy = try leased[endpoint] ?? row.int("busy")
-            guard busy < perEndpoint else { continue }
+            let organizationBusy = try leasedByOrganization[organization] ?? row.int("org_busy")
+            guard busy < perEndpoint, organizationBusy < perOrganization else { continue }
             leased[endpoint] = busy + 1
+            leasedByOrganization[organization] = organizationBusy + 1
             chosen.append(try row.string("id"))
         }
         guard !chosen.isEmpty else { return [] }
