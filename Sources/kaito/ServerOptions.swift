@@ -55,6 +55,12 @@ struct ServerOptions: ParsableArguments {
             }
             configuration.http.maxConnections = value
         }
+        if let text = environment["KAITO_MAX_CONNECTIONS_PER_CLIENT"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            guard let value = Int(text), (1...1_000_000).contains(value) else {
+                throw CLIError(message: "KAITO_MAX_CONNECTIONS_PER_CLIENT must be a whole number from 1 to 1000000", exitCode: 2)
+            }
+            configuration.http.maxConnectionsPerClient = value
+        }
         if let url = environment["KAITO_PUBLIC_URL"].flatMap({ $0.isEmpty ? nil : $0 }) {
             guard let parsed = URLComponents(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host?.isEmpty == false,
                   parsed.query == nil else {

@@ -108,3 +108,43 @@ struct ConnectionLimitsTests {
         #expect(server.stop() == 0)
     }
 }
+
+extension ConnectionLimitsTests {
+    /// One client (127.0.0.1) opens `count` idle sockets; prints how many the server closed at once, then how long
+    /// `/health` took from another client address (127.0.0.2) meanwhile.
+    static let perClientProbe = """
+        import json, socket, sys, time
+        port, count = int(sys.argv[1]), int(sys.argv[2])
+        held = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(count)]
+        time.sleep(0.5)
+        closed = 0
+        for s in held:
+            s.settimeout(0.05)
+            try:
+                if s.recv(1) == b"":
+                    closed += 1
+            except socket.timeout:
+                pass
+            except OSError:
+                closed += 1
+        start = time.time()
+        s = socket.create_connection(("127.0.0.1", port), timeout=10, source_address=("127.0.0.2", 0))
+        s.sendall(b"GET /health HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n")
+        status = s.recv(64).split(b"\\r\\n")[0].decode()
+        print(json.dumps({"closed": closed, "health": [round(time.time() - start, 2), status]}))
+        """
+
+    @Test("One client address holds at most KAITO_MAX_CONNECTIONS_PER_CLIENT connections; another client is served meanwhile")
+    func perClientCap() async throws {
+        let server = try await ServerProcess.start(environment: ["KAITO_MAX_CONNECTIONS_PER_CLIENT": "20"])
+        defer { server.directory.remove() }
+        let result = try run(python, ["-c", Self.perClientProbe, String(server.port), "100"])
+        #expect(result.status == 0, "\(result.error)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any], "\(result.output)")
+        #expect(report["closed"] as? Int == 80, "\(report)")
+        let health = try #require(report["health"] as? [Any])
+        #expect((health[1] as? String)?.hasPrefix("HTTP/1.1 200") == true, "\(health)")
+        #expect(((health[0] as? Double) ?? 99) < 1, "\(health)")
+        #expect(server.stop() == 0)
+    }
+}

@@ -13,6 +13,8 @@ public struct KaitoApplication {
     public let router: Router<KaitoRequestContext>
     public let routes: [RouteDescription]
     public let metrics: HTTPMetrics
+    /// Proxies whose connections carry many clients: not held to the per-client connection limit.
+    let trustedProxies: [CIDR]
 
     /// Builds the router with every controller over `runtime`.
     public init(runtime: Runtime, trustedProxies: [CIDR] = [], publicURL: String? = nil, metrics: HTTPMetrics = HTTPMetrics()) {
@@ -43,6 +45,7 @@ public struct KaitoApplication {
             )
         }
         self.router = router
+        self.trustedProxies = trustedProxies
         self.routes = api.routes
         self.metrics = metrics
     }
@@ -66,9 +69,12 @@ public struct KaitoApplication {
             services.append(AuditRetentionService(audit: runtime.audit, retentionDays: days, clock: runtime.clock, logger: logger))
         }
         let (readTimeout, idleTimeout) = (TimeAmount(http.readTimeout), TimeAmount(http.idleTimeout))
+        let perClient = ConnectionCounter(limit: http.maxConnectionsPerClient, exempt: trustedProxies)
         return Application(
             router: router,
-            server: .http1(configuration: .init(additionalChannelHandlers: [RequestReadDeadline(timeout: readTimeout)], idleTimeout: idleTimeout)),
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: [ConnectionsPerClient(counter: perClient), RequestReadDeadline(timeout: readTimeout)],
+                idleTimeout: idleTimeout)),
             configuration: .init(
                 address: .hostname(host, port: port), serverName: "kaito",
                 availableConnectionsDelegate: MaximumAvailableConnections(http.maxConnections, logger: logger)),

@@ -56,6 +56,8 @@ public struct HTTPLimits: Sendable, Equatable {
     /// Open connections at most; further ones wait in the listen backlog (`KAITO_MAX_CONNECTIONS`). The default stays
     /// below the process's file-descriptor limit, so that the database and the log always get one.
     public var maxConnections: Int = HTTPLimits.defaultMaxConnections
+    /// Open connections of one client address at most, trusted proxies excepted (`KAITO_MAX_CONNECTIONS_PER_CLIENT`).
+    public var maxConnectionsPerClient: Int = 64
 
     public init() {}
 
