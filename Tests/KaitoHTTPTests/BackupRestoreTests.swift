@@ -16,3 +16,18 @@ struct BackupRestoreTests {
         #expect(!FileManager.default.fileExists(atPath: target), "\(archive.0)")
     }
 }
+
+extension BackupRestoreTests {
+    @Test("An archive whose database is not SQLite is refused, although its manifest's checksum matches")
+    func notSQLite() throws {
+        let scratch = try TemporaryDirectory()
+        defer { scratch.remove() }
+        for database in [Array("hello".utf8), Array("SQLite format 3\u{0}".utf8), [UInt8](repeating: 0, count: 4096)] {
+            let archive = try HostileTarArchives.backup(database: database)
+            let target = scratch.path + "/restored-\(database.count)"
+            let error = #expect(throws: (any Error).self) { try Backup.restore(archive, into: ServerConfiguration(dataDirectory: target)) }
+            #expect("\(error.map { "\($0)" } ?? "")".contains("not an SQLite database"), "refused for another reason: \(String(describing: error))")
+            #expect(!FileManager.default.fileExists(atPath: target + "/kaito.sqlite"))
+        }
+    }
+}

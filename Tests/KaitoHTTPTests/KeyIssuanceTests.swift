@@ -156,3 +156,28 @@ extension KeyResponse {
         return copy
     }
 }
+
+extension KeyIssuanceTests {
+    @Test("A key bound to tokens grants members only those tokens, and adds members only")
+    func boundKeyGrantsAndUsers() async throws {
+        try await withTestApp { test, client in
+            let writer = try await test.key([.tokensWrite])
+            for slug in ["inside", "outside"] {
+                #expect(try await client.send(.post, "/v1/tokens", key: writer, json: #"{"slug": "\#(slug)", "secret": "\#(Self.secret)"}"#).status == .created)
+            }
+            let bound = try #require(try await key(client, test.adminKey, #"{"name": "bound", "scopes": ["org:admin"], "token_slugs": ["inside"]}"#).key)
+            let member = try await user(client, test.adminKey, "m@example.com", role: "member")
+            let wider = try await client.send(.put, "/v1/org/users/\(member.id)/token-grants", key: bound, json: #"{"token_slugs": ["inside", "outside"]}"#)
+            #expect(wider.status == .unprocessableContent)
+            #expect(try wider.problem().errors?.first?.field == "token_slugs[1]")
+            #expect(try await client.send(.put, "/v1/org/users/\(member.id)/token-grants", key: bound, json: #"{"token_slugs": ["inside"]}"#).status == .ok)
+            for role in ["admin", "owner"] {
+                let refused = try await client.send(.post, "/v1/org/users", key: bound, json: #"{"email": "\#(role)@example.com", "role": "\#(role)"}"#)
+                #expect(refused.status == .forbidden, "\(role): \(refused.text)")
+            }
+            #expect(try await client.send(.post, "/v1/org/users", key: bound, json: #"{"email": "m2@example.com", "role": "member"}"#).status == .created)
+            let users = try await client.send(.get, "/v1/org/users", key: test.adminKey).decode(ListResponse<UserResponse>.self).data
+            #expect(Set(users.map(\.email)) == ["m@example.com", "m2@example.com"])
+        }
+    }
+}

@@ -100,7 +100,7 @@ struct PasswordHashingTests {
         }
     }
 
-    @Test("16 concurrent sign-ins (bcrypt cost 12) run on the bcrypt pool, two at a time, while /health answers within a second")
+    @Test("16 concurrent sign-ins (bcrypt cost 12) run on the bcrypt pool, two at a time, while /health keeps answering")
     func signInsDoNotStallRequests() async throws {
         let observer = Observer()
         try await withTestRuntime { test in
@@ -131,8 +131,9 @@ struct PasswordHashingTests {
                     for try await result in group { if let result { slowest = max(slowest, result) } }
                     return slowest
                 }
-                // Generous: bcrypt on the request threads stalled such requests for seconds on two cores.
-                #expect(slowest < .seconds(1), "slowest /health: \(slowest)")
+                // Generous, so that a loaded machine (tests in parallel) does not fail it: bcrypt on the request threads
+                // stalled such requests for 5 s and more on two cores. The threads and the bound below are the proof.
+                #expect(slowest < .seconds(3), "slowest /health: \(slowest)")
             }
         }
         let state = observer.state.withLock { $0 }

@@ -1,4 +1,6 @@
+import Crypto
 import Foundation
+import KaitoCore
 import KaitoStorage
 
 /// Malformed and hostile tar archives, by class: each must be refused by the reader with an error, never a trap.
@@ -73,4 +75,19 @@ public enum HostileTarArchives {
         cases.append(("garbage", (0..<2048).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }))
         return cases
     }()
+}
+
+extension HostileTarArchives {
+    /// A well-formed backup archive of `database`, its manifest's checksum matching: to test what restore makes of
+    /// the database itself.
+    public static func backup(database: [UInt8]) throws -> [UInt8] {
+        let manifest = """
+            {"created_at": "2026-01-01T00:00:00Z", "database_sha256": "\(JSONText.hexString(SHA256.hash(data: database)))", \
+            "format": "kaito-backup/1", "includes_master_key": false, "master_key_id": "mk_0000000000000000"}
+            """
+        return try TarArchive.write([
+            TarArchive.Entry(name: "manifest.json", mode: 0o600, contents: Array(manifest.utf8)),
+            TarArchive.Entry(name: "kaito.sqlite", mode: 0o600, contents: database),
+        ])
+    }
 }

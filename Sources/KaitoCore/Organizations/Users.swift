@@ -36,8 +36,14 @@ extension OrganizationService {
         return Page.from(rows, limit: limit, cursor: \.id)
     }
 
+    /// Adds a user. A key bound to tokens adds members only: an admin or owner sees every token.
+    /// - Throws: `validation_failed`; `conflict` for a taken email; `insufficient_scope` for an owner without owner
+    ///   powers; `token_not_allowed` for an admin or owner added by a token-bound key.
     public func addUser(email: String?, name: String?, role: String?, by caller: Caller) async throws -> OrgUser {
         let user = try newUser(email: email, name: name, role: role, organizationID: caller.organizationID)
+        if caller.key.tokenSlugs != nil, user.role != .member {
+            throw KaitoError(.tokenNotAllowed, "A key bound to tokens can add members only: an admin or owner sees every token.")
+        }
         let acting = Acting(caller)
         return try await work.run(for: caller, writes: true) { session in try await insert(user, acting, session) }
     }
@@ -68,6 +74,10 @@ extension OrganizationService {
     public func setGrants(userID: String, slugs: [String]?, by caller: Caller) async throws -> [String] {
         guard let slugs else { throw KaitoError.validation("token_slugs", "is required (an empty list grants nothing)") }
         let valid = try KeyDraft.validatedSlugs(slugs)
+        // A key bound to tokens grants only those: a grant reaches no further than the key that makes it.
+        if let index = slugs.firstIndex(where: { !caller.allowsToken($0) }) {
+            throw KaitoError.validation("token_slugs[\(index)]", "'\(slugs[index])' is not among the calling key's tokens")
+        }
         let acting = Acting(caller)
         return try await work.run(for: caller, writes: true) { session in try await replaceGrants(userID, slugs, valid, acting, session) }
     }

@@ -51,7 +51,10 @@ public struct TokenDraft: Sendable {
                 throw KaitoError.validation(field, "comes from otpauth_uri; do not give it separately")
             }
             let parsed = try OTPAuthURI(parsing: uri)
-            return Seed(secret: parsed.secret, parameters: parsed.parameters, issuer: parsed.issuer, account: parsed.account)
+            // The URI's issuer and account are held to the rules of the fields they fill (no control characters).
+            return Seed(
+                secret: parsed.secret, parameters: parsed.parameters,
+                issuer: try Self.text(parsed.issuer, field: "otpauth_uri"), account: try Self.text(parsed.account, field: "otpauth_uri"))
         case (.some(let text), nil):
             let parameters = try explicitParameters(base: base)
             let secret = try TOTPParameters.decodeSecret(text, field: "secret")

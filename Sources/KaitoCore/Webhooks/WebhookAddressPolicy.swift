@@ -130,7 +130,10 @@ extension WebhookAddressPolicy {
         guard let first = addresses.first else { throw KaitoError.validation("url", "the host \(host) has no address") }
         for address in addresses {
             if let reason = refusal(for: address) {
-                throw KaitoError.validation("url", "webhooks may not be sent to \(host): \(reason)")
+                // For a name, not which address or class: the refusal must not tell an org admin what internal names
+                // resolve to.
+                let why = IPAddress(host) == nil ? "it resolves to an address that is not publicly reachable" : reason
+                throw KaitoError.validation("url", "webhooks may not be sent to \(host): \(why)")
             }
         }
         return first

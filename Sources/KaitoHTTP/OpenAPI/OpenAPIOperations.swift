@@ -114,7 +114,7 @@ enum OpenAPIOperations {
         "GET /v1/org": .init(status: 200, response: "Organization"),
         "PATCH /v1/org": .init(status: 200, response: "Organization", request: "UpdateOrganizationRequest", problems: [.conflict]),
         "GET /v1/org/users": .init(status: 200, response: "UserList", query: page),
-        "POST /v1/org/users": .init(status: 201, response: "User", request: "CreateUserRequest", problems: [.conflict, .insufficientScope]),
+        "POST /v1/org/users": .init(status: 201, response: "User", request: "CreateUserRequest", problems: [.conflict, .insufficientScope, .tokenNotAllowed]),
         "DELETE /v1/org/users/{id}": .init(status: 204, problems: [.conflict, .insufficientScope]),
         "GET /v1/org/users/{id}/token-grants": .init(status: 200, response: "TokenGrants", problems: [.notFound]),
         "PUT /v1/org/users/{id}/token-grants": .init(status: 200, response: "TokenGrants", request: "TokenGrantsRequest", problems: [.notFound, .conflict]),

@@ -87,6 +87,10 @@ public enum Backup {
         }
         guard manifest.format == format else { throw Error.invalid("format \(manifest.format), expected \(format)") }
         let database = try member("kaito.sqlite")
+        // A manifest's checksum proves only that the two files belong together: the database must be one.
+        guard database.starts(with: Array("SQLite format 3\u{0}".utf8)), database.count >= 512 else {
+            throw Error.invalid("kaito.sqlite is not an SQLite database")
+        }
         guard JSONText.hexString(SHA256.hash(data: database)) == manifest.databaseSHA256 else {
             throw Error.invalid("kaito.sqlite does not match the checksum in its manifest")
         }
