@@ -129,16 +129,25 @@ struct AuditChainTests {
             // Declaring every event unkeyed, and rewriting them with SHA-256 to match.
             try await rechainUnkeyed(test, from: 1)
             try await test.execute("UPDATE audit_heads SET keyed_from = \(events.count) WHERE org_id = '\(org)'")
+        case "head row deleted":
+            // Hiding the chain from `verify`, which once listed only organisations with a head row.
+            try await test.execute("DELETE FROM audit_heads WHERE org_id = '\(org)'")
+        case "emptied":
+            try await test.execute("DELETE FROM audit_events WHERE org_id = '\(org)'")
+            try await test.execute("DELETE FROM audit_heads WHERE org_id = '\(org)'")
         default:
             try await test.execute("UPDATE audit_heads SET tag = NULL WHERE org_id = '\(org)'")
         }
     }
 
-    @Test("Moving the anchor forward (deleting the oldest events) or the end of the unkeyed part is caught", arguments: ["anchor", "keyed_from", "tag"])
+    @Test("Moving the anchor forward (deleting the oldest events) or the end of the unkeyed part is caught", arguments: ["anchor", "keyed_from", "tag", "head row deleted", "emptied"])
     func stateEdits(field: String) async throws {
         try await withChain { test, _ in
             try await Self.tamper(field, test)
             #expect(Self.isBroken(try await Self.verdict(test)), "\(field)")
+            // Also when every organisation is verified, as `kaito audit verify` does without --org.
+            let all = try await test.runtime.audit.verify()
+            #expect(all.contains { $0.organizationID == test.organization.id && Self.isBroken($0.result) }, "\(field): \(all)")
         }
     }
 

@@ -44,7 +44,7 @@ public struct AuditService: Sendable {
                 // The head is locked first, so that pruning and appending never interleave on one chain.
                 var state = try await session.audit.lockHead(organizationID: id)
                 // A chain whose state was changed outside the server is left for `verify` to report, not pruned.
-                guard state.isTrusted(by: chain) else { return 0 }
+                guard !state.isUntouched, state.isTrusted(by: chain) else { return 0 }
                 let (count, anchor) = try await session.audit.prune(organizationID: id, olderThan: cutoff)
                 if let anchor {
                     state.anchor = anchor
@@ -85,6 +85,17 @@ public struct AuditService: Sendable {
         let storage = work.storage
         let chain = work.audit.chain
         let state = try await storage.read { try await $0.audit.state(organizationID: id) }
+        // Every organisation's log starts with its `org.create`: an existing organisation without a chain had it
+        // emptied (or its head row removed).
+        if state.isUntouched {
+            if let first = try await storage.read({ try await $0.audit.chain(organizationID: id, filter: AuditFilter(), afterSeq: 0, limit: 1) }).first {
+                return .broken(seq: first.seq, reason: "the chain has events but no head: its head row was removed or reset")
+            }
+            if try await storage.read({ try await $0.organizations.find(id: id) }) != nil {
+                return .broken(seq: 1, reason: "the organisation has no audit events, but every organisation's log starts with org.create: it was emptied")
+            }
+            return .intact(events: 0)
+        }
         if !state.isTrusted(by: chain) {
             return .broken(seq: state.head.seq, reason: "the chain's stored head or anchor was changed outside the server (its tag does not match)")
         }

@@ -138,7 +138,7 @@ public protocol AuditRepository: Sendable {
     func list(organizationID: String, filter: AuditFilter, beforeSeq: Int?, limit: Int) async throws -> [AuditEvent]
     /// The organisation's events in chain order with `seq` above `afterSeq`, at most `limit` (verification, export).
     func chain(organizationID: String, filter: AuditFilter, afterSeq: Int, limit: Int) async throws -> [AuditEvent]
-    /// Every organisation that has events.
+    /// Every organisation, and every organisation that has (or had) a chain.
     func organizationIDs() async throws -> [String]
     /// Deletes the organisation's events older than `cutoff` (a contiguous run from the oldest). Returns how many
     /// were deleted and the last one deleted (the new anchor, from which the rest still verifies).

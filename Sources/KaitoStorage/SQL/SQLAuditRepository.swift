@@ -69,7 +69,11 @@ struct SQLAuditRepository: AuditRepository {
     }
 
     func organizationIDs() async throws -> [String] {
-        try await db.raw("SELECT org_id FROM audit_heads ORDER BY org_id").all().map { try $0.string("org_id") }
+        // Every organisation, and every chain even without one: deleting a head row must not hide a chain from verify.
+        try await db.raw("""
+            SELECT id AS org_id FROM organizations UNION SELECT org_id FROM audit_heads UNION SELECT org_id FROM audit_events
+            ORDER BY org_id
+            """).all().map { try $0.string("org_id") }
     }
 
     func prune(organizationID: String, olderThan cutoff: Date) async throws -> (deleted: Int, anchor: AuditHead?) {
