@@ -175,8 +175,14 @@ struct AuditChainTests {
             try await test.execute("DELETE FROM server_secrets WHERE name = 'audit-chain'")
             let legacy = try await Self.events(test).count
 
-            // The first start of this version stores the chain key and tags the chain in one transaction.
-            let keyring = try await Keyring.open(master: test.runtime.keyring.master, storage: test.runtime.storage)
+            // Someone who deleted the chain key to pass off such a chain gets nothing: only the process that applies the
+            // keyed-chains migration tags chains.
+            let attacker = try await Keyring.open(master: test.runtime.keyring.master, storage: test.runtime.storage)
+            #expect(Self.isBroken(try #require(try await Runtime(storage: test.runtime.storage, keyring: attacker, clock: test.clock)
+                .audit.verify(organizationIDs: [org]).first?.result)))
+            try await test.execute("DELETE FROM server_secrets WHERE name = 'audit-chain'")
+            // The first start of this version (it applied the migration) stores the chain key and tags the chain.
+            let keyring = try await Keyring.open(master: test.runtime.keyring.master, storage: test.runtime.storage, upgradedAuditChains: true)
             let upgraded = Runtime(storage: test.runtime.storage, keyring: keyring, clock: test.clock)
             #expect(try await Self.state(test).keyedFrom == legacy)
             try await upgraded.storage.write { session in

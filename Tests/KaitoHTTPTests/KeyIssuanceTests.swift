@@ -178,6 +178,27 @@ extension KeyIssuanceTests {
             #expect(try await client.send(.post, "/v1/org/users", key: bound, json: #"{"email": "m2@example.com", "role": "member"}"#).status == .created)
             let users = try await client.send(.get, "/v1/org/users", key: test.adminKey).decode(ListResponse<UserResponse>.self).data
             #expect(Set(users.map(\.email)) == ["m@example.com", "m2@example.com"])
+
+            // Issued to nobody but bound to a token: no owner powers, and it acts only on keys bound within its tokens.
+            let owner = try await user(client, test.adminKey, "o@example.com", role: "owner")
+            let admin = try await user(client, test.adminKey, "a@example.com", role: "admin")
+            let ownerKey = try await key(client, test.adminKey, #"{"name": "owner", "scopes": ["tokens:read"], "user_id": "\#(owner.id)"}"#)
+            let adminsUnbound = try await key(client, test.adminKey, #"{"name": "admin", "scopes": ["tokens:read"], "user_id": "\#(admin.id)"}"#)
+            let adminsBound = try await key(client, test.adminKey, #"{"name": "admin-inside", "scopes": ["tokens:read"], "user_id": "\#(admin.id)", "token_slugs": ["inside"]}"#)
+            let bootstrapID = try await client.send(.get, "/v1/keys/self", key: test.adminKey).decode(KeyResponse.self).id
+            for target in [bootstrapID, ownerKey.id, adminsUnbound.id] {
+                #expect(try await client.send(.patch, "/v1/keys/\(target)", key: bound, json: #"{"name": "x"}"#).status == .forbidden, "\(target)")
+                #expect(try await client.send(.delete, "/v1/keys/\(target)", key: bound).status == .forbidden, "\(target)")
+            }
+            #expect(try await client.send(.patch, "/v1/keys/\(adminsBound.id)", key: bound, json: #"{"name": "renamed"}"#).status == .ok)
+            #expect(try await client.send(.post, "/v1/keys", key: bound, json: #"{"name": "x", "scopes": ["tokens:read"], "user_id": "\#(owner.id)"}"#).status == .forbidden)
+            // A key it mints for nobody is bound like it, so confers no owner powers: allowed.
+            let minted = try await key(client, bound, #"{"name": "x", "scopes": ["tokens:read"]}"#)
+            #expect(minted.tokenSlugs == ["inside"])
+            #expect(try await client.send(.delete, "/v1/org/users/\(owner.id)", key: bound).status == .forbidden)
+            #expect(try await client.send(.delete, "/v1/org/users/\(admin.id)", key: bound).status == .forbidden)
+            #expect(try await client.send(.delete, "/v1/org/users/\(member.id)", key: bound).status == .noContent)
+            #expect(try await client.send(.get, "/v1/keys/self", key: test.adminKey).status == .ok, "the bootstrap key still works")
         }
     }
 }

@@ -45,13 +45,18 @@ public final class Keyring: Sendable {
     }
 
     /// The keyring of a server starting on `storage`: checks that `master` is the database's current master key
-    /// (recording it on a database that has none yet) and loads the server secrets it wraps. The first start of a
-    /// version with keyed audit chains stores the chain key and, in the same transaction, tags the existing chains.
+    /// (recording it on a database that has none yet) and loads the server secrets it wraps. When this process has
+    /// just applied the migration that brought keyed audit chains (`upgradedAuditChains`), the chain key is stored and,
+    /// in the same transaction, the chains written before are tagged as they are. At no other time: a chain key that
+    /// has gone missing later (deleted by someone who rewrote the log) is stored again, but tags nothing, so the
+    /// rewritten chains stay broken for `verify`.
     /// - Throws: `Keyring.Error.wrongMasterKey` when the database's keys are wrapped by another master key.
-    public static func open(master: MasterKey, storage: any Storage, random: any RandomSource = SystemRandomSource(), now: Date = Date()) async throws -> Keyring {
+    public static func open(
+        master: MasterKey, storage: any Storage, upgradedAuditChains: Bool = false, random: any RandomSource = SystemRandomSource(), now: Date = Date()
+    ) async throws -> Keyring {
         let hashing = try await serverSecret(apiKeyHashSecret, initial: master.keyHashingKey, master: master, storage: storage, random: random, now: now) { _, _ in }
         let chain = try await serverSecret(auditChainSecret, initial: master.auditChainKey, master: master, storage: storage, random: random, now: now) { bytes, session in
-            try await AuditLog(random: random, chain: AuditChainKey(bytes: bytes)).keyLegacyChains(in: session)
+            if upgradedAuditChains { try await AuditLog(random: random, chain: AuditChainKey(bytes: bytes)).keyLegacyChains(in: session) }
         }
         return Keyring(master: master, hasher: APIKeyHasher(key: hashing), auditChain: AuditChainKey(bytes: chain), random: random)
     }

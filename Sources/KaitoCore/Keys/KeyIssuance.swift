@@ -60,21 +60,38 @@ enum KeyIssuance {
         if !errors.isEmpty { throw KaitoError.validation(errors) }
     }
 
-    /// - Throws: `insufficient_scope` when the acting caller's role may not `action` a key issued to `userID`, or to
-    ///   nobody (an unknown `userID` is left to the key's own validation).
-    static func requireMayIssue(to userID: String?, by caller: Caller, session: any StorageSession, action: String = "create") async throws {
-        // The acting user: a dashboard session's user, or the user the acting key was issued to; none means owner powers.
-        guard let actingUserID = caller.user?.id ?? caller.key.userID, actingUserID != userID else { return }
-        let role = try await session.users.find(id: actingUserID, organizationID: caller.organizationID)?.role
-        if role == .owner { return }
+    /// - Throws: `insufficient_scope` when the acting caller may not `action` a key issued to `userID` (an unknown one
+    ///   is left to the key's own validation). Owner powers are an unbound key's issued to nobody or to an owner; only
+    ///   a caller with owner powers (an owner, or an unbound key issued to nobody) creates, changes or revokes such a
+    ///   key, and a key bound to tokens has none, whoever holds it (it reaches no further than its tokens).
+    static func requireMayIssue(
+        to userID: String?, unbound: Bool, by caller: Caller, session: any StorageSession, action: String = "create"
+    ) async throws {
+        let actingUserID = caller.user?.id ?? caller.key.userID
+        if let actingUserID, actingUserID == userID { return }
+        let role = try await actingUserID.asyncMap { try await session.users.find(id: $0, organizationID: caller.organizationID)?.role } ?? nil
+        if caller.key.tokenSlugs == nil, actingUserID == nil || role == .owner { return }
         guard let userID else {
+            guard unbound else { return }  // a bound key issued to nobody has no owner powers to confer
             throw KaitoError(
-                .insufficientScope, "Only an owner's key can \(action) a key issued to nobody (such a key has owner powers)\(action == "create" ? "; set user_id" : "").",
+                .insufficientScope,
+                "Only an owner's (unbound) key can \(action) an unbound key issued to nobody (it has owner powers)\(action == "create" ? "; set user_id" : "").",
                 requiredScope: .orgAdmin)
         }
         if try await session.users.find(id: userID, organizationID: caller.organizationID)?.role == .owner {
-            throw KaitoError(.insufficientScope, "Only an owner's key can \(action) a key issued to an owner.", requiredScope: .orgAdmin)
+            throw KaitoError(.insufficientScope, "Only an owner's (unbound) key can \(action) a key issued to an owner.", requiredScope: .orgAdmin)
         }
+    }
+
+    /// - Throws: `token_not_allowed` when a key bound to tokens would `action` a key that reaches further than it;
+    ///   `insufficient_scope` as `requireMayIssue` for the key's user. A key may always act on itself (its own
+    ///   restrictions bound the change).
+    static func requireMayAct(on target: APIKey, by caller: Caller, session: any StorageSession, action: String) async throws {
+        guard target.id != caller.key.id else { return }
+        if let bound = caller.key.tokenSlugs, !(target.tokenSlugs.map { Set($0).isSubset(of: bound) } ?? false) {
+            throw KaitoError(.tokenNotAllowed, "This key is bound to tokens; it can \(action) only keys bound within them.")
+        }
+        try await requireMayIssue(to: target.userID, unbound: target.tokenSlugs == nil, by: caller, session: session, action: action)
     }
 }
 

@@ -58,7 +58,7 @@ public struct KeyService: Sendable {
         let id = newID()
         let bounded = try KeyIssuance.bounded(draft, by: caller.key)
         return try await work.run(for: caller, audit: .key(.keyCreate, id)) { session in
-            try await KeyIssuance.requireMayIssue(to: bounded.userID, by: caller, session: session)
+            try await KeyIssuance.requireMayIssue(to: bounded.userID, unbound: bounded.tokenSlugs == nil, by: caller, session: session)
             return try await create(bounded, organizationID: caller.organizationID, createdBy: caller.reference, id: id, session: session)
         }
     }
@@ -72,7 +72,7 @@ public struct KeyService: Sendable {
             guard let key = try await session.keys.find(id: id, organizationID: caller.organizationID) else {
                 throw KaitoError.notFound("The key")
             }
-            try await KeyIssuance.requireMayIssue(to: key.userID, by: caller, session: session, action: "change")
+            try await KeyIssuance.requireMayAct(on: key, by: caller, session: session, action: "change")
             let changed = try change.apply(to: key, now: now)
             try KeyIssuance.requireWithin(caller.key, changed: changed, from: key)
             try await session.keys.update(changed)
@@ -160,7 +160,7 @@ public struct KeyService: Sendable {
                 throw KaitoError.notFound("The key")
             }
             // Owner powers stay with owners: an admin cannot revoke (or change) an owner's key or one issued to nobody.
-            try await KeyIssuance.requireMayIssue(to: key.userID, by: caller, session: session, action: "revoke")
+            try await KeyIssuance.requireMayAct(on: key, by: caller, session: session, action: "revoke")
             _ = try await session.keys.revoke(id: id, organizationID: caller.organizationID, at: now)
         }
     }

@@ -11,9 +11,12 @@ extension OrganizationService {
         var origin: RequestOrigin
         /// The user the acting key was issued to; nil for unbound keys and operators (no role limit).
         var userID: String?
+        /// Whether the acting key is bound to tokens: it then has no owner powers and acts on members only.
+        var boundToTokens = false
 
         init(_ caller: Caller) {
             self.init(organizationID: caller.organizationID, actor: caller.actor, ip: caller.address?.description, origin: caller.origin, userID: caller.key.userID)
+            self.boundToTokens = caller.key.tokenSlugs != nil
         }
 
         init(organizationID: String, actor: AuditEvent.Actor, ip: String? = nil, origin: RequestOrigin = RequestOrigin(), userID: String? = nil) {
@@ -179,6 +182,9 @@ extension OrganizationService {
 
     func remove(_ id: String, _ acting: Acting, _ session: any StorageSession) async throws -> [String] {
         let user = try await Self.findUser(id, acting.organizationID, session)
+        if acting.boundToTokens, user.role != .member {
+            throw KaitoError(.tokenNotAllowed, "A key bound to tokens can remove members only: an admin or owner sees every token.")
+        }
         if user.role == .owner {
             try await Self.requireOwnerPowers(acting, session)
             let owners = try await session.users.lockOwners(organizationID: acting.organizationID)
@@ -205,6 +211,9 @@ extension OrganizationService {
 
     /// Only an owner (or a key issued to nobody, or an operator) may `action` (what owners alone may do to owners).
     static func requireOwnerPowers(_ acting: Acting, _ session: any StorageSession, to action: String = "add or remove owners") async throws {
+        guard !acting.boundToTokens else {
+            throw KaitoError(.insufficientScope, "A key bound to tokens cannot \(action).", requiredScope: .orgAdmin)
+        }
         guard let userID = acting.userID else { return }
         let role = try await session.users.find(id: userID, organizationID: acting.organizationID)?.role
         guard role == .owner else {

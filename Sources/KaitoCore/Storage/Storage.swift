@@ -23,6 +23,8 @@ public protocol Storage: Sendable {
     var changes: ChangeHub { get }
     /// The version of the newest migration applied to the database.
     func schemaVersion() async throws -> Int
+    /// The migrations this process applied when it opened the database (empty when it was up to date).
+    var migrationsAppliedAtOpen: [Int] { get }
     /// Whether the database answers a trivial query (for `/ready`).
     func isReachable() async -> Bool
     /// Closes every connection. Nothing may be called afterwards.

@@ -63,7 +63,8 @@ public struct Runtime: Sendable {
     /// the refusal thrown.
     static func openKeyring(_ master: MasterKey, _ storage: any Storage) async throws -> Keyring {
         do {
-            return try await Keyring.open(master: master, storage: storage)
+            // Migration 13 brought keyed audit chains: the process that applies it tags the chains written before.
+            return try await Keyring.open(master: master, storage: storage, upgradedAuditChains: storage.migrationsAppliedAtOpen.contains(13))
         } catch {
             try? await storage.close()
             throw error

@@ -15,6 +15,8 @@ public final class PostgresStorage: Storage {
     private let client: PostgresClient
     private let runTask: Task<Void, Never>
     private let listenTask = Locked<Task<Void, Never>?>(nil)
+    private let applied = Locked<[Int]>([])
+    public var migrationsAppliedAtOpen: [Int] { applied.withLock { $0 } }
     /// Woken by this server's LISTEN connection when any server's transaction that ran `NOTIFY` commits.
     public let changes = ChangeHub()
     public let rateLimits: any RateLimitStore
@@ -53,7 +55,8 @@ public final class PostgresStorage: Storage {
         let runTask = Task { await client.run() }
         let storage = PostgresStorage(client: client, runTask: runTask, timeout: timeout, logger: logger)
         do {
-            _ = try await storage.migrate()
+            let versions = try await storage.migrate()
+            storage.applied.withLock { $0 = versions }
             storage.startListening()
         } catch {
             try? await storage.close()

@@ -23,13 +23,16 @@ public final class SQLiteStorage: Storage {
     /// Every writer is in this process: long-polls are woken here after each commit.
     public let changes = ChangeHub()
 
+    public let migrationsAppliedAtOpen: [Int]
+
     /// The writer connection's own event loop, where its batches run.
     private let writerLoop: MultiThreadedEventLoopGroup
 
     private init(
         writer: SQLiteConnection, writerLoop: MultiThreadedEventLoopGroup, readers: [SQLiteConnection], threadPools: [NIOThreadPool],
-        logger: Logger
+        migrationsApplied: [Int], logger: Logger
     ) {
+        self.migrationsAppliedAtOpen = migrationsApplied
         self.writer = ConnectionPool([writer])
         self.writerLoop = writerLoop
         self.groupCommit = GroupCommit(
@@ -59,7 +62,7 @@ public final class SQLiteStorage: Storage {
         }
         let storage: SQLiteStorage
         do {
-            _ = try await Migrator.migrate { body in try await Self.transaction(writer.sql(), body) }
+            let applied = try await Migrator.migrate { body in try await Self.transaction(writer.sql(), body) }
             var readers: [SQLiteConnection] = []
             for _ in 0..<max(1, readerCount) {
                 let reader = try await SQLiteConnection.open(storage: .file(path: path), threadPool: readerPool, logger: logger, on: eventLoop)
@@ -67,7 +70,9 @@ public final class SQLiteStorage: Storage {
                 try await reader.sql().raw(SQLQueryString(busy)).run()
                 readers.append(reader)
             }
-            storage = SQLiteStorage(writer: writer, writerLoop: writerLoop, readers: readers, threadPools: [writerPool, readerPool], logger: logger)
+            storage = SQLiteStorage(
+                writer: writer, writerLoop: writerLoop, readers: readers, threadPools: [writerPool, readerPool], migrationsApplied: applied,
+                logger: logger)
         } catch {
             try? await writer.close()
             try? await writerPool.shutdownGracefully()
