@@ -48,7 +48,7 @@ extension Admin {
                 throw CLIError(message: "cannot read \(from)", exitCode: 1)
             }
             let configuration = try options.configuration()
-            let manifest = try Backup.restore(Array(archive), into: configuration)
+            let manifest = try await Backup.restore(Array(archive), into: configuration, logger: LogSetup.quietLogger())
             print("restored \(manifest.createdAt) backup into \(configuration.dataDirectory)")
             if !manifest.includesMasterKey && configuration.masterKeyBase64 == nil {
                 print("start the server with KAITO_MASTER_KEY set to master key \(manifest.masterKeyID)")

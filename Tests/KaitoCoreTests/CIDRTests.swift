@@ -83,4 +83,12 @@ struct GCRATests {
         #expect(RateLimitDecision.seconds(1_000_001) == 2)
         #expect(RateLimitDecision.seconds(0) == 0)
     }
+
+    @Test("A client for connection limits: an IPv4 address itself, an IPv6 address's /64")
+    func clientGroups() throws {
+        #expect(try #require(IPAddress("203.0.113.7")).clientGroup == IPAddress("203.0.113.7"))
+        #expect(try #require(IPAddress("2001:db8:1:2:aaaa::1")).clientGroup == IPAddress("2001:db8:1:2::"))
+        #expect(try #require(IPAddress("2001:db8:1:2:ffff:ffff:ffff:ffff")).clientGroup == IPAddress("2001:db8:1:2::"))
+        #expect(try #require(IPAddress("2001:db8:1:3::1")).clientGroup != IPAddress("2001:db8:1:2::"))
+    }
 }

@@ -167,7 +167,8 @@ struct HostileInputTests {
 
 extension HostileInputTests {
     @Test("An otpauth URI's issuer and account are held to the fields' rules: no control character gets in", arguments: [
-        "%00", "%01", "%07", "%08", "%0A", "%0D", "%1B", "%7F", "%C2%85", "%E2%80%8B%1B",
+        "%00", "%01", "%07", "%08", "%0A", "%0D", "%1B", "%7F", "%C2%85", "%E2%80%8B%1B", "%E2%80%AE", "%E2%81%A6", "%E2%80%A8",
+        "%E2%80%A9", "%EF%BB%BF", "%E2%80%8F", "%FF", "%C3",
     ])
     func otpauthControlCharacters(character: String) async throws {
         try await withTestApp { test, client in

@@ -89,3 +89,11 @@ public struct CIDR: Sendable, Hashable, CustomStringConvertible {
         }
     }
 }
+
+extension IPAddress {
+    /// What one client is counted as for connection limits: an IPv4 address itself, an IPv6 address's /64 (one host
+    /// usually holds a whole /64, so counting single IPv6 addresses would be no limit at all).
+    public var clientGroup: IPAddress {
+        isIPv4 ? self : IPAddress(bytes: Array(bytes.prefix(8)) + [UInt8](repeating: 0, count: 8))
+    }
+}

@@ -7,8 +7,11 @@ public enum Deadline {
         public init() {}
     }
 
+    /// - Parameter extended: asked when `timeout` passes; a duration lets the work run that much longer before the
+    ///   caller gets `timedOut()` (a database transaction that has begun, say, is bounded more loosely than the wait
+    ///   for a connection).
     public static func run<T: Sendable>(
-        _ timeout: Duration, timedOut: @escaping @Sendable () -> any Error = { Exceeded() },
+        _ timeout: Duration, extended: @escaping @Sendable () -> Duration? = { nil }, timedOut: @escaping @Sendable () -> any Error = { Exceeded() },
         _ body: @escaping @Sendable () async throws -> T
     ) async throws -> T {
         let outcome = Locked<Outcome<T>>(.pending)
@@ -18,6 +21,7 @@ public enum Deadline {
                 outcome.withLock { $0 = .waiting(continuation) }
                 let timer = Task {
                     try? await Task.sleep(for: timeout)
+                    if !Task.isCancelled, let more = extended() { try? await Task.sleep(for: more) }
                     guard !Task.isCancelled, let waiting = outcome.withLock({ $0.finish() }) else { return }
                     work.cancel()
                     waiting.resume(throwing: timedOut())

@@ -31,6 +31,10 @@ public struct OTPAuthURI: Sendable, Equatable {
             throw invalid(type == "hotp" ? "is an HOTP (counter-based) key; only TOTP is supported" : "has unknown type '\(type.prefix(20))'")
         }
 
+        // Percent-escapes that do not decode to UTF-8 would be dropped silently (an account lost): refused instead.
+        let encodedParts = [components.percentEncodedPath] + (components.percentEncodedQueryItems ?? []).flatMap { [$0.name, $0.value ?? ""] }
+        guard encodedParts.allSatisfy({ $0.removingPercentEncoding != nil }) else { throw invalid("has percent-escapes that are not UTF-8") }
+
         var query: [String: String] = [:]
         for item in components.queryItems ?? [] {
             let name = item.name.lowercased()

@@ -92,14 +92,24 @@ public struct TokenDraft: Sendable {
     }
 
     /// Checks an optional free-text field.
+    /// Characters no name shown to people may hold: controls, line and paragraph separators, and the bidirectional
+    /// controls that make text display as something other than it is (U+202A–202E, U+2066–2069, marks, the BOM).
+    static func isForbidden(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .control, .lineSeparator, .paragraphSeparator: return true
+        default: return (0x202A...0x202E).contains(scalar.value) || (0x2066...0x2069).contains(scalar.value)
+            || [0x200E, 0x200F, 0x061C, 0xFEFF].contains(scalar.value)
+        }
+    }
+
     static func text(_ value: String?, field: String) throws -> String? {
         guard let value else { return nil }
         let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
         guard trimmed.count <= Token.textLimit else {
             throw KaitoError.validation(field, "must be at most \(Token.textLimit) characters")
         }
-        guard !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw KaitoError.validation(field, "must not contain control characters")
+        guard !trimmed.unicodeScalars.contains(where: isForbidden) else {
+            throw KaitoError.validation(field, "must not contain control, line-separator or bidirectional-control characters")
         }
         return trimmed.isEmpty ? nil : trimmed
     }

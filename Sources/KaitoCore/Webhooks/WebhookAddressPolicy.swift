@@ -126,14 +126,20 @@ extension WebhookAddressPolicy {
     public func check(host: String, resolver: any HostResolver) async throws -> IPAddress {
         // A zone id (`fe80::1%eth0`) picks a local interface: never part of a webhook's address.
         guard !host.contains("%") else { throw KaitoError.validation("url", "the host must not contain a zone id (%)") }
-        let addresses = try await resolver.resolve(host)
-        guard let first = addresses.first else { throw KaitoError.validation("url", "the host \(host) has no address") }
+        // For a name, one answer whether it does not resolve or resolves somewhere refused, never which address or
+        // class: the refusal must not tell an org admin which internal names exist or what they resolve to.
+        let isName = IPAddress(host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))) == nil
+        let unreachable = KaitoError.validation("url", "webhooks may not be sent to \(host): it does not resolve to a publicly reachable address")
+        let addresses: [IPAddress]
+        do {
+            addresses = try await resolver.resolve(host)
+        } catch {
+            throw isName ? unreachable : error
+        }
+        guard let first = addresses.first else { throw unreachable }
         for address in addresses {
             if let reason = refusal(for: address) {
-                // For a name, not which address or class: the refusal must not tell an org admin what internal names
-                // resolve to.
-                let why = IPAddress(host) == nil ? "it resolves to an address that is not publicly reachable" : reason
-                throw KaitoError.validation("url", "webhooks may not be sent to \(host): \(why)")
+                throw isName ? unreachable : KaitoError.validation("url", "webhooks may not be sent to \(host): \(reason)")
             }
         }
         return first

@@ -1,7 +1,7 @@
 import KaitoCore
 import NIOCore
 
-/// How many connections each client address holds, shared by every connection of the server: one client cannot
+/// How many connections each client address (an IPv6 client: its /64) holds, shared by every connection of the server: one client cannot
 /// take all of `KAITO_MAX_CONNECTIONS` (and so every slot) for itself. Trusted proxies are not limited (every client
 /// behind them shares their address).
 final class ConnectionCounter: Sendable {
@@ -65,7 +65,7 @@ final class ConnectionsPerClient: ChannelInboundHandler, RemovableChannelHandler
     }
 
     private func admit(_ context: ChannelHandlerContext) {
-        guard counted == nil, let text = context.channel.remoteAddress?.ipAddress, let address = IPAddress(text) else { return }
+        guard counted == nil, let text = context.channel.remoteAddress?.ipAddress, let address = IPAddress(text)?.clientGroup else { return }
         if counter.open(address) {
             counted = address
         } else {

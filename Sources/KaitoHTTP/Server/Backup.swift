@@ -70,7 +70,7 @@ public enum Backup {
     /// Restores `archive` into the configured (empty) data directory. With a master key in the archive it is
     /// written to `master.key`; otherwise the server will need `KAITO_MASTER_KEY`, which, when set, must match.
     @discardableResult
-    public static func restore(_ archive: [UInt8], into configuration: ServerConfiguration) throws -> Manifest {
+    public static func restore(_ archive: [UInt8], into configuration: ServerConfiguration, logger: Logger = Logger(label: "kaito")) async throws -> Manifest {
         guard configuration.databaseURL == nil else { throw Error.postgres }
         let entries = try TarArchive.read(archive)
         func member(_ name: String) throws -> [UInt8] {
@@ -114,6 +114,21 @@ public enum Backup {
         try? fileManager.removeItem(atPath: temporary)
         guard fileManager.createFile(atPath: temporary, contents: Data(database), attributes: [.posixPermissions: 0o600]) else {
             throw ServerError.cannotWrite(temporary, errno: errno)
+        }
+        // A sound SQLite file whose server secrets are wrapped by the manifest's master key: a Kaito database of that
+        // key (a truncated or foreign file would start as a crash, or as an empty install).
+        let inspected: (integrity: String, masterKeyID: String?)
+        do {
+            inspected = try await SQLiteStorage.inspect(path: temporary, logger: logger)
+        } catch {
+            try? fileManager.removeItem(atPath: temporary)
+            throw Error.invalid("kaito.sqlite cannot be opened as a database")
+        }
+        guard inspected.integrity == "ok", inspected.masterKeyID == manifest.masterKeyID else {
+            try? fileManager.removeItem(atPath: temporary)
+            throw Error.invalid(inspected.integrity != "ok"
+                ? "kaito.sqlite fails SQLite's integrity check"
+                : "kaito.sqlite is not a Kaito database of master key \(manifest.masterKeyID)")
         }
         if let masterKeyText { try SecretFile.create(configuration.masterKeyPath, contents: masterKeyText) }
         try fileManager.moveItem(atPath: temporary, toPath: configuration.databasePath)

@@ -88,11 +88,14 @@ public final class PostgresStorage: Storage {
     /// One unit of work on a pooled connection, within the deadline.
     private func transaction<T: Sendable>(begin: String, _ body: @Sendable @escaping (any StorageSession) async throws -> T) async throws -> T {
         let (client, dialect) = (self.client, self.dialect)
+        // The deadline bounds the wait for the database (a connection, `BEGIN`); a transaction under way has longer.
+        let begun = Locked(false)
         do {
-            return try await DatabaseDeadline.run(timeout) {
+            return try await DatabaseDeadline.run(timeout, begun: begun) {
                 try await client.withConnection { connection in
                     try await Self.transaction(connection, begin: begin) { db in
-                        try await body(SQLStorageSession(database: db, dialect: dialect))
+                        begun.withLock { $0 = true }
+                        return try await body(SQLStorageSession(database: db, dialect: dialect))
                     }
                 }
             }

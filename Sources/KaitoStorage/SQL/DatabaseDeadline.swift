@@ -5,8 +5,14 @@ enum DatabaseDeadline {
     /// The `Retry-After` (seconds) of a database that did not answer.
     static let retryAfter = 5
 
-    static func run<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await Deadline.run(timeout, timedOut: {
+    /// How long a unit of work that has begun its transaction may run on past `timeout`: waiting for the database is
+    /// bounded by `timeout`, work it is doing by this (and by the server's `statement_timeout`).
+    static let transactionAllowance: Duration = .seconds(60)
+
+    static func run<T: Sendable>(
+        _ timeout: Duration, begun: Locked<Bool>? = nil, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        try await Deadline.run(timeout, extended: { begun?.withLock { $0 } == true ? transactionAllowance : nil }, timedOut: {
             KaitoError(.unavailable, "The database did not answer within \(timeout.components.seconds) s; nothing was changed.", retryAfter: retryAfter)
         }, body)
     }

@@ -227,3 +227,29 @@ extension SQLiteStorage {
         return Array(try Data(contentsOf: URL(fileURLWithPath: copy)))
     }
 }
+
+extension SQLiteStorage {
+    /// What `kaito admin restore` checks of a database before it becomes a server's: SQLite's own integrity check
+    /// (`ok` when sound), and the master key its server secrets are wrapped with (nil when it has none: not a Kaito
+    /// database, or one no server has started on). Read only; the file is left as it was.
+    public static func inspect(path: String, logger: Logger) async throws -> (integrity: String, masterKeyID: String?) {
+        let pool = NIOThreadPool(numberOfThreads: 1)
+        pool.start()
+        defer { pool.shutdownGracefully { _ in } }
+        let connection = try await SQLiteConnection.open(storage: .file(path: path), threadPool: pool, logger: logger, on: MultiThreadedEventLoopGroup.singleton.any())
+        do {
+            let db = connection.sql()
+            try await db.raw("PRAGMA query_only = ON").run()
+            let integrity = try await db.raw("PRAGMA integrity_check").first()?.decode(column: "integrity_check", as: String.self) ?? "no answer"
+            var masterKeyID: String?
+            if integrity == "ok", try await db.raw("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'server_secrets'").first() != nil {
+                masterKeyID = try await db.raw("SELECT master_key_id FROM server_secrets WHERE name = 'api-key-hash'").first()?.string("master_key_id")
+            }
+            try await connection.close()
+            return (integrity, masterKeyID)
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+}
