@@ -135,7 +135,7 @@ public struct WebhookDispatcher: Service {
                 outcome = await send(delivery, to: endpoint)
             }
             let elapsed = ContinuousClock.now - start
-            try await record(outcome, of: delivery, endpoint: endpoint, latency: Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000))
+            try await record(outcome, of: delivery, endpoint: endpoint, latency: Int(elapsed.wholeMilliseconds))
         } catch {
             logger.error("webhook delivery bookkeeping failed", metadata: ["delivery": "\(delivery.id)", "error_type": "\(type(of: error))"])
         }

@@ -77,7 +77,7 @@ extension SMSService {
     }
 
     /// Seals the bodies an earlier version stored in plaintext, in batches (each its own transaction), emptying the
-    /// plaintext columns. Run at every start; returns how many it sealed (0 once done).
+    /// plaintext columns. Run by the process that applies migration 12; returns how many it sealed (0 once done).
     @discardableResult
     public func sealStoredPlaintext(batchSize: Int = 200) async throws -> Int {
         var total = 0

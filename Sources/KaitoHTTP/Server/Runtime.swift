@@ -49,14 +49,23 @@ public struct Runtime: Sendable {
         if let url = configuration.databaseURL {
             guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else { throw ServerError.unsupportedDatabaseURL }
             let storage = try await PostgresStorage.open(url: url, timeout: configuration.databaseTimeout, logger: logger)
-            return Runtime(storage: storage, keyring: try await openKeyring(master, storage), webhookPolicy: WebhookAddressPolicy(allowed: configuration.webhookAllowedCIDRs))
+            return try await upgraded(Runtime(storage: storage, keyring: try await openKeyring(master, storage), webhookPolicy: WebhookAddressPolicy(allowed: configuration.webhookAllowedCIDRs)), logger)
         }
         // Create the database file owner-only; SQLite gives its WAL and shared-memory files the same mode.
         if !FileManager.default.fileExists(atPath: configuration.databasePath) {
             FileManager.default.createFile(atPath: configuration.databasePath, contents: nil, attributes: [.posixPermissions: 0o600])
         }
         let storage = try await SQLiteStorage.open(path: configuration.databasePath, busyTimeout: configuration.databaseTimeout, logger: logger)
-        return Runtime(storage: storage, keyring: try await openKeyring(master, storage), webhookPolicy: WebhookAddressPolicy(allowed: configuration.webhookAllowedCIDRs))
+        return try await upgraded(Runtime(storage: storage, keyring: try await openKeyring(master, storage), webhookPolicy: WebhookAddressPolicy(allowed: configuration.webhookAllowedCIDRs)), logger)
+    }
+
+    /// Plaintext SMS bodies exist only in a database written before migration 12: whichever process applies it (a
+    /// server or an operator command) seals them; later starts do not scan for them again.
+    static func upgraded(_ runtime: Runtime, _ logger: Logger) async throws -> Runtime {
+        guard runtime.storage.migrationsAppliedAtOpen.contains(12) else { return runtime }
+        let sealed = try await runtime.sms.sealStoredPlaintext()
+        if sealed > 0 { logger.notice("sealed SMS bodies stored in plaintext by an earlier version", metadata: ["count": "\(sealed)"]) }
+        return runtime
     }
 
     /// The keyring, or — for a server started with a master key the database does not use — the storage closed and
@@ -103,8 +112,6 @@ public struct Runtime: Sendable {
 
     /// On an empty database, creates the `default` organisation and writes its admin key to the bootstrap file.
     public func bootstrap(_ configuration: ServerConfiguration, logger: Logger) async throws {
-        let sealed = try await sms.sealStoredPlaintext()
-        if sealed > 0 { logger.notice("sealed SMS bodies stored in plaintext by an earlier version", metadata: ["count": "\(sealed)"]) }
         let retire = "once owners have keys of their own, revoke it and delete the file with `kaito admin rotate-bootstrap-key default --revoke-only` (or rotate it into a secret store with `kaito admin rotate-bootstrap-key default`)"
         guard let secret = try await organizations.bootstrapIfEmpty() else {
             if FileManager.default.fileExists(atPath: configuration.bootstrapKeyPath) {

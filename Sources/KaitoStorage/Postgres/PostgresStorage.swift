@@ -45,7 +45,7 @@ public final class PostgresStorage: Storage {
         configuration.options.connectTimeout = timeout
         // The server's own bounds on work a client abandoned at its deadline: a statement, and a transaction left
         // idle (a connection whose rollback failed is closed by `transaction`, and this ends it on the server too).
-        let milliseconds = Int(timeout.components.seconds) * 1000 + Int(timeout.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = Int(timeout.wholeMilliseconds)
         configuration.options.additionalStartupParameters = [
             ("statement_timeout", String(max(30_000, 6 * milliseconds))),
             ("idle_in_transaction_session_timeout", String(max(10_000, 2 * milliseconds))),

@@ -49,7 +49,7 @@ public final class SQLiteStorage: Storage {
     public static func open(path: String, readerCount: Int = 4, busyTimeout: Duration = .seconds(5), logger: Logger) async throws -> SQLiteStorage {
         // SQLite's own busy handler sleeps between tries and gives up after the timeout (it replaces the driver's,
         // which retries at once, for ever: a lock held elsewhere made requests spin).
-        let busy = "PRAGMA busy_timeout = \(busyTimeout.components.seconds * 1000 + busyTimeout.components.attoseconds / 1_000_000_000_000_000)"
+        let busy = "PRAGMA busy_timeout = \(busyTimeout.wholeMilliseconds)"
         let writerPool = NIOThreadPool(numberOfThreads: 1)
         let readerPool = NIOThreadPool(numberOfThreads: max(1, min(readerCount, 4)))
         writerPool.start()

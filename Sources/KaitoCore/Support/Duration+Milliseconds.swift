@@ -1,0 +1,6 @@
+extension Duration {
+    /// The duration in whole milliseconds (rounded down): what SQLite's busy timeout and PostgreSQL's timeouts take.
+    public var wholeMilliseconds: Int64 {
+        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+    }
+}
