@@ -21,7 +21,7 @@ struct Serve: AsyncParsableCommand {
         let configuration = try options.configuration()
         let runtime: Runtime
         do {
-            runtime = try await Runtime.open(configuration, logger: logger)
+            runtime = try await Runtime.open(configuration, serving: true, logger: logger)
             try await runtime.bootstrap(configuration, logger: logger)
         } catch {
             throw CLIError(message: "cannot start: \(error)")

@@ -38,7 +38,7 @@ extension TestRuntime {
     public func sibling() async throws -> Runtime {
         var logger = Logger(label: "kaito-test")
         logger.logLevel = .warning
-        let opened = try await Runtime.open(configuration, logger: logger)
+        let opened = try await Runtime.open(configuration, serving: true, logger: logger)
         return Runtime(storage: opened.storage, keyring: opened.keyring, clock: clock)
     }
 }

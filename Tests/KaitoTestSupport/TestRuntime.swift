@@ -30,7 +30,7 @@ public struct TestRuntime: Sendable {
         }
         var logger = Logger(label: "kaito-test")
         logger.logLevel = .warning
-        let opened = try await Runtime.open(configuration, logger: logger)
+        let opened = try await Runtime.open(configuration, serving: true, logger: logger)
         let runtime = Runtime(
             storage: opened.storage, keyring: opened.keyring, clock: clock, webhookPolicy: testWebhookPolicy, resolver: resolver,
             passwordHasher: PooledPasswordHasher(cost: 4))  // the lowest bcrypt allows: sign-ins in tests stay fast

@@ -20,26 +20,58 @@ public struct AuditLog: Sendable {
         _ record: AuditRecord, actor: AuditEvent.Actor, organizationID: String, ip: String?, origin: RequestOrigin,
         at now: Date, count: Int = 1, in session: any StorageSession
     ) async throws -> AuditEvent {
-        var state = try await session.audit.lockHead(organizationID: organizationID)
-        let trusted = state.isTrusted(by: chain)
-        var event = AuditEvent(
-            id: Identifier.make(prefix: AuditEvent.idPrefix, at: now, random: random),
-            organizationID: organizationID, seq: state.head.seq + 1, at: now, actor: actor, action: record.action,
-            target: record.target, outcome: record.outcome, reason: record.reason, ip: ip,
-            userAgent: origin.userAgent, requestID: origin.requestID, flagged: record.action.isFlagged,
-            prevHash: state.head.hash, hash: "", count: count
-        )
-        event.hash = chain.hash(event)
+        let pending = pending(record, actor: actor, organizationID: organizationID, ip: ip, origin: origin, at: now, count: count)
+        return try await append(pending, in: session)
+    }
+
+    /// An event not yet linked into its chain (its id drawn now, its `seq` and hashes when it is linked).
+    public func pending(
+        _ record: AuditRecord, actor: AuditEvent.Actor, organizationID: String, ip: String?, origin: RequestOrigin,
+        at now: Date, count: Int = 1
+    ) -> PendingAuditEvent {
+        PendingAuditEvent(
+            id: Identifier.make(prefix: AuditEvent.idPrefix, at: now, random: random), organizationID: organizationID, at: now,
+            actor: actor, record: record, ip: ip, origin: origin, count: count)
+    }
+
+    /// Writes `pending` in `session`'s transaction, linked to the chain head read there under its lock.
+    @discardableResult
+    public func append(_ pending: PendingAuditEvent, in session: any StorageSession) async throws -> AuditEvent {
+        var state = try await session.audit.lockHead(organizationID: pending.organizationID)
+        let event = link(pending, to: &state)
         try await session.audit.insert(event)
-        state.head = AuditHead(seq: event.seq, hash: event.hash)
-        // A state someone changed outside the server is not signed over: its tag stays broken for `verify` to report.
-        if trusted { state.tag = chain.tag(state) }
         try await session.audit.store(state)
         // The `audit.event` webhook goes to the outbox in this same transaction.
-        try await Outbox(random: random).enqueue(.auditEvent, data: event.json, organizationID: organizationID, at: now, in: session) {
+        try await Outbox(random: random).enqueue(.auditEvent, data: event.json, organizationID: event.organizationID, at: event.at, in: session) {
             $0.wants(auditAction: event.action.rawValue)
         }
         return event
+    }
+
+    /// Links `pending` to the chain `state` ends with: the event takes the next `seq` and the head's hash as its
+    /// `prev_hash`, and `state` moves to it. A state changed outside the server is not signed over: its tag stays
+    /// broken for `verify` to report.
+    public func link(_ pending: PendingAuditEvent, to state: inout AuditChainState) -> AuditEvent {
+        let trusted = state.isTrusted(by: chain)
+        let record = pending.record
+        var event = AuditEvent(
+            id: pending.id, organizationID: pending.organizationID, seq: state.head.seq + 1, at: pending.at, actor: pending.actor,
+            action: record.action, target: record.target, outcome: record.outcome, reason: record.reason, ip: pending.ip,
+            userAgent: pending.origin.userAgent, requestID: pending.origin.requestID, flagged: record.action.isFlagged,
+            prevHash: state.head.hash, hash: "", count: pending.count
+        )
+        event.hash = chain.hash(event)
+        state.head = AuditHead(seq: event.seq, hash: event.hash)
+        if trusted { state.tag = chain.tag(state) }
+        return event
+    }
+
+    /// The `audit.event` deliveries of `event` for those of `endpoints` (the organisation's enabled endpoints
+    /// subscribed to the topic) whose filter wants it.
+    public func deliveries(of event: AuditEvent, to endpoints: [WebhookEndpoint]) -> [WebhookDelivery] {
+        Outbox(random: random).deliveries(.auditEvent, data: event.json, organizationID: event.organizationID, at: event.at, to: endpoints) {
+            $0.wants(auditAction: event.action.rawValue)
+        }
     }
 
     /// Tags the chains that have events but no tag: run once, in the transaction that first stores the chain key
@@ -53,6 +85,18 @@ public struct AuditLog: Sendable {
             try await session.audit.store(state)
         }
     }
+}
+
+/// An audit event before it is linked into its organisation's chain.
+public struct PendingAuditEvent: Sendable {
+    public let id: String
+    public let organizationID: String
+    public let at: Date
+    public let actor: AuditEvent.Actor
+    public let record: AuditRecord
+    public let ip: String?
+    public let origin: RequestOrigin
+    public let count: Int
 }
 
 /// The last link of an organisation's chain (seq 0 and the genesis hash before the first event, or the anchor

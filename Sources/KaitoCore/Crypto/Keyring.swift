@@ -122,6 +122,13 @@ public final class Keyring: Sendable {
         return try await load(organizationID: organizationID, session: session)
     }
 
+    /// The organisation's data key able to open every value of `sealed`, read in a snapshot of its own if this
+    /// server has not loaded it yet.
+    public func dataKey(organizationID: String, opening sealed: [[UInt8]], storage: any Storage) async throws -> DataKey {
+        if let cached = dataKeys.withLock({ $0[organizationID] }), sealed.allSatisfy(cached.canOpen) { return cached }
+        return try await storage.read { session in try await self.load(organizationID: organizationID, session: session) }
+    }
+
     /// The organisation's data key as it must seal a new value now: with the current version, read in the
     /// caller's transaction (and locked on PostgreSQL, so that a data-key rotation waits for the value to be
     /// written and then re-encrypts it).

@@ -112,7 +112,7 @@ public struct KeyService: Sendable {
             throw KaitoError(.invalidKey, "The API key is malformed (wrong prefix, length or checksum).")
         }
         let hash = keyring.hasher.hash(secret)
-        let found = try await storage.lookup { session in try await session.keys.find(hash: hash) }
+        let found = try await work.key(hash: hash)
         guard let key = found, keyring.hasher.matches(secret, stored: key.hash) else {
             throw KaitoError(.invalidKey, "The API key is not valid.")
         }

@@ -17,6 +17,14 @@ public protocol Storage: Sendable {
     /// Runs `body` in one write transaction: commit on return, rollback on throw.
     /// - Throws: whatever `body` throws, `conflict` on a unique violation, `unavailable` when the database fails.
     func write<T: Sendable>(_ body: @Sendable @escaping (any StorageSession) async throws -> T) async throws -> T
+    /// Writes an audit event that is its request's only write (a code or seed read by a key whose use needs no
+    /// record) and returns once it is durable. A storage may batch such events: on SQLite they are written together
+    /// by the one writer, with each organisation's chain head kept in memory.
+    func appendAudit(_ pending: PendingAuditEvent, log: AuditLog) async throws
+    /// Whether this process may answer from `ServerCaches` now: true only when every change to what they hold,
+    /// by this process or any other, empties them before the next request. Brings them up to date first (SQLite:
+    /// an operator command's change).
+    func cachesAreCurrent() -> Bool
     /// Rate-limit state: shared by every server on PostgreSQL, in memory on SQLite.
     var rateLimits: any RateLimitStore { get }
     /// Where this process's long-polls wait for `notifyAfterCommit` from any server.
@@ -57,6 +65,12 @@ public protocol StorageSession: Sendable {
 }
 
 extension Storage {
+    public func appendAudit(_ pending: PendingAuditEvent, log: AuditLog) async throws {
+        try await write { session in try await log.append(pending, in: session) }
+    }
+
+    public func cachesAreCurrent() -> Bool { false }
+
     public func lookup<T: Sendable>(_ body: @Sendable @escaping (any StorageSession) async throws -> T) async throws -> T {
         try await read(body)
     }

@@ -9,11 +9,30 @@ public struct UnitOfWork: Sendable {
     public let audit: AuditLog
     /// Repeated denials counted in memory (shared by every copy of this unit of work).
     public let denials = DenialFolding()
+    /// Keys and tokens kept in memory while the storage allows it.
+    let caches: ServerCaches
 
     public init(storage: any Storage, clock: any KaitoClock, random: any RandomSource, auditChain: AuditChainKey) {
         self.storage = storage
         self.clock = clock
         self.audit = AuditLog(random: random, chain: auditChain)
+        self.caches = ServerCaches(changes: storage.changes)
+    }
+
+    /// The key whose hash is `hash` (revoked, spent and expired keys included), from memory when it may be.
+    func key(hash: [UInt8]) async throws -> APIKey? {
+        let storage = self.storage
+        let read = { try await storage.lookup { session in try await session.keys.find(hash: hash) } }
+        guard storage.cachesAreCurrent() else { return try await read() }
+        return try await caches.keys.value(for: hash, load: read)
+    }
+
+    /// The token `slug` of `organizationID` (its seed sealed), from memory when it may be.
+    func token(slug: String, organizationID: String) async throws -> Token? {
+        let storage = self.storage
+        let read = { try await storage.lookup { session in try await session.tokens.find(slug: slug, organizationID: organizationID) } }
+        guard storage.cachesAreCurrent() else { return try await read() }
+        return try await caches.tokens.value(for: .init(organizationID: organizationID, slug: slug), load: read)
     }
 
     /// Runs `body` for `caller`. With an `audit` record, or when the key's use must be written, it is a write
@@ -39,16 +58,16 @@ public struct UnitOfWork: Sendable {
         }
     }
 
-    /// A read whose only writes are its audit event and the key's use: `body` runs on a read snapshot (on SQLite a
-    /// reader connection, off the single writer), then the event commits in a write of its own. The caller still
-    /// returns only after that commit, and a failed read writes nothing (a single-use key is not spent by a 404).
-    /// Two racing requests of one single-use key both read, and exactly one of them commits its use.
-    public func readAudited<T: Sendable>(
-        for caller: Caller, audit record: AuditRecord, _ body: @Sendable @escaping (any StorageSession) async throws -> T
-    ) async throws -> T {
-        let result = try await storage.read(body)
-        try await run(for: caller, audit: record) { _ in }
-        return result
+    /// Writes the audit event of a read that has succeeded (and the key's use, when it must be recorded) and returns
+    /// once it is durable; the caller answers only then. A failed read writes nothing (a single-use key is not spent
+    /// by a 404); of two racing reads with one single-use key, exactly one commits its use. An event that is the
+    /// only write goes to `Storage.appendAudit`, which may batch it.
+    public func recordRead(for caller: Caller, audit record: AuditRecord) async throws {
+        let now = clock.now()
+        guard !caller.mustRecordUse(at: now) else { return try await run(for: caller, audit: record) { _ in } }
+        let pending = audit.pending(
+            record, actor: caller.actor, organizationID: caller.organizationID, ip: caller.address?.description, origin: caller.origin, at: now)
+        try await failingClosed { try await storage.appendAudit(pending, log: audit) }
     }
 
     /// Runs an operator's or the system's change with its audit event (`kaito admin`, bootstrap).

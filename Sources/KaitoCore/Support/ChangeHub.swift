@@ -6,8 +6,15 @@ import Foundation
 /// database again, so a lost or extra notification costs a query, never a wrong answer.
 public final class ChangeHub: Sendable {
     private let subscribers = Locked<[String: [ObjectIdentifier: Subscription]]>([:])
+    private let observers = Locked<[String: [@Sendable () -> Void]]>([:])
 
     public init() {}
+
+    /// Calls `handler` on every publication of `topic`, synchronously, before `publish` returns (caches empty
+    /// themselves there, so that the request after a change's commit never sees the old value).
+    public func observe(_ topic: String, _ handler: @escaping @Sendable () -> Void) {
+        observers.withLock { $0[topic, default: []].append(handler) }
+    }
 
     /// A subscription to `topic`. Subscribe before reading the database, then wait: a change published between
     /// the read and the wait is kept and ends the next wait at once.
@@ -19,6 +26,7 @@ public final class ChangeHub: Sendable {
 
     /// Wakes every subscriber of `topic` in this process.
     public func publish(_ topic: String) {
+        for handler in observers.withLock({ $0[topic] ?? [] }) { handler() }
         let woken = subscribers.withLock { Array(($0[topic] ?? [:]).values) }
         for subscription in woken { subscription.wake() }
     }

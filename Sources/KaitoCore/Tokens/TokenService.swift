@@ -89,15 +89,18 @@ public struct TokenService: Sendable {
     /// The current code. With `minValid`, waits for the next period when fewer seconds than that are left.
     /// - Throws: `validation_failed` on `min_valid` outside 0..<period, `not_found` for an unknown slug.
     public func code(slug: String, minValid: Int?, by caller: Caller) async throws -> GeneratedCode {
-        let (token, secret) = try await work.readAudited(for: caller, audit: .token(.tokenCodeRead, slug)) { session in
-            let token = try await find(slug: slug, caller: caller, session: session)
-            // Checked inside the unit of work: a refused request must not spend a single-use key.
-            if let minValid, !(0..<token.parameters.period).contains(minValid) {
-                throw KaitoError.validation("min_valid", "must be between 0 and \(token.parameters.period - 1) for this token")
-            }
-            let dataKey = try await keyring.dataKey(organizationID: caller.organizationID, opening: [token.sealedSeed], session: session)
-            return (token, try dataKey.openSeed(token.sealedSeed, tokenID: token.id))
+        try caller.requireToken(slug)
+        guard Token.isValidSlug(slug), let token = try await work.token(slug: slug, organizationID: caller.organizationID) else {
+            throw KaitoError.notFound("The token")
         }
+        // Checked before the audit event: a refused request must not spend a single-use key.
+        if let minValid, !(0..<token.parameters.period).contains(minValid) {
+            throw KaitoError.validation("min_valid", "must be between 0 and \(token.parameters.period - 1) for this token")
+        }
+        // The seed is kept sealed in memory and opened per request.
+        let dataKey = try await keyring.dataKey(organizationID: caller.organizationID, opening: [token.sealedSeed], storage: work.storage)
+        let secret = try dataKey.openSeed(token.sealedSeed, tokenID: token.id)
+        try await work.recordRead(for: caller, audit: .token(.tokenCodeRead, slug))
         var now = clock.now()
         var generated = TOTP.code(secret: secret, at: now, parameters: token.parameters)
         if let minValid, generated.expiresIn < minValid {

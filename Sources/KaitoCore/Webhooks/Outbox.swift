@@ -16,14 +16,24 @@ public struct Outbox: Sendable {
         where wants: (WebhookEndpoint) -> Bool = { _ in true }
     ) async throws {
         // The payload is built only when an endpoint wants it: most audited requests have no audit.event subscriber.
+        let endpoints = try await session.webhooks.activeEndpoints(organizationID: organizationID, topic: topic)
+        for delivery in deliveries(topic, data: data(), organizationID: organizationID, at: now, to: endpoints, where: wants) {
+            try await session.webhooks.insertDelivery(delivery)
+        }
+    }
+
+    /// The deliveries `enqueue` would write, for `endpoints` already read (enabled and subscribed to `topic`).
+    public func deliveries(
+        _ topic: WebhookTopic, data: @autoclosure () -> String, organizationID: String, at now: Date, to endpoints: [WebhookEndpoint],
+        where wants: (WebhookEndpoint) -> Bool
+    ) -> [WebhookDelivery] {
         var payload: String?
-        for endpoint in try await session.webhooks.activeEndpoints(organizationID: organizationID, topic: topic) where wants(endpoint) {
+        return endpoints.filter { $0.topics.contains(topic) && wants($0) }.map { endpoint in
             let text = payload ?? data()
             payload = text
-            try await session.webhooks.insertDelivery(WebhookDelivery(
+            return WebhookDelivery(
                 id: Identifier.make(prefix: WebhookDelivery.idPrefix, at: now, random: random), organizationID: organizationID,
-                endpointID: endpoint.id, type: topic.rawValue, data: text, createdAt: now, nextAttemptAt: now
-            ))
+                endpointID: endpoint.id, type: topic.rawValue, data: text, createdAt: now, nextAttemptAt: now)
         }
     }
 

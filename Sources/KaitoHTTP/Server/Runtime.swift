@@ -42,8 +42,9 @@ public struct Runtime: Sendable {
     }
 
     /// Opens the configured database (creating the data directory and the master key on first start) and
-    /// migrates it.
-    public static func open(_ configuration: ServerConfiguration, logger: Logger) async throws -> Runtime {
+    /// migrates it. A server (`serving`) may keep keys and tokens in memory; an operator command tells the server of
+    /// the changes it makes (see `SQLiteStorage`).
+    public static func open(_ configuration: ServerConfiguration, serving: Bool = false, logger: Logger) async throws -> Runtime {
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let master = try loadMasterKey(configuration, logger: logger)
         if let url = configuration.databaseURL {
@@ -55,7 +56,8 @@ public struct Runtime: Sendable {
         if !FileManager.default.fileExists(atPath: configuration.databasePath) {
             FileManager.default.createFile(atPath: configuration.databasePath, contents: nil, attributes: [.posixPermissions: 0o600])
         }
-        let storage = try await SQLiteStorage.open(path: configuration.databasePath, busyTimeout: configuration.databaseTimeout, logger: logger)
+        let storage = try await SQLiteStorage.open(
+            path: configuration.databasePath, busyTimeout: configuration.databaseTimeout, role: serving ? .server : .operatorCommand, logger: logger)
         return try await upgraded(Runtime(storage: storage, keyring: try await openKeyring(master, storage), webhookPolicy: WebhookAddressPolicy(allowed: configuration.webhookAllowedCIDRs)), logger)
     }
 

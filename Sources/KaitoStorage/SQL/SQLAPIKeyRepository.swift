@@ -5,6 +5,7 @@ import SQLKit
 struct SQLAPIKeyRepository: APIKeyRepository {
     let db: any SQLDatabase
     let dialect: any SQLDialectSupport
+    let changes: ChangeNotifier
 
     func insert(_ key: APIKey) async throws {
         try await dialect.mappingConflict("The key already exists.") {
@@ -38,6 +39,7 @@ struct SQLAPIKeyRepository: APIKeyRepository {
     }
 
     func revoke(id: String, organizationID: String, at: Date) async throws -> Bool {
+        try await changes.notify(CacheTopic.keys)
         let rows = try await db.raw("""
             UPDATE api_keys SET revoked_at = COALESCE(revoked_at, \(bind: at.storedSeconds))
             WHERE id = \(bind: id) AND org_id = \(bind: organizationID) RETURNING id
@@ -46,6 +48,7 @@ struct SQLAPIKeyRepository: APIKeyRepository {
     }
 
     func update(_ key: APIKey) async throws {
+        try await changes.notify(CacheTopic.keys)
         try await db.raw("""
             UPDATE api_keys SET name = \(bind: key.name), expires_at = \(bind: key.expiresAt?.storedSeconds),
                 allowed_cidrs = \(bind: Self.encodeCIDRs(key.allowedCIDRs)), token_slugs = \(bind: key.tokenSlugs?.joined(separator: " ")),
@@ -57,6 +60,7 @@ struct SQLAPIKeyRepository: APIKeyRepository {
 
     func spend(id: String, organizationID: String, at: Date, ip: String?) async throws -> Bool {
         // One conditional statement: of racing requests, on one server or several, exactly one sees a row.
+        try await changes.notify(CacheTopic.keys)
         let rows = try await db.raw("""
             UPDATE api_keys SET spent_at = \(bind: at.storedSeconds), last_used_at = \(bind: at.storedSeconds),
                 last_used_ip = \(bind: ip)
@@ -66,6 +70,7 @@ struct SQLAPIKeyRepository: APIKeyRepository {
     }
 
     func touch(id: String, organizationID: String, at: Date, ip: String?) async throws {
+        try await changes.notify(CacheTopic.keys)
         try await db.raw("""
             UPDATE api_keys SET last_used_at = \(bind: at.storedSeconds), last_used_ip = \(bind: ip)
             WHERE id = \(bind: id) AND org_id = \(bind: organizationID)
@@ -81,7 +86,8 @@ struct SQLAPIKeyRepository: APIKeyRepository {
     }
 
     func revokeIssued(userID: String, organizationID: String, at: Date) async throws -> [String] {
-        try await db.raw("""
+        try await changes.notify(CacheTopic.keys)
+        return try await db.raw("""
             UPDATE api_keys SET revoked_at = \(bind: at.storedSeconds)
             WHERE org_id = \(bind: organizationID) AND user_id = \(bind: userID) AND revoked_at IS NULL
             RETURNING id
@@ -89,7 +95,8 @@ struct SQLAPIKeyRepository: APIKeyRepository {
     }
 
     func revokeCreated(by createdBy: String, organizationID: String, at: Date) async throws -> [String] {
-        try await db.raw("""
+        try await changes.notify(CacheTopic.keys)
+        return try await db.raw("""
             UPDATE api_keys SET revoked_at = \(bind: at.storedSeconds)
             WHERE org_id = \(bind: organizationID) AND created_by = \(bind: createdBy) AND revoked_at IS NULL
             RETURNING id
@@ -97,7 +104,8 @@ struct SQLAPIKeyRepository: APIKeyRepository {
     }
 
     func clearRateLimitOverrides(organizationID: String) async throws -> [String] {
-        try await db.raw("""
+        try await changes.notify(CacheTopic.keys)
+        return try await db.raw("""
             UPDATE api_keys SET rate_limit_code = NULL, rate_limit_read = NULL, rate_limit_write = NULL
             WHERE org_id = \(bind: organizationID)
               AND (rate_limit_code IS NOT NULL OR rate_limit_read IS NOT NULL OR rate_limit_write IS NOT NULL)

@@ -62,6 +62,7 @@ struct SQLOrganizationRepository: OrganizationRepository {
 struct SQLDataKeyRepository: DataKeyRepository {
     let db: any SQLDatabase
     let dialect: any SQLDialectSupport
+    let changes: ChangeNotifier
 
     func insert(_ wrapped: DataKey.Wrapped, organizationID: String) async throws {
         try await dialect.mappingConflict("The organisation already has a data key.") {
@@ -147,6 +148,7 @@ struct SQLDataKeyRepository: DataKeyRepository {
 
     func replaceSealedValue(_ value: SealedValue, organizationID: String) async throws {
         let (table, record, column) = Self.location(value.kind)
+        if value.kind == .tokenSeed { try await changes.notify(CacheTopic.tokens) }
         try await db.raw("""
             UPDATE \(unsafeRaw: table) SET \(unsafeRaw: column) = \(bind: Data(value.sealed))
             WHERE org_id = \(bind: organizationID) AND \(unsafeRaw: record) = \(bind: value.recordID)

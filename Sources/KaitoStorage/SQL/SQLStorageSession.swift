@@ -16,24 +16,41 @@ struct SQLStorageSession: StorageSession {
     private let dialect: any SQLDialectSupport
     /// Topics to publish once the transaction commits (SQLite; PostgreSQL notifies inside the transaction).
     let committed = PendingTopics()
+    private let changes: ChangeNotifier
 
     init(database: any SQLDatabase, dialect: any SQLDialectSupport) {
         self.database = database
         self.dialect = dialect
+        let changes = ChangeNotifier(database: database, dialect: dialect, committed: committed)
+        self.changes = changes
         self.sms = SQLSMSRepository(db: database, dialect: dialect)
         self.users = SQLUserRepository(db: database, dialect: dialect)
         self.accounts = SQLAccountRepository(db: database, dialect: dialect)
         self.organizations = SQLOrganizationRepository(db: database, dialect: dialect)
-        self.dataKeys = SQLDataKeyRepository(db: database, dialect: dialect)
-        self.keys = SQLAPIKeyRepository(db: database, dialect: dialect)
-        self.tokens = SQLTokenRepository(db: database, dialect: dialect)
+        self.dataKeys = SQLDataKeyRepository(db: database, dialect: dialect, changes: changes)
+        self.keys = SQLAPIKeyRepository(db: database, dialect: dialect, changes: changes)
+        self.tokens = SQLTokenRepository(db: database, dialect: dialect, changes: changes)
         self.audit = SQLAuditRepository(db: database, dialect: dialect)
-        self.webhooks = SQLWebhookRepository(db: database, dialect: dialect)
+        self.webhooks = SQLWebhookRepository(db: database, dialect: dialect, changes: changes)
     }
 
     func notifyAfterCommit(_ topic: String) async throws {
+        try await changes.notify(topic)
+    }
+}
+
+/// Publishes a topic when the transaction commits: `NOTIFY` inside it on PostgreSQL (delivered to every server, never
+/// on rollback), the process's `ChangeHub` after the commit on SQLite. Repositories that change what servers cache
+/// (keys, tokens, webhook endpoints) publish `CacheTopic`s through it, so every cache hears of every change.
+struct ChangeNotifier: Sendable {
+    let database: any SQLDatabase
+    let dialect: any SQLDialectSupport
+    let committed: PendingTopics
+
+    func notify(_ topic: String) async throws {
         if dialect.notifiesInDatabase {
-            // Delivered to every listening connection (every server) when the transaction commits, never on rollback.
+            // Once per topic and transaction: a batch that changes many rows sends one notification.
+            guard committed.add(topic) else { return }
             try await database.raw("SELECT pg_notify(\(bind: PendingTopics.channel), \(bind: topic))").run()
         } else {
             committed.add(topic)
@@ -47,7 +64,15 @@ final class PendingTopics: Sendable {
     static let channel = "kaito_changes"
     private let topics = Locked<[String]>([])
 
-    func add(_ topic: String) { topics.withLock { $0.append(topic) } }
+    /// Adds `topic` once; returns whether it was new.
+    @discardableResult
+    func add(_ topic: String) -> Bool {
+        topics.withLock { topics in
+            guard !topics.contains(topic) else { return false }
+            topics.append(topic)
+            return true
+        }
+    }
     func drain() -> [String] { topics.withLock { topics in defer { topics = [] }; return topics } }
 }
 

@@ -5,6 +5,7 @@ import SQLKit
 struct SQLTokenRepository: TokenRepository {
     let db: any SQLDatabase
     let dialect: any SQLDialectSupport
+    let changes: ChangeNotifier
 
     func insert(_ token: Token) async throws {
         try await dialect.mappingConflict("A token with the slug '\(token.slug)' already exists.") {
@@ -40,6 +41,7 @@ struct SQLTokenRepository: TokenRepository {
     }
 
     func update(_ token: Token) async throws {
+        try await changes.notify(CacheTopic.tokens)
         try await db.raw("""
             UPDATE tokens SET name = \(bind: token.name), issuer = \(bind: token.issuer), account = \(bind: token.account),
                 kind = \(bind: token.parameters.kind.rawValue), algorithm = \(bind: token.parameters.algorithm.rawValue),
@@ -50,6 +52,7 @@ struct SQLTokenRepository: TokenRepository {
     }
 
     func delete(slug: String, organizationID: String) async throws -> Bool {
+        try await changes.notify(CacheTopic.tokens)
         let rows = try await db.raw("""
             DELETE FROM tokens WHERE org_id = \(bind: organizationID) AND slug = \(bind: slug) RETURNING id
             """).all()

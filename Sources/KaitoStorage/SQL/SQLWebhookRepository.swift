@@ -5,8 +5,10 @@ import SQLKit
 struct SQLWebhookRepository: WebhookRepository {
     let db: any SQLDatabase
     let dialect: any SQLDialectSupport
+    let changes: ChangeNotifier
 
     func insert(_ endpoint: WebhookEndpoint) async throws {
+        try await changes.notify(CacheTopic.webhooks)
         try await db.raw("""
             INSERT INTO webhook_endpoints (id, org_id, url, description, topics, audit_actions, sealed_secret,
                 previous_sealed_secret, previous_secret_expires_at, disabled_at, disabled_reason, failing_since, created_at, updated_at)
@@ -32,6 +34,7 @@ struct SQLWebhookRepository: WebhookRepository {
     }
 
     func update(_ endpoint: WebhookEndpoint) async throws {
+        try await changes.notify(CacheTopic.webhooks)
         try await db.raw("""
             UPDATE webhook_endpoints SET url = \(bind: endpoint.url), description = \(bind: endpoint.description),
                 topics = \(bind: Self.join(endpoint.topics.map(\.rawValue))), audit_actions = \(bind: Self.join(endpoint.auditActions)),
@@ -45,6 +48,7 @@ struct SQLWebhookRepository: WebhookRepository {
     }
 
     func setHealth(id: String, organizationID: String, failingSince: Date?, disabledAt: Date?, disabledReason: String?) async throws {
+        if disabledAt != nil { try await changes.notify(CacheTopic.webhooks) }
         try await db.raw("""
             UPDATE webhook_endpoints SET failing_since = \(bind: failingSince?.storedSeconds),
                 disabled_at = COALESCE(disabled_at, \(bind: disabledAt?.storedSeconds)),
@@ -54,6 +58,7 @@ struct SQLWebhookRepository: WebhookRepository {
     }
 
     func delete(id: String, organizationID: String) async throws -> Bool {
+        try await changes.notify(CacheTopic.webhooks)
         let rows = try await db.raw("""
             DELETE FROM webhook_endpoints WHERE id = \(bind: id) AND org_id = \(bind: organizationID) RETURNING id
             """).all()

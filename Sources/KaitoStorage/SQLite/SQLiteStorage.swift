@@ -8,7 +8,18 @@ import SQLKit
 /// SQLite in WAL mode behind the `Storage` protocol: one writer connection on its own thread, a few reader
 /// connections, each lent to one unit of work at a time. Readers see snapshots and never wait for the writer;
 /// writes that queue behind each other share one commit (`GroupCommit`).
+///
+/// One server serves a SQLite database, and operator commands (`kaito admin ...`) may write it at the same time
+/// from processes of their own. The server keeps keys and tokens in memory (`ServerCaches`); an operator process
+/// tells it of each change it commits by appending a byte to `<database>-changes` (`ChangeSignal`), which the
+/// server checks (one `stat`) before it answers from memory. Any other writer (a hand edit) is seen at the next
+/// audited request by the writer's `PRAGMA data_version`.
 public final class SQLiteStorage: Storage {
+    /// Whether this process serves the database (and may cache) or is an operator command (and signals its changes).
+    public enum Role: Sendable {
+        case server
+        case operatorCommand
+    }
     private let writer: ConnectionPool<SQLiteConnection>
     /// Units of work that arrive while the writer is busy commit together (see `GroupCommit`).
     private let groupCommit: GroupCommit
@@ -24,19 +35,26 @@ public final class SQLiteStorage: Storage {
     public let changes = ChangeHub()
 
     public let migrationsAppliedAtOpen: [Int]
+    private let role: Role
+    private let signal: ChangeSignal
 
     /// The writer connection's own event loop, where its batches run.
     private let writerLoop: MultiThreadedEventLoopGroup
 
     private init(
         writer: SQLiteConnection, writerLoop: MultiThreadedEventLoopGroup, readers: [SQLiteConnection], threadPools: [NIOThreadPool],
-        migrationsApplied: [Int], logger: Logger
+        migrationsApplied: [Int], role: Role, path: String, logger: Logger
     ) {
         self.migrationsAppliedAtOpen = migrationsApplied
+        self.role = role
+        let signal = ChangeSignal(path: path + "-changes")
+        self.signal = signal
         self.writer = ConnectionPool([writer])
         self.writerLoop = writerLoop
+        let changes = self.changes
         self.groupCommit = GroupCommit(
-            writer: self.writer, dialect: SQLiteDialectSupport(), executor: EventLoopTaskExecutor(writerLoop.next()))
+            writer: self.writer, dialect: SQLiteDialectSupport(), executor: EventLoopTaskExecutor(writerLoop.next()),
+            externalChange: { for topic in CacheTopic.all { changes.publish(topic) } })
         self.readers = ConnectionPool(readers)
         self.readerCount = readers.count
         self.threadPools = threadPools
@@ -46,7 +64,9 @@ public final class SQLiteStorage: Storage {
     /// Opens (creating if needed) the database file at `path` and brings its schema up to date. A statement that
     /// finds the database locked by another process waits at most `busyTimeout`, then fails with `unavailable`.
     /// - Throws: `Migrator.Error.schemaTooNew` for a database written by a newer kaito; SQLite errors.
-    public static func open(path: String, readerCount: Int = 4, busyTimeout: Duration = .seconds(5), logger: Logger) async throws -> SQLiteStorage {
+    public static func open(
+        path: String, readerCount: Int = 4, busyTimeout: Duration = .seconds(5), role: Role = .operatorCommand, logger: Logger
+    ) async throws -> SQLiteStorage {
         // SQLite's own busy handler sleeps between tries and gives up after the timeout (it replaces the driver's,
         // which retries at once, for ever: a lock held elsewhere made requests spin).
         let busy = "PRAGMA busy_timeout = \(busyTimeout.wholeMilliseconds)"
@@ -72,7 +92,7 @@ public final class SQLiteStorage: Storage {
             }
             storage = SQLiteStorage(
                 writer: writer, writerLoop: writerLoop, readers: readers, threadPools: [writerPool, readerPool], migrationsApplied: applied,
-                logger: logger)
+                role: role, path: path, logger: logger)
         } catch {
             try? await writer.close()
             try? await writerPool.shutdownGracefully()
@@ -109,11 +129,28 @@ public final class SQLiteStorage: Storage {
     public func write<T: Sendable>(_ body: @Sendable @escaping (any StorageSession) async throws -> T) async throws -> T {
         do {
             let (result, topics) = try await groupCommit.run { session in try await body(session) }
+            if role == .operatorCommand, topics.contains(where: CacheTopic.all.contains) { signal.raise() }
             for topic in topics { changes.publish(topic) }
             return result
         } catch {
             throw mapped(error)
         }
+    }
+
+    public func appendAudit(_ pending: PendingAuditEvent, log: AuditLog) async throws {
+        do {
+            try await groupCommit.append(pending, log: log)
+        } catch {
+            throw mapped(error)
+        }
+    }
+
+    public func cachesAreCurrent() -> Bool {
+        guard role == .server else { return false }
+        if signal.hasChanged() {
+            for topic in CacheTopic.all { changes.publish(topic) }
+        }
+        return true
     }
 
     /// How many units of work the writer has run, and in how many transactions.
@@ -158,6 +195,10 @@ public final class SQLiteStorage: Storage {
     /// Driver errors become `conflict` or `unavailable` (logged, never shown); everything else passes through.
     private func mapped(_ error: any Error) -> any Error {
         if error is PoolClosed { return KaitoError(.unavailable, "The database is closed.") }
+        if error is GroupCommit.ChainMoved {
+            logger.error("an audit chain's head moved outside this server's writer; the batch was not written")
+            return KaitoError(.unavailable, "The database could not complete the request.", retryAfter: DatabaseDeadline.retryAfter)
+        }
         guard error is SQLiteError else { return error }
         if dialect.isUniqueViolation(error) { return KaitoError.conflict("The resource already exists.") }
         logger.error("database error", metadata: ["error": "\(String(describing: error))"])
@@ -184,6 +225,9 @@ extension SQLiteStorage {
     /// Runs raw SQL outside any unit of work: for tests that tamper with rows or break tables.
     public func executeForTesting(_ sql: String) async throws {
         try await writer.withConnection { connection in try await connection.sql().raw(SQLQueryString(sql)).run() }
+        // Whatever it changed, no cache may keep the old value (the writer's memory included).
+        for topic in CacheTopic.all { changes.publish(topic) }
+        groupCommit.forgetEverything()
     }
 
     /// Records a schema version that this build does not know, as a newer kaito would (for tests of the refusal).

@@ -1,0 +1,71 @@
+import Foundation
+
+/// The `ChangeHub` topics that a committed change to a cached kind of row publishes (the repositories publish them
+/// in the changing transaction: after the commit on SQLite, through `NOTIFY` to every server on PostgreSQL).
+public enum CacheTopic {
+    public static let keys = "cache.keys"
+    public static let tokens = "cache.tokens"
+    public static let webhooks = "cache.webhooks"
+    public static let all = [keys, tokens, webhooks]
+}
+
+/// A map in memory that a change empties at once. A value read from the database is kept only if no change was
+/// published while it was being read (the generation it was read at is still current), so a read that raced with a
+/// revocation can never put the revoked key back.
+public final class InvalidatedCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+    private struct State {
+        var generation: UInt64 = 0
+        var entries: [Key: Value] = [:]
+    }
+
+    private let state = Locked(State())
+    /// The most entries kept; a full cache starts over (a bound on memory, not an eviction policy: the working set
+    /// of a server is its organisations' keys and tokens).
+    let capacity: Int
+
+    public init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    /// The cached value for `key`, or the one `load` reads (nil: not found, and nothing is kept).
+    public func value(for key: Key, load: () async throws -> Value?) async throws -> Value? {
+        let generation = state.withLock { state -> UInt64? in state.entries[key] == nil ? state.generation : nil }
+        guard let generation else { return state.withLock { $0.entries[key] } }
+        guard let loaded = try await load() else { return nil }
+        state.withLock { state in
+            guard state.generation == generation else { return }
+            if state.entries.count >= capacity { state.entries.removeAll(keepingCapacity: true) }
+            state.entries[key] = loaded
+        }
+        return loaded
+    }
+
+    /// Forgets every entry, and every value being read now.
+    public func invalidate() {
+        state.withLock { state in
+            state.generation &+= 1
+            state.entries.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// How many entries are kept (for tests).
+    public var count: Int { state.withLock { $0.entries.count } }
+}
+
+/// What a server keeps in memory to answer a request without reading the database: keys by hash and tokens by
+/// organisation and slug (seeds stay sealed: they are opened per request). They are used only while the storage
+/// says they are current (`Storage.cachesAreCurrent`), and emptied by every change to what they hold.
+public final class ServerCaches: Sendable {
+    public struct TokenKey: Hashable, Sendable {
+        let organizationID: String
+        let slug: String
+    }
+
+    let keys = InvalidatedCache<[UInt8], APIKey>(capacity: 10_000)
+    let tokens = InvalidatedCache<TokenKey, Token>(capacity: 10_000)
+
+    init(changes: ChangeHub) {
+        changes.observe(CacheTopic.keys) { [keys] in keys.invalidate() }
+        changes.observe(CacheTopic.tokens) { [tokens] in tokens.invalidate() }
+    }
+}
