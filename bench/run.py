@@ -8,7 +8,8 @@ server's peak resident memory.
 
     bench/run.py                                   # SQLite
     bench/run.py --database-url postgres://...     # PostgreSQL (an empty database)
-    bench/run.py --duration 10 --connections 16 --no-build
+    bench/run.py --database-url postgres://... --servers 2   # and two servers on that database, driven at once
+    bench/run.py --duration 10 --connections 32 --no-build
 """
 import argparse, json, os, re, shutil, subprocess, sys, tempfile, threading, time, urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,13 +39,31 @@ class Sink(BaseHTTPRequestHandler):
         pass
 
 
-def wrk(url, key, seconds, connections, script=None):
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+def wrk_command(url, key, seconds, connections, script=None, threads=2):
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     if key:
         command[1:1] = ["-H", "Authorization: Bearer " + key]
     if script:
         command[1:1] = ["-s", script]
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return command
+
+
+def wrk(url, key, seconds, connections, script=None):
+    out = subprocess.run(wrk_command(url, key, seconds, connections, script), capture_output=True, text=True, check=True).stdout
+    return parse_wrk(out)
+
+
+def wrk_together(urls, key, seconds, connections, script=None):
+    """One wrk per server, all at once, the connections (and wrk's two threads) split between them: the total load of
+    one `wrk` run. Returns the summed rate, the largest p50 and p99, and the summed errors."""
+    share = connections // len(urls)
+    runs = [subprocess.Popen(wrk_command(url, key, seconds, share, script, threads=max(1, 2 // len(urls))),
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) for url in urls]
+    results = [parse_wrk(run.communicate()[0]) for run in runs]
+    return (sum(r[0] for r in results), max(r[1] for r in results), max(r[2] for r in results), sum(r[3] for r in results))
+
+
+def parse_wrk(out):
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
     def latency(p):
@@ -53,6 +72,25 @@ def wrk(url, key, seconds, connections, script=None):
 
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return rps, latency(50), latency(99), int(non2xx.group(1)) if non2xx else 0
+
+
+def start_server(serve, env, log_path):
+    """Starts `kaito serve`; returns the process, its port and the seconds it took to listen."""
+    # The server's log goes to a file: a pipe that nobody drains during the load would fill and stop the server.
+    log = open(log_path, "w")
+    server = subprocess.Popen(serve, env=env, stderr=log, stdout=subprocess.DEVNULL)
+    port = None
+    started = time.time()
+    while port is None and time.time() - started < 60 and server.poll() is None:
+        match = re.search(r"address=\S*:(\d+)\b.*kaito is listening", open(log_path).read())
+        if match:
+            port = int(match.group(1))
+        else:
+            time.sleep(0.01)
+    if port is None:
+        sys.exit("the server did not start:\n" + open(log_path).read())
+    print(f"server on port {port}", file=sys.stderr, flush=True)
+    return server, port, time.time() - started
 
 
 def peak_rss_mb(pid):
@@ -67,9 +105,13 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--database-url")
     parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--servers", type=int, default=1, choices=[1, 2],
+                        help="2: also start a second server on the same PostgreSQL database and drive both at once")
     parser.add_argument("--no-build", action="store_true")
     args = parser.parse_args()
+    if args.servers > 1 and not args.database_url:
+        sys.exit("--servers 2 needs --database-url: SQLite is served by one server")
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
     if not args.no_build:
@@ -81,30 +123,22 @@ def main():
     env["KAITO_LOG_LEVEL"] = "warning"
     serve = [kaito, "serve", "--port", "0", "--data-dir", data] + (["--database-url", args.database_url] if args.database_url else [])
     env_notice = dict(env, KAITO_LOG_LEVEL="notice", KAITO_WEBHOOK_ALLOW_PRIVATE="127.0.0.1/32")
-    # The server's log goes to a file: a pipe that nobody drains during the load would fill and stop the server.
     log_path = os.path.join(data, "server.log")
-    log = open(log_path, "w")
-    server = subprocess.Popen(serve, env=env_notice, stderr=log, stdout=subprocess.DEVNULL)
-    port = None
-    started = time.time()
-    while port is None and time.time() - started < 60 and server.poll() is None:
-        match = re.search(r"address=\S*:(\d+)\b.*kaito is listening", open(log_path).read())
-        if match:
-            port = int(match.group(1))
-        else:
-            time.sleep(0.01)
-    if port is None:
-        sys.exit("the server did not start:\n" + open(log_path).read())
-    ready = time.time() - started
-    print(f"server on port {port}", file=sys.stderr, flush=True)
+    server, port, ready = start_server(serve, env_notice, log_path)
+    second = None
     try:
         base = f"http://127.0.0.1:{port}"
         admin = open(os.path.join(data, "bootstrap-admin.key")).read().strip()
         admin_args = ["--data-dir", data] + (["--database-url", args.database_url] if args.database_url else [])
         subprocess.run([kaito, "admin", "set-plan", "default", "enterprise"] + admin_args, env=env, check=True, capture_output=True)
+        # The highest per-key limit is 100,000 a minute (about 1,700 a second): the load rotates over 64 keys, so
+        # that what is measured is the work of a request, never a 429.
         limits = {"code": 100000, "read": 100000, "write": 100000}
         scopes = ["tokens:code", "tokens:read", "tokens:write"]
-        key = request(base + "/v1/keys", "POST", admin, {"name": "bench", "scopes": scopes, "rate_limits": limits})["key"]
+        minter = request(base + "/v1/keys", "POST", admin, {"name": "minter", "scopes": ["org:admin"], "rate_limits": limits})["key"]
+        keys = [request(base + "/v1/keys", "POST", minter, {"name": f"bench-{i}", "scopes": scopes, "rate_limits": limits})["key"]
+                for i in range(64)]
+        key = keys[0]
         request(base + "/v1/tokens", "POST", key, {"slug": "aws-prod", "secret": "JBSWY3DPEHPK3PXP"})
 
         # A receiver on loopback for the webhook that every audited write produces.
@@ -113,21 +147,37 @@ def main():
         request(base + "/v1/webhooks", "POST", admin, {"url": f"http://127.0.0.1:{sink.server_address[1]}/hook",
                                                        "topics": ["audit.event"], "audit_actions": ["token.update"]})
 
-        script = os.path.join(data, "patch.lua")
-        with open(script, "w") as lua:
-            lua.write('wrk.method = "PATCH"\nwrk.body = \'{"name": "renamed"}\'\n')
+        def script(name, method="GET", body=None, delay_ms=None):
+            path = os.path.join(data, name + ".lua")
+            with open(path, "w") as lua:
+                lua.write("local keys = {" + ", ".join(f'"Bearer {k}"' for k in keys) + "}\nlocal n = 0\n")
+                lua.write(f'wrk.method = "{method}"\n')
+                if body:
+                    lua.write(f"wrk.body = '{body}'\n")
+                lua.write("function request()\n  n = n % #keys + 1\n  wrk.headers[\"Authorization\"] = keys[n]\n"
+                          "  return wrk.format()\nend\n")
+                if delay_ms is not None:
+                    lua.write(f"function delay() return {delay_ms:.3f} end\n")
+            return path
+
+        code_url = base + "/v1/tokens/aws-prod/code"
         rows = [
             ("GET /health", wrk(base + "/health", None, args.duration, args.connections)),
-            ("GET /v1/tokens/{slug}/code", wrk(base + "/v1/tokens/aws-prod/code", key, args.duration, args.connections)),
-            ("GET /v1/tokens", wrk(base + "/v1/tokens", key, args.duration, args.connections)),
-            ("PATCH /v1/tokens/{slug} (write + webhook)", wrk(base + "/v1/tokens/aws-prod", key, args.duration, args.connections, script)),
+            ("GET /v1/tokens/{slug}/code", wrk(code_url, None, args.duration, args.connections, script("code"))),
+            ("GET /v1/tokens", wrk(base + "/v1/tokens", None, args.duration, args.connections, script("list"))),
+            ("PATCH /v1/tokens/{slug} (write + webhook)",
+             wrk(base + "/v1/tokens/aws-prod", None, args.duration, args.connections, script("patch", "PATCH", '{"name": "renamed"}'))),
         ]
         health = rows[0][1][0]
         # The latency goal is at half of /health's rate: each connection waits between requests (wrk's delay()).
-        paced = os.path.join(data, "paced.lua")
-        with open(paced, "w") as lua:
-            lua.write(f"function delay() return {1000.0 * args.connections / (health / 2):.3f} end\n")
-        rows.append(("GET /v1/tokens/{slug}/code at 1/2 of /health", wrk(base + "/v1/tokens/aws-prod/code", key, args.duration, args.connections, paced)))
+        paced = script("paced", delay_ms=1000.0 * args.connections / (health / 2))
+        rows.append(("GET /v1/tokens/{slug}/code at 1/2 of /health", wrk(code_url, None, args.duration, args.connections, paced)))
+        if args.servers == 2:
+            # A second server on the same database; the same total load, first on one server, then split over both.
+            second, second_port, _ = start_server(serve, env_notice, os.path.join(data, "second.log"))
+            code_urls = [f"http://127.0.0.1:{p}/v1/tokens/aws-prod/code" for p in (port, second_port)]
+            rows.append(("code fetch, one server (same run)", wrk(code_urls[0], None, args.duration, args.connections, script("code"))))
+            rows.append(("code fetch, two servers at once", wrk_together(code_urls, None, args.duration, args.connections, script("code"))))
         backend = "PostgreSQL" if args.database_url else "SQLite"
         print(f"\nkaito on {backend}, wrk -t2 -c{args.connections} -d{args.duration}s on loopback, {os.cpu_count()} cores; "
               f"start-up to listening {ready:.2f} s")
@@ -135,6 +185,12 @@ def main():
         for name, (rps, p50, p99, errors) in rows:
             print(f"{name:42} {rps:9.0f} {rps / health:6.2f} {p50:8.2f} {p99:8.2f} {errors:8d}")
         print(f"peak resident memory: {peak_rss_mb(server.pid):.0f} MB; webhook deliveries received: {Sink.received}")
+        if second:
+            one, two = rows[-2][1], rows[-1][1]
+            print(f"two servers / one server: {two[0] / one[0]:.2f}x the rate, p99 {two[2] / one[2]:.2f}x; "
+                  f"second server's peak memory {peak_rss_mb(second.pid):.0f} MB")
+            second.terminate()
+            second.wait(timeout=30)
         # Start-up on the database the run just filled.
         server.terminate()
         server.wait(timeout=30)
@@ -151,6 +207,8 @@ def main():
                 time.sleep(0.005)
         print(f"start-up to ready on the existing database: {time.time() - started:.2f} s")
     finally:
+        if second and second.poll() is None:
+            second.terminate()
         server.terminate()
         server.wait(timeout=30)
         shutil.rmtree(data, ignore_errors=True)
