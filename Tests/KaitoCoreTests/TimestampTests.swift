@@ -39,4 +39,16 @@ struct TimestampTests {
         #expect(Timestamp.format(date) == "2026-11-28T23:56:05Z")
         #expect(Timestamp.parse(Timestamp.format(date)) == Date(timeIntervalSince1970: 1_795_910_165))
     }
+
+    @Test("Formatting writes what Foundation's ISO 8601 style writes, for every kind of date from 1970 to 9999")
+    func formatMatchesFoundation() {
+        var generator = SystemRandomNumberGenerator()
+        var seconds: [Int64] = [0, 59, 60, 86_399, 86_400, 951_782_400, 951_868_799, 951_868_800, 4_107_542_399, 4_107_542_400,
+                                1_798_761_599, 253_402_300_799]
+        for _ in 0..<5000 { seconds.append(Int64.random(in: 0..<253_402_300_800, using: &generator)) }
+        for value in seconds {
+            let date = Date(timeIntervalSince1970: Double(value) + 0.75)
+            #expect(Timestamp.format(date) == Date(timeIntervalSince1970: Double(value)).formatted(.iso8601), "\(value)")
+        }
+    }
 }

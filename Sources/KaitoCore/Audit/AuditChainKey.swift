@@ -6,21 +6,28 @@ import Foundation
 /// so that someone who can write the database but does not hold the master key can neither forge an event nor move
 /// a chain's head back without `kaito audit verify` saying so.
 public struct AuditChainKey: Sendable {
-    let key: SymmetricKey
+    /// HMAC-SHA256 keyed once (its padded key already hashed in); each use starts from a copy.
+    private let keyed: HMAC<SHA256>
 
     /// The chain key from its 32 stored bytes.
     public init(bytes: [UInt8]) {
-        self.key = SymmetricKey(data: bytes)
+        self.keyed = HMAC<SHA256>(key: SymmetricKey(data: bytes))
     }
 
     /// The event's hash: HMAC-SHA256 of its canonical form (which includes `prev_hash`), in lowercase hex.
     public func hash(_ event: AuditEvent) -> String {
-        JSONText.hexString(HMAC<SHA256>.authenticationCode(for: Array(event.canonicalForm.utf8), using: key))
+        JSONText.hexString(mac(event.canonicalForm))
     }
 
     /// The tag of a chain's stored state: its anchor, head and the end of its unkeyed part.
     public func tag(_ state: AuditChainState) -> String {
-        JSONText.hexString(HMAC<SHA256>.authenticationCode(for: Array(state.canonicalForm.utf8), using: key))
+        JSONText.hexString(mac(state.canonicalForm))
+    }
+
+    private func mac(_ text: String) -> HashedAuthenticationCode<SHA256> {
+        var mac = keyed
+        mac.update(data: Array(text.utf8))
+        return mac.finalize()
     }
 
     /// Whether `hash` is `event`'s keyed hash (checked in constant time).
@@ -35,8 +42,9 @@ public struct AuditChainKey: Sendable {
     }
 
     private func isValid(hex: String, over text: String) -> Bool {
-        guard let mac = Self.bytes(hex: hex), mac.count == SHA256.byteCount else { return false }
-        return HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Array(text.utf8), using: key)
+        guard let given = Self.bytes(hex: hex), given.count == SHA256.byteCount else { return false }
+        // HashedAuthenticationCode's == compares in constant time.
+        return mac(text) == given
     }
 
     /// The bytes of lowercase or uppercase hex text; nil for anything else.

@@ -51,8 +51,9 @@ public struct AuditLog: Sendable {
     /// Links `pending` to the chain `state` ends with: the event takes the next `seq` and the head's hash as its
     /// `prev_hash`, and `state` moves to it. A state changed outside the server is not signed over: its tag stays
     /// broken for `verify` to report.
-    public func link(_ pending: PendingAuditEvent, to state: inout AuditChainState) -> AuditEvent {
-        let trusted = state.isTrusted(by: chain)
+    /// `trusted`, when the caller knows it (a state it linked itself), saves checking the state's tag again.
+    public func link(_ pending: PendingAuditEvent, to state: inout AuditChainState, trusted known: Bool? = nil) -> AuditEvent {
+        let trusted = known ?? state.isTrusted(by: chain)
         let record = pending.record
         var event = AuditEvent(
             id: pending.id, organizationID: pending.organizationID, seq: state.head.seq + 1, at: pending.at, actor: pending.actor,

@@ -45,19 +45,26 @@ public struct APIKeySecret: Sendable, Equatable, CustomStringConvertible {
 /// Turns API keys into what the database stores: HMAC-SHA256 under a key derived from the master key, so that a
 /// stolen database does not allow offline guessing without the master key too.
 public struct APIKeyHasher: Sendable {
-    let key: SymmetricKey
+    /// HMAC-SHA256 keyed once; each hash starts from a copy.
+    private let keyed: HMAC<SHA256>
 
-    public init(master: MasterKey) { self.key = master.keyHashingKey }
+    public init(master: MasterKey) { self.keyed = HMAC<SHA256>(key: master.keyHashingKey) }
 
     /// A hasher under a key kept wrapped in the database (it outlives master-key rotations).
-    public init(key bytes: [UInt8]) { self.key = SymmetricKey(data: bytes) }
+    public init(key bytes: [UInt8]) { self.keyed = HMAC<SHA256>(key: SymmetricKey(data: bytes)) }
 
     public func hash(_ secret: APIKeySecret) -> [UInt8] {
-        Array(HMAC<SHA256>.authenticationCode(for: Array(secret.value.utf8), using: key))
+        Array(mac(secret))
     }
 
     /// Constant-time check that `stored` is the hash of `secret`.
     public func matches(_ secret: APIKeySecret, stored: [UInt8]) -> Bool {
-        HMAC<SHA256>.isValidAuthenticationCode(stored, authenticating: Array(secret.value.utf8), using: key)
+        mac(secret) == stored
+    }
+
+    private func mac(_ secret: APIKeySecret) -> HashedAuthenticationCode<SHA256> {
+        var mac = keyed
+        mac.update(data: Array(secret.value.utf8))
+        return mac.finalize()
     }
 }

@@ -27,10 +27,29 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
         self.bytes = bytes
     }
 
+    /// An address from its 4 (IPv4) or 16 (IPv6) bytes in network order, as a socket holds it; nil for other lengths.
+    public init?(packed: [UInt8]) {
+        switch packed.count {
+        case 4: bytes = Self.mappedPrefix + packed
+        case 16: bytes = packed
+        default: return nil
+        }
+    }
+
     public var isIPv4: Bool { Array(bytes.prefix(12)) == Self.mappedPrefix }
 
     public var description: String {
-        if isIPv4 { return bytes.suffix(4).map(String.init).joined(separator: ".") }
+        if isIPv4 {
+            var text: [UInt8] = []
+            text.reserveCapacity(15)
+            for (index, byte) in bytes[12...].enumerated() {
+                if index > 0 { text.append(46) }
+                if byte >= 100 { text.append(48 + byte / 100) }
+                if byte >= 10 { text.append(48 + byte / 10 % 10) }
+                text.append(48 + byte % 10)
+            }
+            return String(decoding: text, as: UTF8.self)
+        }
         var v6 = in6_addr()
         withUnsafeMutableBytes(of: &v6) { $0.copyBytes(from: bytes) }
         var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))

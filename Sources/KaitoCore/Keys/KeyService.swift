@@ -108,7 +108,9 @@ public struct KeyService: Sendable {
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
             throw KaitoError(.missingKey, "The Authorization header must use the Bearer scheme.")
         }
-        guard let secret = APIKeySecret(parsing: parts[1].trimmingCharacters(in: .whitespaces)) else {
+        let raw = parts[1]
+        let text = raw.first?.isWhitespace == true || raw.last?.isWhitespace == true ? raw.trimmingCharacters(in: .whitespaces) : String(raw)
+        guard let secret = APIKeySecret(parsing: text) else {
             throw KaitoError(.invalidKey, "The API key is malformed (wrong prefix, length or checksum).")
         }
         let hash = keyring.hasher.hash(secret)

@@ -25,6 +25,8 @@ public protocol Storage: Sendable {
     /// by this process or any other, empties them before the next request. Brings them up to date first (SQLite:
     /// an operator command's change).
     func cachesAreCurrent() -> Bool
+    /// Counters of the storage's own work (batches, lock waits), for `/metrics`.
+    func counters() -> [StorageCounter]
     /// Rate-limit state: shared by every server on PostgreSQL, in memory on SQLite.
     var rateLimits: any RateLimitStore { get }
     /// Where this process's long-polls wait for `notifyAfterCommit` from any server.
@@ -71,7 +73,22 @@ extension Storage {
 
     public func cachesAreCurrent() -> Bool { false }
 
+    public func counters() -> [StorageCounter] { [] }
+
     public func lookup<T: Sendable>(_ body: @Sendable @escaping (any StorageSession) async throws -> T) async throws -> T {
         try await read(body)
+    }
+}
+
+/// One counter of `Storage.counters()`: a name (`[a-z_]+`, ending in its unit), what it counts, and its value.
+public struct StorageCounter: Sendable, Equatable {
+    public let name: String
+    public let help: String
+    public let value: Double
+
+    public init(_ name: String, _ help: String, _ value: Double) {
+        self.name = name
+        self.help = help
+        self.value = value
     }
 }

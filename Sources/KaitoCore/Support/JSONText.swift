@@ -72,7 +72,11 @@ public enum JSONText {
     /// Lowercase hex of `bytes`.
     public static func hexString(_ bytes: some Sequence<UInt8>) -> String {
         var output: [UInt8] = []
-        for byte in bytes { output += [hex[Int(byte >> 4)], hex[Int(byte & 0xF)]] }
+        output.reserveCapacity(bytes.underestimatedCount * 2)
+        for byte in bytes {
+            output.append(hex[Int(byte >> 4)])
+            output.append(hex[Int(byte & 0xF)])
+        }
         return String(decoding: output, as: UTF8.self)
     }
 }

@@ -26,15 +26,16 @@ public struct SystemRandomSource: RandomSource {
 extension RandomSource {
     /// `count` characters drawn uniformly from `alphabet` (rejection sampling, no modulo bias).
     public func string(count: Int, alphabet: [Character]) -> String {
-        precondition(alphabet.count <= 256 && !alphabet.isEmpty)
-        let limit = 256 - (256 % alphabet.count)
-        var result = ""
+        let ascii = alphabet.compactMap(\.asciiValue)
+        precondition(ascii.count == alphabet.count && alphabet.count <= 256 && !alphabet.isEmpty, "an alphabet of ASCII characters")
+        let limit = 256 - (256 % ascii.count)
+        var result: [UInt8] = []
         result.reserveCapacity(count)
         while result.count < count {
             for byte in bytes(count * 2) where Int(byte) < limit && result.count < count {
-                result.append(alphabet[Int(byte) % alphabet.count])
+                result.append(ascii[Int(byte) % ascii.count])
             }
         }
-        return result
+        return String(decoding: result, as: UTF8.self)
     }
 }

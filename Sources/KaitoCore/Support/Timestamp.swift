@@ -16,7 +16,36 @@ public enum Timestamp {
     }
 
     public static func format(_ date: Date) -> String {
-        Date(timeIntervalSince1970: Double(unixSeconds(date))).formatted(.iso8601)
+        let seconds = unixSeconds(date)
+        // Years 1970 to 9999 are written here (every audit event's time goes through this); others by Foundation.
+        guard (0..<253_402_300_800).contains(seconds) else {
+            return Date(timeIntervalSince1970: Double(seconds)).formatted(.iso8601)
+        }
+        let days = seconds / 86_400
+        let second = seconds % 86_400
+        // Civil date from days since 1970-01-01 (Howard Hinnant's `civil_from_days`).
+        let z = days + 719_468
+        let era = z / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let shiftedMonth = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
+        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        var text: [UInt8] = []
+        text.reserveCapacity(20)
+        func digits(_ value: Int64, _ count: Int) {
+            var divisor: Int64 = 1
+            for _ in 1..<count { divisor *= 10 }
+            while divisor > 0 {
+                text.append(UInt8(48 + (value / divisor) % 10))
+                divisor /= 10
+            }
+        }
+        digits(year, 4); text.append(45); digits(month, 2); text.append(45); digits(day, 2); text.append(84)
+        digits(second / 3600, 2); text.append(58); digits(second / 60 % 60, 2); text.append(58); digits(second % 60, 2); text.append(90)
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// Parses an RFC 3339 `date-time` (section 5.6): `T` or `t` (or a space, as 5.6 permits), fractional seconds of

@@ -20,8 +20,16 @@ struct OperationsController {
             Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(string: metrics.exposition()))
+                body: .init(byteBuffer: ByteBuffer(string: metrics.exposition() + Self.exposition(storage.counters())))
             )
         }
+    }
+
+    /// The storage's counters in the Prometheus text format, as `kaito_storage_<name>`.
+    static func exposition(_ counters: [StorageCounter]) -> String {
+        counters.map { counter in
+            let name = "kaito_storage_\(counter.name)"
+            return "# HELP \(name) \(counter.help)\n# TYPE \(name) counter\n\(name) \(counter.value)\n"
+        }.joined()
     }
 }

@@ -48,7 +48,8 @@ final class GroupCommit: Sendable {
     private struct WriterMemory {
         /// `PRAGMA data_version` at the last batch: it changes when another connection (another process) commits.
         var dataVersion: Int?
-        var heads: [String: AuditChainState] = [:]
+        /// Each chain's state, and whether its tag was valid when it was read (the writer keeps it valid since).
+        var heads: [String: (state: AuditChainState, trusted: Bool)] = [:]
         var subscribers: [String: [WebhookEndpoint]] = [:]
     }
 
@@ -220,21 +221,24 @@ final class GroupCommit: Sendable {
         var deliveries: [WebhookDelivery] = []
         for item in audits {
             let organizationID = item.pending.organizationID
-            if memory.heads[organizationID] == nil { memory.heads[organizationID] = try await chains.lockHead(organizationID: organizationID) }
+            if memory.heads[organizationID] == nil {
+                let state = try await chains.lockHead(organizationID: organizationID)
+                memory.heads[organizationID] = (state, state.isTrusted(by: item.log.chain))
+            }
             if memory.subscribers[organizationID] == nil {
                 memory.subscribers[organizationID] = try await webhooks.activeEndpoints(organizationID: organizationID, topic: .auditEvent)
             }
-            guard var state = memory.heads[organizationID], let subscribers = memory.subscribers[organizationID] else { continue }
+            guard var (state, trusted) = memory.heads[organizationID], let subscribers = memory.subscribers[organizationID] else { continue }
             if before[organizationID] == nil { before[organizationID] = state.head }
-            let event = item.log.link(item.pending, to: &state)
-            memory.heads[organizationID] = state
+            let event = item.log.link(item.pending, to: &state, trusted: trusted)
+            memory.heads[organizationID] = (state, trusted)
             events.append(event)
             deliveries += item.log.deliveries(of: event, to: subscribers)
         }
         try await chains.insert(events)
         for delivery in deliveries { try await webhooks.insertDelivery(delivery) }
         for (organizationID, head) in before {
-            guard let state = memory.heads[organizationID], try await chains.advance(from: head, to: state) else { throw ChainMoved() }
+            guard let (state, _) = memory.heads[organizationID], try await chains.advance(from: head, to: state) else { throw ChainMoved() }
         }
         return memory
     }

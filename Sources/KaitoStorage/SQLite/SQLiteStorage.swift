@@ -153,6 +153,14 @@ public final class SQLiteStorage: Storage {
         return true
     }
 
+    public func counters() -> [StorageCounter] {
+        let statistics = groupCommit.statistics
+        return [
+            StorageCounter("write_units_total", "Units of work and audit events the writer has run", Double(statistics.units)),
+            StorageCounter("write_transactions_total", "Transactions (each one commit) the writer has run them in", Double(statistics.transactions)),
+        ]
+    }
+
     /// How many units of work the writer has run, and in how many transactions.
     public var writeStatistics: (units: Int, transactions: Int) {
         let statistics = groupCommit.statistics
