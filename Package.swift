@@ -45,9 +45,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "CKaitoSQLite"
+        ),
+        .target(
             name: "KaitoStorage",
             dependencies: [
                 "KaitoCore",
+                "CKaitoSQLite",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),

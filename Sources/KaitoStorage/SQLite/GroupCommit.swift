@@ -13,13 +13,8 @@ import SQLKit
 /// - an error that ends the transaction itself (an I/O error, a full disk) fails the whole batch.
 /// A unit that finds the writer idle runs alone, in a plain transaction, with no added latency.
 ///
-/// Audit events that are their request's only write (`appendAudit`: a code read) need no savepoint and no read: the
-/// writer is the database's only writer in this process, so it keeps each organisation's chain state and its
-/// `audit.event` subscribers in memory, links a batch's events there, writes them with one multi-row `INSERT`, and
-/// moves each chain's stored head once per batch, on the condition that it is still the head it knows. What the
-/// memory holds is dropped when another process has written the database (`PRAGMA data_version`, read under the
-/// batch's write lock), when a unit of work of the batch may have moved a chain or changed an endpoint, and when a
-/// batch fails.
+/// Audit events that are their request's only write (`append`: a code read) need no savepoint: the batch's events go
+/// to `SQLiteAppender`, which writes them on a connection of its own, after the batch's units of work have committed.
 final class GroupCommit: Sendable {
     typealias Body = @Sendable (SQLStorageSession) async throws -> any Sendable
 
@@ -29,8 +24,7 @@ final class GroupCommit: Sendable {
     }
 
     private struct AuditItem {
-        let pending: PendingAuditEvent
-        let log: AuditLog
+        let item: SQLiteAppender.Item
         let continuation: CheckedContinuation<Void, any Error>
     }
 
@@ -44,27 +38,15 @@ final class GroupCommit: Sendable {
         var running = false
     }
 
-    /// What only the writer writes, as of its last commit. Used by the drain loop alone (one batch at a time).
-    private struct WriterMemory {
-        /// `PRAGMA data_version` at the last batch: it changes when another connection (another process) commits.
-        var dataVersion: Int?
-        /// Each chain's state, and whether its tag was valid when it was read (the writer keeps it valid since).
-        var heads: [String: (state: AuditChainState, trusted: Bool)] = [:]
-        var subscribers: [String: [WebhookEndpoint]] = [:]
-    }
-
-    /// A chain's stored head was not the one the writer knew: the batch fails rather than fork the chain.
-    struct ChainMoved: Error {}
-
     /// The most units in one transaction: bounds the latency one batch adds to its last unit.
     static let maximumBatch = 128
 
     private let writer: ConnectionPool<SQLiteConnection>
     private let dialect: SQLiteDialectSupport
     private let state = Locked(State())
-    private let memory = Locked(WriterMemory())
-    /// Called (on the writer) when another process is seen to have written the database.
-    private let externalChange: @Sendable () -> Void
+    private let appender: SQLiteAppender
+    /// Whether a unit of work has committed since the appender's last batch (read and written by the drain loop).
+    private let unitsCommitted = Locked(true)
     private let counts = Locked(Statistics(units: 0, transactions: 0))
 
     /// Units run and transactions committed so far (units / transactions is the mean batch).
@@ -78,14 +60,11 @@ final class GroupCommit: Sendable {
     /// Where batches run: the writer connection's event loop (see `EventLoopTaskExecutor`).
     private let executor: (any TaskExecutor)?
 
-    init(
-        writer: ConnectionPool<SQLiteConnection>, dialect: SQLiteDialectSupport, executor: (any TaskExecutor)?,
-        externalChange: @escaping @Sendable () -> Void = {}
-    ) {
+    init(writer: ConnectionPool<SQLiteConnection>, appender: SQLiteAppender, dialect: SQLiteDialectSupport, executor: (any TaskExecutor)?) {
         self.writer = writer
+        self.appender = appender
         self.dialect = dialect
         self.executor = executor
-        self.externalChange = externalChange
     }
 
     /// Runs `body` in the next batch; returns its result and the topics it asked to publish, once committed.
@@ -100,7 +79,7 @@ final class GroupCommit: Sendable {
     /// Writes `pending`, linked by `log`, in the next batch; returns once committed.
     func append(_ pending: PendingAuditEvent, log: AuditLog) async throws {
         try await withCheckedThrowingContinuation { continuation in
-            enqueue(.audit(AuditItem(pending: pending, log: log, continuation: continuation)))
+            enqueue(.audit(AuditItem(item: SQLiteAppender.Item(pending: pending, log: log), continuation: continuation)))
         }
     }
 
@@ -133,18 +112,30 @@ final class GroupCommit: Sendable {
                 }
             }
             counts.withLock { $0.units += batch.count; $0.transactions += 1 }
-            do {
-                try await writer.withConnection { connection in
-                    if units.count == 1, audits.isEmpty {
-                        try await runAlone(units[0], connection.sql())
-                    } else {
-                        try await runTogether(units, audits, connection.sql())
+            if !units.isEmpty {
+                do {
+                    try await writer.withConnection { connection in
+                        if units.count == 1 {
+                            try await runAlone(units[0], connection.sql())
+                        } else {
+                            try await runTogether(units, connection.sql())
+                        }
                     }
+                } catch {
+                    // Only a closed pool gets here: no unit has been resumed yet.
+                    for unit in units { unit.continuation.resume(throwing: error) }
                 }
-            } catch {
-                // Only a closed pool gets here: no unit has been resumed yet.
-                for unit in units { unit.continuation.resume(throwing: error) }
-                for item in audits { item.continuation.resume(throwing: error) }
+                // Committed or not, a unit may have moved a chain: the appender reads them again.
+                unitsCommitted.withLock { $0 = true }
+            }
+            if !audits.isEmpty {
+                let forget = unitsCommitted.withLock { committed in defer { committed = false }; return committed }
+                do {
+                    try await appender.write(audits.map(\.item), unitsCommitted: forget)
+                    for item in audits { item.continuation.resume() }
+                } catch {
+                    for item in audits { item.continuation.resume(throwing: error) }
+                }
             }
         }
     }
@@ -156,8 +147,6 @@ final class GroupCommit: Sendable {
         } catch {
             return unit.continuation.resume(throwing: error)
         }
-        // A unit of work may move any chain (its audit event) or change endpoints: the writer reads them again.
-        forgetMemory(keepingDataVersion: true)
         do {
             let session = SQLStorageSession(database: db, dialect: dialect)
             let result = try await unit.body(session)
@@ -169,21 +158,17 @@ final class GroupCommit: Sendable {
         }
     }
 
-    /// Several units and audit events, one transaction, a savepoint per unit, one commit.
-    private func runTogether(_ units: [Unit], _ audits: [AuditItem], _ db: any SQLDatabase) async throws {
+    /// Several units, one transaction, a savepoint each, one commit.
+    private func runTogether(_ batch: [Unit], _ db: any SQLDatabase) async throws {
         do {
             try await db.raw("BEGIN IMMEDIATE").run()
         } catch {
-            for unit in units { unit.continuation.resume(throwing: error) }
-            for item in audits { item.continuation.resume(throwing: error) }
+            for unit in batch { unit.continuation.resume(throwing: error) }
             return
         }
         var outcomes: [Result<(any Sendable, [String]), any Error>] = []
-        var memory: WriterMemory?
         do {
-            if !audits.isEmpty { try await checkExternalChanges(db) }
-            if !units.isEmpty { forgetMemory(keepingDataVersion: true) }
-            for unit in units {
+            for unit in batch {
                 try await db.raw("SAVEPOINT kaito_unit").run()
                 let session = SQLStorageSession(database: db, dialect: dialect)
                 do {
@@ -196,75 +181,17 @@ final class GroupCommit: Sendable {
                     outcomes.append(.failure(error))
                 }
             }
-            if !audits.isEmpty { memory = try await write(audits, db) }
             try await db.raw("COMMIT").run()
         } catch {
             try? await db.raw("ROLLBACK").run()
-            forgetMemory(keepingDataVersion: false)
-            for unit in units { unit.continuation.resume(throwing: error) }
-            for item in audits { item.continuation.resume(throwing: error) }
+            for unit in batch { unit.continuation.resume(throwing: error) }
             return
         }
-        if let memory { self.memory.withLock { $0 = memory } }
-        for (unit, outcome) in zip(units, outcomes) { unit.continuation.resume(with: outcome) }
-        for item in audits { item.continuation.resume() }
+        for (unit, outcome) in zip(batch, outcomes) { unit.continuation.resume(with: outcome) }
     }
 
-    /// Links `audits` to their chains as the writer knows them, writes the events, their deliveries and each chain's
-    /// new head; returns what the writer knows once this commits.
-    private func write(_ audits: [AuditItem], _ db: any SQLDatabase) async throws -> WriterMemory {
-        var memory = self.memory.withLock { $0 }
-        let chains = SQLAuditRepository(db: db, dialect: dialect)
-        let webhooks = SQLStorageSession(database: db, dialect: dialect).webhooks
-        var before: [String: AuditHead] = [:]
-        var events: [AuditEvent] = []
-        var deliveries: [WebhookDelivery] = []
-        for item in audits {
-            let organizationID = item.pending.organizationID
-            if memory.heads[organizationID] == nil {
-                let state = try await chains.lockHead(organizationID: organizationID)
-                memory.heads[organizationID] = (state, state.isTrusted(by: item.log.chain))
-            }
-            if memory.subscribers[organizationID] == nil {
-                memory.subscribers[organizationID] = try await webhooks.activeEndpoints(organizationID: organizationID, topic: .auditEvent)
-            }
-            guard var (state, trusted) = memory.heads[organizationID], let subscribers = memory.subscribers[organizationID] else { continue }
-            if before[organizationID] == nil { before[organizationID] = state.head }
-            let event = item.log.link(item.pending, to: &state, trusted: trusted)
-            memory.heads[organizationID] = (state, trusted)
-            events.append(event)
-            deliveries += item.log.deliveries(of: event, to: subscribers)
-        }
-        try await chains.insert(events)
-        for delivery in deliveries { try await webhooks.insertDelivery(delivery) }
-        for (organizationID, head) in before {
-            guard let (state, _) = memory.heads[organizationID], try await chains.advance(from: head, to: state) else { throw ChainMoved() }
-        }
-        return memory
-    }
-
-    /// Drops what the writer knows if another process has committed since the last batch (and tells the storage,
-    /// whose caches then empty too).
-    private func checkExternalChanges(_ db: any SQLDatabase) async throws {
-        let version = try await db.raw("PRAGMA data_version").first()?.decode(column: "data_version", as: Int.self)
-        let changed = memory.withLock { memory -> Bool in
-            defer { memory.dataVersion = version }
-            return memory.dataVersion != nil && memory.dataVersion != version
-        }
-        if changed {
-            forgetMemory(keepingDataVersion: true)
-            externalChange()
-        }
-    }
-
-    /// Drops what the writer knows (tests that change rows behind its back).
-    func forgetEverything() { forgetMemory(keepingDataVersion: false) }
-
-    private func forgetMemory(keepingDataVersion: Bool) {
-        memory.withLock { memory in
-            memory = WriterMemory(dataVersion: keepingDataVersion ? memory.dataVersion : nil)
-        }
-    }
+    /// Makes the appender read chains and endpoints again (tests that change rows behind its back).
+    func forgetEverything() { unitsCommitted.withLock { $0 = true } }
 
     /// Whether an error leaves the transaction unusable (SQLite's own failures, other than constraint violations,
     /// which roll back only their statement): the batch then fails as a whole.

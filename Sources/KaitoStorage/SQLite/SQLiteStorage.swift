@@ -12,8 +12,9 @@ import SQLKit
 /// One server serves a SQLite database, and operator commands (`kaito admin ...`) may write it at the same time
 /// from processes of their own. The server keeps keys and tokens in memory (`ServerCaches`); an operator process
 /// tells it of each change it commits by appending a byte to `<database>-changes` (`ChangeSignal`), which the
-/// server checks (one `stat`) before it answers from memory. Any other writer (a hand edit) is seen at the next
-/// audited request by the writer's `PRAGMA data_version`.
+/// server checks (one `stat`) before it answers from memory. Audit events that are their request's only write go
+/// to `SQLiteAppender`, which notices any other process's commit (`PRAGMA data_version`) before it trusts the chain
+/// state it keeps in memory. Edits by hand while a server runs are not signalled: stop the server first.
 public final class SQLiteStorage: Storage {
     /// Whether this process serves the database (and may cache) or is an operator command (and signals its changes).
     public enum Role: Sendable {
@@ -32,7 +33,7 @@ public final class SQLiteStorage: Storage {
     /// One server per SQLite database: rate-limit state lives in memory, with no write per request.
     public let rateLimits: any RateLimitStore = InMemoryRateLimitStore()
     /// Every writer is in this process: long-polls are woken here after each commit.
-    public let changes = ChangeHub()
+    public let changes: ChangeHub
 
     public let migrationsAppliedAtOpen: [Int]
     private let role: Role
@@ -41,9 +42,11 @@ public final class SQLiteStorage: Storage {
     /// The writer connection's own event loop, where its batches run.
     private let writerLoop: MultiThreadedEventLoopGroup
 
+    private let appender: SQLiteAppender
+
     private init(
         writer: SQLiteConnection, writerLoop: MultiThreadedEventLoopGroup, readers: [SQLiteConnection], threadPools: [NIOThreadPool],
-        migrationsApplied: [Int], role: Role, path: String, logger: Logger
+        appender: SQLiteAppender, migrationsApplied: [Int], role: Role, path: String, changes: ChangeHub, logger: Logger
     ) {
         self.migrationsAppliedAtOpen = migrationsApplied
         self.role = role
@@ -51,10 +54,10 @@ public final class SQLiteStorage: Storage {
         self.signal = signal
         self.writer = ConnectionPool([writer])
         self.writerLoop = writerLoop
-        let changes = self.changes
+        self.appender = appender
+        self.changes = changes
         self.groupCommit = GroupCommit(
-            writer: self.writer, dialect: SQLiteDialectSupport(), executor: EventLoopTaskExecutor(writerLoop.next()),
-            externalChange: { for topic in CacheTopic.all { changes.publish(topic) } })
+            writer: self.writer, appender: appender, dialect: SQLiteDialectSupport(), executor: EventLoopTaskExecutor(writerLoop.next()))
         self.readers = ConnectionPool(readers)
         self.readerCount = readers.count
         self.threadPools = threadPools
@@ -90,9 +93,13 @@ public final class SQLiteStorage: Storage {
                 try await reader.sql().raw(SQLQueryString(busy)).run()
                 readers.append(reader)
             }
+            let changes = ChangeHub()
+            let appender = try await SQLiteAppender.open(path: path, busyTimeout: busyTimeout) {
+                for topic in CacheTopic.all { changes.publish(topic) }
+            }
             storage = SQLiteStorage(
-                writer: writer, writerLoop: writerLoop, readers: readers, threadPools: [writerPool, readerPool], migrationsApplied: applied,
-                role: role, path: path, logger: logger)
+                writer: writer, writerLoop: writerLoop, readers: readers, threadPools: [writerPool, readerPool], appender: appender,
+                migrationsApplied: applied, role: role, path: path, changes: changes, logger: logger)
         } catch {
             try? await writer.close()
             try? await writerPool.shutdownGracefully()
@@ -181,6 +188,7 @@ public final class SQLiteStorage: Storage {
         guard closed.withLock({ wasClosed in defer { wasClosed = true }; return !wasClosed }) else { return }
         for connection in await writer.close(count: 1) { try await connection.close() }
         for connection in await readers.close(count: readerCount) { try await connection.close() }
+        try await appender.close()
         for pool in threadPools { try await pool.shutdownGracefully() }
         try await writerLoop.shutdownGracefully()
     }
@@ -203,8 +211,12 @@ public final class SQLiteStorage: Storage {
     /// Driver errors become `conflict` or `unavailable` (logged, never shown); everything else passes through.
     private func mapped(_ error: any Error) -> any Error {
         if error is PoolClosed { return KaitoError(.unavailable, "The database is closed.") }
-        if error is GroupCommit.ChainMoved {
+        if error is SQLiteAppender.ChainMoved {
             logger.error("an audit chain's head moved outside this server's writer; the batch was not written")
+            return KaitoError(.unavailable, "The database could not complete the request.", retryAfter: DatabaseDeadline.retryAfter)
+        }
+        if let failure = error as? SQLiteAppender.Failure {
+            logger.error("database error", metadata: ["error": "\(failure.description)"])
             return KaitoError(.unavailable, "The database could not complete the request.", retryAfter: DatabaseDeadline.retryAfter)
         }
         guard error is SQLiteError else { return error }

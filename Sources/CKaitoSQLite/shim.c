@@ -1,0 +1,1 @@
+// The declarations are in include/CKaitoSQLite.h; the functions are sqlite-nio's copy of SQLite.
