@@ -174,4 +174,38 @@ struct CachedReadsTests {
             }
         }
     }
+
+    func slugs(_ client: any TestClientProtocol, _ key: String, limit: Int) async throws -> [String] {
+        var slugs: [String] = []
+        var cursor: String?
+        repeat {
+            let query = "/v1/tokens?limit=\(limit)" + (cursor.map { "&cursor=\($0)" } ?? "")
+            let page = try await client.send(.get, query, key: key).decode(ListResponse<TokenResponse>.self)
+            slugs += page.data.map(\.slug)
+            cursor = page.nextCursor
+        } while cursor != nil
+        return slugs
+    }
+
+    @Test("The token list answered from memory pages, binds and changes as the database does")
+    func tokenList() async throws {
+        try await withTestApp { test, client in
+            let writer = try await test.key([.tokensWrite, .tokensRead], name: "writer")
+            let created = ["b", "a-1", "a1", "a", "c-c", "c"]
+            for slug in created {
+                #expect(try await client.send(.post, "/v1/tokens", key: writer, json: #"{"slug": "\#(slug)", "secret": "\#(Self.secret)"}"#).status == .created)
+            }
+            let sorted = created.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            for limit in [1, 2, 4, 10] { #expect(try await slugs(client, writer, limit: limit) == sorted, "limit \(limit)") }
+
+            let bound = try await client.send(.post, "/v1/keys", key: test.adminKey, json: #"{"name": "r", "scopes": ["tokens:read"], "token_slugs": ["c", "a1", "zz"]}"#)
+            let boundKey = try #require(try bound.decode(KeyResponse.self).key)
+            for limit in [1, 2, 10] { #expect(try await slugs(client, boundKey, limit: limit) == ["a1", "c"]) }
+
+            #expect(try await client.send(.post, "/v1/tokens", key: writer, json: #"{"slug": "zz", "secret": "\#(Self.secret)"}"#).status == .created)
+            #expect(try await client.send(.delete, "/v1/tokens/a1", key: writer).status == .noContent)
+            #expect(try await slugs(client, boundKey, limit: 1) == ["c", "zz"])
+            #expect(try await slugs(client, writer, limit: 3) == sorted.filter { $0 != "a1" } + ["zz"])
+        }
+    }
 }

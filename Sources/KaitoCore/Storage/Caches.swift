@@ -63,9 +63,15 @@ public final class ServerCaches: Sendable {
 
     let keys = InvalidatedCache<[UInt8], APIKey>(capacity: 10_000)
     let tokens = InvalidatedCache<TokenKey, Token>(capacity: 10_000)
+    /// Each organisation's tokens in slug order, when it has at most `listedTokens` of them.
+    let tokenLists = InvalidatedCache<String, [Token]>(capacity: 1_000)
+    static let listedTokens = 1_000
 
     init(changes: ChangeHub) {
         changes.observe(CacheTopic.keys) { [keys] in keys.invalidate() }
-        changes.observe(CacheTopic.tokens) { [tokens] in tokens.invalidate() }
+        changes.observe(CacheTopic.tokens) { [tokens, tokenLists] in
+            tokens.invalidate()
+            tokenLists.invalidate()
+        }
     }
 }

@@ -27,6 +27,20 @@ public struct UnitOfWork: Sendable {
         return try await caches.keys.value(for: hash, load: read)
     }
 
+    /// Every token of `organizationID` in slug order, from memory; nil when memory may not be used, or when the
+    /// organisation has more tokens than memory keeps (the caller then reads a page from the database).
+    func tokenList(organizationID: String) async throws -> [Token]? {
+        let storage = self.storage
+        guard storage.cachesAreCurrent() else { return nil }
+        let limit = ServerCaches.listedTokens
+        let all = try await caches.tokenLists.value(for: organizationID) {
+            try await storage.read { session in
+                try await session.tokens.list(organizationID: organizationID, slugs: nil, after: nil, limit: limit + 1)
+            }
+        }
+        return all.flatMap { $0.count > limit ? nil : $0 }
+    }
+
     /// The token `slug` of `organizationID` (its seed sealed), from memory when it may be.
     func token(slug: String, organizationID: String) async throws -> Token? {
         let storage = self.storage
