@@ -16,6 +16,7 @@ typedef struct sqlite3_stmt sqlite3_stmt;
 #define KAITO_SQLITE_DONE 101
 #define KAITO_SQLITE_NULL 5
 #define KAITO_SQLITE_OPEN_READWRITE 0x00000002
+#define KAITO_SQLITE_OPEN_CREATE 0x00000004
 #define KAITO_SQLITE_OPEN_NOMUTEX 0x00008000
 #define KAITO_SQLITE_PREPARE_PERSISTENT 0x01
 
@@ -27,6 +28,8 @@ int sqlite_nio_sqlite3_prepare_v3(sqlite3 *db, const char *sql, int length, unsi
 int sqlite_nio_sqlite3_bind_int64(sqlite3_stmt *statement, int index, long long value);
 int sqlite_nio_sqlite3_bind_text(sqlite3_stmt *statement, int index, const char *text, int length, void (*destructor)(void *));
 int sqlite_nio_sqlite3_bind_null(sqlite3_stmt *statement, int index);
+int sqlite_nio_sqlite3_bind_double(sqlite3_stmt *statement, int index, double value);
+int sqlite_nio_sqlite3_bind_blob(sqlite3_stmt *statement, int index, const void *bytes, int length, void (*destructor)(void *));
 int sqlite_nio_sqlite3_step(sqlite3_stmt *statement);
 int sqlite_nio_sqlite3_reset(sqlite3_stmt *statement);
 int sqlite_nio_sqlite3_clear_bindings(sqlite3_stmt *statement);
@@ -34,6 +37,12 @@ int sqlite_nio_sqlite3_finalize(sqlite3_stmt *statement);
 long long sqlite_nio_sqlite3_column_int64(sqlite3_stmt *statement, int column);
 const unsigned char *sqlite_nio_sqlite3_column_text(sqlite3_stmt *statement, int column);
 int sqlite_nio_sqlite3_column_type(sqlite3_stmt *statement, int column);
+int sqlite_nio_sqlite3_column_count(sqlite3_stmt *statement);
+const char *sqlite_nio_sqlite3_column_name(sqlite3_stmt *statement, int column);
+double sqlite_nio_sqlite3_column_double(sqlite3_stmt *statement, int column);
+const void *sqlite_nio_sqlite3_column_blob(sqlite3_stmt *statement, int column);
+int sqlite_nio_sqlite3_column_bytes(sqlite3_stmt *statement, int column);
+int sqlite_nio_sqlite3_extended_errcode(sqlite3 *db);
 const char *sqlite_nio_sqlite3_errmsg(sqlite3 *db);
 int sqlite_nio_sqlite3_changes(sqlite3 *db);
 void sqlite_nio_sqlite3_free(void *pointer);
@@ -41,6 +50,11 @@ void sqlite_nio_sqlite3_free(void *pointer);
 /// Binds a copy of `text` (SQLITE_TRANSIENT: SQLite copies it before returning).
 static inline int kaito_sqlite_bind_text(sqlite3_stmt *statement, int index, const char *text, int length) {
     return sqlite_nio_sqlite3_bind_text(statement, index, text, length, (void (*)(void *))-1);
+}
+
+/// Binds a copy of `length` bytes (SQLITE_TRANSIENT).
+static inline int kaito_sqlite_bind_blob(sqlite3_stmt *statement, int index, const void *bytes, int length) {
+    return sqlite_nio_sqlite3_bind_blob(statement, index, bytes, length, (void (*)(void *))-1);
 }
 
 #endif

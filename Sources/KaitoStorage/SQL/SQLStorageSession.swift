@@ -12,7 +12,7 @@ struct SQLStorageSession: StorageSession {
     let sms: any SMSRepository
     let users: any UserRepository
     let accounts: any AccountRepository
-    private let database: any SQLDatabase
+    let database: any SQLDatabase
     private let dialect: any SQLDialectSupport
     /// Topics to publish once the transaction commits (SQLite; PostgreSQL notifies inside the transaction).
     let committed = PendingTopics()

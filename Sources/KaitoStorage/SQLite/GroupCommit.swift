@@ -1,5 +1,4 @@
 import KaitoCore
-import SQLiteKit
 import SQLKit
 
 /// Group commit for the SQLite writer: units of work that arrive while the writer is busy are run together in one
@@ -13,8 +12,11 @@ import SQLKit
 /// - an error that ends the transaction itself (an I/O error, a full disk) fails the whole batch.
 /// A unit that finds the writer idle runs alone, in a plain transaction, with no added latency.
 ///
-/// Audit events that are their request's only write (`append`: a code read) need no savepoint: the batch's events go
-/// to `SQLiteAppender`, which writes them on a connection of its own, after the batch's units of work have committed.
+/// Audit events that are their request's only write (`append`: a code read) need no savepoint: `SQLiteAppender`
+/// writes the batch's events after its units, in the same transaction.
+///
+/// Batches run on the writer connection's own thread (`RawSQLiteDatabase`): a whole batch, statements and commit,
+/// with no hand-off to another thread.
 final class GroupCommit: Sendable {
     typealias Body = @Sendable (SQLStorageSession) async throws -> any Sendable
 
@@ -36,17 +38,16 @@ final class GroupCommit: Sendable {
     private struct State {
         var queue: [Work] = []
         var running = false
+        var closed = false
     }
 
     /// The most units in one transaction: bounds the latency one batch adds to its last unit.
     static let maximumBatch = 128
 
-    private let writer: ConnectionPool<SQLiteConnection>
+    private let db: RawSQLiteDatabase
     private let dialect: SQLiteDialectSupport
     private let state = Locked(State())
     private let appender: SQLiteAppender
-    /// Whether a unit of work has committed since the appender's last batch (read and written by the drain loop).
-    private let unitsCommitted = Locked(true)
     private let counts = Locked(Statistics(units: 0, transactions: 0))
 
     /// Units run and transactions committed so far (units / transactions is the mean batch).
@@ -58,10 +59,13 @@ final class GroupCommit: Sendable {
     var statistics: Statistics { counts.withLock { $0 } }
 
     /// Where batches run: the writer connection's event loop (see `EventLoopTaskExecutor`).
-    private let executor: (any TaskExecutor)?
+    private let executor: any TaskExecutor
 
-    init(writer: ConnectionPool<SQLiteConnection>, appender: SQLiteAppender, dialect: SQLiteDialectSupport, executor: (any TaskExecutor)?) {
-        self.writer = writer
+    /// The writer is closed: no new work is taken.
+    struct Closed: Error {}
+
+    init(db: RawSQLiteDatabase, appender: SQLiteAppender, dialect: SQLiteDialectSupport, executor: any TaskExecutor) {
+        self.db = db
         self.appender = appender
         self.dialect = dialect
         self.executor = executor
@@ -83,14 +87,38 @@ final class GroupCommit: Sendable {
         }
     }
 
+    /// Takes no more work, waits for the batches queued so far, and closes the connection.
+    func close() async throws {
+        let idle = state.withLock { state -> Bool in
+            state.closed = true
+            return !state.running
+        }
+        if !idle {
+            // The drain loop ends once the queue is empty; closed, the queue only shrinks.
+            while state.withLock({ $0.running }) { try await Task.sleep(for: .milliseconds(5)) }
+        }
+        try await db.close()
+    }
+
     private func enqueue(_ work: Work) {
-        let startsDraining = state.withLock { state -> Bool in
+        let startsDraining = state.withLock { state -> Bool? in
+            guard !state.closed else { return nil }
             state.queue.append(work)
             guard !state.running else { return false }
             state.running = true
             return true
         }
-        if startsDraining { Task(executorPreference: executor) { await self.drain() } }
+        switch startsDraining {
+        case nil:
+            switch work {
+            case .unit(let unit): unit.continuation.resume(throwing: Closed())
+            case .audit(let item): item.continuation.resume(throwing: Closed())
+            }
+        case true?:
+            Task(executorPreference: executor) { await self.drain() }
+        case false?:
+            break
+        }
     }
 
     /// Runs batches until the queue is empty.
@@ -112,97 +140,64 @@ final class GroupCommit: Sendable {
                 }
             }
             counts.withLock { $0.units += batch.count; $0.transactions += 1 }
-            if !units.isEmpty {
-                do {
-                    try await writer.withConnection { connection in
-                        if units.count == 1 {
-                            try await runAlone(units[0], connection.sql())
-                        } else {
-                            try await runTogether(units, connection.sql())
-                        }
-                    }
-                } catch {
-                    // Only a closed pool gets here: no unit has been resumed yet.
-                    for unit in units { unit.continuation.resume(throwing: error) }
-                }
-                // Committed or not, a unit may have moved a chain: the appender reads them again.
-                unitsCommitted.withLock { $0 = true }
-            }
-            if !audits.isEmpty {
-                let forget = unitsCommitted.withLock { committed in defer { committed = false }; return committed }
-                do {
-                    try await appender.write(audits.map(\.item), unitsCommitted: forget)
-                    for item in audits { item.continuation.resume() }
-                } catch {
-                    for item in audits { item.continuation.resume(throwing: error) }
-                }
-            }
+            await run(units, audits)
         }
     }
 
-    /// One unit, one transaction.
-    private func runAlone(_ unit: Unit, _ db: any SQLDatabase) async throws {
-        do {
-            try await db.raw("BEGIN IMMEDIATE").run()
-        } catch {
-            return unit.continuation.resume(throwing: error)
+    /// One transaction: the units (each in a savepoint when there are several), then the audit events; one commit.
+    private func run(_ units: [Unit], _ audits: [AuditItem]) async {
+        func failAll(_ error: any Error) {
+            for unit in units { unit.continuation.resume(throwing: error) }
+            for item in audits { item.continuation.resume(throwing: error) }
         }
         do {
-            let session = SQLStorageSession(database: db, dialect: dialect)
-            let result = try await unit.body(session)
-            try await db.raw("COMMIT").run()
-            unit.continuation.resume(returning: (result, session.committed.drain()))
+            try db.run("BEGIN IMMEDIATE", [])
         } catch {
-            try? await db.raw("ROLLBACK").run()
-            unit.continuation.resume(throwing: error)
-        }
-    }
-
-    /// Several units, one transaction, a savepoint each, one commit.
-    private func runTogether(_ batch: [Unit], _ db: any SQLDatabase) async throws {
-        do {
-            try await db.raw("BEGIN IMMEDIATE").run()
-        } catch {
-            for unit in batch { unit.continuation.resume(throwing: error) }
-            return
+            return failAll(error)
         }
         var outcomes: [Result<(any Sendable, [String]), any Error>] = []
         do {
-            for unit in batch {
-                try await db.raw("SAVEPOINT kaito_unit").run()
+            if !audits.isEmpty { try appender.checkExternalChanges() }
+            let alone = units.count == 1 && audits.isEmpty
+            for unit in units {
                 let session = SQLStorageSession(database: db, dialect: dialect)
+                if alone {
+                    outcomes.append(.success((try await unit.body(session), session.committed.drain())))
+                    continue
+                }
+                try db.run("SAVEPOINT kaito_unit", [])
                 do {
                     let result = try await unit.body(session)
-                    try await db.raw("RELEASE kaito_unit").run()
+                    try db.run("RELEASE kaito_unit", [])
                     outcomes.append(.success((result, session.committed.drain())))
                 } catch where !Self.endsTransaction(error) {
-                    try await db.raw("ROLLBACK TO kaito_unit").run()
-                    try await db.raw("RELEASE kaito_unit").run()
+                    try db.run("ROLLBACK TO kaito_unit", [])
+                    try db.run("RELEASE kaito_unit", [])
                     outcomes.append(.failure(error))
                 }
             }
-            try await db.raw("COMMIT").run()
+            // A unit may have moved a chain (its audit event) or changed an endpoint: the appender reads them again.
+            if !units.isEmpty { appender.forget() }
+            if !audits.isEmpty { try appender.write(audits.map(\.item)) }
+            try db.run("COMMIT", [])
         } catch {
-            try? await db.raw("ROLLBACK").run()
-            for unit in batch { unit.continuation.resume(throwing: error) }
-            return
+            try? db.run("ROLLBACK", [])
+            appender.forget()
+            return failAll(error)
         }
-        for (unit, outcome) in zip(batch, outcomes) { unit.continuation.resume(with: outcome) }
+        for (unit, outcome) in zip(units, outcomes) { unit.continuation.resume(with: outcome) }
+        for item in audits { item.continuation.resume() }
     }
 
-    /// Makes the appender read chains and endpoints again (tests that change rows behind its back).
-    func forgetEverything() { unitsCommitted.withLock { $0 = true } }
+    /// Makes the appender read chains and endpoints again (tests that change rows behind its back); runs as a unit.
+    func forgetEverything() async throws {
+        _ = try await run { _ in }
+    }
 
     /// Whether an error leaves the transaction unusable (SQLite's own failures, other than constraint violations,
     /// which roll back only their statement): the batch then fails as a whole.
     static func endsTransaction(_ error: any Error) -> Bool {
-        guard let error = error as? SQLiteError else { return false }
-        switch error.reason {
-        case .constraint, .constraintUniqueFailed, .constraintPrimaryKeyFailed, .constraintForeignKeyFailed,
-            .constraintNotNullFailed, .constraintCheckFailed:
-            return false
-        default:
-            return true
-        }
+        guard let error = error as? RawSQLiteDatabase.Error else { return false }
+        return !error.isConstraint
     }
 }

@@ -21,7 +21,8 @@ public final class SQLiteStorage: Storage {
         case server
         case operatorCommand
     }
-    private let writer: ConnectionPool<SQLiteConnection>
+    /// The writer connection, used on its own event loop's thread only (through `groupCommit`).
+    private let writer: RawSQLiteDatabase
     /// Units of work that arrive while the writer is busy commit together (see `GroupCommit`).
     private let groupCommit: GroupCommit
     private let readers: ConnectionPool<SQLiteConnection>
@@ -42,22 +43,21 @@ public final class SQLiteStorage: Storage {
     /// The writer connection's own event loop, where its batches run.
     private let writerLoop: MultiThreadedEventLoopGroup
 
-    private let appender: SQLiteAppender
-
     private init(
-        writer: SQLiteConnection, writerLoop: MultiThreadedEventLoopGroup, readers: [SQLiteConnection], threadPools: [NIOThreadPool],
-        appender: SQLiteAppender, migrationsApplied: [Int], role: Role, path: String, changes: ChangeHub, logger: Logger
+        writer: RawSQLiteDatabase, writerLoop: MultiThreadedEventLoopGroup, readers: [SQLiteConnection], threadPools: [NIOThreadPool],
+        migrationsApplied: [Int], role: Role, path: String, logger: Logger
     ) {
         self.migrationsAppliedAtOpen = migrationsApplied
         self.role = role
         let signal = ChangeSignal(path: path + "-changes")
         self.signal = signal
-        self.writer = ConnectionPool([writer])
+        self.writer = writer
         self.writerLoop = writerLoop
-        self.appender = appender
+        let changes = ChangeHub()
         self.changes = changes
+        let appender = SQLiteAppender(db: writer) { for topic in CacheTopic.all { changes.publish(topic) } }
         self.groupCommit = GroupCommit(
-            writer: self.writer, appender: appender, dialect: SQLiteDialectSupport(), executor: EventLoopTaskExecutor(writerLoop.next()))
+            db: writer, appender: appender, dialect: SQLiteDialectSupport(), executor: EventLoopTaskExecutor(writer.eventLoop))
         self.readers = ConnectionPool(readers)
         self.readerCount = readers.count
         self.threadPools = threadPools
@@ -73,19 +73,19 @@ public final class SQLiteStorage: Storage {
         // SQLite's own busy handler sleeps between tries and gives up after the timeout (it replaces the driver's,
         // which retries at once, for ever: a lock held elsewhere made requests spin).
         let busy = "PRAGMA busy_timeout = \(busyTimeout.wholeMilliseconds)"
-        let writerPool = NIOThreadPool(numberOfThreads: 1)
         let readerPool = NIOThreadPool(numberOfThreads: max(1, min(readerCount, 4)))
-        writerPool.start()
         readerPool.start()
         let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
         let writerLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let writer = try await SQLiteConnection.open(storage: .file(path: path), threadPool: writerPool, logger: logger, on: writerLoop.next())
-        for pragma in [busy, "PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL", "PRAGMA foreign_keys = ON"] {
-            try await writer.sql().raw(SQLQueryString(pragma)).run()
-        }
         let storage: SQLiteStorage
+        var opened: RawSQLiteDatabase?
         do {
-            let applied = try await Migrator.migrate { body in try await Self.transaction(writer.sql(), body) }
+            let writer = try await RawSQLiteDatabase.open(path: path, busyTimeout: busyTimeout, on: writerLoop.next(), logger: logger)
+            opened = writer
+            // Migrations run on the writer's thread like every other write.
+            let applied = try await Task(executorPreference: EventLoopTaskExecutor(writer.eventLoop)) {
+                try await Migrator.migrate { body in try await Self.transaction(writer, body) }
+            }.value
             var readers: [SQLiteConnection] = []
             for _ in 0..<max(1, readerCount) {
                 let reader = try await SQLiteConnection.open(storage: .file(path: path), threadPool: readerPool, logger: logger, on: eventLoop)
@@ -93,16 +93,11 @@ public final class SQLiteStorage: Storage {
                 try await reader.sql().raw(SQLQueryString(busy)).run()
                 readers.append(reader)
             }
-            let changes = ChangeHub()
-            let appender = try await SQLiteAppender.open(path: path, busyTimeout: busyTimeout) {
-                for topic in CacheTopic.all { changes.publish(topic) }
-            }
             storage = SQLiteStorage(
-                writer: writer, writerLoop: writerLoop, readers: readers, threadPools: [writerPool, readerPool], appender: appender,
-                migrationsApplied: applied, role: role, path: path, changes: changes, logger: logger)
+                writer: writer, writerLoop: writerLoop, readers: readers, threadPools: [readerPool], migrationsApplied: applied,
+                role: role, path: path, logger: logger)
         } catch {
-            try? await writer.close()
-            try? await writerPool.shutdownGracefully()
+            try? await opened?.close()
             try? await readerPool.shutdownGracefully()
             try? await writerLoop.shutdownGracefully()
             throw error
@@ -186,9 +181,8 @@ public final class SQLiteStorage: Storage {
 
     public func close() async throws {
         guard closed.withLock({ wasClosed in defer { wasClosed = true }; return !wasClosed }) else { return }
-        for connection in await writer.close(count: 1) { try await connection.close() }
+        try await groupCommit.close()
         for connection in await readers.close(count: readerCount) { try await connection.close() }
-        try await appender.close()
         for pool in threadPools { try await pool.shutdownGracefully() }
         try await writerLoop.shutdownGracefully()
     }
@@ -210,16 +204,12 @@ public final class SQLiteStorage: Storage {
 
     /// Driver errors become `conflict` or `unavailable` (logged, never shown); everything else passes through.
     private func mapped(_ error: any Error) -> any Error {
-        if error is PoolClosed { return KaitoError(.unavailable, "The database is closed.") }
+        if error is PoolClosed || error is GroupCommit.Closed { return KaitoError(.unavailable, "The database is closed.") }
         if error is SQLiteAppender.ChainMoved {
             logger.error("an audit chain's head moved outside this server's writer; the batch was not written")
             return KaitoError(.unavailable, "The database could not complete the request.", retryAfter: DatabaseDeadline.retryAfter)
         }
-        if let failure = error as? SQLiteAppender.Failure {
-            logger.error("database error", metadata: ["error": "\(failure.description)"])
-            return KaitoError(.unavailable, "The database could not complete the request.", retryAfter: DatabaseDeadline.retryAfter)
-        }
-        guard error is SQLiteError else { return error }
+        guard error is SQLiteError || error is RawSQLiteDatabase.Error else { return error }
         if dialect.isUniqueViolation(error) { return KaitoError.conflict("The resource already exists.") }
         logger.error("database error", metadata: ["error": "\(String(describing: error))"])
         return KaitoError(.unavailable, "The database could not complete the request.", retryAfter: DatabaseDeadline.retryAfter)
@@ -232,6 +222,7 @@ struct SQLiteDialectSupport: SQLDialectSupport {
     var notifiesInDatabase: Bool { false }
 
     func isUniqueViolation(_ error: any Error) -> Bool {
+        if let error = error as? RawSQLiteDatabase.Error { return error.isUniqueViolation }
         guard let error = error as? SQLiteError else { return false }
         switch error.reason {
         case .constraintUniqueFailed, .constraintPrimaryKeyFailed: return true
@@ -244,16 +235,16 @@ struct SQLiteDialectSupport: SQLDialectSupport {
 extension SQLiteStorage {
     /// Runs raw SQL outside any unit of work: for tests that tamper with rows or break tables.
     public func executeForTesting(_ sql: String) async throws {
-        try await writer.withConnection { connection in try await connection.sql().raw(SQLQueryString(sql)).run() }
-        // Whatever it changed, no cache may keep the old value (the writer's memory included).
+        // As a unit of work (which makes the writer read chains and endpoints again); whatever it changed, no cache
+        // may keep the old value.
+        _ = try await groupCommit.run { session in try await session.database.raw(SQLQueryString(sql)).run() }
         for topic in CacheTopic.all { changes.publish(topic) }
-        groupCommit.forgetEverything()
     }
 
     /// Records a schema version that this build does not know, as a newer kaito would (for tests of the refusal).
     public func markSchemaVersionForTesting(_ version: Int) async throws {
-        try await writer.withConnection { connection in
-            try await connection.sql().raw("""
+        _ = try await groupCommit.run { session in
+            try await session.database.raw("""
                 INSERT INTO kaito_schema_migrations (version, name, applied_at) VALUES (\(bind: version), 'future', 0)
                 """).run()
         }
