@@ -40,7 +40,7 @@ struct Serve: AsyncParsableCommand {
 enum LogSetup {
     /// Logs to standard error at `KAITO_LOG_LEVEL` (default info).
     static func makeLogger() -> Logger {
-        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        LoggingSystem.bootstrap { label in StandardErrorLogHandler(label: label) }
         var logger = Logger(label: "kaito")
         logger.logLevel = ProcessInfo.processInfo.environment["KAITO_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         return logger

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where identifiers, keys, seeds and nonces get their randomness. Injected so that tests can pin it.
 public protocol RandomSource: Sendable {
     /// `count` random bytes.
@@ -8,15 +10,19 @@ public protocol RandomSource: Sendable {
 public struct SystemRandomSource: RandomSource {
     public init() {}
     public func bytes(_ count: Int) -> [UInt8] {
-        // Eight bytes per draw from the generator (one getrandom call each), not one draw per byte.
-        var generator = SystemRandomNumberGenerator()
-        var result: [UInt8] = []
-        result.reserveCapacity(count)
-        while result.count < count {
-            var word: UInt64 = generator.next()
-            for _ in 0..<min(8, count - result.count) {
-                result.append(UInt8(truncatingIfNeeded: word))
-                word >>= 8
+        // One getentropy(3) call (the kernel's CSPRNG, up to 256 bytes a call) rather than one per eight bytes.
+        var result = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let chunk = min(256, count - filled)
+            let status = result.withUnsafeMutableBytes { getentropy($0.baseAddress! + filled, chunk) }
+            if status == 0 {
+                filled += chunk
+            } else {
+                // Not expected (it fails only for more than 256 bytes): the standard library's generator never fails.
+                var generator = SystemRandomNumberGenerator()
+                result[filled] = UInt8(truncatingIfNeeded: generator.next() as UInt64)
+                filled += 1
             }
         }
         return result
