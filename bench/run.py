@@ -161,17 +161,16 @@ def main():
             return path
 
         code_url = base + "/v1/tokens/aws-prod/code"
-        rows = [
-            ("GET /health", wrk(base + "/health", None, args.duration, args.connections)),
-            ("GET /v1/tokens/{slug}/code", wrk(code_url, None, args.duration, args.connections, script("code"))),
-            ("GET /v1/tokens", wrk(base + "/v1/tokens", None, args.duration, args.connections, script("list"))),
-            ("PATCH /v1/tokens/{slug} (write + webhook)",
-             wrk(base + "/v1/tokens/aws-prod", None, args.duration, args.connections, script("patch", "PATCH", '{"name": "renamed"}'))),
-        ]
+        rows = [("GET /health", wrk(base + "/health", None, args.duration, args.connections))]
         health = rows[0][1][0]
+        rows.append(("GET /v1/tokens/{slug}/code", wrk(code_url, None, args.duration, args.connections, script("code"))))
         # The latency goal is at half of /health's rate: each connection waits between requests (wrk's delay()).
         paced = script("paced", delay_ms=1000.0 * args.connections / (health / 2))
         rows.append(("GET /v1/tokens/{slug}/code at 1/2 of /health", wrk(code_url, None, args.duration, args.connections, paced)))
+        rows.append(("GET /v1/tokens", wrk(base + "/v1/tokens", None, args.duration, args.connections, script("list"))))
+        # Last: every PATCH queues a webhook delivery, and the backlog keeps the dispatcher busy after the phase.
+        rows.append(("PATCH /v1/tokens/{slug} (write + webhook)",
+                     wrk(base + "/v1/tokens/aws-prod", None, args.duration, args.connections, script("patch", "PATCH", '{"name": "renamed"}'))))
         if args.servers == 2:
             # A second server on the same database; the same total load, first on one server, then split over both.
             second, second_port, _ = start_server(serve, env_notice, os.path.join(data, "second.log"))
