@@ -63,9 +63,16 @@ struct WebhookTransport: Sendable {
             for (name, value) in headers { head.headers.add(name: name, value: value) }
             head.headers.add(name: "Content-Length", value: String(body.count))
             head.headers.add(name: "Connection", value: "close")
-            try await outbound.write(.head(head))
-            try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body))))
-            try await outbound.write(.end(nil))
+            // A receiver may answer and close before it has read the request (its answer is still an answer): a
+            // failed write ends the sending, and what the receiver sent is read all the same.
+            var writeFailure: (any Error)?
+            do {
+                try await outbound.write(.head(head))
+                try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body))))
+                try await outbound.write(.end(nil))
+            } catch {
+                writeFailure = error
+            }
             var answer: Answer?
             var read = 0
             reading: for try await part in inbound {
@@ -81,7 +88,7 @@ struct WebhookTransport: Sendable {
                     if answer != nil { break reading }
                 }
             }
-            guard let answer else { throw Failure.noHead }
+            guard let answer else { throw writeFailure ?? Failure.noHead }
             return answer
         }
     }

@@ -58,7 +58,11 @@ public final class SlowReceiver: @unchecked Sendable {
         if let answer {
             _ = write(connection, answer)
             shutdown(connection, Int32(SHUT_WR))
-            Thread.sleep(forTimeInterval: 0.2)
+            // Read what the client still sends until it closes (at most 2 s): closing with unread bytes would reset
+            // the connection, and a reset can discard the answer before the client has read it.
+            var timeout = timeval(tv_sec: 2, tv_usec: 0)
+            setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            while recv(connection, &buffer, buffer.count, 0) > 0 {}
         }
         var ok = answer == nil && write(connection, Array("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\n".utf8))
         while ok, !lock.withLock({ stopped }) {

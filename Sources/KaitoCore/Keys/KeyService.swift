@@ -169,6 +169,11 @@ public struct KeyService: Sendable {
 }
 
 extension KeyService {
+    /// Forgets every key this server holds in memory (one it held was found changed by another server).
+    public func forgetCachedKeys() {
+        storage.changes.publish(CacheTopic.keys)
+    }
+
     /// The caller's own key as stored now (its use recorded), for `GET /v1/keys/self`.
     public func current(_ caller: Caller) async throws -> APIKey {
         try await work.run(for: caller) { session in

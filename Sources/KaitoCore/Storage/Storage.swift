@@ -17,10 +17,14 @@ public protocol Storage: Sendable {
     /// Runs `body` in one write transaction: commit on return, rollback on throw.
     /// - Throws: whatever `body` throws, `conflict` on a unique violation, `unavailable` when the database fails.
     func write<T: Sendable>(_ body: @Sendable @escaping (any StorageSession) async throws -> T) async throws -> T
-    /// Writes an audit event that is its request's only write (a code or seed read by a key whose use needs no
-    /// record) and returns once it is durable. A storage may batch such events: on SQLite they are written together
-    /// by the one writer, with each organisation's chain head kept in memory.
-    func appendAudit(_ pending: PendingAuditEvent, log: AuditLog) async throws
+    /// Writes an audit event that is its request's only write (a code read by a key whose use needs no record)
+    /// and returns once it is durable. A storage may batch such events: on SQLite they are written together by the
+    /// one writer, with each organisation's chain head kept in memory; on PostgreSQL each server writes a batch in one
+    /// transaction under one lock of each chain's head.
+    /// - Parameter key: the caller's key as this server authorized it (from memory, perhaps): a storage whose caches
+    ///   learn of other servers' changes with a delay checks it in the same transaction.
+    /// - Throws: `StaleCredentials` when `key` changed since (the caller authorizes again, from the database).
+    func appendAudit(_ pending: PendingAuditEvent, log: AuditLog, key: APIKey?) async throws
     /// Whether this process may answer from `ServerCaches` now: true only when every change to what they hold,
     /// by this process or any other, empties them before the next request. Brings them up to date first (SQLite:
     /// an operator command's change).
@@ -67,7 +71,7 @@ public protocol StorageSession: Sendable {
 }
 
 extension Storage {
-    public func appendAudit(_ pending: PendingAuditEvent, log: AuditLog) async throws {
+    public func appendAudit(_ pending: PendingAuditEvent, log: AuditLog, key: APIKey?) async throws {
         try await write { session in try await log.append(pending, in: session) }
     }
 
@@ -91,4 +95,10 @@ public struct StorageCounter: Sendable, Equatable {
         self.help = help
         self.value = value
     }
+}
+
+/// The key a request was authorized with is no longer as it is stored (revoked, spent, its scopes, networks, expiry or
+/// token binding changed on another server a moment ago): the request is authorized again from the database.
+public struct StaleCredentials: Error, Sendable {
+    public init() {}
 }

@@ -81,7 +81,8 @@ public struct UnitOfWork: Sendable {
         guard !caller.mustRecordUse(at: now) else { return try await run(for: caller, audit: record) { _ in } }
         let pending = audit.pending(
             record, actor: caller.actor, organizationID: caller.organizationID, ip: caller.address?.description, origin: caller.origin, at: now)
-        try await failingClosed { try await storage.appendAudit(pending, log: audit) }
+        let key = caller.user == nil ? caller.key : nil
+        try await failingClosed { try await storage.appendAudit(pending, log: audit, key: key) }
     }
 
     /// Runs an operator's or the system's change with its audit event (`kaito admin`, bootstrap).
@@ -160,6 +161,8 @@ public struct UnitOfWork: Sendable {
         } catch let error as Envelope.Error {
             throw error
         } catch let error as Keyring.Error {
+            throw error
+        } catch let error as StaleCredentials {
             throw error
         } catch {
             throw KaitoError(.unavailable, "The audit log could not be written; nothing was changed.")

@@ -65,8 +65,20 @@ public final class APIRouter: @unchecked Sendable {
         let route = register(method, path, access: access, summary: summary)
         let (keys, metrics, rateLimits, clock, clientAddress) = (self.keys, self.metrics, self.rateLimits, self.clock, self.clientAddress)
         router.on(RouterPath(path), method: method) { request, context in
-            var context = context
-            return try await Self.observe(route, metrics, context) { outcome in
+            try await Self.observe(route, metrics, context) { outcome in
+                do {
+                    return try await keyed(request, context, &outcome)
+                } catch is StaleCredentials {
+                    // Another server changed the key a moment ago and this one still held it in memory: forget it and
+                    // authorize the request again from the database (its audit event was not written).
+                    keys.forgetCachedKeys()
+                    return try await keyed(request, context, &outcome)
+                }
+            }
+        }
+
+        @Sendable func keyed(_ request: Request, _ context: Context, _ outcome: inout HTTPMetrics.ScopeOutcome) async throws -> Response {
+                var context = context
                 let address = clientAddress.resolve(peer: context.remoteAddress, forwardedFor: request.headers[values: .xForwardedFor])
                 let origin = RequestOrigin(requestID: context.requestID, userAgent: request.headers[.userAgent])
                 let caller = try await keys.authenticate(authorization: request.headers[.authorization], address: address, origin: origin)
@@ -103,6 +115,8 @@ public final class APIRouter: @unchecked Sendable {
                     var response = try await handler(request, context, caller)
                     response.headers.append(contentsOf: headers)
                     return response
+                } catch let stale as StaleCredentials {
+                    throw stale
                 } catch {
                     var kaitoError = ProblemMiddleware.kaitoError(for: error, logger: context.logger)
                     if [401, 403].contains(ProblemTable.status(for: kaitoError.code).code) {
@@ -111,7 +125,6 @@ public final class APIRouter: @unchecked Sendable {
                     }
                     return ProblemMiddleware.response(for: kaitoError, requestID: context.requestID, headers: headers)
                 }
-            }
         }
     }
 

@@ -19,11 +19,16 @@ public final class PostgresStorage: Storage {
     public var migrationsAppliedAtOpen: [Int] { applied.withLock { $0 } }
     /// Woken by this server's LISTEN connection when any server's transaction that ran `NOTIFY` commits.
     public let changes = ChangeHub()
+    /// Whether the LISTEN connection is up: only then does every change by any server reach this server's caches.
+    private let listening = Locked(false)
     public let rateLimits: any RateLimitStore
     private let dialect = PostgresDialectSupport()
     private let logger: Logger
     /// The longest any unit of work waits for the database before it is `unavailable` (`KAITO_DATABASE_TIMEOUT`).
     let timeout: Duration
+
+    /// Code-read audit events, written a batch per transaction (see `PostgresAuditBatcher`).
+    private let batcher = Locked<PostgresAuditBatcher?>(nil)
 
     /// The advisory lock key under which migrations run ("kaito" in ASCII).
     static let migrationLockKey: Int64 = 0x6B_6169_746F
@@ -58,6 +63,16 @@ public final class PostgresStorage: Storage {
             let versions = try await storage.migrate()
             storage.applied.withLock { $0 = versions }
             storage.startListening()
+            weak let weakStorage = storage
+            storage.batcher.withLock { batcher in
+                batcher = PostgresAuditBatcher { body in
+                    guard let storage = weakStorage else { throw KaitoError(.unavailable, "The database is closed.") }
+                    return try await storage.transaction(begin: "BEGIN") { session in
+                        guard let session = session as? SQLStorageSession else { preconditionFailure("a PostgreSQL session") }
+                        return try await body(session)
+                    }
+                }
+            }
         } catch {
             try? await storage.close()
             throw storage.mapped(error)
@@ -87,21 +102,47 @@ public final class PostgresStorage: Storage {
 
     /// One unit of work on a pooled connection, within the deadline.
     private func transaction<T: Sendable>(begin: String, _ body: @Sendable @escaping (any StorageSession) async throws -> T) async throws -> T {
-        let (client, dialect) = (self.client, self.dialect)
+        let (client, dialect, changes) = (self.client, self.dialect, self.changes)
         // The deadline bounds the wait for the database (a connection, `BEGIN`); a transaction under way has longer.
         let begun = Locked(false)
         do {
             return try await DatabaseDeadline.run(timeout, begun: begun) {
                 try await client.withConnection { connection in
-                    try await Self.transaction(connection, begin: begin) { db in
+                    let session = Locked<SQLStorageSession?>(nil)
+                    let result = try await Self.transaction(connection, begin: begin) { db in
                         begun.withLock { $0 = true }
-                        return try await body(SQLStorageSession(database: db, dialect: dialect))
+                        let opened = SQLStorageSession(database: db, dialect: dialect)
+                        session.withLock { $0 = opened }
+                        return try await body(opened)
                     }
+                    // This server's own caches hear of the change before the response leaves (the NOTIFY that
+                    // reaches every server's LISTEN connection, this one's included, comes a moment later).
+                    for topic in session.withLock({ $0?.committed.drain() ?? [] }) where CacheTopic.all.contains(topic) {
+                        changes.publish(topic)
+                    }
+                    return result
                 }
             }
         } catch {
             throw mapped(error)
         }
+    }
+
+    public func appendAudit(_ pending: PendingAuditEvent, log: AuditLog, key: APIKey?) async throws {
+        guard let batcher = batcher.withLock({ $0 }) else { throw KaitoError(.unavailable, "The database is closed.") }
+        try await batcher.append(pending, log: log, key: key)
+    }
+
+    public func counters() -> [StorageCounter] {
+        guard let statistics = batcher.withLock({ $0?.statistics }) else { return [] }
+        return [
+            StorageCounter("audit_batch_events_total", "Code-read audit events written in batches", Double(statistics.events)),
+            StorageCounter("audit_batches_total", "Batches (each one transaction) they were written in", Double(statistics.batches)),
+            StorageCounter(
+                "audit_lock_wait_seconds_total", "Seconds requests waited for audit chain-head locks (each batch's wait times its requests)",
+                statistics.lockWaitSeconds),
+            StorageCounter("audit_append_seconds_total", "Seconds requests spent from handing their event over to its commit", statistics.appendSeconds),
+        ]
     }
 
     public func schemaVersion() async throws -> Int {
@@ -129,17 +170,31 @@ public final class PostgresStorage: Storage {
         await runTask.value
     }
 
+    /// Keys, tokens and subscriptions may be served from memory while the LISTEN connection is up: every change
+    /// to them, by any server, publishes a `CacheTopic` that empties them here (this server's own at once, others'
+    /// through `NOTIFY`, within the time a notification takes to arrive).
+    public func cachesAreCurrent() -> Bool {
+        listening.withLock { $0 }
+    }
+
     /// Holds one connection that LISTENs on the changes channel and hands every notification to `changes`;
-    /// reconnects after a failure. While it reconnects, long-polls still end by their own periodic re-read.
+    /// reconnects after a failure. While it reconnects, long-polls still end by their own periodic re-read, and
+    /// caches are not used (and are emptied when it is back: notifications may have been missed meanwhile).
     private func startListening() {
         let client = self.client
         let changes = self.changes
         let logger = self.logger
+        let listening = self.listening
         let task = Task {
             while !Task.isCancelled {
                 do {
                     try await client.withConnection { connection in
                         try await connection.listen(on: PendingTopics.channel) { notifications in
+                            // Listening from here: what was cached before (while nothing could be missed, or not at
+                            // all) is dropped once, then changes arrive as notifications.
+                            listening.withLock { $0 = true }
+                            for topic in CacheTopic.all { changes.publish(topic) }
+                            defer { listening.withLock { $0 = false } }
                             for try await notification in notifications { changes.publish(notification.payload) }
                         }
                     }
@@ -200,6 +255,7 @@ extension PostgresStorage {
     /// Runs raw SQL outside any unit of work: for tests that tamper with rows or break tables.
     public func executeForTesting(_ sql: String) async throws {
         try await client.withConnection { connection in try await connection.sql().raw(SQLQueryString(sql)).run() }
+        for topic in CacheTopic.all { changes.publish(topic) }
     }
 
     /// Records a schema version that this build does not know, as a newer kaito would (for tests of the refusal).

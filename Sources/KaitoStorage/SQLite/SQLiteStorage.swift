@@ -139,7 +139,9 @@ public final class SQLiteStorage: Storage {
         }
     }
 
-    public func appendAudit(_ pending: PendingAuditEvent, log: AuditLog) async throws {
+    /// `key` needs no check here: every change to keys reaches this process's caches before its transaction's caller
+    /// returns (and an operator command's before its command returns).
+    public func appendAudit(_ pending: PendingAuditEvent, log: AuditLog, key: APIKey?) async throws {
         do {
             try await groupCommit.append(pending, log: log)
         } catch {
