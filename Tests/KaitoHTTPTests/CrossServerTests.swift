@@ -47,6 +47,33 @@ struct CrossServerTests {
         }
     }
 
+    @Test("A key revoked, narrowed or re-bound on one server is refused by the other's very next request, which held it in memory")
+    func keyChangesReachTheOtherServer() async throws {
+        try await withTwoServers { test, one, two in
+            let writer = try await test.key([.tokensWrite])
+            for slug in ["a", "b"] {
+                _ = try await one.send(.post, "/v1/tokens", key: writer, json: #"{"slug": "\#(slug)", "secret": "\#(Self.secret)"}"#)
+            }
+            for (change, expected) in [
+                (#"{"token_slugs": ["b"]}"#, "token_not_allowed"), (#"{"allowed_cidrs": ["203.0.113.0/24"]}"#, "ip_not_allowed"),
+                ("revoke", "invalid_key"),
+            ] {
+                let created = try await one.send(.post, "/v1/keys", key: test.adminKey, json: #"{"name": "ci", "scopes": ["tokens:code"]}"#)
+                let key = try created.decode(KeyResponse.self)
+                let secret = try #require(key.key)
+                // Server two reads the key once, then answers from memory.
+                for _ in 0..<3 { #expect(try await two.send(.get, "/v1/tokens/a/code", key: secret).status == .ok) }
+                let changed = change == "revoke"
+                    ? try await one.send(.delete, "/v1/keys/\(key.id)", key: test.adminKey)
+                    : try await one.send(.patch, "/v1/keys/\(key.id)", key: test.adminKey, json: change)
+                #expect([200, 204].contains(changed.status.code), "\(changed.text)")
+                let refused = try await two.send(.get, "/v1/tokens/a/code", key: secret)
+                #expect([401, 403].contains(refused.status.code), "\(change): \(refused.status)")
+                #expect(try refused.problem().code == expected)
+            }
+        }
+    }
+
     @Test("70 code fetches alternating between two servers: exactly 60 pass")
     func sharedRateLimit() async throws {
         try await withTwoServers { test, one, two in
