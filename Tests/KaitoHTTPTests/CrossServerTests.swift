@@ -74,6 +74,31 @@ struct CrossServerTests {
         }
     }
 
+    @Test("A key allowed 5,000 a minute, used through two servers at one instant: exactly 5,000 pass (leases never over-admit)")
+    func leasedRateLimit() async throws {
+        try await withTwoServers { test, one, two in
+            _ = try await test.runtime.organizations.setPlan("default", plan: .enterprise)
+            let writer = try await test.key([.tokensWrite])
+            _ = try await one.send(.post, "/v1/tokens", key: writer, json: #"{"slug": "s", "secret": "\#(Self.secret)"}"#)
+            let created = try await one.send(.post, "/v1/keys", key: test.adminKey, json: #"{"name": "busy", "scopes": ["tokens:code"], "rate_limits": {"code": 5000}}"#)
+            let key = try #require(try created.decode(KeyResponse.self).key)
+            // The clock stands still: the bucket does not refill, so what passes is exactly what the servers took.
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                var statuses: [Int] = []
+                for index in 0..<5_200 {
+                    if index >= 16 { statuses.append(try await group.next()!) }
+                    let client = index.isMultiple(of: 2) ? one : two
+                    group.addTask { Int(try await client.send(.get, "/v1/tokens/s/code", key: key).status.code) }
+                }
+                for try await status in group { statuses.append(status) }
+                return statuses
+            }
+            #expect(statuses.filter { $0 == 200 }.count <= 5_000)
+            #expect(statuses.filter { $0 == 200 }.count >= 5_000 - 2 * 5, "at most a lease per server left unused")
+            #expect(statuses.allSatisfy { [200, 429].contains($0) })
+        }
+    }
+
     @Test("70 code fetches alternating between two servers: exactly 60 pass")
     func sharedRateLimit() async throws {
         try await withTwoServers { test, one, two in

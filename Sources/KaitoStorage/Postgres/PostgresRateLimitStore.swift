@@ -11,13 +11,22 @@ struct PostgresRateLimitStore: RateLimitStore {
     let timeout: Duration
 
     func acquire(keyID: String, group: RateLimitGroup, rule: GCRA, now: Int64) async throws -> RateLimitDecision {
+        try await acquire(keyID: keyID, group: group, rule: rule, now: now, units: 1)
+    }
+
+    /// Takes `units` at once, all or none: the TAT moves by `units` intervals if the last of them fits the burst.
+    /// An admitted decision's `newTAT` is the TAT after all of them.
+    func acquire(keyID: String, group: RateLimitGroup, rule: GCRA, now: Int64, units: Int) async throws -> RateLimitDecision {
         let client = self.client
+        let step = rule.interval * Int64(units)
+        // The last unit fits when the TAT before it (the new TAT less one interval) is within the tolerance.
+        let tolerance = rule.tolerance - rule.interval * Int64(units - 1)
         return try await DatabaseDeadline.run(timeout) { try await client.withConnection { connection in
             let db = connection.sql()
             let admitted = try await db.raw("""
-                INSERT INTO rate_limit_state (key_id, bucket, tat) VALUES (\(bind: keyID), \(bind: group.rawValue), \(bind: now + rule.interval))
-                ON CONFLICT (key_id, bucket) DO UPDATE SET tat = GREATEST(rate_limit_state.tat, \(bind: now)) + \(bind: rule.interval)
-                WHERE GREATEST(rate_limit_state.tat, \(bind: now)) - \(bind: now) <= \(bind: rule.tolerance)
+                INSERT INTO rate_limit_state (key_id, bucket, tat) VALUES (\(bind: keyID), \(bind: group.rawValue), \(bind: now + step))
+                ON CONFLICT (key_id, bucket) DO UPDATE SET tat = GREATEST(rate_limit_state.tat, \(bind: now)) + \(bind: step)
+                WHERE GREATEST(rate_limit_state.tat, \(bind: now)) - \(bind: now) <= \(bind: tolerance)
                 RETURNING tat
                 """).first()
             if let admitted {

@@ -38,7 +38,8 @@ public final class PostgresStorage: Storage {
         self.runTask = runTask
         self.timeout = timeout
         self.logger = logger
-        self.rateLimits = MappedRateLimitStore(base: PostgresRateLimitStore(client: client, timeout: timeout), logger: logger)
+        self.rateLimits = MappedRateLimitStore(
+            base: LeasedRateLimitStore(shared: PostgresRateLimitStore(client: client, timeout: timeout)), logger: logger)
     }
 
     /// Connects to `url` and brings the schema up to date (once, whichever server gets the lock first). Every unit
