@@ -93,6 +93,19 @@ def start_server(serve, env, log_path):
     return server, port, time.time() - started
 
 
+def metrics(base):
+    """The server's Prometheus counters and sums, by their full name with labels."""
+    values = {}
+    for line in urllib.request.urlopen(base + "/metrics").read().decode().splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            try:
+                values[name] = float(value)
+            except ValueError:
+                pass
+    return values
+
+
 def peak_rss_mb(pid):
     with open(f"/proc/{pid}/status") as status:
         for line in status:
@@ -168,15 +181,23 @@ def main():
         paced = script("paced", delay_ms=1000.0 * args.connections / (health / 2))
         rows.append(("GET /v1/tokens/{slug}/code at 1/2 of /health", wrk(code_url, None, args.duration, args.connections, paced)))
         rows.append(("GET /v1/tokens", wrk(base + "/v1/tokens", None, args.duration, args.connections, script("list"))))
-        # Last: every PATCH queues a webhook delivery, and the backlog keeps the dispatcher busy after the phase.
-        rows.append(("PATCH /v1/tokens/{slug} (write + webhook)",
-                     wrk(base + "/v1/tokens/aws-prod", None, args.duration, args.connections, script("patch", "PATCH", '{"name": "renamed"}'))))
         if args.servers == 2:
             # A second server on the same database; the same total load, first on one server, then split over both.
             second, second_port, _ = start_server(serve, env_notice, os.path.join(data, "second.log"))
             code_urls = [f"http://127.0.0.1:{p}/v1/tokens/aws-prod/code" for p in (port, second_port)]
             rows.append(("code fetch, one server (same run)", wrk(code_urls[0], None, args.duration, args.connections, script("code"))))
+            before = [metrics(f"http://127.0.0.1:{p}") for p in (port, second_port)]
             rows.append(("code fetch, two servers at once", wrk_together(code_urls, None, args.duration, args.connections, script("code"))))
+            after = [metrics(f"http://127.0.0.1:{p}") for p in (port, second_port)]
+            delta = {name: sum(a.get(name, 0) - b.get(name, 0) for a, b in zip(after, before)) for name in after[0]}
+            request_seconds = sum(v for n, v in delta.items()
+                                  if n.startswith("kaito_http_request_duration_seconds_sum{") and 'route="/v1/tokens/{slug}/code"' in n)
+            lock_wait = delta.get("kaito_storage_audit_lock_wait_seconds_total", 0)
+            two_servers = (lock_wait, request_seconds, delta.get("kaito_storage_audit_batches_total", 0),
+                           delta.get("kaito_storage_audit_batch_events_total", 0))
+        # Last: every PATCH queues a webhook delivery, and the backlog keeps the dispatcher busy after the phase.
+        rows.append(("PATCH /v1/tokens/{slug} (write + webhook)",
+                     wrk(base + "/v1/tokens/aws-prod", None, args.duration, args.connections, script("patch", "PATCH", '{"name": "renamed"}'))))
         backend = "PostgreSQL" if args.database_url else "SQLite"
         print(f"\nkaito on {backend}, wrk -t2 -c{args.connections} -d{args.duration}s on loopback, {os.cpu_count()} cores; "
               f"start-up to listening {ready:.2f} s")
@@ -185,9 +206,13 @@ def main():
             print(f"{name:42} {rps:9.0f} {rps / health:6.2f} {p50:8.2f} {p99:8.2f} {errors:8d}")
         print(f"peak resident memory: {peak_rss_mb(server.pid):.0f} MB; webhook deliveries received: {Sink.received}")
         if second:
-            one, two = rows[-2][1], rows[-1][1]
+            one = next(r for n, r in rows if n == "code fetch, one server (same run)")
+            two = next(r for n, r in rows if n == "code fetch, two servers at once")
+            lock_wait, request_seconds, batches, events = two_servers
             print(f"two servers / one server: {two[0] / one[0]:.2f}x the rate, p99 {two[2] / one[2]:.2f}x; "
                   f"second server's peak memory {peak_rss_mb(second.pid):.0f} MB")
+            print(f"two servers: chain-head lock waits {lock_wait:.2f} s of {request_seconds:.2f} s of code-fetch request time "
+                  f"({100 * lock_wait / max(request_seconds, 1e-9):.1f} %); {events:.0f} events in {batches:.0f} batches")
             second.terminate()
             second.wait(timeout=30)
         # Start-up on the database the run just filled.
