@@ -3,10 +3,11 @@ import KaitoCore
 import SQLKit
 
 /// Group commit of code-read audit events on PostgreSQL, per server: the events that arrive while a batch is being
-/// written go together in the next one, one transaction for all of them:
-/// lock the heads of the batch's chains (`SELECT ... FOR UPDATE`, in id order), read the keys the requests were
-/// authorized with and the organisations' enabled endpoints, link the events, insert them (one statement per hundred),
-/// their deliveries, move each head once, commit. Each request returns once that commit has.
+/// written go together in the next one, one transaction for all of them: read the keys the requests were authorized
+/// with (and the organisations' enabled endpoints, unless this server holds them in memory), then lock the heads of
+/// the batch's chains (`SELECT ... FOR UPDATE`, in id order), link the events, insert them and move the head in one
+/// statement (per chain), insert their deliveries, commit. Each request returns once that commit has. The locks are
+/// held for three round trips a batch.
 ///
 /// Servers serialise on a chain's head row only for the few statements of one batch, not once per request. The time
 /// spent waiting for those locks is counted (`lockWaitSeconds`, weighted by the requests that waited) so that it can be
@@ -43,9 +44,15 @@ final class PostgresAuditBatcher: Sendable {
     private let counts = Locked(Statistics())
     /// Runs one transaction on a pooled connection (the storage's own, with its deadline and error mapping).
     private let transaction: @Sendable (@escaping @Sendable (SQLStorageSession) async throws -> [Result<Void, any Error>]) async throws -> [Result<Void, any Error>]
+    /// An organisation's enabled endpoints, from the server's memory when it may be used (else read in `session`).
+    private let subscribers: @Sendable (_ organizationID: String, _ session: SQLStorageSession) async throws -> [WebhookEndpoint]
 
-    init(transaction: @escaping @Sendable (@escaping @Sendable (SQLStorageSession) async throws -> [Result<Void, any Error>]) async throws -> [Result<Void, any Error>]) {
+    init(
+        transaction: @escaping @Sendable (@escaping @Sendable (SQLStorageSession) async throws -> [Result<Void, any Error>]) async throws -> [Result<Void, any Error>],
+        subscribers: @escaping @Sendable (_ organizationID: String, _ session: SQLStorageSession) async throws -> [WebhookEndpoint]
+    ) {
         self.transaction = transaction
+        self.subscribers = subscribers
     }
 
     var statistics: Statistics { counts.withLock { $0 } }
@@ -89,16 +96,6 @@ final class PostgresAuditBatcher: Sendable {
     private func write(_ batch: [Item], _ session: SQLStorageSession) async throws -> [Result<Void, any Error>] {
         let db = session.database
         let organizations = Array(Set(batch.map(\.pending.organizationID))).sorted()
-        let lockStart = ContinuousClock.now
-        var heads = try await lockHeads(organizations, db)
-        let missing = organizations.filter { heads[$0] == nil }
-        if !missing.isEmpty {
-            // A chain's first event: its head row is created, then locked like the others.
-            for organizationID in missing { _ = try await session.audit.lockHead(organizationID: organizationID) }
-            heads.merge(try await lockHeads(missing, db)) { $1 }
-        }
-        let waited = ContinuousClock.now - lockStart
-
         let keyIDs = Array(Set(batch.compactMap { $0.key?.id }))
         var stored: [String: APIKey] = [:]
         if !keyIDs.isEmpty {
@@ -108,12 +105,17 @@ final class PostgresAuditBatcher: Sendable {
             }
         }
         var subscribers: [String: [WebhookEndpoint]] = [:]
-        for row in try await db.raw("""
-            SELECT * FROM webhook_endpoints WHERE org_id IN (\(binds: organizations)) AND disabled_at IS NULL
-            """).all() {
-            let endpoint = try SQLWebhookRepository.decodeEndpoint(row)
-            subscribers[endpoint.organizationID, default: []].append(endpoint)
+        for organizationID in organizations { subscribers[organizationID] = try await self.subscribers(organizationID, session) }
+
+        let lockStart = ContinuousClock.now
+        var heads = try await lockHeads(organizations, db)
+        let missing = organizations.filter { heads[$0] == nil }
+        if !missing.isEmpty {
+            // A chain's first event: its head row is created, then locked like the others.
+            for organizationID in missing { _ = try await session.audit.lockHead(organizationID: organizationID) }
+            heads.merge(try await lockHeads(missing, db)) { $1 }
         }
+        let waited = ContinuousClock.now - lockStart
 
         var outcomes: [Result<Void, any Error>] = []
         var before: [String: AuditHead] = [:]
@@ -134,12 +136,11 @@ final class PostgresAuditBatcher: Sendable {
             outcomes.append(.success(()))
         }
         let audit = SQLAuditRepository(db: db, dialect: PostgresDialectSupport())
-        try await audit.insert(events)
-        for delivery in deliveries { try await session.webhooks.insertDelivery(delivery) }
         for organizationID in before.keys.sorted() {
             guard let state = heads[organizationID] else { continue }
-            try await audit.store(state)
+            try await audit.insert(events.filter { $0.organizationID == organizationID }, storing: state)
         }
+        for delivery in deliveries { try await session.webhooks.insertDelivery(delivery) }
         counts.withLock { counts in
             counts.events += events.count
             counts.batches += 1

@@ -29,6 +29,8 @@ public final class PostgresStorage: Storage {
 
     /// Code-read audit events, written a batch per transaction (see `PostgresAuditBatcher`).
     private let batcher = Locked<PostgresAuditBatcher?>(nil)
+    /// Each organisation's enabled webhook endpoints, for the batches' deliveries (while `cachesAreCurrent`).
+    private let subscribers = InvalidatedCache<String, [WebhookEndpoint]>(capacity: 10_000)
 
     /// The advisory lock key under which migrations run ("kaito" in ASCII).
     static let migrationLockKey: Int64 = 0x6B_6169_746F
@@ -65,6 +67,8 @@ public final class PostgresStorage: Storage {
             storage.applied.withLock { $0 = versions }
             storage.startListening()
             weak let weakStorage = storage
+            let subscribers = storage.subscribers
+            storage.changes.observe(CacheTopic.webhooks) { subscribers.invalidate() }
             storage.batcher.withLock { batcher in
                 batcher = PostgresAuditBatcher { body in
                     guard let storage = weakStorage else { throw KaitoError(.unavailable, "The database is closed.") }
@@ -72,6 +76,10 @@ public final class PostgresStorage: Storage {
                         guard let session = session as? SQLStorageSession else { preconditionFailure("a PostgreSQL session") }
                         return try await body(session)
                     }
+                } subscribers: { organizationID, session in
+                    let read = { try await session.webhooks.activeEndpoints(organizationID: organizationID, topic: .auditEvent) }
+                    guard weakStorage?.cachesAreCurrent() == true else { return try await read() }
+                    return try await subscribers.value(for: organizationID, load: read) ?? []
                 }
             }
         } catch {

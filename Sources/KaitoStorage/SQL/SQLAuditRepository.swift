@@ -20,12 +20,7 @@ struct SQLAuditRepository: AuditRepository {
     }
 
     func store(_ state: AuditChainState) async throws {
-        try await db.raw("""
-            UPDATE audit_heads SET seq = \(bind: state.head.seq), hash = \(bind: state.head.hash),
-                anchor_seq = \(bind: state.anchor.seq), anchor_hash = \(bind: state.anchor.hash),
-                keyed_from = \(bind: state.keyedFrom), tag = \(bind: state.tag)
-            WHERE org_id = \(bind: state.organizationID)
-            """).run()
+        try await db.raw(Self.storeStatement(state)).run()
     }
 
     func state(organizationID: String) async throws -> AuditChainState {
@@ -50,35 +45,46 @@ struct SQLAuditRepository: AuditRepository {
     /// Inserts `events` with one statement per hundred.
     func insert(_ events: [AuditEvent]) async throws {
         for start in stride(from: 0, to: events.count, by: 100) {
-            let rows = events[start..<min(start + 100, events.count)].map { event -> SQLQueryString in
-                """
-                (\(bind: event.id), \(bind: event.organizationID), \(bind: event.seq), \(bind: event.at.storedSeconds),
-                 \(bind: event.actor.type), \(bind: event.actor.id), \(bind: event.actor.name), \(bind: event.action.rawValue),
-                 \(bind: event.target?.type), \(bind: event.target?.id), \(bind: event.outcome.rawValue), \(bind: event.reason),
-                 \(bind: event.ip), \(bind: event.userAgent), \(bind: event.requestID), \(bind: event.flagged ? 1 : 0),
-                 \(bind: event.prevHash), \(bind: event.hash), \(bind: event.count == 1 ? nil : event.count))
-                """
-            }
-            try await dialect.mappingConflict("The audit event already exists.") {
-                try await db.raw("""
-                    INSERT INTO audit_events (id, org_id, seq, at, actor_type, actor_id, actor_name, action, target_type, target_id,
-                                              outcome, reason, ip, user_agent, request_id, flagged, prev_hash, hash, occurrences)
-                    VALUES \(rows.joined(separator: ", "))
-                    """).run()
-            }
+            let statement = Self.insertStatement(events[start..<min(start + 100, events.count)])
+            try await dialect.mappingConflict("The audit event already exists.") { try await db.raw(statement).run() }
         }
     }
 
-    /// Moves the chain's stored state to `state` if its head is still `head`; returns whether it was (a head moved
-    /// by anyone else since it was read makes the caller's transaction fail rather than fork the chain).
-    func advance(from head: AuditHead, to state: AuditChainState) async throws -> Bool {
-        try await !db.raw("""
-            UPDATE audit_heads SET seq = \(bind: state.head.seq), hash = \(bind: state.head.hash),
-                anchor_seq = \(bind: state.anchor.seq), anchor_hash = \(bind: state.anchor.hash),
-                keyed_from = \(bind: state.keyedFrom), tag = \(bind: state.tag)
-            WHERE org_id = \(bind: state.organizationID) AND seq = \(bind: head.seq) AND hash = \(bind: head.hash)
-            RETURNING org_id
-            """).all().isEmpty
+    /// Inserts `events` and stores `state` in one statement (one round trip), for a batch of one chain.
+    func insert(_ events: [AuditEvent], storing state: AuditChainState) async throws {
+        guard events.count <= 100 else {
+            try await insert(events)
+            return try await store(state)
+        }
+        try await dialect.mappingConflict("The audit event already exists.") {
+            try await db.raw("WITH inserted AS (\(Self.insertStatement(events[...])) RETURNING 1) \(Self.storeStatement(state))").run()
+        }
+    }
+
+    static func insertStatement(_ events: ArraySlice<AuditEvent>) -> SQLQueryString {
+        let rows = events.map { event -> SQLQueryString in
+            """
+            (\(bind: event.id), \(bind: event.organizationID), \(bind: event.seq), \(bind: event.at.storedSeconds),
+             \(bind: event.actor.type), \(bind: event.actor.id), \(bind: event.actor.name), \(bind: event.action.rawValue),
+             \(bind: event.target?.type), \(bind: event.target?.id), \(bind: event.outcome.rawValue), \(bind: event.reason),
+             \(bind: event.ip), \(bind: event.userAgent), \(bind: event.requestID), \(bind: event.flagged ? 1 : 0),
+             \(bind: event.prevHash), \(bind: event.hash), \(bind: event.count == 1 ? nil : event.count))
+            """
+        }
+        return """
+            INSERT INTO audit_events (id, org_id, seq, at, actor_type, actor_id, actor_name, action, target_type, target_id,
+                                      outcome, reason, ip, user_agent, request_id, flagged, prev_hash, hash, occurrences)
+            VALUES \(rows.joined(separator: ", "))
+            """
+    }
+
+    static func storeStatement(_ state: AuditChainState) -> SQLQueryString {
+        """
+        UPDATE audit_heads SET seq = \(bind: state.head.seq), hash = \(bind: state.head.hash),
+            anchor_seq = \(bind: state.anchor.seq), anchor_hash = \(bind: state.anchor.hash),
+            keyed_from = \(bind: state.keyedFrom), tag = \(bind: state.tag)
+        WHERE org_id = \(bind: state.organizationID)
+        """
     }
 
     func list(organizationID: String, filter: AuditFilter, beforeSeq: Int?, limit: Int) async throws -> [AuditEvent] {
