@@ -2,19 +2,21 @@ import Foundation
 import KaitoCore
 import SQLKit
 
-/// Group commit of code-read audit events on PostgreSQL, per server: the events that arrive while a batch is being
-/// written go together in the next one, one transaction for all of them: read the keys the requests were authorized
-/// with (and the organisations' enabled endpoints, unless this server holds them in memory), then lock the heads of
-/// the batch's chains (`SELECT ... FOR UPDATE`, in id order), link the events, insert them and move the head in one
-/// statement (per chain), insert their deliveries, commit. Each request returns once that commit has. The locks are
-/// held for three round trips a batch.
+/// Group commit of code-read audit events on PostgreSQL, per server. The events that arrive while a batch is being
+/// written go together in the next one, in two round trips:
 ///
-/// Servers serialise on a chain's head row only for the few statements of one batch, not once per request. The time
-/// spent waiting for those locks is counted (`lockWaitSeconds`, weighted by the requests that waited) so that it can be
-/// compared with the time requests take.
+/// 1. the keys the batch's requests were authorized with are read (a key another server changed a moment ago, its
+///    notification still on the way, fails the check: `StaleCredentials`, and that request writes nothing);
+/// 2. per chain, one statement, its own transaction: move the chain's head from the head this server last saw to the
+///    batch's last event, *and only if it moved*, insert the events (and their deliveries). Links are computed here
+///    from the head this server knows; if another server (or a unit of work) moved the head meanwhile, the statement
+///    changes nothing, the head is read again and the events are linked again.
 ///
-/// A key changed by another server a moment ago (its notification still on the way) is caught here: a request whose
-/// key is not stored as it was authorized gets `StaleCredentials` and writes nothing.
+/// So servers never hold a chain's head across round trips: a head row is locked only for the one statement that
+/// moves it, and two servers appending to one chain cost each other a repeated statement at worst, never a fork
+/// (the head moves only from the exact head the events were linked to). The seconds requests spend on attempts that
+/// another server's append made void (lock waits included) are counted (`contentionSeconds`) to compare with the time
+/// requests take. Each request returns once its chain's statement has committed.
 final class PostgresAuditBatcher: Sendable {
     struct Item {
         let pending: PendingAuditEvent
@@ -32,26 +34,33 @@ final class PostgresAuditBatcher: Sendable {
     struct Statistics: Sendable {
         var events = 0
         var batches = 0
-        /// Seconds requests spent waiting for chain-head locks: each batch's wait times the requests in it.
-        var lockWaitSeconds = 0.0
+        /// Seconds requests spent on attempts another server's append made void (each attempt's time times its
+        /// requests), waits for the head row's lock included.
+        var contentionSeconds = 0.0
         /// Seconds from a request's arrival at the batcher to its commit, summed over requests.
         var appendSeconds = 0.0
     }
 
     static let maximumBatch = 256
+    /// Optimistic attempts at a chain before the batch takes its head's lock for the length of a transaction (which
+    /// cannot lose: a batch always ends).
+    static let optimisticAttempts = 3
 
     private let state = Locked(State())
     private let counts = Locked(Statistics())
-    /// Runs one transaction on a pooled connection (the storage's own, with its deadline and error mapping).
-    private let transaction: @Sendable (@escaping @Sendable (SQLStorageSession) async throws -> [Result<Void, any Error>]) async throws -> [Result<Void, any Error>]
+    /// The chain states this server last wrote or read, with whether their tag was valid when read.
+    private let heads = Locked<[String: (state: AuditChainState, trusted: Bool)]>([:])
+    /// Runs `body` on a pooled connection outside any transaction (the storage's own, with its deadline and error
+    /// mapping): each statement commits on its own.
+    private let connection: @Sendable (@escaping @Sendable (SQLStorageSession) async throws -> [Result<Void, any Error>]) async throws -> [Result<Void, any Error>]
     /// An organisation's enabled endpoints, from the server's memory when it may be used (else read in `session`).
     private let subscribers: @Sendable (_ organizationID: String, _ session: SQLStorageSession) async throws -> [WebhookEndpoint]
 
     init(
-        transaction: @escaping @Sendable (@escaping @Sendable (SQLStorageSession) async throws -> [Result<Void, any Error>]) async throws -> [Result<Void, any Error>],
+        connection: @escaping @Sendable (@escaping @Sendable (SQLStorageSession) async throws -> [Result<Void, any Error>]) async throws -> [Result<Void, any Error>],
         subscribers: @escaping @Sendable (_ organizationID: String, _ session: SQLStorageSession) async throws -> [WebhookEndpoint]
     ) {
-        self.transaction = transaction
+        self.connection = connection
         self.subscribers = subscribers
     }
 
@@ -61,7 +70,7 @@ final class PostgresAuditBatcher: Sendable {
         let arrived = ContinuousClock.now
         defer {
             let elapsed = ContinuousClock.now - arrived
-            counts.withLock { $0.appendSeconds += Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18 }
+            counts.withLock { $0.appendSeconds += elapsed.inSeconds }
         }
         try await withCheckedThrowingContinuation { continuation in
             let starts = state.withLock { state -> Bool in
@@ -84,18 +93,19 @@ final class PostgresAuditBatcher: Sendable {
             }
             guard !batch.isEmpty else { return }
             do {
-                let outcomes = try await transaction { session in try await self.write(batch, session) }
+                let outcomes = try await connection { session in try await self.write(batch, session) }
                 for (item, outcome) in zip(batch, outcomes) { item.continuation.resume(with: outcome) }
             } catch {
+                // The chains this server knew may have moved or not: read them again next time.
+                heads.withLock { $0 = [:] }
                 for item in batch { item.continuation.resume(throwing: error) }
             }
         }
     }
 
-    /// The batch's statements; returns each item's outcome (an item whose key went stale writes nothing).
+    /// The batch's statements; returns each item's outcome.
     private func write(_ batch: [Item], _ session: SQLStorageSession) async throws -> [Result<Void, any Error>] {
         let db = session.database
-        let organizations = Array(Set(batch.map(\.pending.organizationID))).sorted()
         let keyIDs = Array(Set(batch.compactMap { $0.key?.id }))
         var stored: [String: APIKey] = [:]
         if !keyIDs.isEmpty {
@@ -104,59 +114,116 @@ final class PostgresAuditBatcher: Sendable {
                 stored[key.id] = key
             }
         }
-        var subscribers: [String: [WebhookEndpoint]] = [:]
-        for organizationID in organizations { subscribers[organizationID] = try await self.subscribers(organizationID, session) }
-
-        let lockStart = ContinuousClock.now
-        var heads = try await lockHeads(organizations, db)
-        let missing = organizations.filter { heads[$0] == nil }
-        if !missing.isEmpty {
-            // A chain's first event: its head row is created, then locked like the others.
-            for organizationID in missing { _ = try await session.audit.lockHead(organizationID: organizationID) }
-            heads.merge(try await lockHeads(missing, db)) { $1 }
-        }
-        let waited = ContinuousClock.now - lockStart
-
-        var outcomes: [Result<Void, any Error>] = []
-        var before: [String: AuditHead] = [:]
-        var events: [AuditEvent] = []
-        var deliveries: [WebhookDelivery] = []
-        for item in batch {
+        var outcomes = [Result<Void, any Error>?](repeating: nil, count: batch.count)
+        var chains: [String: [Int]] = [:]
+        for (index, item) in batch.enumerated() {
             if let key = item.key, !(stored[key.id].map(key.authorizesAlike) ?? false) {
-                outcomes.append(.failure(StaleCredentials()))
-                continue
+                outcomes[index] = .failure(StaleCredentials())
+            } else {
+                chains[item.pending.organizationID, default: []].append(index)
             }
-            let organizationID = item.pending.organizationID
-            guard var state = heads[organizationID] else { throw KaitoError(.unavailable, "The audit chain head is missing.") }
-            if before[organizationID] == nil { before[organizationID] = state.head }
-            let event = item.log.link(item.pending, to: &state)
-            heads[organizationID] = state
-            events.append(event)
-            deliveries += item.log.deliveries(of: event, to: subscribers[organizationID] ?? [])
-            outcomes.append(.success(()))
         }
-        let audit = SQLAuditRepository(db: db, dialect: PostgresDialectSupport())
-        for organizationID in before.keys.sorted() {
-            guard let state = heads[organizationID] else { continue }
-            try await audit.insert(events.filter { $0.organizationID == organizationID }, storing: state)
+        for (organizationID, indices) in chains.sorted(by: { $0.key < $1.key }) {
+            let items = indices.map { batch[$0] }
+            try await append(items, organizationID: organizationID, session)
+            for index in indices { outcomes[index] = .success(()) }
         }
-        for delivery in deliveries { try await session.webhooks.insertDelivery(delivery) }
-        counts.withLock { counts in
-            counts.events += events.count
-            counts.batches += 1
-            counts.lockWaitSeconds += (Double(waited.components.seconds) + Double(waited.components.attoseconds) / 1e18) * Double(batch.count)
-        }
-        return outcomes
+        counts.withLock { $0.batches += 1 }
+        return outcomes.map { $0 ?? .success(()) }
     }
 
-    private func lockHeads(_ organizations: [String], _ db: any SQLDatabase) async throws -> [String: AuditChainState] {
-        var heads: [String: AuditChainState] = [:]
-        for row in try await db.raw("""
-            SELECT * FROM audit_heads WHERE org_id IN (\(binds: organizations)) ORDER BY org_id FOR UPDATE
-            """).all() {
-            let state = try SQLAuditRepository.decodeState(row)
-            heads[state.organizationID] = state
+    /// Links `items` to the chain of `organizationID` and writes them with the head's move, again until the head
+    /// this server linked to is the stored one.
+    private func append(_ items: [Item], organizationID: String, _ session: SQLStorageSession) async throws {
+        let db = session.database
+        let chain = items[0].log.chain
+        let endpoints = try await subscribers(organizationID, session)
+        var known = heads.withLock { $0[organizationID] }
+        for attempt in 0... {
+            let locked = attempt >= Self.optimisticAttempts
+            if locked { try await db.raw("BEGIN").run() }
+            do {
+                if known == nil || locked {
+                    // Created if it is the chain's first event; read without a lock (the move below is conditional),
+                    // or, after lost attempts, locked until this transaction ends.
+                    let state = try await session.audit.lockHead(organizationID: organizationID)
+                    known = (state, state.isTrusted(by: chain))
+                }
+                guard let (start, trusted) = known else { continue }
+                var state = start
+                var events: [AuditEvent] = []
+                var deliveries: [WebhookDelivery] = []
+                for item in items {
+                    let event = item.log.link(item.pending, to: &state, trusted: trusted)
+                    events.append(event)
+                    deliveries += item.log.deliveries(of: event, to: endpoints)
+                }
+                let began = ContinuousClock.now
+                let moved = try await db.raw(Self.appendStatement(from: start, to: state, events: events, deliveries: deliveries))
+                    .first()?.decode(column: "moved", as: Int64.self) ?? 0
+                if locked { try await db.raw("COMMIT").run() }
+                if moved == 1 {
+                    heads.withLock { $0[organizationID] = (state, trusted) }
+                    counts.withLock { $0.events += events.count }
+                    return
+                }
+                // Another server (or a unit of work) moved the head: this attempt wrote nothing.
+                let lost = ContinuousClock.now - began
+                counts.withLock { $0.contentionSeconds += lost.inSeconds * Double(items.count) }
+                known = nil
+            } catch {
+                if locked { _ = try? await db.raw("ROLLBACK").run() }
+                heads.withLock { $0[organizationID] = nil }
+                throw error
+            }
         }
-        return heads
     }
+
+    /// One statement: move the head from `head` (the whole stored state: a prune moves the anchor) to `state`; only if
+    /// it moved, insert `events` and `deliveries`.
+    /// Returns one row, `moved`: 1 or 0.
+    static func appendStatement(from head: AuditChainState, to state: AuditChainState, events: [AuditEvent], deliveries: [WebhookDelivery]) -> SQLQueryString {
+        let eventRows = events.map { event -> SQLQueryString in
+            """
+            (\(bind: event.id), \(bind: event.organizationID), \(bind: Int64(event.seq)), \(bind: event.at.storedSeconds),
+             \(bind: event.actor.type), \(bind: event.actor.id), \(bind: event.actor.name), \(bind: event.action.rawValue),
+             \(bind: event.target?.type), \(bind: event.target?.id), \(bind: event.outcome.rawValue), \(bind: event.reason),
+             \(bind: event.ip), \(bind: event.userAgent), \(bind: event.requestID), \(bind: Int64(event.flagged ? 1 : 0)),
+             \(bind: event.prevHash), \(bind: event.hash), \(bind: event.count == 1 ? nil : Int64(event.count)))
+            """
+        }
+        var statement: SQLQueryString = """
+            WITH moved AS (
+                \(SQLAuditRepository.storeStatement(state)) AND \(SQLAuditRepository.isStored(head))
+                RETURNING org_id
+            ), events AS (
+                INSERT INTO audit_events (id, org_id, seq, at, actor_type, actor_id, actor_name, action, target_type, target_id,
+                                          outcome, reason, ip, user_agent, request_id, flagged, prev_hash, hash, occurrences)
+                SELECT * FROM (VALUES \(eventRows.joined(separator: ", "))) AS rows
+                WHERE EXISTS (SELECT 1 FROM moved)
+            )
+            """
+        if !deliveries.isEmpty {
+            let deliveryRows = deliveries.map { delivery -> SQLQueryString in
+                """
+                (\(bind: delivery.id), \(bind: delivery.organizationID), \(bind: delivery.endpointID), \(bind: delivery.type),
+                 \(bind: delivery.data), \(bind: delivery.createdAt.storedSeconds), \(bind: delivery.status.rawValue),
+                 \(bind: Int64(delivery.attempts)), \(bind: delivery.nextAttemptAt?.storedSeconds))
+                """
+            }
+            statement = statement + """
+                , deliveries AS (
+                    INSERT INTO webhook_deliveries (id, org_id, endpoint_id, type, data, created_at, status, attempts, next_attempt_at)
+                    SELECT * FROM (VALUES \(deliveryRows.joined(separator: ", "))) AS rows
+                    WHERE EXISTS (SELECT 1 FROM moved)
+                )
+                """
+        }
+        return statement + " SELECT COUNT(*) AS moved FROM moved"
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a `Double`.
+    var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -72,10 +72,7 @@ public final class PostgresStorage: Storage {
             storage.batcher.withLock { batcher in
                 batcher = PostgresAuditBatcher { body in
                     guard let storage = weakStorage else { throw KaitoError(.unavailable, "The database is closed.") }
-                    return try await storage.transaction(begin: "BEGIN") { session in
-                        guard let session = session as? SQLStorageSession else { preconditionFailure("a PostgreSQL session") }
-                        return try await body(session)
-                    }
+                    return try await storage.withDatabase(body)
                 } subscribers: { organizationID, session in
                     let read = { try await session.webhooks.activeEndpoints(organizationID: organizationID, topic: .auditEvent) }
                     guard weakStorage?.cachesAreCurrent() == true else { return try await read() }
@@ -148,10 +145,26 @@ public final class PostgresStorage: Storage {
             StorageCounter("audit_batch_events_total", "Code-read audit events written in batches", Double(statistics.events)),
             StorageCounter("audit_batches_total", "Batches (each one transaction) they were written in", Double(statistics.batches)),
             StorageCounter(
-                "audit_lock_wait_seconds_total", "Seconds requests waited for audit chain-head locks (each batch's wait times its requests)",
-                statistics.lockWaitSeconds),
+                "audit_contention_seconds_total",
+                "Seconds requests spent on audit appends another server's append made void, chain-head lock waits included",
+                statistics.contentionSeconds),
             StorageCounter("audit_append_seconds_total", "Seconds requests spent from handing their event over to its commit", statistics.appendSeconds),
         ]
+    }
+
+    /// Runs `body` on a pooled connection outside a transaction (each statement commits on its own), within the
+    /// deadline; driver errors mapped.
+    func withDatabase<T: Sendable>(_ body: @escaping @Sendable (SQLStorageSession) async throws -> T) async throws -> T {
+        let (client, dialect) = (self.client, self.dialect)
+        do {
+            return try await DatabaseDeadline.run(timeout) {
+                try await client.withConnection { connection in
+                    try await body(SQLStorageSession(database: connection.sql(), dialect: dialect))
+                }
+            }
+        } catch {
+            throw mapped(error)
+        }
     }
 
     public func schemaVersion() async throws -> Int {

@@ -78,6 +78,15 @@ struct SQLAuditRepository: AuditRepository {
             """
     }
 
+    /// A condition that holds for the stored row of `state`'s chain only while it is exactly `state`.
+    static func isStored(_ state: AuditChainState) -> SQLQueryString {
+        """
+        seq = \(bind: state.head.seq) AND hash = \(bind: state.head.hash) AND anchor_seq = \(bind: state.anchor.seq)
+        AND anchor_hash = \(bind: state.anchor.hash) AND keyed_from = \(bind: state.keyedFrom)
+        AND tag IS NOT DISTINCT FROM \(bind: state.tag)
+        """
+    }
+
     static func storeStatement(_ state: AuditChainState) -> SQLQueryString {
         """
         UPDATE audit_heads SET seq = \(bind: state.head.seq), hash = \(bind: state.head.hash),

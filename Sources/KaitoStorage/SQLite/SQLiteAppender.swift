@@ -53,12 +53,12 @@ final class SQLiteAppender: @unchecked Sendable {
     /// Links and writes `items` in the current transaction. If it throws, the caller rolls the transaction back and
     /// calls `forget`.
     func write(_ items: [Item]) throws {
-        var before: [String: AuditHead] = [:]
+        var before: [String: AuditChainState] = [:]
         var deliveries: [WebhookDelivery] = []
         for item in items {
             let organizationID = item.pending.organizationID
             var (state, trusted) = try head(organizationID, chain: item.log.chain)
-            if before[organizationID] == nil { before[organizationID] = state.head }
+            if before[organizationID] == nil { before[organizationID] = state }
             let event = item.log.link(item.pending, to: &state, trusted: trusted)
             heads[organizationID] = (state, trusted)
             try insert(event)
@@ -126,13 +126,15 @@ final class SQLiteAppender: @unchecked Sendable {
         ])
     }
 
-    private func advance(from head: AuditHead, to state: AuditChainState) throws {
+    /// `head`: the whole stored state the events were linked to (a prune moves the anchor, not the head).
+    private func advance(from head: AuditChainState, to state: AuditChainState) throws {
         try db.run("""
             UPDATE audit_heads SET seq = ?1, hash = ?2, anchor_seq = ?3, anchor_hash = ?4, keyed_from = ?5, tag = ?6
-            WHERE org_id = ?7 AND seq = ?8 AND hash = ?9
+            WHERE org_id = ?7 AND seq = ?8 AND hash = ?9 AND anchor_seq = ?10 AND anchor_hash = ?11 AND keyed_from = ?12
+              AND tag IS ?13
             """, [
             state.head.seq, state.head.hash, state.anchor.seq, state.anchor.hash, state.keyedFrom, state.tag,
-            state.organizationID, head.seq, head.hash,
+            state.organizationID, head.head.seq, head.head.hash, head.anchor.seq, head.anchor.hash, head.keyedFrom, head.tag,
         ])
         guard db.changes == 1 else { throw ChainMoved() }
     }
