@@ -12,11 +12,12 @@ import SQLKit
 ///    from the head this server knows; if another server (or a unit of work) moved the head meanwhile, the statement
 ///    changes nothing, the head is read again and the events are linked again.
 ///
-/// So servers never hold a chain's head across round trips: a head row is locked only for the one statement that
-/// moves it, and two servers appending to one chain cost each other a repeated statement at worst, never a fork
-/// (the head moves only from the exact head the events were linked to). The seconds requests spend on attempts that
-/// another server's append made void (lock waits included) are counted (`contentionSeconds`) to compare with the time
-/// requests take. Each request returns once its chain's statement has committed.
+/// So a server alone on a chain never holds its head across round trips, and the head moves only from the exact state
+/// the events were linked to: never a fork. When another server's append voids a statement, the chain counts as
+/// contended for a second, and its batches then lock the head first (`SELECT ... FOR UPDATE` in a transaction of their
+/// own: two servers busy on one chain take turns rather than void each other's work). The seconds requests spend on
+/// voided attempts and waiting for that lock are counted (`contentionSeconds`) to compare with the time requests
+/// take. Each request returns once its chain's statement has committed.
 final class PostgresAuditBatcher: Sendable {
     struct Item {
         let pending: PendingAuditEvent
@@ -50,6 +51,10 @@ final class PostgresAuditBatcher: Sendable {
     private let counts = Locked(Statistics())
     /// The chain states this server last wrote or read, with whether their tag was valid when read.
     private let heads = Locked<[String: (state: AuditChainState, trusted: Bool)]>([:])
+    /// Chains another server appended to lately, until when: their batches take the head's lock at once (two
+    /// servers busy on one chain would otherwise void each other's statements in turn).
+    private let contended = Locked<[String: ContinuousClock.Instant]>([:])
+    static let contentionMemory: Duration = .seconds(1)
     /// Runs `body` on a pooled connection outside any transaction (the storage's own, with its deadline and error
     /// mapping): each statement commits on its own.
     private let connection: @Sendable (@escaping @Sendable (SQLStorageSession) async throws -> [Result<Void, any Error>]) async throws -> [Result<Void, any Error>]
@@ -139,14 +144,17 @@ final class PostgresAuditBatcher: Sendable {
         let chain = items[0].log.chain
         let endpoints = try await subscribers(organizationID, session)
         var known = heads.withLock { $0[organizationID] }
+        let lockAtOnce = contended.withLock { $0[organizationID].map { ContinuousClock.now < $0 } ?? false }
         for attempt in 0... {
-            let locked = attempt >= Self.optimisticAttempts
+            let locked = lockAtOnce || attempt >= Self.optimisticAttempts
             if locked { try await db.raw("BEGIN").run() }
             do {
                 if known == nil || locked {
                     // Created if it is the chain's first event; read without a lock (the move below is conditional),
-                    // or, after lost attempts, locked until this transaction ends.
+                    // or, on a contended chain, locked until this transaction ends (the wait for it is counted).
+                    let asked = ContinuousClock.now
                     let state = try await session.audit.lockHead(organizationID: organizationID)
+                    if locked { counts.withLock { $0.contentionSeconds += (ContinuousClock.now - asked).inSeconds * Double(items.count) } }
                     known = (state, state.isTrusted(by: chain))
                 }
                 guard let (start, trusted) = known else { continue }
@@ -170,6 +178,7 @@ final class PostgresAuditBatcher: Sendable {
                 // Another server (or a unit of work) moved the head: this attempt wrote nothing.
                 let lost = ContinuousClock.now - began
                 counts.withLock { $0.contentionSeconds += lost.inSeconds * Double(items.count) }
+                contended.withLock { $0[organizationID] = ContinuousClock.now + Self.contentionMemory }
                 known = nil
             } catch {
                 if locked { _ = try? await db.raw("ROLLBACK").run() }
