@@ -74,6 +74,20 @@ struct CrossServerTests {
         }
     }
 
+    @Test("A write with a key revoked on the other server a moment ago is refused (checked in the write's own transaction)")
+    func writesCheckTheKey() async throws {
+        try await withTwoServers { test, one, two in
+            let created = try await one.send(.post, "/v1/keys", key: test.adminKey, json: #"{"name": "w", "scopes": ["tokens:write"]}"#)
+            let key = try created.decode(KeyResponse.self)
+            let secret = try #require(key.key)
+            #expect(try await two.send(.post, "/v1/tokens", key: secret, json: #"{"slug": "before", "secret": "\#(Self.secret)"}"#).status == .created)
+            #expect(try await one.send(.delete, "/v1/keys/\(key.id)", key: test.adminKey).status == .noContent)
+            let refused = try await two.send(.post, "/v1/tokens", key: secret, json: #"{"slug": "after", "secret": "\#(Self.secret)"}"#)
+            #expect(refused.status == .unauthorized, "\(refused.text)")
+            #expect(try await one.send(.get, "/v1/tokens/after", key: test.key([.tokensRead])).status == .notFound)
+        }
+    }
+
     @Test("A key allowed 5,000 a minute, used through two servers at one instant: exactly 5,000 pass (leases never over-admit)")
     func leasedRateLimit() async throws {
         try await withTwoServers { test, one, two in

@@ -29,8 +29,9 @@ public final class InvalidatedCache<Key: Hashable & Sendable, Value: Sendable>: 
 
     /// The cached value for `key`, or the one `load` reads (nil: not found, and nothing is kept).
     public func value(for key: Key, load: () async throws -> Value?) async throws -> Value? {
-        let generation = state.withLock { state -> UInt64? in state.entries[key] == nil ? state.generation : nil }
-        guard let generation else { return state.withLock { $0.entries[key] } }
+        // One look under the lock: a hit, or the generation a read from the database starts at.
+        let (hit, generation) = state.withLock { state in (state.entries[key], state.generation) }
+        if let hit { return hit }
         guard let loaded = try await load() else { return nil }
         state.withLock { state in
             guard state.generation == generation else { return }

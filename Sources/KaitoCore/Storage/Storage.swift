@@ -31,6 +31,9 @@ public protocol Storage: Sendable {
     func cachesAreCurrent() -> Bool
     /// Counters of the storage's own work (batches, lock waits), for `/metrics`.
     func counters() -> [StorageCounter]
+    /// Whether a change made by another server reaches this server's caches only a moment later (PostgreSQL's
+    /// `NOTIFY`): a write on behalf of a key then checks the key in its own transaction first.
+    var cachedKeysMayLag: Bool { get }
     /// Rate-limit state: shared by every server on PostgreSQL, in memory on SQLite.
     var rateLimits: any RateLimitStore { get }
     /// Where this process's long-polls wait for `notifyAfterCommit` from any server.
@@ -78,6 +81,8 @@ extension Storage {
     public func cachesAreCurrent() -> Bool { false }
 
     public func counters() -> [StorageCounter] { [] }
+
+    public var cachedKeysMayLag: Bool { false }
 
     public func lookup<T: Sendable>(_ body: @Sendable @escaping (any StorageSession) async throws -> T) async throws -> T {
         try await read(body)

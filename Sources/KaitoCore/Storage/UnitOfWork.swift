@@ -58,8 +58,14 @@ public struct UnitOfWork: Sendable {
         let now = clock.now()
         guard writes || record != nil || caller.mustRecordUse(at: now) else { return try await storage.read(body) }
         let audit = self.audit
+        let verifiesKey = storage.cachedKeysMayLag && caller.user == nil
         return try await failingClosed {
             try await storage.write { session in
+                // Another server may have changed the key a moment ago (its notification still on the way).
+                if verifiesKey {
+                    guard let stored = try await session.keys.find(id: caller.key.id, organizationID: caller.organizationID),
+                          stored.authorizesAlike(caller.key) else { throw StaleCredentials() }
+                }
                 let result = try await body(session)
                 if let record {
                     try await audit.append(

@@ -72,7 +72,12 @@ public final class APIRouter: @unchecked Sendable {
                     // Another server changed the key a moment ago and this one still held it in memory: forget it and
                     // authorize the request again from the database (its audit event was not written).
                     keys.forgetCachedKeys()
-                    return try await keyed(request, context, &outcome)
+                    do {
+                        return try await keyed(request, context, &outcome)
+                    } catch is StaleCredentials {
+                        // Changed again within the request: ask the client to try again.
+                        throw KaitoError(.unavailable, "The key changed while the request ran; retry it.", retryAfter: 1)
+                    }
                 }
             }
         }

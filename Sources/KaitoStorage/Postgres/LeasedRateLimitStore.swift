@@ -5,16 +5,19 @@ import KaitoCore
 /// `leaseLifetime`. Units are taken from the shared state before they are used, so the servers together never admit
 /// more than the shared state allows at the moments they take them. What that leaves, stated in the README:
 /// - a key's limit holds exactly while it allows fewer than 1,000 requests a minute (one unit at a time);
-/// - above that a server takes `limit / 1,000` units at once (at most 64), and may use them up to a second later, so
-///   in any one window each server may admit that many more than the limit, and units it took but did not use in
-///   the second are lost to every server (they count as used).
+/// - above that a server takes `limit / 1,000` units at once (at most 64; one request takes them while the others
+///   wait for it) and may use them up to a second later: in any one window each server may admit that many more
+///   than the limit. Units it took but did not use in the second are lost to every server (they count as used).
 /// When a lease cannot be taken whole, a single unit is asked for, so a key at its limit is refused exactly.
 final class LeasedRateLimitStore: RateLimitStore {
     private struct Lease {
-        var units: Int
+        var units = 0
         /// The shared TAT after the units this lease took.
-        var tat: Int64
-        var expires: Int64
+        var tat: Int64 = 0
+        var expires: Int64 = 0
+        /// A request is taking a new lease: the others wait for it rather than each take one.
+        var fetching = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
     private let shared: PostgresRateLimitStore
@@ -31,42 +34,81 @@ final class LeasedRateLimitStore: RateLimitStore {
         max(1, min(64, rule.limit / 1_000))
     }
 
+    private enum Step {
+        case decided(RateLimitDecision)
+        case wait
+        case fetch
+    }
+
     func acquire(keyID: String, group: RateLimitGroup, rule: GCRA, now: Int64) async throws -> RateLimitDecision {
-        let name = keyID + "|" + group.rawValue
-        if let decision = takeLeased(name, rule: rule, now: now) { return decision }
         let size = Self.leaseSize(rule)
-        if size > 1 {
-            let taken = try await shared.acquire(keyID: keyID, group: group, rule: rule, now: now, units: size)
-            if taken.allowed {
-                leases.withLock { leases in
-                    if leases.count > 10_000 { leases = leases.filter { $0.value.expires > now } }
-                    // Requests that missed together each took a lease: their units add up, none is dropped.
-                    if var held = leases[name], held.expires > now {
-                        held.units += size - 1
-                        held.tat = max(held.tat, taken.newTAT)
-                        leases[name] = held
-                    } else {
-                        leases[name] = Lease(units: size - 1, tat: taken.newTAT, expires: now + Self.leaseLifetime)
-                    }
+        guard size > 1 else { return try await shared.acquire(keyID: keyID, group: group, rule: rule, now: now, units: 1) }
+        let name = keyID + "|" + group.rawValue
+        while true {
+            let step = leases.withLock { leases -> Step in
+                if leases.count > 10_000 { leases = leases.filter { $0.value.expires > now || $0.value.fetching } }
+                var lease = leases[name] ?? Lease()
+                if lease.units > 0, lease.expires > now {
+                    lease.units -= 1
+                    leases[name] = lease
+                    // As if the units were taken one at a time: the remaining ones are still ahead of this one.
+                    return .decided(rule.admitted(newTAT: max(lease.tat - rule.interval * Int64(lease.units), now + rule.interval), now: now))
                 }
+                if lease.fetching { return .wait }
+                lease.fetching = true
+                leases[name] = lease
+                return .fetch
+            }
+            switch step {
+            case .decided(let decision):
+                return decision
+            case .wait:
+                await withCheckedContinuation { continuation in
+                    let waiting = leases.withLock { leases -> Bool in
+                        guard leases[name]?.fetching == true else { return false }
+                        leases[name]?.waiters.append(continuation)
+                        return true
+                    }
+                    if !waiting { continuation.resume() }
+                }
+            case .fetch:
+                let taken: RateLimitDecision
+                do {
+                    taken = try await shared.acquire(keyID: keyID, group: group, rule: rule, now: now, units: size)
+                } catch {
+                    finishFetch(name, lease: nil)
+                    throw error
+                }
+                guard taken.allowed else {
+                    finishFetch(name, lease: nil)
+                    // Not a whole lease left: one unit, exactly as the shared state decides.
+                    return try await shared.acquire(keyID: keyID, group: group, rule: rule, now: now, units: 1)
+                }
+                finishFetch(name, lease: (size - 1, taken.newTAT, now + Self.leaseLifetime))
                 return rule.admitted(newTAT: max(taken.newTAT - rule.interval * Int64(size - 1), now + rule.interval), now: now)
             }
         }
-        return try await shared.acquire(keyID: keyID, group: group, rule: rule, now: now, units: 1)
+    }
+
+    /// Ends a fetch: stores the lease taken (if any) and wakes the requests that waited for it.
+    private func finishFetch(_ name: String, lease taken: (units: Int, tat: Int64, expires: Int64)?) {
+        let waiters = leases.withLock { leases -> [CheckedContinuation<Void, Never>] in
+            var lease = leases[name] ?? Lease()
+            if let taken {
+                lease.units = taken.units
+                lease.tat = taken.tat
+                lease.expires = taken.expires
+            }
+            lease.fetching = false
+            let waiters = lease.waiters
+            lease.waiters = []
+            leases[name] = lease
+            return waiters
+        }
+        for waiter in waiters { waiter.resume() }
     }
 
     func peek(keyID: String, group: RateLimitGroup, rule: GCRA, now: Int64) async throws -> RateLimitDecision {
         try await shared.peek(keyID: keyID, group: group, rule: rule, now: now)
-    }
-
-    /// A unit of a lease this server holds, if one is left and still valid.
-    private func takeLeased(_ name: String, rule: GCRA, now: Int64) -> RateLimitDecision? {
-        leases.withLock { leases in
-            guard var lease = leases[name], lease.units > 0, lease.expires > now else { return nil }
-            lease.units -= 1
-            leases[name] = lease
-            // As if the units were taken one at a time: the remaining ones are still ahead of this one.
-            return rule.admitted(newTAT: max(lease.tat - rule.interval * Int64(lease.units), now + rule.interval), now: now)
-        }
     }
 }

@@ -58,14 +58,18 @@ final class PostgresAuditBatcher: Sendable {
     /// Runs `body` on a pooled connection outside any transaction (the storage's own, with its deadline and error
     /// mapping): each statement commits on its own.
     private let connection: @Sendable (@escaping @Sendable (SQLStorageSession) async throws -> [Result<Void, any Error>]) async throws -> [Result<Void, any Error>]
+    /// Runs `body` in a transaction of its own (the storage's: rolled back, or its connection closed, on failure).
+    private let transaction: @Sendable (@escaping @Sendable (SQLStorageSession) async throws -> (state: AuditChainState, trusted: Bool)?) async throws -> (state: AuditChainState, trusted: Bool)?
     /// An organisation's enabled endpoints, from the server's memory when it may be used (else read in `session`).
     private let subscribers: @Sendable (_ organizationID: String, _ session: SQLStorageSession) async throws -> [WebhookEndpoint]
 
     init(
         connection: @escaping @Sendable (@escaping @Sendable (SQLStorageSession) async throws -> [Result<Void, any Error>]) async throws -> [Result<Void, any Error>],
+        transaction: @escaping @Sendable (@escaping @Sendable (SQLStorageSession) async throws -> (state: AuditChainState, trusted: Bool)?) async throws -> (state: AuditChainState, trusted: Bool)?,
         subscribers: @escaping @Sendable (_ organizationID: String, _ session: SQLStorageSession) async throws -> [WebhookEndpoint]
     ) {
         self.connection = connection
+        self.transaction = transaction
         self.subscribers = subscribers
     }
 
@@ -140,52 +144,68 @@ final class PostgresAuditBatcher: Sendable {
     /// Links `items` to the chain of `organizationID` and writes them with the head's move, again until the head
     /// this server linked to is the stored one.
     private func append(_ items: [Item], organizationID: String, _ session: SQLStorageSession) async throws {
-        let db = session.database
-        let chain = items[0].log.chain
         let endpoints = try await subscribers(organizationID, session)
         var known = heads.withLock { $0[organizationID] }
         let lockAtOnce = contended.withLock { $0[organizationID].map { ContinuousClock.now < $0 } ?? false }
-        for attempt in 0... {
-            let locked = lockAtOnce || attempt >= Self.optimisticAttempts
-            if locked { try await db.raw("BEGIN").run() }
-            do {
-                if known == nil || locked {
-                    // Created if it is the chain's first event; read without a lock (the move below is conditional),
-                    // or, on a contended chain, locked until this transaction ends (the wait for it is counted).
-                    let asked = ContinuousClock.now
-                    let state = try await session.audit.lockHead(organizationID: organizationID)
-                    if locked { counts.withLock { $0.contentionSeconds += (ContinuousClock.now - asked).inSeconds * Double(items.count) } }
-                    known = (state, state.isTrusted(by: chain))
-                }
-                guard let (start, trusted) = known else { continue }
-                var state = start
-                var events: [AuditEvent] = []
-                var deliveries: [WebhookDelivery] = []
-                for item in items {
-                    let event = item.log.link(item.pending, to: &state, trusted: trusted)
-                    events.append(event)
-                    deliveries += item.log.deliveries(of: event, to: endpoints)
-                }
-                let began = ContinuousClock.now
-                let moved = try await db.raw(Self.appendStatement(from: start, to: state, events: events, deliveries: deliveries))
-                    .first()?.decode(column: "moved", as: Int64.self) ?? 0
-                if locked { try await db.raw("COMMIT").run() }
-                if moved == 1 {
-                    heads.withLock { $0[organizationID] = (state, trusted) }
-                    counts.withLock { $0.events += events.count }
+        do {
+            for attempt in 0... {
+                if lockAtOnce || attempt >= Self.optimisticAttempts {
+                    // In a transaction of its own, the head locked first: this attempt cannot lose.
+                    let written = try await transaction { locked in
+                        try await self.attempt(items, organizationID: organizationID, known: nil, endpoints: endpoints, locked: true, locked)
+                    }
+                    guard let written else { throw KaitoError(.unavailable, "The audit chain head is missing.") }
+                    heads.withLock { $0[organizationID] = written }
                     return
                 }
-                // Another server (or a unit of work) moved the head: this attempt wrote nothing.
-                let lost = ContinuousClock.now - began
-                counts.withLock { $0.contentionSeconds += lost.inSeconds * Double(items.count) }
-                contended.withLock { $0[organizationID] = ContinuousClock.now + Self.contentionMemory }
+                if let written = try await self.attempt(items, organizationID: organizationID, known: known, endpoints: endpoints, locked: false, session) {
+                    heads.withLock { $0[organizationID] = written }
+                    return
+                }
                 known = nil
-            } catch {
-                if locked { _ = try? await db.raw("ROLLBACK").run() }
-                heads.withLock { $0[organizationID] = nil }
-                throw error
             }
+        } catch {
+            heads.withLock { $0[organizationID] = nil }
+            throw error
         }
+    }
+
+    /// One attempt: link `items` to `known` (read if nil; locked with `locked`, inside the caller's transaction) and
+    /// send the one statement. Returns the chain's new state, or nil when another append had moved the head.
+    private func attempt(
+        _ items: [Item], organizationID: String, known: (state: AuditChainState, trusted: Bool)?, endpoints: [WebhookEndpoint],
+        locked: Bool, _ session: SQLStorageSession
+    ) async throws -> (state: AuditChainState, trusted: Bool)? {
+        var start = known
+        if start == nil {
+            // Created if it is the chain's first event; read without a lock (the move below is conditional), or, on
+            // a contended chain, locked until the caller's transaction ends (the wait for it is counted).
+            let asked = ContinuousClock.now
+            let state = try await session.audit.lockHead(organizationID: organizationID)
+            if locked { counts.withLock { $0.contentionSeconds += (ContinuousClock.now - asked).inSeconds * Double(items.count) } }
+            start = (state, state.isTrusted(by: items[0].log.chain))
+        }
+        guard let (head, trusted) = start else { return nil }
+        var state = head
+        var events: [AuditEvent] = []
+        var deliveries: [WebhookDelivery] = []
+        for item in items {
+            let event = item.log.link(item.pending, to: &state, trusted: trusted)
+            events.append(event)
+            deliveries += item.log.deliveries(of: event, to: endpoints)
+        }
+        let began = ContinuousClock.now
+        let moved = try await session.database.raw(Self.appendStatement(from: head, to: state, events: events, deliveries: deliveries))
+            .first()?.decode(column: "moved", as: Int64.self) ?? 0
+        guard moved == 1 else {
+            // Another server (or a unit of work) moved the head: this attempt wrote nothing.
+            let lost = ContinuousClock.now - began
+            counts.withLock { $0.contentionSeconds += lost.inSeconds * Double(items.count) }
+            contended.withLock { $0[organizationID] = ContinuousClock.now + Self.contentionMemory }
+            return nil
+        }
+        counts.withLock { $0.events += events.count }
+        return (state, trusted)
     }
 
     /// One statement: move the head from `head` (the whole stored state: a prune moves the anchor) to `state`; only if

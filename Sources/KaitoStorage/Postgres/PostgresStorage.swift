@@ -20,7 +20,21 @@ public final class PostgresStorage: Storage {
     /// Woken by this server's LISTEN connection when any server's transaction that ran `NOTIFY` commits.
     public let changes = ChangeHub()
     /// Whether the LISTEN connection is up: only then does every change by any server reach this server's caches.
-    private let listening = Locked(false)
+    private let listening = Locked(Listening())
+
+    /// The LISTEN connection's state: up, and when this server's own heartbeat last came back through it.
+    struct Listening {
+        var up = false
+        var heartbeat = ContinuousClock.now
+    }
+
+    /// The LISTEN connection stopped delivering this server's heartbeats.
+    struct ListenLost: Error {}
+
+    /// How often a heartbeat goes out through `NOTIFY`, and how long without one coming back means the LISTEN
+    /// connection is lost (a connection a firewall or failover dropped without a word): caches stop being used then.
+    static let heartbeatInterval: Duration = .seconds(2)
+    static let heartbeatTimeout: Duration = .seconds(6)
     public let rateLimits: any RateLimitStore
     private let dialect = PostgresDialectSupport()
     private let logger: Logger
@@ -73,6 +87,12 @@ public final class PostgresStorage: Storage {
                 batcher = PostgresAuditBatcher { body in
                     guard let storage = weakStorage else { throw KaitoError(.unavailable, "The database is closed.") }
                     return try await storage.withDatabase(body)
+                } transaction: { body in
+                    guard let storage = weakStorage else { throw KaitoError(.unavailable, "The database is closed.") }
+                    return try await storage.transaction(begin: "BEGIN") { session in
+                        guard let session = session as? SQLStorageSession else { preconditionFailure("a PostgreSQL session") }
+                        return try await body(session)
+                    }
                 } subscribers: { organizationID, session in
                     let read = { try await session.webhooks.activeEndpoints(organizationID: organizationID, topic: .auditEvent) }
                     guard weakStorage?.cachesAreCurrent() == true else { return try await read() }
@@ -139,6 +159,8 @@ public final class PostgresStorage: Storage {
         try await batcher.append(pending, log: log, key: key)
     }
 
+    public var cachedKeysMayLag: Bool { true }
+
     public func counters() -> [StorageCounter] {
         guard let statistics = batcher.withLock({ $0?.statistics }) else { return [] }
         return [
@@ -196,7 +218,7 @@ public final class PostgresStorage: Storage {
     /// to them, by any server, publishes a `CacheTopic` that empties them here (this server's own at once, others'
     /// through `NOTIFY`, within the time a notification takes to arrive).
     public func cachesAreCurrent() -> Bool {
-        listening.withLock { $0 }
+        listening.withLock { $0.up && ContinuousClock.now - $0.heartbeat < Self.heartbeatTimeout }
     }
 
     /// Holds one connection that LISTENs on the changes channel and hands every notification to `changes`;
@@ -207,6 +229,7 @@ public final class PostgresStorage: Storage {
         let changes = self.changes
         let logger = self.logger
         let listening = self.listening
+        let heartbeat = "kaito.heartbeat." + UUID().uuidString
         let task = Task {
             while !Task.isCancelled {
                 do {
@@ -214,10 +237,39 @@ public final class PostgresStorage: Storage {
                         try await connection.listen(on: PendingTopics.channel) { notifications in
                             // Listening from here: what was cached before (while nothing could be missed, or not at
                             // all) is dropped once, then changes arrive as notifications.
-                            listening.withLock { $0 = true }
+                            listening.withLock { $0 = Listening(up: true, heartbeat: .now) }
                             for topic in CacheTopic.all { changes.publish(topic) }
-                            defer { listening.withLock { $0 = false } }
-                            for try await notification in notifications { changes.publish(notification.payload) }
+                            defer { listening.withLock { $0.up = false } }
+                            try await withThrowingTaskGroup(of: Void.self) { group in
+                                group.addTask {
+                                    for try await notification in notifications {
+                                        if notification.payload == heartbeat {
+                                            listening.withLock { $0.heartbeat = .now }
+                                        } else if !notification.payload.hasPrefix("kaito.heartbeat.") {
+                                            changes.publish(notification.payload)
+                                        }
+                                    }
+                                }
+                                group.addTask {
+                                    // This server's heartbeat, sent through the pool and expected back here.
+                                    while true {
+                                        try await Task.sleep(for: Self.heartbeatInterval)
+                                        _ = try? await DatabaseDeadline.run(Self.heartbeatInterval) {
+                                            try await client.withConnection { pooled in
+                                                try await pooled.sql().raw("SELECT pg_notify(\(bind: PendingTopics.channel), \(bind: heartbeat))").run()
+                                            }
+                                        }
+                                        if ContinuousClock.now - listening.withLock({ $0.heartbeat }) >= Self.heartbeatTimeout {
+                                            // Lost without a word: close it, and listen again on a new connection.
+                                            listening.withLock { $0.up = false }
+                                            try? await connection.close()
+                                            throw ListenLost()
+                                        }
+                                    }
+                                }
+                                try await group.next()
+                                group.cancelAll()
+                            }
                         }
                     }
                 } catch {
@@ -267,6 +319,7 @@ struct PostgresDialectSupport: SQLDialectSupport {
     var claimLockSuffix: String { " FOR UPDATE SKIP LOCKED" }
     var rowLockSuffix: String { " FOR UPDATE" }
     var notifiesInDatabase: Bool { true }
+    var byteOrder: String { #" COLLATE "C""# }
 
     func isUniqueViolation(_ error: any Error) -> Bool {
         (error as? PSQLError)?.serverInfo?[.sqlState] == "23505"

@@ -13,4 +13,7 @@ protocol SQLDialectSupport: Sendable {
     /// Whether `notifyAfterCommit` runs `NOTIFY` in the transaction (PostgreSQL) rather than publishing in process
     /// after the commit (SQLite, where every writer is in this process).
     var notifiesInDatabase: Bool { get }
+    /// Appended to a text column that pages are ordered and cut by, so that the order is the bytes' order on every
+    /// database (the server's memory pages the same way): ` COLLATE "C"` on PostgreSQL; nothing on SQLite (`BINARY`).
+    var byteOrder: String { get }
 }

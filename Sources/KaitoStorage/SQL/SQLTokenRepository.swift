@@ -8,6 +8,8 @@ struct SQLTokenRepository: TokenRepository {
     let changes: ChangeNotifier
 
     func insert(_ token: Token) async throws {
+        // A new token changes every cached token list of its organisation.
+        try await changes.notify(CacheTopic.tokens)
         try await dialect.mappingConflict("A token with the slug '\(token.slug)' already exists.") {
             try await db.raw("""
                 INSERT INTO tokens (id, org_id, slug, name, issuer, account, kind, algorithm, digits, period, sealed_seed,
@@ -30,13 +32,13 @@ struct SQLTokenRepository: TokenRepository {
         if let slugs {
             guard !slugs.isEmpty else { return [] }
             return try await db.raw("""
-                SELECT * FROM tokens WHERE org_id = \(bind: organizationID) AND slug > \(bind: cursor ?? "")
-                AND slug IN (\(binds: slugs)) ORDER BY slug LIMIT \(literal: limit)
+                SELECT * FROM tokens WHERE org_id = \(bind: organizationID) AND slug\(unsafeRaw: dialect.byteOrder) > \(bind: cursor ?? "")
+                AND slug IN (\(binds: slugs)) ORDER BY slug\(unsafeRaw: dialect.byteOrder) LIMIT \(literal: limit)
                 """).all().map(Self.decode)
         }
         return try await db.raw("""
-            SELECT * FROM tokens WHERE org_id = \(bind: organizationID) AND slug > \(bind: cursor ?? "")
-            ORDER BY slug LIMIT \(literal: limit)
+            SELECT * FROM tokens WHERE org_id = \(bind: organizationID) AND slug\(unsafeRaw: dialect.byteOrder) > \(bind: cursor ?? "")
+            ORDER BY slug\(unsafeRaw: dialect.byteOrder) LIMIT \(literal: limit)
             """).all().map(Self.decode)
     }
 

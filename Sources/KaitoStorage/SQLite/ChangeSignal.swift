@@ -26,24 +26,26 @@ struct ChangeSignal: Sendable {
         seen.withLock { $0 = stamp() }
     }
 
-    /// Records a change (operator side), after the transaction that made it committed.
-    func raise() {
+    /// Records a change (operator side), after the transaction that made it committed. Returns false when the file
+    /// cannot be written (the server then does not hear of the change until it restarts).
+    @discardableResult
+    func raise() -> Bool {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { return }
+        guard descriptor >= 0 else { return false }
         defer { close(descriptor) }
         var info = stat()
         if fstat(descriptor, &info) == 0, info.st_size >= 4096 { _ = ftruncate(descriptor, 0) }
         var byte: UInt8 = 0x2E
-        _ = write(descriptor, &byte, 1)
+        return write(descriptor, &byte, 1) == 1
     }
 
-    /// Whether the file changed since the last call (server side).
-    func hasChanged() -> Bool {
+    /// Calls `changed` if the file changed since it was last seen (server side), and only then records it as seen:
+    /// a request that checks meanwhile sees the change too, never a cache that `changed` has not emptied yet.
+    func check(ifChanged changed: () -> Void) {
         let now = stamp()
-        return seen.withLock { seen in
-            defer { seen = now }
-            return seen != now
-        }
+        guard seen.withLock({ $0 != now }) else { return }
+        changed()
+        seen.withLock { $0 = now }
     }
 
     private func stamp() -> Stamp {

@@ -128,8 +128,19 @@ final class RawSQLiteDatabase: SQLDatabase, @unchecked Sendable {
             statement = prepared
         } else {
             var prepared: OpaquePointer?
-            guard sqlite_nio_sqlite3_prepare_v3(handle, sql, -1, UInt32(KAITO_SQLITE_PREPARE_PERSISTENT), &prepared, nil) == KAITO_SQLITE_OK,
-                  let prepared else { throw failure() }
+            var rest = ""
+            let result = sql.withCString { text in
+                var tail: UnsafePointer<CChar>?
+                let result = sqlite_nio_sqlite3_prepare_v3(handle, text, -1, UInt32(KAITO_SQLITE_PREPARE_PERSISTENT), &prepared, &tail)
+                if let tail { rest = String(cString: tail) }
+                return result
+            }
+            guard result == KAITO_SQLITE_OK, let prepared else { throw failure() }
+            // One statement per call: a second one would silently not run.
+            guard rest.allSatisfy({ $0.isWhitespace || $0 == ";" }) else {
+                sqlite_nio_sqlite3_finalize(prepared)
+                throw Error(code: 1, message: "more than one statement in one call")
+            }
             if statements.count >= Self.statementCapacity {
                 for old in statements.values { sqlite_nio_sqlite3_finalize(old) }
                 statements.removeAll()

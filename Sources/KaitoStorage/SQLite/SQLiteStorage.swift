@@ -131,7 +131,9 @@ public final class SQLiteStorage: Storage {
     public func write<T: Sendable>(_ body: @Sendable @escaping (any StorageSession) async throws -> T) async throws -> T {
         do {
             let (result, topics) = try await groupCommit.run { session in try await body(session) }
-            if role == .operatorCommand, topics.contains(where: CacheTopic.all.contains) { signal.raise() }
+            if role == .operatorCommand, topics.contains(where: CacheTopic.all.contains), !signal.raise() {
+                logger.warning("could not tell a running server of this change: restart it to see it", metadata: ["file": "\(signal.path)"])
+            }
             for topic in topics { changes.publish(topic) }
             return result
         } catch {
@@ -151,9 +153,7 @@ public final class SQLiteStorage: Storage {
 
     public func cachesAreCurrent() -> Bool {
         guard role == .server else { return false }
-        if signal.hasChanged() {
-            for topic in CacheTopic.all { changes.publish(topic) }
-        }
+        signal.check { for topic in CacheTopic.all { changes.publish(topic) } }
         return true
     }
 
@@ -222,6 +222,7 @@ struct SQLiteDialectSupport: SQLDialectSupport {
     var claimLockSuffix: String { "" }
     var rowLockSuffix: String { "" }
     var notifiesInDatabase: Bool { false }
+    var byteOrder: String { "" }
 
     func isUniqueViolation(_ error: any Error) -> Bool {
         if let error = error as? RawSQLiteDatabase.Error { return error.isUniqueViolation }
