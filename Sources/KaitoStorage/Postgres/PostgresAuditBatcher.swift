@@ -14,7 +14,7 @@ import SQLKit
 ///
 /// So a server alone on a chain never holds its head across round trips, and the head moves only from the exact state
 /// the events were linked to: never a fork. When another server's append voids a statement, the chain counts as
-/// contended for a second, and its batches then lock the head first (`SELECT ... FOR UPDATE` in a transaction of their
+/// contended for ten seconds, and its batches then lock the head first (`SELECT ... FOR UPDATE` in a transaction of their
 /// own: two servers busy on one chain take turns rather than void each other's work). The seconds requests spend on
 /// voided attempts and waiting for that lock are counted (`contentionSeconds`) to compare with the time requests
 /// take. Each request returns once its chain's statement has committed.
@@ -54,7 +54,7 @@ final class PostgresAuditBatcher: Sendable {
     /// Chains another server appended to lately, until when: their batches take the head's lock at once (two
     /// servers busy on one chain would otherwise void each other's statements in turn).
     private let contended = Locked<[String: ContinuousClock.Instant]>([:])
-    static let contentionMemory: Duration = .seconds(1)
+    static let contentionMemory: Duration = .seconds(10)
     /// Runs `body` on a pooled connection outside any transaction (the storage's own, with its deadline and error
     /// mapping): each statement commits on its own.
     private let connection: @Sendable (@escaping @Sendable (SQLStorageSession) async throws -> [Result<Void, any Error>]) async throws -> [Result<Void, any Error>]
