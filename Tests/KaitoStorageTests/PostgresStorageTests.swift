@@ -35,6 +35,34 @@ struct PostgresStorageTests {
         await TestDatabase.dropDatabase(url: url, adminURL: admin)
     }
 
+    @Test("Caches are used only while the LISTEN connection is up: a lost one turns them off, and listening resumes")
+    func listenConnectionLost() async throws {
+        let admin = try #require(TestDatabase.postgresAdminURL)
+        let url = try await TestDatabase.createDatabase(adminURL: admin)
+        let storage = try await PostgresStorage.open(url: url, logger: logger)
+        func waitFor(_ expected: Bool) async throws -> Bool {
+            for _ in 0..<100 {
+                if storage.cachesAreCurrent() == expected { return true }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            return false
+        }
+        #expect(try await waitFor(true), "listening after start")
+        // Caches that were filled before the loss are emptied when listening resumes.
+        let emptied = Locked(0)
+        storage.changes.observe(CacheTopic.keys) { emptied.withLock { $0 += 1 } }
+        try await storage.executeForTesting("""
+            SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+            WHERE datname = current_database() AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()
+            """)
+        #expect(try await waitFor(false), "caches off once the connection is gone")
+        let before = emptied.withLock { $0 }
+        #expect(try await waitFor(true), "listening again on a new connection")
+        #expect(emptied.withLock { $0 } > before, "caches emptied when listening resumed")
+        try await storage.close()
+        await TestDatabase.dropDatabase(url: url, adminURL: admin)
+    }
+
     @Test("A schema newer than this build is refused")
     func schemaTooNew() async throws {
         let admin = try #require(TestDatabase.postgresAdminURL)
