@@ -44,7 +44,7 @@ struct TokensController {
             let query = try QueryParameters(request, allowed: ["min_valid"])
             let minValid = try query.integer("min_valid", in: 0...(TOTPParameters.periodRange.upperBound - 1))
             let code = try await tokens.code(slug: try slug(context), minValid: minValid, by: caller)
-            var response = try JSONCoding.response(CodeResponse(code: code.code, expiresIn: code.expiresIn, period: code.period))
+            var response = try Self.codeResponse(code)
             response.headers[.cacheControl] = "no-store"
             return response
         }
@@ -64,6 +64,16 @@ struct TokensController {
         }
     }
 
+    /// `CodeResponse` as JSON, written directly for the endpoint called most (a code is digits, the rest integers);
+    /// anything else goes through the encoder.
+    static func codeResponse(_ code: GeneratedCode) throws -> Response {
+        guard !code.code.isEmpty, code.code.utf8.allSatisfy({ (48...57).contains($0) }) else {
+            return try JSONCoding.response(CodeResponse(code: code.code, expiresIn: code.expiresIn, period: code.period))
+        }
+        let body = #"{"code":""# + code.code + #"","expires_in":"# + String(code.expiresIn) + #","period":"# + String(code.period) + "}"
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
     private func slug(_ context: KaitoRequestContext) throws -> String {
         guard let slug = context.parameters.get("slug") else { throw KaitoError.notFound("The token") }
         return slug
@@ -77,4 +87,5 @@ extension TokenDraft {
             otpauthURI: body.otpauthURI, algorithm: body.algorithm, digits: body.digits, period: body.period, kind: body.kind
         )
     }
+
 }

@@ -105,9 +105,20 @@ final class RawSQLiteDatabase: SQLDatabase, @unchecked Sendable {
 
     /// Runs `sql` with `binds`, calling `onRow` for each row.
     func run(_ sql: String, _ binds: [any Encodable & Sendable], _ onRow: (any SQLRow) -> Void = { _ in }) throws {
+        var values: [Value] = []
+        values.reserveCapacity(binds.count)
+        for bound in binds {
+            guard let value = Self.value(of: bound) else { throw Error(code: 20, message: "cannot bind a value of type \(type(of: bound))") }
+            values.append(value)
+        }
+        try run(sql, values: values, onRow)
+    }
+
+    /// Runs `sql` with values already in SQLite's types (the appender's statements: no dynamic casts).
+    func run(_ sql: String, values: [Value], _ onRow: (any SQLRow) -> Void = { _ in }) throws {
         eventLoop.preconditionInEventLoop()
         try withStatement(sql) { statement in
-            for (offset, value) in binds.enumerated() { try bind(statement, Int32(offset + 1), value) }
+            for (offset, value) in values.enumerated() { try bind(statement, Int32(offset + 1), value) }
             var columns: [String: Int32]?
             while true {
                 let result = sqlite_nio_sqlite3_step(statement)
@@ -172,11 +183,14 @@ final class RawSQLiteDatabase: SQLDatabase, @unchecked Sendable {
         case text(String)
         case blob([UInt8])
         case null
+
+        /// Text, or NULL for nil.
+        static func text(_ text: String?) -> Value { text.map { .text($0) } ?? .null }
     }
 
-    func bind(_ statement: OpaquePointer, _ index: Int32, _ value: any Encodable & Sendable) throws {
+    func bind(_ statement: OpaquePointer, _ index: Int32, _ value: Value) throws {
         let result: Int32
-        switch Self.value(of: value) {
+        switch value {
         case .integer(let integer): result = sqlite_nio_sqlite3_bind_int64(statement, index, integer)
         case .real(let real): result = sqlite_nio_sqlite3_bind_double(statement, index, real)
         case .null: result = sqlite_nio_sqlite3_bind_null(statement, index)
@@ -190,16 +204,15 @@ final class RawSQLiteDatabase: SQLDatabase, @unchecked Sendable {
             result = bytes.withUnsafeBytes { buffer in
                 kaito_sqlite_bind_blob(statement, index, buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(buffer.count))
             }
-        case nil:
-            throw Error(code: 20, message: "cannot bind a value of type \(type(of: value))")
         }
         guard result == KAITO_SQLITE_OK else { throw failure() }
     }
 
     /// The column value of a bound Swift value, for the types the repositories bind; nil for any other.
     static func value(of bound: Any) -> Value? {
+        // Concrete types first (a cast from `Any` looks through an Optional that holds a value); the existential cast
+        // to `OptionalValue`, the costly one, only for what is left: nil.
         switch bound {
-        case let optional as any OptionalValue: return optional.isNone ? .null : optional.wrappedValue.flatMap(value(of:))
         case let text as String: return .text(text)
         case let integer as Int: return .integer(Int64(integer))
         case let integer as Int64: return .integer(integer)
@@ -208,6 +221,7 @@ final class RawSQLiteDatabase: SQLDatabase, @unchecked Sendable {
         case let flag as Bool: return .integer(flag ? 1 : 0)
         case let data as Data: return .blob(Array(data))
         case let bytes as [UInt8]: return .blob(bytes)
+        case let optional as any OptionalValue: return optional.isNone ? .null : optional.wrappedValue.flatMap(value(of:))
         default: return nil
         }
     }

@@ -107,11 +107,12 @@ final class SQLiteAppender: @unchecked Sendable {
             INSERT INTO audit_events (id, org_id, seq, at, actor_type, actor_id, actor_name, action, target_type, target_id,
                                       outcome, reason, ip, user_agent, request_id, flagged, prev_hash, hash, occurrences)
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
-            """, [
-            event.id, event.organizationID, event.seq, Timestamp.unixSeconds(event.at), event.actor.type, event.actor.id,
-            event.actor.name, event.action.rawValue, event.target?.type, event.target?.id, event.outcome.rawValue, event.reason,
-            event.ip, event.userAgent, event.requestID, event.flagged ? 1 : 0, event.prevHash, event.hash,
-            event.count == 1 ? nil : event.count,
+            """, values: [
+            .text(event.id), .text(event.organizationID), .integer(Int64(event.seq)), .integer(Timestamp.unixSeconds(event.at)),
+            .text(event.actor.type), .text(event.actor.id), .text(event.actor.name), .text(event.action.rawValue),
+            .text(event.target?.type), .text(event.target?.id), .text(event.outcome.rawValue), .text(event.reason),
+            .text(event.ip), .text(event.userAgent), .text(event.requestID), .integer(event.flagged ? 1 : 0), .text(event.prevHash),
+            .text(event.hash), event.count == 1 ? .null : .integer(Int64(event.count)),
         ])
     }
 
@@ -119,10 +120,10 @@ final class SQLiteAppender: @unchecked Sendable {
         try db.run("""
             INSERT INTO webhook_deliveries (id, org_id, endpoint_id, type, data, created_at, status, attempts, next_attempt_at)
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-            """, [
-            delivery.id, delivery.organizationID, delivery.endpointID, delivery.type, delivery.data,
-            Timestamp.unixSeconds(delivery.createdAt), delivery.status.rawValue, delivery.attempts,
-            delivery.nextAttemptAt.map(Timestamp.unixSeconds),
+            """, values: [
+            .text(delivery.id), .text(delivery.organizationID), .text(delivery.endpointID), .text(delivery.type), .text(delivery.data),
+            .integer(Timestamp.unixSeconds(delivery.createdAt)), .text(delivery.status.rawValue), .integer(Int64(delivery.attempts)),
+            delivery.nextAttemptAt.map { .integer(Timestamp.unixSeconds($0)) } ?? .null,
         ])
     }
 
@@ -132,9 +133,11 @@ final class SQLiteAppender: @unchecked Sendable {
             UPDATE audit_heads SET seq = ?1, hash = ?2, anchor_seq = ?3, anchor_hash = ?4, keyed_from = ?5, tag = ?6
             WHERE org_id = ?7 AND seq = ?8 AND hash = ?9 AND anchor_seq = ?10 AND anchor_hash = ?11 AND keyed_from = ?12
               AND tag IS ?13
-            """, [
-            state.head.seq, state.head.hash, state.anchor.seq, state.anchor.hash, state.keyedFrom, state.tag,
-            state.organizationID, head.head.seq, head.head.hash, head.anchor.seq, head.anchor.hash, head.keyedFrom, head.tag,
+            """, values: [
+            .integer(Int64(state.head.seq)), .text(state.head.hash), .integer(Int64(state.anchor.seq)), .text(state.anchor.hash),
+            .integer(Int64(state.keyedFrom)), .text(state.tag), .text(state.organizationID), .integer(Int64(head.head.seq)),
+            .text(head.head.hash), .integer(Int64(head.anchor.seq)), .text(head.anchor.hash), .integer(Int64(head.keyedFrom)),
+            .text(head.tag),
         ])
         guard db.changes == 1 else { throw ChainMoved() }
     }
