@@ -24,7 +24,7 @@ import zxingcpp
 from PIL import Image
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 
 from harness import call, kaito_serve
@@ -60,7 +60,7 @@ def at(driver, url, message):
 
 def wait_for(condition, what, timeout=10):
     """Waits until `condition()` holds. After a click the old page may still be there, or go away while it is read
-    (a stale element): both mean "not yet"."""
+    (a stale element, or Chrome's "node does not belong to the document"): both mean "not yet"."""
     deadline = time.time() + timeout
     while True:
         try:
@@ -68,6 +68,10 @@ def wait_for(condition, what, timeout=10):
                 return
         except (StaleElementReferenceException, NoSuchElementException):
             pass
+        except WebDriverException as error:
+            # Chrome's form of a stale element: the node was read while its page went away.
+            if "does not belong to the document" not in str(error):
+                raise
         check(time.time() < deadline, f"waited {timeout} s for {what}")
         time.sleep(0.1)
 
