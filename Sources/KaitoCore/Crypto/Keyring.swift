@@ -118,15 +118,21 @@ public final class Keyring: Sendable {
     /// time a version is needed, then kept in memory).
     /// - Throws: `unavailable` when it is missing or wrapped by another master key; `Envelope.Error` when altered.
     public func dataKey(organizationID: String, opening sealed: [[UInt8]], session: any StorageSession) async throws -> DataKey {
-        if let cached = dataKeys.withLock({ $0[organizationID] }), sealed.allSatisfy(cached.canOpen) { return cached }
+        if let cached = cachedDataKey(organizationID: organizationID, opening: sealed) { return cached }
         return try await load(organizationID: organizationID, session: session)
     }
 
     /// The organisation's data key able to open every value of `sealed`, read in a snapshot of its own if this
     /// server has not loaded it yet.
     public func dataKey(organizationID: String, opening sealed: [[UInt8]], storage: any Storage) async throws -> DataKey {
-        if let cached = dataKeys.withLock({ $0[organizationID] }), sealed.allSatisfy(cached.canOpen) { return cached }
+        if let cached = cachedDataKey(organizationID: organizationID, opening: sealed) { return cached }
         return try await storage.read { session in try await self.load(organizationID: organizationID, session: session) }
+    }
+
+    /// The data key this server holds for the organisation, if it opens every value of `sealed`.
+    private func cachedDataKey(organizationID: String, opening sealed: [[UInt8]]) -> DataKey? {
+        guard let cached = dataKeys.withLock({ $0[organizationID] }), sealed.allSatisfy(cached.canOpen) else { return nil }
+        return cached
     }
 
     /// The organisation's data key as it must seal a new value now: with the current version, read in the

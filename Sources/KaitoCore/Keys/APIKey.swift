@@ -55,7 +55,6 @@ public struct APIKey: Sendable, Equatable {
 
     public static let idPrefix = "key"
     public static let nameLimit = 200
-    /// `last_used_at` is refreshed at most this often (seconds), so that ordinary use does not write on every request.
     /// Whether `other` grants what this key grants: the same key, not revoked or spent differently, with the same
     /// scopes, networks, expiry, token binding, limits and user (its name and last use may differ).
     public func authorizesAlike(_ other: APIKey) -> Bool {
@@ -65,5 +64,6 @@ public struct APIKey: Sendable, Equatable {
             && rateLimits == other.rateLimits && userID == other.userID
     }
 
+    /// `last_used_at` is refreshed at most this often (seconds), so that ordinary use does not write on every request.
     public static let lastUsedResolution: TimeInterval = 60
 }

@@ -40,9 +40,7 @@ public struct TokenService: Sendable {
         // From memory when the key's use needs no record now (the page is what the query below would return).
         if !caller.mustRecordUse(at: clock.now()), let all = try await work.tokenList(organizationID: caller.organizationID) {
             let after = Array((cursor ?? "").utf8)
-            let rows = all.lazy.filter { token in
-                caller.allowsToken(token.slug) && token.slug.utf8.lexicographicallyPrecedes(after) == false && Array(token.slug.utf8) != after
-            }.prefix(limit + 1)
+            let rows = all.lazy.filter { caller.allowsToken($0.slug) && after.lexicographicallyPrecedes($0.slug.utf8) }.prefix(limit + 1)
             return Page.from(Array(rows), limit: limit, cursor: \.slug)
         }
         let rows = try await work.run(for: caller) { session in

@@ -87,5 +87,4 @@ extension TokenDraft {
             otpauthURI: body.otpauthURI, algorithm: body.algorithm, digits: body.digits, period: body.period, kind: body.kind
         )
     }
-
 }

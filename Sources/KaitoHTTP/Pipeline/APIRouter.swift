@@ -83,53 +83,53 @@ public final class APIRouter: @unchecked Sendable {
         }
 
         @Sendable func keyed(_ request: Request, _ context: Context, _ outcome: inout HTTPMetrics.ScopeOutcome) async throws -> Response {
-                var context = context
-                let address = clientAddress.resolve(peer: context.remoteAddress, forwardedFor: request.headers[values: .xForwardedFor])
-                let origin = RequestOrigin(requestID: context.requestID, userAgent: request.headers[.userAgent])
-                let caller = try await keys.authenticate(authorization: request.headers[.authorization], address: address, origin: origin)
-                context.logger[metadataKey: "key_id"] = .string(caller.key.id)
-                let slug = path.contains("{slug}") ? context.parameters.get("slug") : nil
-                let target = slug.map { AuditEvent.Target(type: "token", id: $0) }
-                outcome = .denied
-                do {
-                    try caller.requireAllowedAddress()
-                    switch access {
-                    case .scope(let scope): try caller.require(scope)
-                    case .anyOf(let scopes): try caller.require(anyOf: scopes)
-                    case .anyKey, .unauthenticated: break
-                    }
-                    if let slug { try caller.requireToken(slug) }
-                } catch let error as KaitoError {
-                    try await keys.recordDenial(caller, error: error, target: target)
-                    throw error
+            var context = context
+            let address = clientAddress.resolve(peer: context.remoteAddress, forwardedFor: request.headers[values: .xForwardedFor])
+            let origin = RequestOrigin(requestID: context.requestID, userAgent: request.headers[.userAgent])
+            let caller = try await keys.authenticate(authorization: request.headers[.authorization], address: address, origin: origin)
+            context.logger[metadataKey: "key_id"] = .string(caller.key.id)
+            let slug = path.contains("{slug}") ? context.parameters.get("slug") : nil
+            let target = slug.map { AuditEvent.Target(type: "token", id: $0) }
+            outcome = .denied
+            do {
+                try caller.requireAllowedAddress()
+                switch access {
+                case .scope(let scope): try caller.require(scope)
+                case .anyOf(let scopes): try caller.require(anyOf: scopes)
+                case .anyKey, .unauthenticated: break
                 }
-                outcome = .granted
-                guard let group = route.rateLimitGroup else { return try await handler(request, context, caller) }
+                if let slug { try caller.requireToken(slug) }
+            } catch let error as KaitoError {
+                try await keys.recordDenial(caller, error: error, target: target)
+                throw error
+            }
+            outcome = .granted
+            guard let group = route.rateLimitGroup else { return try await handler(request, context, caller) }
 
-                let rule = GCRA(limit: caller.key.rateLimits.limit(for: group))
-                let decision = try await rateLimits.acquire(keyID: caller.key.id, group: group, rule: rule, now: clock.now().unixMicroseconds)
-                let headers = RateLimitHeaders.fields(group: group, decision: decision)
-                guard decision.allowed else {
-                    outcome = .limited
-                    let seconds = RateLimitDecision.seconds(decision.retryAfter)
-                    let error = KaitoError(.rateLimited, "Too many \(group.rawValue) requests for this key; retry in \(seconds) s.", retryAfter: seconds)
-                    return ProblemMiddleware.response(for: error, requestID: context.requestID, headers: headers)
+            let rule = GCRA(limit: caller.key.rateLimits.limit(for: group))
+            let decision = try await rateLimits.acquire(keyID: caller.key.id, group: group, rule: rule, now: clock.now().unixMicroseconds)
+            let headers = RateLimitHeaders.fields(group: group, decision: decision)
+            guard decision.allowed else {
+                outcome = .limited
+                let seconds = RateLimitDecision.seconds(decision.retryAfter)
+                let error = KaitoError(.rateLimited, "Too many \(group.rawValue) requests for this key; retry in \(seconds) s.", retryAfter: seconds)
+                return ProblemMiddleware.response(for: error, requestID: context.requestID, headers: headers)
+            }
+            // From here every response, failures included, carries the limit headers.
+            do {
+                var response = try await handler(request, context, caller)
+                response.headers.append(contentsOf: headers)
+                return response
+            } catch let stale as StaleCredentials {
+                throw stale
+            } catch {
+                var kaitoError = ProblemMiddleware.kaitoError(for: error, logger: context.logger)
+                if [401, 403].contains(ProblemTable.status(for: kaitoError.code).code) {
+                    // A refusal inside the handler (plan, binding, a lost single-use race) is audited too.
+                    do { try await keys.recordDenial(caller, error: kaitoError, target: target) } catch let failure as KaitoError { kaitoError = failure }
                 }
-                // From here every response, failures included, carries the limit headers.
-                do {
-                    var response = try await handler(request, context, caller)
-                    response.headers.append(contentsOf: headers)
-                    return response
-                } catch let stale as StaleCredentials {
-                    throw stale
-                } catch {
-                    var kaitoError = ProblemMiddleware.kaitoError(for: error, logger: context.logger)
-                    if [401, 403].contains(ProblemTable.status(for: kaitoError.code).code) {
-                        // A refusal inside the handler (plan, binding, a lost single-use race) is audited too.
-                        do { try await keys.recordDenial(caller, error: kaitoError, target: target) } catch let failure as KaitoError { kaitoError = failure }
-                    }
-                    return ProblemMiddleware.response(for: kaitoError, requestID: context.requestID, headers: headers)
-                }
+                return ProblemMiddleware.response(for: kaitoError, requestID: context.requestID, headers: headers)
+            }
         }
     }
 

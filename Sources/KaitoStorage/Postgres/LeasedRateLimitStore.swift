@@ -51,8 +51,7 @@ final class LeasedRateLimitStore: RateLimitStore {
                 if lease.units > 0, lease.expires > now {
                     lease.units -= 1
                     leases[name] = lease
-                    // As if the units were taken one at a time: the remaining ones are still ahead of this one.
-                    return .decided(rule.admitted(newTAT: max(lease.tat - rule.interval * Int64(lease.units), now + rule.interval), now: now))
+                    return .decided(Self.admitted(rule, leaseTAT: lease.tat, left: lease.units, now: now))
                 }
                 if lease.fetching { return .wait }
                 lease.fetching = true
@@ -85,9 +84,15 @@ final class LeasedRateLimitStore: RateLimitStore {
                     return try await shared.acquire(keyID: keyID, group: group, rule: rule, now: now, units: 1)
                 }
                 finishFetch(name, lease: (size - 1, taken.newTAT, now + Self.leaseLifetime))
-                return rule.admitted(newTAT: max(taken.newTAT - rule.interval * Int64(size - 1), now + rule.interval), now: now)
+                return Self.admitted(rule, leaseTAT: taken.newTAT, left: size - 1, now: now)
             }
         }
+    }
+
+    /// A request admitted from a lease whose shared TAT is `leaseTAT` with `left` units still unused: as if the units
+    /// were taken one at a time, the unused ones still ahead of this one.
+    private static func admitted(_ rule: GCRA, leaseTAT: Int64, left: Int, now: Int64) -> RateLimitDecision {
+        rule.admitted(newTAT: max(leaseTAT - rule.interval * Int64(left), now + rule.interval), now: now)
     }
 
     /// Ends a fetch: stores the lease taken (if any) and wakes the requests that waited for it.

@@ -212,23 +212,13 @@ final class PostgresAuditBatcher: Sendable {
     /// it moved, insert `events` and `deliveries`.
     /// Returns one row, `moved`: 1 or 0.
     static func appendStatement(from head: AuditChainState, to state: AuditChainState, events: [AuditEvent], deliveries: [WebhookDelivery]) -> SQLQueryString {
-        let eventRows = events.map { event -> SQLQueryString in
-            """
-            (\(bind: event.id), \(bind: event.organizationID), \(bind: Int64(event.seq)), \(bind: event.at.storedSeconds),
-             \(bind: event.actor.type), \(bind: event.actor.id), \(bind: event.actor.name), \(bind: event.action.rawValue),
-             \(bind: event.target?.type), \(bind: event.target?.id), \(bind: event.outcome.rawValue), \(bind: event.reason),
-             \(bind: event.ip), \(bind: event.userAgent), \(bind: event.requestID), \(bind: Int64(event.flagged ? 1 : 0)),
-             \(bind: event.prevHash), \(bind: event.hash), \(bind: event.count == 1 ? nil : Int64(event.count)))
-            """
-        }
         var statement: SQLQueryString = """
             WITH moved AS (
                 \(SQLAuditRepository.storeStatement(state)) AND \(SQLAuditRepository.isStored(head))
                 RETURNING org_id
             ), events AS (
-                INSERT INTO audit_events (id, org_id, seq, at, actor_type, actor_id, actor_name, action, target_type, target_id,
-                                          outcome, reason, ip, user_agent, request_id, flagged, prev_hash, hash, occurrences)
-                SELECT * FROM (VALUES \(eventRows.joined(separator: ", "))) AS rows
+                INSERT INTO audit_events (\(unsafeRaw: SQLAuditRepository.eventColumns))
+                SELECT * FROM (VALUES \(SQLAuditRepository.eventRows(events))) AS rows
                 WHERE EXISTS (SELECT 1 FROM moved)
             )
             """

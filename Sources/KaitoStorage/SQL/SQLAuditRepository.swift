@@ -50,19 +50,21 @@ struct SQLAuditRepository: AuditRepository {
         }
     }
 
-    /// Inserts `events` and stores `state` in one statement (one round trip), for a batch of one chain.
-    func insert(_ events: [AuditEvent], storing state: AuditChainState) async throws {
-        guard events.count <= 100 else {
-            try await insert(events)
-            return try await store(state)
-        }
-        try await dialect.mappingConflict("The audit event already exists.") {
-            try await db.raw("WITH inserted AS (\(Self.insertStatement(events[...])) RETURNING 1) \(Self.storeStatement(state))").run()
-        }
+    static func insertStatement(_ events: ArraySlice<AuditEvent>) -> SQLQueryString {
+        """
+        INSERT INTO audit_events (\(unsafeRaw: eventColumns)) VALUES \(eventRows(events))
+        """
     }
 
-    static func insertStatement(_ events: ArraySlice<AuditEvent>) -> SQLQueryString {
-        let rows = events.map { event -> SQLQueryString in
+    /// The columns of `audit_events` in the order `eventRows` writes them.
+    static let eventColumns = """
+        id, org_id, seq, at, actor_type, actor_id, actor_name, action, target_type, target_id, outcome, reason, ip, user_agent,
+        request_id, flagged, prev_hash, hash, occurrences
+        """
+
+    /// `events` as rows of bound values, comma-separated, for a `VALUES` list.
+    static func eventRows(_ events: some Sequence<AuditEvent>) -> SQLQueryString {
+        events.map { event -> SQLQueryString in
             """
             (\(bind: event.id), \(bind: event.organizationID), \(bind: event.seq), \(bind: event.at.storedSeconds),
              \(bind: event.actor.type), \(bind: event.actor.id), \(bind: event.actor.name), \(bind: event.action.rawValue),
@@ -70,12 +72,7 @@ struct SQLAuditRepository: AuditRepository {
              \(bind: event.ip), \(bind: event.userAgent), \(bind: event.requestID), \(bind: event.flagged ? 1 : 0),
              \(bind: event.prevHash), \(bind: event.hash), \(bind: event.count == 1 ? nil : event.count))
             """
-        }
-        return """
-            INSERT INTO audit_events (id, org_id, seq, at, actor_type, actor_id, actor_name, action, target_type, target_id,
-                                      outcome, reason, ip, user_agent, request_id, flagged, prev_hash, hash, occurrences)
-            VALUES \(rows.joined(separator: ", "))
-            """
+        }.joined(separator: ", ")
     }
 
     /// A condition that holds for the stored row of `state`'s chain only while it is exactly `state`.

@@ -189,11 +189,6 @@ final class GroupCommit: Sendable {
         for item in audits { item.continuation.resume() }
     }
 
-    /// Makes the appender read chains and endpoints again (tests that change rows behind its back); runs as a unit.
-    func forgetEverything() async throws {
-        _ = try await run { _ in }
-    }
-
     /// Whether an error leaves the transaction unusable (SQLite's own failures, other than constraint violations,
     /// which roll back only their statement): the batch then fails as a whole.
     static func endsTransaction(_ error: any Error) -> Bool {

@@ -126,7 +126,7 @@ final class RawSQLiteDatabase: SQLDatabase, @unchecked Sendable {
                 guard result == KAITO_SQLITE_ROW else { throw failure() }
                 let names = columns ?? Self.columns(of: statement)
                 columns = names
-                onRow(Row(columns: names, values: Self.values(of: statement, count: Int32(names.count))))
+                onRow(Row(columns: names, values: Self.values(of: statement)))
             }
         }
     }
@@ -236,7 +236,7 @@ final class RawSQLiteDatabase: SQLDatabase, @unchecked Sendable {
         return columns
     }
 
-    private static func values(of statement: OpaquePointer, count: Int32) -> [Value] {
+    private static func values(of statement: OpaquePointer) -> [Value] {
         (0..<sqlite_nio_sqlite3_column_count(statement)).map { index in
             switch sqlite_nio_sqlite3_column_type(statement, index) {
             case 1: return .integer(sqlite_nio_sqlite3_column_int64(statement, index))

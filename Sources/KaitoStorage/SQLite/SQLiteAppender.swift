@@ -104,8 +104,7 @@ final class SQLiteAppender: @unchecked Sendable {
 
     private func insert(_ event: AuditEvent) throws {
         try db.run("""
-            INSERT INTO audit_events (id, org_id, seq, at, actor_type, actor_id, actor_name, action, target_type, target_id,
-                                      outcome, reason, ip, user_agent, request_id, flagged, prev_hash, hash, occurrences)
+            INSERT INTO audit_events (\(SQLAuditRepository.eventColumns))
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
             """, values: [
             .text(event.id), .text(event.organizationID), .integer(Int64(event.seq)), .integer(Timestamp.unixSeconds(event.at)),
