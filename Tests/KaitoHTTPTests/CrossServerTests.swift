@@ -155,6 +155,39 @@ struct CrossServerTests {
         }
     }
 
+    @Test("Audited writes and code reads through two servers at once, each server's writes taking turns on the chain, verify as one chain")
+    func auditedWritesAcrossServers() async throws {
+        try await withTwoServers { test, one, two in
+            _ = try await test.runtime.organizations.setPlan("default", plan: .enterprise)
+            let created = try await one.send(.post, "/v1/keys", key: test.adminKey, json: #"{"name": "busy", "scopes": ["tokens:code", "tokens:write"], "rate_limits": {"code": 100000, "write": 100000}}"#)
+            let key = try #require(try created.decode(KeyResponse.self).key)
+            for index in 0..<8 {
+                let made = try await one.send(.post, "/v1/tokens", key: key, json: #"{"slug": "t\#(index)", "secret": "\#(Self.secret)"}"#)
+                #expect(made.status == .created)
+            }
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                var statuses: [Int] = []
+                for index in 0..<400 {
+                    if index >= 24 { statuses.append(try await group.next()!) }
+                    let client = index.isMultiple(of: 2) ? one : two
+                    let slug = "t\((index / 2) % 8)"
+                    if index.isMultiple(of: 3) {
+                        group.addTask { Int(try await client.send(.get, "/v1/tokens/\(slug)/code", key: key).status.code) }
+                    } else {
+                        group.addTask {
+                            Int(try await client.send(.patch, "/v1/tokens/\(slug)", key: key, json: #"{"name": "n\#(index)"}"#).status.code)
+                        }
+                    }
+                }
+                return try await group.reduce(into: statuses) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == 200 }.count == 400)
+            let results = try await test.runtime.audit.verify(organizationIDs: [test.organization.id])
+            // org.create, plan change, key.create, 8 token.create, 400 reads and updates.
+            #expect(results.first?.result == .intact(events: 411))
+        }
+    }
+
     @Test("Two servers' dispatchers racing over 48 deliveries send each exactly once")
     func dispatchersNeverSendTwice() async throws {
         try await withTestRuntime(clock: ManualClock(Date())) { test in

@@ -34,18 +34,35 @@ public struct AuditLog: Sendable {
             actor: actor, record: record, ip: ip, origin: origin, count: count)
     }
 
-    /// Writes `pending` in `session`'s transaction, linked to the chain head read there under its lock.
+    /// Writes `pending` in `session`'s transaction, linked to the chain's head, with its `audit.event` deliveries (the
+    /// outbox, in this same transaction).
+    ///
+    /// Where the storage remembers the head it last wrote (PostgreSQL), the event is linked to that head and written
+    /// with the head's move in one statement that changes nothing unless the stored head is exactly that one: the
+    /// head's row is then locked from that statement to the commit, not across the unit's other round trips.
+    /// Otherwise, or when the head had moved, the head is read under its lock and the event linked to it.
     @discardableResult
     public func append(_ pending: PendingAuditEvent, in session: any StorageSession) async throws -> AuditEvent {
-        var state = try await session.audit.lockHead(organizationID: pending.organizationID)
-        let event = link(pending, to: &state)
-        try await session.audit.insert(event)
-        try await session.audit.store(state)
-        // The `audit.event` webhook goes to the outbox in this same transaction.
-        try await Outbox(random: random).enqueue(.auditEvent, data: event.json, organizationID: event.organizationID, at: event.at, in: session) {
-            $0.wants(auditAction: event.action.rawValue)
+        // Read before the head is locked: nothing else of the unit runs while it is held.
+        let endpoints = try await session.webhooks.activeEndpoints(organizationID: pending.organizationID, topic: .auditEvent)
+        return try await session.audit.withRememberedHead(organizationID: pending.organizationID) { known in
+            if let known {
+                var state = known.state
+                let event = link(pending, to: &state, trusted: known.trusted)
+                let deliveries = deliveries(of: event, to: endpoints)
+                if try await session.audit.append([event], deliveries: deliveries, from: known.state, to: state, trusted: known.trusted) {
+                    return event
+                }
+            }
+            let locked = try await session.audit.lockHead(organizationID: pending.organizationID)
+            let trusted = locked.isTrusted(by: chain)
+            var state = locked
+            let event = link(pending, to: &state, trusted: trusted)
+            guard try await session.audit.append([event], deliveries: deliveries(of: event, to: endpoints), from: locked, to: state, trusted: trusted) else {
+                throw KaitoError(.unavailable, "The audit chain head moved while it was locked.")
+            }
+            return event
         }
-        return event
     }
 
     /// Links `pending` to the chain `state` ends with: the event takes the next `seq` and the head's hash as its

@@ -130,6 +130,17 @@ public protocol AuditRepository: Sendable {
     func lockHead(organizationID: String) async throws -> AuditChainState
     /// Stores the organisation's chain state (anchor, head, end of the unkeyed part, tag).
     func store(_ state: AuditChainState) async throws
+    /// Runs `body` with the chain state this server last wrote for the organisation, if it keeps one (with whether
+    /// its tag was valid when read): a guess that `append(_:deliveries:from:to:trusted:)` checks, never trusted on its
+    /// own. A server that keeps them runs one `body` per chain at a time, so that each links to the one before it.
+    func withRememberedHead<T: Sendable>(
+        organizationID: String, _ body: @Sendable ((state: AuditChainState, trusted: Bool)?) async throws -> T
+    ) async throws -> T
+    /// In one statement: moves the head from exactly `from` (the whole stored state) to `to` and, only if it moved,
+    /// stores `events` and `deliveries`. Returns whether it moved. 
+    func append(
+        _ events: [AuditEvent], deliveries: [WebhookDelivery], from: AuditChainState, to: AuditChainState, trusted: Bool
+    ) async throws -> Bool
     /// The organisation's chain state without locking; genesis when it has none.
     func state(organizationID: String) async throws -> AuditChainState
     /// Stores an event. Throws `conflict` if its `(org, seq)` is taken.

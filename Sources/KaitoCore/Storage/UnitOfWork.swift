@@ -63,6 +63,9 @@ public struct UnitOfWork: Sendable {
         guard writes || record != nil || caller.mustRecordUse(at: now) else { return try await storage.read(body) }
         let audit = self.audit
         let verifiesKey = storage.cachedKeysMayLag && caller.user == nil
+        // Like a read's, a write's use of the key is written when it must be (single use, or the stored use is older
+        // than the resolution or from another address): a key's row is not a hot row that every write updates.
+        let recordsUse = caller.mustRecordUse(at: now)
         return try await failingClosed {
             try await storage.write { session in
                 // Another server may have changed the key a moment ago (its notification still on the way).
@@ -71,12 +74,13 @@ public struct UnitOfWork: Sendable {
                           stored.authorizesAlike(caller.key) else { throw StaleCredentials() }
                 }
                 let result = try await body(session)
+                // The key's use first: the audit event, which locks the chain's head until the commit, comes last.
+                if recordsUse { try await caller.recordUse(in: session, at: now) }
                 if let record {
                     try await audit.append(
                         record, actor: caller.actor, organizationID: caller.organizationID, ip: caller.address?.description,
                         origin: caller.origin, at: now, in: session)
                 }
-                try await caller.recordUse(in: session, at: now)
                 return result
             }
         }

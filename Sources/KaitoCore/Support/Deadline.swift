@@ -1,3 +1,5 @@
+import Dispatch
+
 /// Bounds a wait: `body` runs in a task of its own, and if it has not finished within `timeout` the caller gets
 /// `timedOut()` at once and the task is cancelled (a wait for a pooled connection or a response ends then; work
 /// that ignores cancellation finishes on its own, unobserved). Nothing waits on a peer that is gone.
@@ -14,23 +16,35 @@ public enum Deadline {
         _ timeout: Duration, extended: @escaping @Sendable () -> Duration? = { nil }, timedOut: @escaping @Sendable () -> any Error = { Exceeded() },
         _ body: @escaping @Sendable () async throws -> T
     ) async throws -> T {
+        // One task for the work and a Dispatch timer: a unit of work costs no other task and no sleeping task (every
+        // request has one, and tasks queue on the same two threads as the requests).
         let outcome = Locked<Outcome<T>>(.pending)
-        let work = Task { try await body() }
+        let timer = Locked<(any DispatchSourceTimer)?>(nil)
+        let work = Task {
+            let result: Result<T, any Error>
+            do { result = .success(try await body()) } catch { result = .failure(error) }
+            // A cancelled timer source lets go of what its handler holds at once (a work item would keep it queued).
+            timer.withLock { $0?.cancel() }
+            outcome.withLock { $0.deliver(result) }?.resume(with: result)
+        }
+        @Sendable func arm(_ delay: Duration, mayExtend: Bool) {
+            let source = DispatchSource.makeTimerSource(queue: .global())
+            source.schedule(deadline: .now() + Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
+            source.setEventHandler {
+                source.cancel()
+                if mayExtend, let more = extended() { return arm(more, mayExtend: false) }
+                guard let waiting = outcome.withLock({ $0.finish() }) else { return }
+                work.cancel()
+                waiting.resume(throwing: timedOut())
+            }
+            timer.withLock { $0 = source }
+            source.resume()
+            if outcome.withLock({ $0.isFinished }) { source.cancel() }
+        }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-                outcome.withLock { $0 = .waiting(continuation) }
-                let timer = Task {
-                    try? await Task.sleep(for: timeout)
-                    if !Task.isCancelled, let more = extended() { try? await Task.sleep(for: more) }
-                    guard !Task.isCancelled, let waiting = outcome.withLock({ $0.finish() }) else { return }
-                    work.cancel()
-                    waiting.resume(throwing: timedOut())
-                }
-                Task {
-                    let result = await work.result
-                    timer.cancel()
-                    if let waiting = outcome.withLock({ $0.finish() }) { waiting.resume(with: result) }
-                }
+                if let ready = outcome.withLock({ $0.wait(continuation) }) { return continuation.resume(with: ready) }
+                arm(timeout, mayExtend: true)
             }
         } onCancel: {
             work.cancel()
@@ -40,9 +54,34 @@ public enum Deadline {
     private enum Outcome<T: Sendable> {
         case pending
         case waiting(CheckedContinuation<T, any Error>)
+        case done(Result<T, any Error>)
         case finished
 
-        /// The continuation to resume, once: the first of the result and the timer takes it.
+        /// The work's result: the continuation to resume with it, if the caller waits already (else kept for it).
+        mutating func deliver(_ result: Result<T, any Error>) -> CheckedContinuation<T, any Error>? {
+            switch self {
+            case .pending: self = .done(result); return nil
+            case .waiting(let continuation): self = .finished; return continuation
+            case .done, .finished: return nil
+            }
+        }
+
+        /// The caller waits: the result, if the work has finished already (else the continuation is kept).
+        mutating func wait(_ continuation: CheckedContinuation<T, any Error>) -> Result<T, any Error>? {
+            guard case .done(let result) = self else {
+                self = .waiting(continuation)
+                return nil
+            }
+            self = .finished
+            return result
+        }
+
+        var isFinished: Bool {
+            if case .finished = self { return true }
+            return false
+        }
+
+        /// The continuation to resume at the deadline, once: the first of the result and the timer takes it.
         mutating func finish() -> CheckedContinuation<T, any Error>? {
             guard case .waiting(let continuation) = self else { return nil }
             self = .finished

@@ -49,8 +49,8 @@ final class PostgresAuditBatcher: Sendable {
 
     private let state = Locked(State())
     private let counts = Locked(Statistics())
-    /// The chain states this server last wrote or read, with whether their tag was valid when read.
-    private let heads = Locked<[String: (state: AuditChainState, trusted: Bool)]>([:])
+    /// The chain states this server last wrote or read (shared with its units of work, which move heads too).
+    private let heads: ChainHeads
     /// Chains another server appended to lately, until when: their batches take the head's lock at once (two
     /// servers busy on one chain would otherwise void each other's statements in turn).
     private let contended = Locked<[String: ContinuousClock.Instant]>([:])
@@ -59,15 +59,17 @@ final class PostgresAuditBatcher: Sendable {
     /// mapping): each statement commits on its own.
     private let connection: @Sendable (@escaping @Sendable (SQLStorageSession) async throws -> [Result<Void, any Error>]) async throws -> [Result<Void, any Error>]
     /// Runs `body` in a transaction of its own (the storage's: rolled back, or its connection closed, on failure).
-    private let transaction: @Sendable (@escaping @Sendable (SQLStorageSession) async throws -> (state: AuditChainState, trusted: Bool)?) async throws -> (state: AuditChainState, trusted: Bool)?
+    private let transaction: @Sendable (@escaping @Sendable (SQLStorageSession) async throws -> Bool) async throws -> Bool
     /// An organisation's enabled endpoints, from the server's memory when it may be used (else read in `session`).
     private let subscribers: @Sendable (_ organizationID: String, _ session: SQLStorageSession) async throws -> [WebhookEndpoint]
 
     init(
+        heads: ChainHeads,
         connection: @escaping @Sendable (@escaping @Sendable (SQLStorageSession) async throws -> [Result<Void, any Error>]) async throws -> [Result<Void, any Error>],
-        transaction: @escaping @Sendable (@escaping @Sendable (SQLStorageSession) async throws -> (state: AuditChainState, trusted: Bool)?) async throws -> (state: AuditChainState, trusted: Bool)?,
+        transaction: @escaping @Sendable (@escaping @Sendable (SQLStorageSession) async throws -> Bool) async throws -> Bool,
         subscribers: @escaping @Sendable (_ organizationID: String, _ session: SQLStorageSession) async throws -> [WebhookEndpoint]
     ) {
+        self.heads = heads
         self.connection = connection
         self.transaction = transaction
         self.subscribers = subscribers
@@ -106,7 +108,7 @@ final class PostgresAuditBatcher: Sendable {
                 for (item, outcome) in zip(batch, outcomes) { item.continuation.resume(with: outcome) }
             } catch {
                 // The chains this server knew may have moved or not: read them again next time.
-                heads.withLock { $0 = [:] }
+                heads.forgetAll()
                 for item in batch { item.continuation.resume(throwing: error) }
             }
         }
@@ -145,7 +147,14 @@ final class PostgresAuditBatcher: Sendable {
     /// this server linked to is the stored one.
     private func append(_ items: [Item], organizationID: String, _ session: SQLStorageSession) async throws {
         let endpoints = try await subscribers(organizationID, session)
-        var known = heads.withLock { $0[organizationID] }
+        // In the chain's turn, as this server's units of work: one writer at a time per chain and server.
+        try await heads.withTurn(organizationID: organizationID) {
+            try await append(items, organizationID: organizationID, endpoints: endpoints, session)
+        }
+    }
+
+    private func append(_ items: [Item], organizationID: String, endpoints: [WebhookEndpoint], _ session: SQLStorageSession) async throws {
+        var known = heads[organizationID]
         let lockAtOnce = contended.withLock { $0[organizationID].map { ContinuousClock.now < $0 } ?? false }
         do {
             for attempt in 0... {
@@ -154,28 +163,26 @@ final class PostgresAuditBatcher: Sendable {
                     let written = try await transaction { locked in
                         try await self.attempt(items, organizationID: organizationID, known: nil, endpoints: endpoints, locked: true, locked)
                     }
-                    guard let written else { throw KaitoError(.unavailable, "The audit chain head is missing.") }
-                    heads.withLock { $0[organizationID] = written }
+                    guard written else { throw KaitoError(.unavailable, "The audit chain head is missing.") }
                     return
                 }
-                if let written = try await self.attempt(items, organizationID: organizationID, known: known, endpoints: endpoints, locked: false, session) {
-                    heads.withLock { $0[organizationID] = written }
+                if try await self.attempt(items, organizationID: organizationID, known: known, endpoints: endpoints, locked: false, session) {
                     return
                 }
                 known = nil
             }
         } catch {
-            heads.withLock { $0[organizationID] = nil }
+            heads[organizationID] = nil
             throw error
         }
     }
 
     /// One attempt: link `items` to `known` (read if nil; locked with `locked`, inside the caller's transaction) and
-    /// send the one statement. Returns the chain's new state, or nil when another append had moved the head.
+    /// send the one statement. Returns whether it was written; false when another append had moved the head.
     private func attempt(
         _ items: [Item], organizationID: String, known: (state: AuditChainState, trusted: Bool)?, endpoints: [WebhookEndpoint],
         locked: Bool, _ session: SQLStorageSession
-    ) async throws -> (state: AuditChainState, trusted: Bool)? {
+    ) async throws -> Bool {
         var start = known
         if start == nil {
             // Created if it is the chain's first event; read without a lock (the move below is conditional), or, on
@@ -185,7 +192,7 @@ final class PostgresAuditBatcher: Sendable {
             if locked { counts.withLock { $0.contentionSeconds += (ContinuousClock.now - asked).inSeconds * Double(items.count) } }
             start = (state, state.isTrusted(by: items[0].log.chain))
         }
-        guard let (head, trusted) = start else { return nil }
+        guard let (head, trusted) = start else { return false }
         var state = head
         var events: [AuditEvent] = []
         var deliveries: [WebhookDelivery] = []
@@ -195,50 +202,15 @@ final class PostgresAuditBatcher: Sendable {
             deliveries += item.log.deliveries(of: event, to: endpoints)
         }
         let began = ContinuousClock.now
-        let moved = try await session.database.raw(Self.appendStatement(from: head, to: state, events: events, deliveries: deliveries))
-            .first()?.decode(column: "moved", as: Int64.self) ?? 0
-        guard moved == 1 else {
+        guard try await session.audit.append(events, deliveries: deliveries, from: head, to: state, trusted: trusted) else {
             // Another server (or a unit of work) moved the head: this attempt wrote nothing.
             let lost = ContinuousClock.now - began
             counts.withLock { $0.contentionSeconds += lost.inSeconds * Double(items.count) }
             contended.withLock { $0[organizationID] = ContinuousClock.now + Self.contentionMemory }
-            return nil
+            return false
         }
         counts.withLock { $0.events += events.count }
-        return (state, trusted)
-    }
-
-    /// One statement: move the head from `head` (the whole stored state: a prune moves the anchor) to `state`; only if
-    /// it moved, insert `events` and `deliveries`.
-    /// Returns one row, `moved`: 1 or 0.
-    static func appendStatement(from head: AuditChainState, to state: AuditChainState, events: [AuditEvent], deliveries: [WebhookDelivery]) -> SQLQueryString {
-        var statement: SQLQueryString = """
-            WITH moved AS (
-                \(SQLAuditRepository.storeStatement(state)) AND \(SQLAuditRepository.isStored(head))
-                RETURNING org_id
-            ), events AS (
-                INSERT INTO audit_events (\(unsafeRaw: SQLAuditRepository.eventColumns))
-                SELECT * FROM (VALUES \(SQLAuditRepository.eventRows(events))) AS rows
-                WHERE EXISTS (SELECT 1 FROM moved)
-            )
-            """
-        if !deliveries.isEmpty {
-            let deliveryRows = deliveries.map { delivery -> SQLQueryString in
-                """
-                (\(bind: delivery.id), \(bind: delivery.organizationID), \(bind: delivery.endpointID), \(bind: delivery.type),
-                 \(bind: delivery.data), \(bind: delivery.createdAt.storedSeconds), \(bind: delivery.status.rawValue),
-                 \(bind: Int64(delivery.attempts)), \(bind: delivery.nextAttemptAt?.storedSeconds))
-                """
-            }
-            statement = statement + """
-                , deliveries AS (
-                    INSERT INTO webhook_deliveries (id, org_id, endpoint_id, type, data, created_at, status, attempts, next_attempt_at)
-                    SELECT * FROM (VALUES \(deliveryRows.joined(separator: ", "))) AS rows
-                    WHERE EXISTS (SELECT 1 FROM moved)
-                )
-                """
-        }
-        return statement + " SELECT COUNT(*) AS moved FROM moved"
+        return true
     }
 }
 

@@ -41,6 +41,8 @@ public final class PostgresStorage: Storage {
     /// The longest any unit of work waits for the database before it is `unavailable` (`KAITO_DATABASE_TIMEOUT`).
     let timeout: Duration
 
+    /// The chain heads this server last wrote: its units of work and batches link to them without reading them.
+    private let heads = ChainHeads()
     /// Code-read audit events, written a batch per transaction (see `PostgresAuditBatcher`).
     private let batcher = Locked<PostgresAuditBatcher?>(nil)
     /// Each organisation's enabled webhook endpoints, for the batches' deliveries (while `cachesAreCurrent`).
@@ -84,7 +86,7 @@ public final class PostgresStorage: Storage {
             let subscribers = storage.subscribers
             storage.changes.observe(CacheTopic.webhooks) { subscribers.invalidate() }
             storage.batcher.withLock { batcher in
-                batcher = PostgresAuditBatcher { body in
+                batcher = PostgresAuditBatcher(heads: storage.heads) { body in
                     guard let storage = weakStorage else { throw KaitoError(.unavailable, "The database is closed.") }
                     return try await storage.withDatabase(body)
                 } transaction: { body in
@@ -128,7 +130,7 @@ public final class PostgresStorage: Storage {
 
     /// One unit of work on a pooled connection, within the deadline.
     private func transaction<T: Sendable>(begin: String, _ body: @Sendable @escaping (any StorageSession) async throws -> T) async throws -> T {
-        let (client, dialect, changes) = (self.client, self.dialect, self.changes)
+        let (client, dialect, changes, heads) = (self.client, self.dialect, self.changes, self.heads)
         // The deadline bounds the wait for the database (a connection, `BEGIN`); a transaction under way has longer.
         let begun = Locked(false)
         do {
@@ -137,7 +139,7 @@ public final class PostgresStorage: Storage {
                     let session = Locked<SQLStorageSession?>(nil)
                     let result = try await Self.transaction(connection, begin: begin) { db in
                         begun.withLock { $0 = true }
-                        let opened = SQLStorageSession(database: db, dialect: dialect)
+                        let opened = SQLStorageSession(database: db, dialect: dialect, heads: heads)
                         session.withLock { $0 = opened }
                         return try await body(opened)
                     }
@@ -177,11 +179,11 @@ public final class PostgresStorage: Storage {
     /// Runs `body` on a pooled connection outside a transaction (each statement commits on its own), within the
     /// deadline; driver errors mapped.
     func withDatabase<T: Sendable>(_ body: @escaping @Sendable (SQLStorageSession) async throws -> T) async throws -> T {
-        let (client, dialect) = (self.client, self.dialect)
+        let (client, dialect, heads) = (self.client, self.dialect, self.heads)
         do {
             return try await DatabaseDeadline.run(timeout) {
                 try await client.withConnection { connection in
-                    try await body(SQLStorageSession(database: connection.sql(), dialect: dialect))
+                    try await body(SQLStorageSession(database: connection.sql(), dialect: dialect, heads: heads))
                 }
             }
         } catch {
@@ -320,6 +322,7 @@ struct PostgresDialectSupport: SQLDialectSupport {
     var rowLockSuffix: String { " FOR UPDATE" }
     var notifiesInDatabase: Bool { true }
     var byteOrder: String { #" COLLATE "C""# }
+    var modifiesInCTEs: Bool { true }
 
     func isUniqueViolation(_ error: any Error) -> Bool {
         (error as? PSQLError)?.serverInfo?[.sqlState] == "23505"

@@ -2,9 +2,73 @@ import Foundation
 import KaitoCore
 import SQLKit
 
+/// The chain states a server last wrote, per organisation, with whether each one's tag was valid when read (then the
+/// next link re-tags): guesses that save reading and locking the head, each checked by the statement that moves it.
+///
+/// Units of work take turns per chain (`withTurn`) from reading the guess to their statement's answer: the next one
+/// links to the state the one before wrote, its statement waits in the database for that one's commit (the row's
+/// lock) and then succeeds, so the head is held by one transaction after another for one round trip each.
+final class ChainHeads: Sendable {
+    private struct Chain {
+        var remembered: (state: AuditChainState, trusted: Bool)?
+        var busy = false
+        var waiting: [CheckedContinuation<Void, Never>] = []
+    }
+    private let chains = Locked<[String: Chain]>([:])
+
+    subscript(organizationID: String) -> (state: AuditChainState, trusted: Bool)? {
+        get { chains.withLock { $0[organizationID]?.remembered } }
+        set { chains.withLock { $0[organizationID, default: Chain()].remembered = newValue } }
+    }
+
+    func forgetAll() {
+        chains.withLock { chains in
+            for id in chains.keys { chains[id]?.remembered = nil }
+        }
+    }
+
+    /// Runs `body` when no other `withTurn` of the chain is running on this server.
+    func withTurn<T>(organizationID: String, _ body: () async throws -> T) async throws -> T {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = chains.withLock { chains -> Bool in
+                if chains[organizationID, default: Chain()].busy {
+                    chains[organizationID]?.waiting.append(continuation)
+                    return false
+                }
+                chains[organizationID]?.busy = true
+                return true
+            }
+            if now { continuation.resume() }
+        }
+        defer {
+            // The turn passes to the next waiter, or the chain is free.
+            let next = chains.withLock { chains -> CheckedContinuation<Void, Never>? in
+                guard chains[organizationID]?.waiting.isEmpty == false else {
+                    chains[organizationID]?.busy = false
+                    return nil
+                }
+                return chains[organizationID]?.waiting.removeFirst()
+            }
+            next?.resume()
+        }
+        return try await body()
+    }
+}
+
+/// The chains whose head a transaction has moved (and so holds locked until it ends).
+final class HeldChains: Sendable {
+    private let ids = Locked<Set<String>>([])
+    func insert(_ id: String) { _ = ids.withLock { $0.insert(id) } }
+    func contains(_ id: String) -> Bool { ids.withLock { $0.contains(id) } }
+}
+
 struct SQLAuditRepository: AuditRepository {
     let db: any SQLDatabase
     let dialect: any SQLDialectSupport
+    /// The heads this server remembers (PostgreSQL: its units of work and batches share them); nil where none are kept.
+    var heads: ChainHeads? = nil
+    /// The chains this session's transaction holds.
+    let held = HeldChains()
 
     func lockHead(organizationID: String) async throws -> AuditChainState {
         try await db.raw("""
@@ -16,11 +80,64 @@ struct SQLAuditRepository: AuditRepository {
             SELECT * FROM audit_heads WHERE org_id = \(bind: organizationID)\(unsafeRaw: dialect.rowLockSuffix)
             """).first()
         guard let row else { throw KaitoError(.unavailable, "The audit chain head is missing.") }
+        held.insert(organizationID)
         return try Self.decodeState(row)
     }
 
     func store(_ state: AuditChainState) async throws {
         try await db.raw(Self.storeStatement(state)).run()
+    }
+
+    func withRememberedHead<T: Sendable>(
+        organizationID: String, _ body: @Sendable ((state: AuditChainState, trusted: Bool)?) async throws -> T
+    ) async throws -> T {
+        guard let heads else { return try await body(nil) }
+        // A transaction that holds the head already (a second event of one unit) must not wait for a turn: the one
+        // waiting in its turn may be waiting for this transaction's commit.
+        if held.contains(organizationID) { return try await body(heads[organizationID]) }
+        return try await heads.withTurn(organizationID: organizationID) { try await body(heads[organizationID]) }
+    }
+
+    func append(
+        _ events: [AuditEvent], deliveries: [WebhookDelivery], from: AuditChainState, to: AuditChainState, trusted: Bool
+    ) async throws -> Bool {
+        let moved: Bool
+        if dialect.modifiesInCTEs {
+            moved = try await db.raw(Self.appendStatement(from: from, to: to, events: events, deliveries: deliveries))
+                .first()?.decode(column: "moved", as: Int64.self) == 1
+        } else {
+            moved = try await db.raw(Self.storeStatement(to) + " AND " + Self.isStored(from) + " RETURNING org_id").first() != nil
+            if moved {
+                try await insert(events)
+                if !deliveries.isEmpty { try await db.raw(SQLWebhookRepository.deliveryInsert(deliveries)).run() }
+            }
+        }
+        heads?[to.organizationID] = moved ? (to, trusted) : nil
+        if moved { held.insert(to.organizationID) }
+        return moved
+    }
+
+    /// One statement (PostgreSQL: data-modifying `WITH`): move the head from `head` (the whole stored state: a prune
+    /// moves the anchor) to `state`; only if it moved, insert `events` and `deliveries`. Returns one row, `moved`: 1 or 0.
+    static func appendStatement(from head: AuditChainState, to state: AuditChainState, events: [AuditEvent], deliveries: [WebhookDelivery]) -> SQLQueryString {
+        var statement: SQLQueryString = """
+            WITH moved AS (
+                \(storeStatement(state)) AND \(isStored(head))
+                RETURNING org_id
+            ), events AS (
+                INSERT INTO audit_events (\(unsafeRaw: eventColumns))
+                SELECT * FROM (VALUES \(eventRows(events))) AS rows
+                WHERE EXISTS (SELECT 1 FROM moved)
+            )
+            """
+        if !deliveries.isEmpty {
+            statement = statement + """
+                , deliveries AS (
+                    \(SQLWebhookRepository.deliveryInsert(deliveries, onlyIf: "EXISTS (SELECT 1 FROM moved)"))
+                )
+                """
+        }
+        return statement + " SELECT COUNT(*) AS moved FROM moved"
     }
 
     func state(organizationID: String) async throws -> AuditChainState {

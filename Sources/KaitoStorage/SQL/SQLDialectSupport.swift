@@ -16,4 +16,6 @@ protocol SQLDialectSupport: Sendable {
     /// Appended to a text column that pages are ordered and cut by, so that the order is the bytes' order on every
     /// database (the server's memory pages the same way): ` COLLATE "C"` on PostgreSQL; nothing on SQLite (`BINARY`).
     var byteOrder: String { get }
+    /// Whether a `WITH` clause may hold `INSERT`/`UPDATE` (PostgreSQL): a head's move and its events in one statement.
+    var modifiesInCTEs: Bool { get }
 }

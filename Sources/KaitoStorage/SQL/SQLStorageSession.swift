@@ -18,7 +18,8 @@ struct SQLStorageSession: StorageSession {
     let committed = PendingTopics()
     private let changes: ChangeNotifier
 
-    init(database: any SQLDatabase, dialect: any SQLDialectSupport) {
+    /// - Parameter heads: the chain heads the server remembers, where it keeps them (PostgreSQL).
+    init(database: any SQLDatabase, dialect: any SQLDialectSupport, heads: ChainHeads? = nil) {
         self.database = database
         self.dialect = dialect
         let changes = ChangeNotifier(database: database, dialect: dialect, committed: committed)
@@ -30,7 +31,7 @@ struct SQLStorageSession: StorageSession {
         self.dataKeys = SQLDataKeyRepository(db: database, dialect: dialect, changes: changes)
         self.keys = SQLAPIKeyRepository(db: database, dialect: dialect, changes: changes)
         self.tokens = SQLTokenRepository(db: database, dialect: dialect, changes: changes)
-        self.audit = SQLAuditRepository(db: database, dialect: dialect)
+        self.audit = SQLAuditRepository(db: database, dialect: dialect, heads: heads)
         self.webhooks = SQLWebhookRepository(db: database, dialect: dialect, changes: changes)
     }
 

@@ -75,12 +75,21 @@ struct SQLWebhookRepository: WebhookRepository {
     }
 
     func insertDelivery(_ delivery: WebhookDelivery) async throws {
-        try await db.raw("""
-            INSERT INTO webhook_deliveries (id, org_id, endpoint_id, type, data, created_at, status, attempts, next_attempt_at)
-            VALUES (\(bind: delivery.id), \(bind: delivery.organizationID), \(bind: delivery.endpointID), \(bind: delivery.type),
-                \(bind: delivery.data), \(bind: delivery.createdAt.storedSeconds), \(bind: delivery.status.rawValue),
-                \(bind: delivery.attempts), \(bind: delivery.nextAttemptAt?.storedSeconds))
-            """).run()
+        try await db.raw(Self.deliveryInsert([delivery])).run()
+    }
+
+    /// Inserts `deliveries` (the outbox), all of them or, with `condition`, only while it holds.
+    static func deliveryInsert(_ deliveries: [WebhookDelivery], onlyIf condition: String? = nil) -> SQLQueryString {
+        let rows = deliveries.map { delivery -> SQLQueryString in
+            """
+            (\(bind: delivery.id), \(bind: delivery.organizationID), \(bind: delivery.endpointID), \(bind: delivery.type),
+             \(bind: delivery.data), \(bind: delivery.createdAt.storedSeconds), \(bind: delivery.status.rawValue),
+             \(bind: Int64(delivery.attempts)), \(bind: delivery.nextAttemptAt?.storedSeconds))
+            """
+        }.joined(separator: ", ")
+        let insert: SQLQueryString = "INSERT INTO webhook_deliveries (id, org_id, endpoint_id, type, data, created_at, status, attempts, next_attempt_at)"
+        guard let condition else { return insert + " VALUES " + rows }
+        return insert + " SELECT * FROM (VALUES " + rows + ") AS rows WHERE \(unsafeRaw: condition)"
     }
 
     func claimDue(now: Date, leaseUntil: Date, limit: Int, perEndpoint: Int, perOrganization: Int) async throws -> [WebhookDelivery] {

@@ -223,6 +223,7 @@ struct SQLiteDialectSupport: SQLDialectSupport {
     var rowLockSuffix: String { "" }
     var notifiesInDatabase: Bool { false }
     var byteOrder: String { "" }
+    var modifiesInCTEs: Bool { false }
 
     func isUniqueViolation(_ error: any Error) -> Bool {
         if let error = error as? RawSQLiteDatabase.Error { return error.isUniqueViolation }
