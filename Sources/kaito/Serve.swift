@@ -3,6 +3,9 @@ import Hummingbird
 import KaitoHTTP
 import Foundation
 import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,6 +20,7 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var options: ServerOptions
 
     func run() async throws {
+        Self.keepFreedMemory()
         let logger = LogSetup.makeLogger()
         let configuration = try options.configuration()
         let runtime: Runtime
@@ -34,6 +38,21 @@ struct Serve: AsyncParsableCommand {
             logger.notice("kaito is listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
         }
         try await application.runService()
+    }
+
+    /// glibc gives the free memory at the top of a thread's heap back to the kernel as soon as 128 KB of it are free
+    /// (`madvise`, which interrupts every core to flush its TLB): under load that was 7 % of the SQLite writer's time
+    /// and a fifth of the audited writes' throughput. A server keeps up to 8 MB per heap instead (peak memory in the
+    /// benchmark is unchanged), and allocations from 1 MB up are mapped on their own.
+    static func keepFreedMemory() {
+        #if canImport(Glibc)
+        // mallopt(3) is declared in <malloc.h>, which Swift's Glibc module leaves out; its parameters are
+        // M_TRIM_THRESHOLD (-1) and M_MMAP_THRESHOLD (-3).
+        guard let symbol = dlsym(nil, "mallopt") else { return }
+        let mallopt = unsafeBitCast(symbol, to: (@convention(c) (Int32, Int32) -> Int32).self)
+        _ = mallopt(-1, 8 << 20)
+        _ = mallopt(-3, 1 << 20)
+        #endif
     }
 }
 

@@ -42,7 +42,7 @@ public final class PostgresStorage: Storage {
     let timeout: Duration
 
     /// The chain heads this server last wrote: its units of work and batches link to them without reading them.
-    private let heads = ChainHeads()
+    private let heads = ChainHeads(takesTurns: true)
     /// Code-read audit events, written a batch per transaction (see `PostgresAuditBatcher`).
     private let batcher = Locked<PostgresAuditBatcher?>(nil)
     /// Each organisation's enabled webhook endpoints, for the batches' deliveries (while `cachesAreCurrent`).

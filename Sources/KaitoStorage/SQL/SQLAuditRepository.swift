@@ -15,6 +15,12 @@ final class ChainHeads: Sendable {
         var waiting: [CheckedContinuation<Void, Never>] = []
     }
     private let chains = Locked<[String: Chain]>([:])
+    /// Whether writers take turns (PostgreSQL's concurrent units); SQLite's one writer runs one unit at a time.
+    private let takesTurns: Bool
+
+    init(takesTurns: Bool) {
+        self.takesTurns = takesTurns
+    }
 
     subscript(organizationID: String) -> (state: AuditChainState, trusted: Bool)? {
         get { chains.withLock { $0[organizationID]?.remembered } }
@@ -29,6 +35,7 @@ final class ChainHeads: Sendable {
 
     /// Runs `body` when no other `withTurn` of the chain is running on this server.
     func withTurn<T>(organizationID: String, _ body: () async throws -> T) async throws -> T {
+        guard takesTurns else { return try await body() }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let now = chains.withLock { chains -> Bool in
                 if chains[organizationID, default: Chain()].busy {
@@ -85,6 +92,8 @@ struct SQLAuditRepository: AuditRepository {
     }
 
     func store(_ state: AuditChainState) async throws {
+        // A state stored otherwise than by `append` (a prune's anchor, keying a legacy chain) is not remembered.
+        heads?[state.organizationID] = nil
         try await db.raw(Self.storeStatement(state)).run()
     }
 

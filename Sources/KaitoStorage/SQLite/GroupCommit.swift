@@ -160,7 +160,7 @@ final class GroupCommit: Sendable {
             if !audits.isEmpty { try appender.checkExternalChanges() }
             let alone = units.count == 1 && audits.isEmpty
             for unit in units {
-                let session = SQLStorageSession(database: db, dialect: dialect)
+                let session = SQLStorageSession(database: db, dialect: dialect, heads: appender.heads)
                 if alone {
                     outcomes.append(.success((try await unit.body(session), session.committed.drain())))
                     continue
@@ -173,11 +173,13 @@ final class GroupCommit: Sendable {
                 } catch where !Self.endsTransaction(error) {
                     try db.run("ROLLBACK TO kaito_unit", [])
                     try db.run("RELEASE kaito_unit", [])
+                    // It may have moved a chain before it failed: what the writer knows of the chains is read again.
+                    appender.forget()
                     outcomes.append(.failure(error))
                 }
             }
-            // A unit may have moved a chain (its audit event) or changed an endpoint: the appender reads them again.
-            if !units.isEmpty { appender.forget() }
+            // A unit may have changed an endpoint: the appender reads them again.
+            if !units.isEmpty { appender.forgetSubscribers() }
             if !audits.isEmpty { try appender.write(audits.map(\.item)) }
             try db.run("COMMIT", [])
         } catch {

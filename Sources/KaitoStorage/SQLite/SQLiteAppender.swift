@@ -23,7 +23,9 @@ final class SQLiteAppender: @unchecked Sendable {
 
     private let db: RawSQLiteDatabase
     private var dataVersion: Int64?
-    private var heads: [String: (state: AuditChainState, trusted: Bool)] = [:]
+    /// The chain states the writer last wrote, shared with the units of work of its batches (which link their events
+    /// to them too: see `AuditLog.append`).
+    let heads = ChainHeads(takesTurns: false)
     private var subscribers: [String: [WebhookEndpoint]] = [:]
     /// Called when another process is seen to have written the database.
     private let externalChange: @Sendable () -> Void
@@ -44,9 +46,16 @@ final class SQLiteAppender: @unchecked Sendable {
         externalChange()
     }
 
-    /// Drops the chains and subscribers it knows (a unit of work may have changed them; a batch failed).
+    /// Drops the chains and subscribers it knows (a unit of work failed after it may have moved a chain; a batch
+    /// failed; another process wrote).
     func forget() {
-        heads = [:]
+        heads.forgetAll()
+        subscribers = [:]
+    }
+
+    /// Drops the subscribers it knows (a unit of work may have changed an endpoint). The chains stay: a unit that
+    /// moves one writes its new state here (`AuditLog.append`), and any other move of a head forgets that chain.
+    func forgetSubscribers() {
         subscribers = [:]
     }
 
