@@ -304,6 +304,10 @@ public final class PostgresStorage: Storage {
 
     /// Driver errors become `conflict` or `unavailable` (logged without values, never shown); others pass through.
     private func mapped(_ error: any Error) -> any Error {
+        if let corrupt = error as? CorruptRow {
+            logger.error("a stored row holds a value this server does not know", metadata: ["column": "\(corrupt.column)"])
+            return KaitoError(.unavailable, "The database could not complete the request.", retryAfter: DatabaseDeadline.retryAfter)
+        }
         guard error is PSQLError || error is PostgresError else { return error }
         if dialect.isUniqueViolation(error) { return KaitoError.conflict("The resource already exists.") }
         // The SQLSTATE and the server's message, never its `detail` (which can quote row values).

@@ -51,7 +51,7 @@ struct SQLOrganizationRepository: OrganizationRepository {
         Organization(
             id: try row.string("id"),
             name: try row.string("name"),
-            plan: Plan(rawValue: try row.string("plan")) ?? .free,
+            plan: try row.value("plan", as: Plan.self),
             createdAt: try row.date("created_at"),
             subscriptionStatus: try row.optionalString("subscription_status"),
             currentPeriodEnd: try row.optionalDate("current_period_end")

@@ -100,7 +100,7 @@ struct SQLSMSRepository: SMSRepository {
     static func decodeInbox(_ row: any SQLRow) throws -> Inbox {
         Inbox(
             id: try row.string("id"), organizationID: try row.string("org_id"), phoneNumber: try row.string("phone_number"),
-            label: try row.optionalString("label"), provider: SMSProvider(rawValue: try row.string("provider")) ?? .simulator,
+            label: try row.optionalString("label"), provider: try row.value("provider", as: SMSProvider.self),
             createdAt: try row.date("created_at"), updatedAt: try row.date("updated_at"))
     }
 
@@ -161,9 +161,9 @@ extension SQLSMSRepository {
     static func decodeOutbound(_ row: any SQLRow) throws -> OutboundSMS {
         OutboundSMS(
             id: try row.string("id"), organizationID: try row.string("org_id"), inboxID: try row.string("inbox_id"),
-            provider: SMSProvider(rawValue: try row.string("provider")) ?? .simulator, from: try row.string("from_number"),
+            provider: try row.value("provider", as: SMSProvider.self), from: try row.string("from_number"),
             to: try row.string("to_number"), body: try row.string("body"),
-            status: OutboundSMS.Status(rawValue: try row.string("status")) ?? .failed,
+            status: try row.value("status", as: OutboundSMS.Status.self),
             providerMessageID: try row.optionalString("provider_message_id"), error: try row.optionalString("error"),
             attempts: try row.int("attempts"), nextAttemptAt: try row.optionalDate("next_attempt_at"),
             createdAt: try row.date("created_at"), updatedAt: try row.date("updated_at"), sealedBody: try row.optionalBytes("sealed_body"))

@@ -70,8 +70,8 @@ struct SQLTokenRepository: TokenRepository {
             issuer: try row.optionalString("issuer"),
             account: try row.optionalString("account"),
             parameters: TOTPParameters(
-                kind: TokenKind(rawValue: try row.string("kind")) ?? .totp,
-                algorithm: OTPAlgorithm(rawValue: try row.string("algorithm")) ?? .sha1,
+                kind: try row.value("kind", as: TokenKind.self),
+                algorithm: try row.value("algorithm", as: OTPAlgorithm.self),
                 digits: try row.int("digits"),
                 period: try row.int("period")
             ),

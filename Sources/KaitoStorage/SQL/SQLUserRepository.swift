@@ -67,7 +67,7 @@ struct SQLUserRepository: UserRepository {
     static func decode(_ row: any SQLRow) throws -> OrgUser {
         OrgUser(
             id: try row.string("id"), organizationID: try row.string("org_id"), email: try row.string("email"),
-            name: try row.optionalString("name"), role: OrgUser.Role(rawValue: try row.string("role")) ?? .member,
+            name: try row.optionalString("name"), role: try row.value("role", as: OrgUser.Role.self),
             createdAt: try row.date("created_at"))
     }
 }

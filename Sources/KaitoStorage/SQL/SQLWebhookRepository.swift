@@ -191,7 +191,7 @@ struct SQLWebhookRepository: WebhookRepository {
         WebhookEndpoint(
             id: try row.string("id"), organizationID: try row.string("org_id"), url: try row.string("url"),
             description: try row.optionalString("description"),
-            topics: split(try row.string("topics")).compactMap(WebhookTopic.init(rawValue:)),
+            topics: try row.words("topics", WebhookTopic.init(rawValue:)),
             auditActions: split(try row.string("audit_actions")), sealedSecret: try row.bytes("sealed_secret"),
             previousSealedSecret: try row.decode(column: "previous_sealed_secret", as: Data?.self).map { Array($0) },
             previousSecretExpiresAt: try row.optionalDate("previous_secret_expires_at"),
@@ -205,7 +205,7 @@ struct SQLWebhookRepository: WebhookRepository {
         WebhookDelivery(
             id: try row.string("id"), organizationID: try row.string("org_id"), endpointID: try row.string("endpoint_id"),
             type: try row.string("type"), data: try row.string("data"), createdAt: try row.date("created_at"),
-            status: WebhookDelivery.Status(rawValue: try row.string("status")) ?? .pending, attempts: try row.int("attempts"),
+            status: try row.value("status", as: WebhookDelivery.Status.self), attempts: try row.int("attempts"),
             nextAttemptAt: try row.optionalDate("next_attempt_at"), lastStatusCode: try row.optionalInt("last_status_code"),
             lastError: try row.optionalString("last_error")
         )

@@ -206,6 +206,10 @@ public final class SQLiteStorage: Storage {
 
     /// Driver errors become `conflict` or `unavailable` (logged, never shown); everything else passes through.
     private func mapped(_ error: any Error) -> any Error {
+        if let corrupt = error as? CorruptRow {
+            logger.error("a stored row holds a value this server does not know", metadata: ["column": "\(corrupt.column)"])
+            return KaitoError(.unavailable, "The database could not complete the request.", retryAfter: DatabaseDeadline.retryAfter)
+        }
         if error is PoolClosed || error is GroupCommit.Closed { return KaitoError(.unavailable, "The database is closed.") }
         if error is SQLiteAppender.ChainMoved {
             logger.error("an audit chain's head moved outside this server's writer; the batch was not written")
