@@ -21,24 +21,13 @@ public struct AuditRetentionService: Service {
     }
 
     public func run() async throws {
-        // Graceful shutdown cancels the loop; that is a clean stop, not a failure of the service.
-        do {
-            try await loop()
-        } catch is CancellationError {
-            return
-        }
-    }
-
-    private func loop() async throws {
-        try await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    let deleted = try await audit.prune(retentionDays: retentionDays, now: clock.now())
-                    if deleted > 0 { logger.info("pruned audit events", metadata: ["deleted": "\(deleted)", "retention_days": "\(retentionDays)"]) }
-                } catch {
-                    logger.error("audit pruning failed", metadata: ["error_type": "\(type(of: error))"])
-                }
+        try await WorkerLoop.untilShutdown {
+            try await WorkerLoop.repeating(logger: logger, failure: "audit pruning failed") {
                 try await clock.sleep(until: clock.now().addingTimeInterval(interval))
+            } _: {
+                let deleted = try await audit.prune(retentionDays: retentionDays, now: clock.now())
+                if deleted > 0 { logger.info("pruned audit events", metadata: ["deleted": "\(deleted)", "retention_days": "\(retentionDays)"]) }
+                return false
             }
         }
     }

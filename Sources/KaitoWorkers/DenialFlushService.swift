@@ -17,14 +17,14 @@ public struct DenialFlushService: Service {
     }
 
     public func run() async throws {
-        do {
-            try await cancelWhenGracefulShutdown {
-                while !Task.isCancelled {
-                    try await Task.sleep(for: interval)
-                    await flush(all: false)
-                }
+        try await WorkerLoop.untilShutdown {
+            // Every `interval`, first waited for: each step sleeps, then writes the minutes that are over.
+            try await WorkerLoop.repeating(logger: logger, failure: "writing folded denials failed") {} _: {
+                try await Task.sleep(for: interval)
+                try await audit.flushFoldedDenials(all: false)
+                return true
             }
-        } catch is CancellationError {}
+        }
         await flush(all: true)
     }
 

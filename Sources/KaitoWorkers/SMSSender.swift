@@ -29,21 +29,12 @@ public struct SMSSender: Service {
     }
 
     public func run() async throws {
-        do {
-            try await cancelWhenGracefulShutdown {
-                while !Task.isCancelled {
-                    let sent: Int
-                    do {
-                        sent = try await sendDue()
-                    } catch {
-                        logger.error("sms sending failed", metadata: ["error_type": "\(type(of: error))"])
-                        sent = 0
-                    }
-                    if sent == 0 { try await Task.sleep(for: pollInterval) }
-                }
+        try await WorkerLoop.untilShutdown {
+            try await WorkerLoop.repeating(logger: logger, failure: "sms sending failed") {
+                try await Task.sleep(for: pollInterval)
+            } _: {
+                try await sendDue() > 0
             }
-        } catch is CancellationError {
-            return
         }
     }
 

@@ -55,30 +55,17 @@ public struct WebhookDispatcher: Service {
     /// A claim lasts well beyond the deadline of the attempt it covers, so that no other dispatcher sends it meanwhile.
     var lease: TimeInterval { max(60, 4 * Double(timeout.components.seconds)) }
 
-    public func run() async throws {
-        // Graceful shutdown cancels the loop; that is a clean stop, not a failure of the service.
-        do {
-            try await loop()
-        } catch is CancellationError {
-            return
-        }
-    }
-
     /// Claims while attempts are in flight: a free slot is filled at the next poll, whatever the others wait for.
-    private func loop() async throws {
-        try await cancelWhenGracefulShutdown {
+    public func run() async throws {
+        try await WorkerLoop.untilShutdown {
             let inFlight = Locked(0)
             try await withThrowingDiscardingTaskGroup { group in
-                while !Task.isCancelled {
+                try await WorkerLoop.repeating(logger: logger, failure: "webhook dispatch failed") {
+                    try await Task.sleep(for: pollInterval)
+                } _: {
                     let free = maximumInFlight - inFlight.withLock { $0 }
-                    var claimed: [WebhookDelivery] = []
-                    if free > 0 {
-                        do {
-                            claimed = try await claim(limit: min(batchSize, free))
-                        } catch {
-                            logger.error("webhook dispatch failed", metadata: ["error_type": "\(type(of: error))"])
-                        }
-                    }
+                    guard free > 0 else { return false }
+                    let claimed = try await claim(limit: min(batchSize, free))
                     for delivery in claimed {
                         inFlight.withLock { $0 += 1 }
                         group.addTask {
@@ -86,7 +73,7 @@ public struct WebhookDispatcher: Service {
                             inFlight.withLock { $0 -= 1 }
                         }
                     }
-                    if claimed.isEmpty { try await Task.sleep(for: pollInterval) }
+                    return !claimed.isEmpty
                 }
             }
         }
