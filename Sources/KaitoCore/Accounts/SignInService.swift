@@ -27,6 +27,7 @@ public struct SignInService: Sendable {
     let hasher: any PasswordHasher
     var storage: any Storage { work.storage }
 
+    /// Sign-in through `work`, second factors sealed by `keyring`, passwords checked by `hasher` (bcrypt by default).
     public init(work: UnitOfWork, keyring: Keyring, clock: any KaitoClock, random: any RandomSource, hasher: any PasswordHasher = Bcrypter()) {
         self.work = work
         self.keyring = keyring

@@ -4,6 +4,7 @@ import Foundation
 public struct AuditService: Sendable {
     let work: UnitOfWork
 
+    /// Reads, prunes and verifies the log through `work`.
     public init(work: UnitOfWork) { self.work = work }
 
     /// Checks an action filter: an exact dotted action or a prefix `token.*`; no wildcards elsewhere.

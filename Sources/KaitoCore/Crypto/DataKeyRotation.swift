@@ -23,6 +23,7 @@ public struct DataKeyRotation: Sendable {
     let keyring: Keyring
     let batchSize: Int
 
+    /// A rotation of `keyring`'s data keys that re-encrypts `batchSize` sealed values per transaction.
     public init(keyring: Keyring, batchSize: Int = 100) {
         precondition(batchSize > 0)
         self.keyring = keyring

@@ -8,6 +8,7 @@ public struct KeyService: Sendable {
     let random: any RandomSource
     var storage: any Storage { work.storage }
 
+    /// Keys kept through `work` and hashed by `keyring`'s hasher; ids and secrets come from `clock` and `random`.
     public init(work: UnitOfWork, keyring: Keyring, clock: any KaitoClock, random: any RandomSource) {
         self.work = work
         self.keyring = keyring
@@ -134,6 +135,7 @@ public struct KeyService: Sendable {
         return Caller(key: key, address: address, origin: origin)
     }
 
+    /// One page of the caller's organisation's keys, in id (creation) order.
     public func list(by caller: Caller, after cursor: String?, limit: Int) async throws -> Page<APIKey> {
         let rows = try await work.run(for: caller) { session in
             try await session.keys.list(organizationID: caller.organizationID, after: cursor, limit: limit + 1)
@@ -141,6 +143,8 @@ public struct KeyService: Sendable {
         return Page.from(rows, limit: limit, cursor: \.id)
     }
 
+    /// The caller's organisation's key `id`.
+    /// - Throws: `not_found` for a malformed or unknown id.
     public func get(id: String, by caller: Caller) async throws -> APIKey {
         guard Identifier.isWellFormed(id, prefix: APIKey.idPrefix) else { throw KaitoError.notFound("The key") }
         return try await work.run(for: caller) { session in

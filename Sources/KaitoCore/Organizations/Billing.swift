@@ -10,6 +10,7 @@ public struct Billing: Sendable {
     /// The period a paid plan runs before it renews (there is no payment provider: it only informs).
     public static let period: TimeInterval = 30 * 86_400
 
+    /// Plan changes audited through `audit`; delivery ids drawn from `random`.
     public init(audit: AuditLog, random: any RandomSource) {
         self.audit = audit
         self.random = random

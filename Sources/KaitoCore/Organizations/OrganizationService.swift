@@ -7,6 +7,7 @@ public struct OrganizationService: Sendable {
     let random: any RandomSource
     var storage: any Storage { work.storage }
 
+    /// Organisations kept through `work`, their data keys made by `keyring` and their admin keys by `keys`.
     public init(work: UnitOfWork, keyring: Keyring, keys: KeyService, clock: any KaitoClock, random: any RandomSource) {
         self.work = work
         self.keyring = keyring

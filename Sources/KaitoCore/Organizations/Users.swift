@@ -32,6 +32,7 @@ extension OrganizationService {
         }
     }
 
+    /// One page of the caller's organisation's users, in id order.
     public func users(by caller: Caller, after cursor: String?, limit: Int) async throws -> Page<OrgUser> {
         let rows = try await work.run(for: caller) { session in
             try await session.users.list(organizationID: caller.organizationID, after: cursor, limit: limit + 1)
@@ -121,23 +122,31 @@ extension OrganizationService {
 
     // MARK: Operators (`kaito admin`)
 
+    /// Every user (up to 10,000) of the organisation `nameOrID`, for `kaito admin users`.
+    /// - Throws: `not_found` for an unknown organisation.
     public func usersAsOperator(_ nameOrID: String) async throws -> [OrgUser] {
         let organization = try await find(nameOrID)
         return try await storage.read { session in try await session.users.list(organizationID: organization.id, after: nil, limit: 10_000) }
     }
 
+    /// `addUser` as an operator (`kaito admin add-user`), who may add owners.
+    /// - Throws: `not_found` for an unknown organisation; `validation_failed`; `conflict` for a taken email.
     public func addUserAsOperator(_ nameOrID: String, email: String, name: String?, role: String) async throws -> OrgUser {
         let organization = try await find(nameOrID)
         let user = try newUser(email: email, name: name, role: role, organizationID: organization.id)
         return try await storage.write { session in try await insert(user, .operator(organization.id), session) }
     }
 
+    /// `removeUser` as an operator (`kaito admin remove-user`); returns the ids of the keys it revoked.
+    /// - Throws: `not_found` for an unknown organisation or user; `conflict` for the last owner.
     @discardableResult
     public func removeUserAsOperator(_ nameOrID: String, userID: String) async throws -> [String] {
         let organization = try await find(nameOrID)
         return try await storage.write { session in try await remove(userID, .operator(organization.id), session) }
     }
 
+    /// Renames an organisation as an operator (`kaito admin rename-org`), audited `org.update` with both names.
+    /// - Throws: `validation_failed` for a bad name; `not_found`; `conflict` when the name is taken.
     public func renameAsOperator(_ nameOrID: String, to name: String) async throws -> Organization {
         try Organization.validateName(name)
         let organization = try await find(nameOrID)

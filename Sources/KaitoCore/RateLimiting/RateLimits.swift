@@ -1,3 +1,5 @@
+import Foundation
+
 /// The per-minute limit groups of API.md §6.
 public enum RateLimitGroup: String, Sendable, Codable, CaseIterable {
     case code, read, write
@@ -28,6 +30,9 @@ public struct RateLimitOverrides: Sendable, Equatable, Codable {
 
     public var isEmpty: Bool { code == nil && read == nil && write == nil }
 
+    /// The GCRA rule of `group` under these limits.
+    func rule(for group: RateLimitGroup) -> GCRA { GCRA(limit: limit(for: group)) }
+
     public func limit(for group: RateLimitGroup) -> Int {
         switch group {
         case .code: return code ?? group.defaultLimit
@@ -56,6 +61,19 @@ public protocol RateLimitStore: Sendable {
     func peek(keyID: String, group: RateLimitGroup, rule: GCRA, now: Int64) async throws -> RateLimitDecision
 }
 
+extension RateLimitStore {
+    /// Decides a request of `key` in `group` at `now` under the key's own limit for the group, consuming one unit if
+    /// allowed: the one place a key's rule is built.
+    public func acquire(for key: APIKey, group: RateLimitGroup, at now: Date) async throws -> RateLimitDecision {
+        try await acquire(keyID: key.id, group: group, rule: key.rateLimits.rule(for: group), now: now.unixMicroseconds)
+    }
+
+    /// The standing of `key` in `group` at `now`, consuming nothing.
+    public func peek(for key: APIKey, group: RateLimitGroup, at now: Date) async throws -> RateLimitDecision {
+        try await peek(keyID: key.id, group: group, rule: key.rateLimits.rule(for: group), now: now.unixMicroseconds)
+    }
+}
+
 /// GCRA state in this process's memory: exact for one server (SQLite), and no database write per request.
 public final class InMemoryRateLimitStore: RateLimitStore {
     private let state = Locked<[String: Int64]>([:])
@@ -74,4 +92,9 @@ public final class InMemoryRateLimitStore: RateLimitStore {
     public func peek(keyID: String, group: RateLimitGroup, rule: GCRA, now: Int64) async throws -> RateLimitDecision {
         state.withLock { rule.peek(tat: $0[keyID + "|" + group.rawValue], now: now) }
     }
+}
+
+extension Date {
+    /// The instant as whole Unix microseconds, the unit of rate-limit arrival times.
+    public var unixMicroseconds: Int64 { Int64((timeIntervalSince1970 * 1_000_000).rounded()) }
 }

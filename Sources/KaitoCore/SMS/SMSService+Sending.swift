@@ -39,6 +39,8 @@ extension SMSService {
         }
     }
 
+    /// The caller's organisation's outbound message `id`, its body opened.
+    /// - Throws: `not_found` for a malformed or unknown id.
     public func outbound(id: String, by caller: Caller) async throws -> OutboundSMS {
         try await work.run(for: caller) { session in
             guard Identifier.isWellFormed(id, prefix: OutboundSMS.idPrefix),

@@ -9,6 +9,7 @@ public struct SMSService: Sendable {
     let random: any RandomSource
     var storage: any Storage { work.storage }
 
+    /// Inboxes and messages kept through `work`, bodies and credentials sealed under `keyring`'s data keys.
     public init(work: UnitOfWork, keyring: Keyring, clock: any KaitoClock, random: any RandomSource) {
         self.work = work
         self.keyring = keyring
@@ -49,12 +50,15 @@ public struct SMSService: Sendable {
         }
     }
 
+    /// The organisation's Twilio credentials (the Auth Token still sealed), or nil when none are stored.
     public func twilioCredentials(by caller: Caller) async throws -> TwilioCredentials? {
         try await work.run(for: caller) { session in try await session.sms.twilioCredentials(organizationID: caller.organizationID) }
     }
 
     // MARK: Inboxes
 
+    /// Creates an inbox for an E.164 number, `twilio` unless `provider` says otherwise (audited `inbox.create`).
+    /// - Throws: `validation_failed` for a bad number, provider or label; `conflict` when the number has an inbox.
     public func createInbox(phoneNumber: String?, label: String?, provider: String?, by caller: Caller) async throws -> Inbox {
         var errors: [KaitoError.FieldError] = []
         if phoneNumber.map(PhoneNumber.isValid) != true {
@@ -76,6 +80,7 @@ public struct SMSService: Sendable {
         }
     }
 
+    /// One page of the caller's organisation's inboxes, in id order.
     public func listInboxes(by caller: Caller, after cursor: String?, limit: Int) async throws -> Page<Inbox> {
         let rows = try await work.run(for: caller) { session in
             try await session.sms.listInboxes(organizationID: caller.organizationID, after: cursor, limit: limit + 1)
@@ -83,10 +88,14 @@ public struct SMSService: Sendable {
         return Page.from(rows, limit: limit, cursor: \.id)
     }
 
+    /// The caller's organisation's inbox `id`.
+    /// - Throws: `not_found` for a malformed or unknown id.
     public func inbox(id: String, by caller: Caller) async throws -> Inbox {
         try await work.run(for: caller) { session in try await findInbox(id, caller, session) }
     }
 
+    /// Sets an inbox's label, or clears it with nil or an empty string (audited `inbox.update`).
+    /// - Throws: `validation_failed` for a bad label; `not_found` for an unknown inbox.
     public func updateInbox(id: String, label: String?, by caller: Caller) async throws -> Inbox {
         let label = try TokenDraft.text(label, field: "label")
         let now = clock.now()
@@ -99,6 +108,8 @@ public struct SMSService: Sendable {
         }
     }
 
+    /// Deletes an inbox with its messages (audited `inbox.delete`).
+    /// - Throws: `not_found` for an unknown inbox.
     public func deleteInbox(id: String, by caller: Caller) async throws {
         try await work.run(for: caller, audit: Self.inboxRecord(.inboxDelete, id)) { session in
             guard try await session.sms.deleteInbox(id: id, organizationID: caller.organizationID) else { throw KaitoError.notFound("The inbox") }
@@ -188,6 +199,8 @@ public struct SMSService: Sendable {
 
     // MARK: Reading
 
+    /// One page of inbound messages matching `filter`, newest first, bodies opened (audited `sms.message.read`).
+    /// - Throws: `not_found` when `filter` names an unknown inbox.
     public func messages(_ filter: SMSMessageFilter, by caller: Caller, before cursor: String?, limit: Int) async throws -> Page<SMSMessage> {
         let target = filter.inboxID.map { AuditEvent.Target(type: "inbox", id: $0) }
         let rows = try await work.run(for: caller, audit: AuditRecord(.smsMessageRead, target: target)) { session in
@@ -198,6 +211,8 @@ public struct SMSService: Sendable {
         return Page.from(rows, limit: limit, cursor: \.id)
     }
 
+    /// The caller's organisation's inbound message `id`, its body opened (audited `sms.message.read`).
+    /// - Throws: `not_found` for an unknown id.
     public func message(id: String, by caller: Caller) async throws -> SMSMessage {
         try await work.run(for: caller, audit: AuditRecord(.smsMessageRead, target: .init(type: "sms", id: id))) { session in
             guard let message = try await session.sms.findMessage(id: id, organizationID: caller.organizationID) else {

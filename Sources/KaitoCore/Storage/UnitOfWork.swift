@@ -12,6 +12,7 @@ public struct UnitOfWork: Sendable {
     /// Keys and tokens kept in memory while the storage allows it.
     let caches: ServerCaches
 
+    /// Units of work on `storage` at `clock`'s time, audit events linked under `auditChain`, ids from `random`.
     public init(storage: any Storage, clock: any KaitoClock, random: any RandomSource, auditChain: AuditChainKey) {
         self.storage = storage
         self.clock = clock

@@ -7,6 +7,7 @@ public struct TokenService: Sendable {
     let clock: any KaitoClock
     let random: any RandomSource
 
+    /// Tokens kept through `work`, seeds sealed under `keyring`'s data keys, ids drawn from `clock` and `random`.
     public init(work: UnitOfWork, keyring: Keyring, clock: any KaitoClock, random: any RandomSource) {
         self.work = work
         self.keyring = keyring
@@ -14,6 +15,8 @@ public struct TokenService: Sendable {
         self.random = random
     }
 
+    /// Creates a token from a secret or an `otpauth://` URI, its seed sealed (audited `token.create`).
+    /// - Throws: `validation_failed` naming a bad field; `token_not_allowed`; `conflict` when the slug is taken.
     public func create(_ draft: TokenDraft, by caller: Caller) async throws -> Token {
         guard let slug = draft.slug else { throw KaitoError.validation("slug", "is required") }
         guard Token.isValidSlug(slug) else { throw KaitoError.validation("slug", "must match [a-z0-9][a-z0-9-]{0,62}") }
@@ -36,6 +39,7 @@ public struct TokenService: Sendable {
         }
     }
 
+    /// One page of the tokens the caller's key may reach, in slug order (from memory when it may be).
     public func list(by caller: Caller, after cursor: String?, limit: Int) async throws -> Page<Token> {
         // From memory when the key's use needs no record now (the page is what the query below would return).
         if !caller.mustRecordUse(at: clock.now()), let all = try await work.tokenList(organizationID: caller.organizationID) {
@@ -49,6 +53,8 @@ public struct TokenService: Sendable {
         return Page.from(rows, limit: limit, cursor: \.slug)
     }
 
+    /// The token `slug` of the caller's organisation, its seed still sealed.
+    /// - Throws: `not_found` for an unknown slug; `token_not_allowed` for a key bound to other tokens.
     public func get(slug: String, by caller: Caller) async throws -> Token {
         try await work.run(for: caller) { session in try await find(slug: slug, caller: caller, session: session) }
     }
@@ -58,6 +64,7 @@ public struct TokenService: Sendable {
         public var name: String?
         public var issuer: String?
         public var account: String?
+        /// A change of the fields given; the others stay as they are.
         public init(name: String? = nil, issuer: String? = nil, account: String? = nil) {
             self.name = name
             self.issuer = issuer
@@ -65,6 +72,8 @@ public struct TokenService: Sendable {
         }
     }
 
+    /// Changes a token's name, issuer or account (audited `token.update`) and returns it as stored.
+    /// - Throws: `validation_failed` for an empty name or a bad field; `not_found`; `token_not_allowed`.
     public func update(slug: String, _ change: MetadataChange, by caller: Caller) async throws -> Token {
         let name = try TokenDraft.text(change.name, field: "name")
         if change.name != nil && name == nil { throw KaitoError.validation("name", "must not be empty") }
@@ -82,6 +91,8 @@ public struct TokenService: Sendable {
         }
     }
 
+    /// Deletes a token and every member's grant of it (audited `token.delete`).
+    /// - Throws: `token_not_allowed` for a key bound to other tokens; `not_found` for an unknown slug.
     public func delete(slug: String, by caller: Caller) async throws {
         try caller.requireToken(slug)
         try await work.run(for: caller, audit: .token(.tokenDelete, slug)) { session in

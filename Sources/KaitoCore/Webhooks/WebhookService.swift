@@ -9,6 +9,7 @@ public struct WebhookService: Sendable {
     let policy: WebhookAddressPolicy
     let resolver: any HostResolver
 
+    /// Endpoints kept through `work`, secrets sealed under `keyring`'s data keys, URLs checked by `policy`.
     public init(
         work: UnitOfWork, keyring: Keyring, clock: any KaitoClock, random: any RandomSource,
         policy: WebhookAddressPolicy, resolver: any HostResolver
@@ -29,6 +30,7 @@ public struct WebhookService: Sendable {
         public var description: String?
         public var enabled: Bool?
 
+        /// A draft of the fields given; the others stay nil.
         public init(url: String? = nil, topics: [String]? = nil, auditActions: [String]? = nil, description: String? = nil, enabled: Bool? = nil) {
             self.url = url
             self.topics = topics
@@ -41,6 +43,8 @@ public struct WebhookService: Sendable {
     /// How long the old secret keeps signing after a rotation.
     public static let rotationOverlap: TimeInterval = 86_400
 
+    /// Registers an endpoint; returns it with its signing secret, shown once (audited `webhook.create`).
+    /// - Throws: `validation_failed` for a missing or refused `url`, no or unknown topics, or a bad audit filter.
     public func create(_ draft: Draft, by caller: Caller) async throws -> (WebhookEndpoint, WebhookSecret) {
         guard let url = draft.url else { throw KaitoError.validation("url", "is required") }
         let checkedURL = try await checkURL(url)
@@ -63,6 +67,7 @@ public struct WebhookService: Sendable {
         return (endpoint, secret)
     }
 
+    /// One page of the caller's organisation's endpoints, in id order.
     public func list(by caller: Caller, after cursor: String?, limit: Int) async throws -> Page<WebhookEndpoint> {
         let rows = try await work.run(for: caller) { session in
             try await session.webhooks.list(organizationID: caller.organizationID, after: cursor, limit: limit + 1)
@@ -70,10 +75,14 @@ public struct WebhookService: Sendable {
         return Page.from(rows, limit: limit, cursor: \.id)
     }
 
+    /// The caller's organisation's endpoint `id`.
+    /// - Throws: `not_found` for a malformed or unknown id.
     public func get(id: String, by caller: Caller) async throws -> WebhookEndpoint {
         try await work.run(for: caller) { session in try await find(id, caller, session) }
     }
 
+    /// Changes the fields `draft` gives; enabling clears the failure state (audited `webhook.update`).
+    /// - Throws: `validation_failed` naming a bad field; `not_found` for an unknown endpoint.
     public func update(id: String, _ draft: Draft, by caller: Caller) async throws -> WebhookEndpoint {
         let checkedURL = try await draft.url.asyncMap { try await checkURL($0) }
         let topics = try draft.topics.map { try Self.topics($0) }
@@ -97,6 +106,8 @@ public struct WebhookService: Sendable {
         }
     }
 
+    /// Deletes an endpoint with its deliveries (audited `webhook.delete`).
+    /// - Throws: `not_found` for an unknown endpoint.
     public func delete(id: String, by caller: Caller) async throws {
         try await work.run(for: caller, audit: AuditRecord(.webhookDelete, target: .init(type: "webhook", id: id))) { session in
             guard try await session.webhooks.delete(id: id, organizationID: caller.organizationID) else {
@@ -138,6 +149,8 @@ public struct WebhookService: Sendable {
         }
     }
 
+    /// One page of an endpoint's deliveries, newest first, each with its attempts.
+    /// - Throws: `not_found` for an unknown endpoint.
     public func deliveries(endpointID: String, by caller: Caller, after cursor: String?, limit: Int) async throws -> Page<(WebhookDelivery, [WebhookAttempt])> {
         let rows = try await work.run(for: caller) { session in
             _ = try await find(endpointID, caller, session)

@@ -40,8 +40,7 @@ struct KeysController {
             var body = KeyResponse(key)
             var standing: [String: RateLimitStanding] = [:]
             for group in RateLimitGroup.allCases {
-                let rule = GCRA(limit: key.rateLimits.limit(for: group))
-                let decision = try await rateLimits.peek(keyID: key.id, group: group, rule: rule, now: clock.now().unixMicroseconds)
+                let decision = try await rateLimits.peek(for: key, group: group, at: clock.now())
                 standing[group.rawValue] = RateLimitStanding(
                     limit: decision.limit, remaining: decision.remaining, reset: RateLimitDecision.seconds(decision.resetAfter))
             }

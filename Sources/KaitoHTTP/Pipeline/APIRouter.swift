@@ -106,8 +106,7 @@ public final class APIRouter: @unchecked Sendable {
             outcome = .granted
             guard let group = route.rateLimitGroup else { return try await handler(request, context, caller) }
 
-            let rule = GCRA(limit: caller.key.rateLimits.limit(for: group))
-            let decision = try await rateLimits.acquire(keyID: caller.key.id, group: group, rule: rule, now: clock.now().unixMicroseconds)
+            let decision = try await rateLimits.acquire(for: caller.key, group: group, at: clock.now())
             let headers = RateLimitHeaders.fields(group: group, decision: decision)
             guard decision.allowed else {
                 outcome = .limited
@@ -190,10 +189,6 @@ public final class APIRouter: @unchecked Sendable {
 
 extension HTTPField.Name {
     static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
-}
-
-extension Date {
-    var unixMicroseconds: Int64 { Int64((timeIntervalSince1970 * 1_000_000).rounded()) }
 }
 
 extension Duration {
