@@ -147,11 +147,10 @@ struct TwilioCallbackController {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > bodyLimit {
             throw KaitoError(.payloadTooLarge, "The request body is larger than \(bodyLimit) bytes.")
         }
-        var request = request
-        let buffer = try await request.collectBody(upTo: bodyLimit)
         do {
-            return try FormEncoding.decode(Array(buffer.readableBytesView))
-        } catch {
+            return try await FormBody.read(request, limit: bodyLimit).fields
+        } catch is KaitoError {
+            // The decoder's refusal (a size past the limit is Hummingbird's own error, answered as 413).
             throw KaitoError(.malformedRequest, "The form body is malformed.")
         }
     }

@@ -74,7 +74,7 @@ extension DashboardController {
         return HTML.response(HTML.page("Keys", signedIn: Self.navigation(caller, session), body), status: status)
     }
 
-    func createKey(_ caller: Caller, _ session: DashboardSession, _ form: Form) async throws -> Response {
+    func createKey(_ caller: Caller, _ session: DashboardSession, _ form: FormBody) async throws -> Response {
         let cidrs = (form.first("allowed_cidrs") ?? "").split(whereSeparator: { $0 == "\n" || $0 == "," || $0 == "\r" })
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         // datetime-local has no zone: the form says UTC.

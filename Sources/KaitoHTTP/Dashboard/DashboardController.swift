@@ -185,7 +185,7 @@ struct DashboardController {
 
     /// `signedIn` for a form post: the body is read (at most 16 KiB) and its CSRF token checked first.
     func signedInForm(
-        _ request: Request, _ context: KaitoRequestContext, scope: Scope?, _ body: @escaping (Caller, DashboardSession, Form) async throws -> Response
+        _ request: Request, _ context: KaitoRequestContext, scope: Scope?, _ body: @escaping (Caller, DashboardSession, FormBody) async throws -> Response
     ) async throws -> Response {
         let form = try await Self.form(request)
         return try await signedIn(request, context, scope: scope) { caller, session in
@@ -247,19 +247,8 @@ struct DashboardController {
 
     // MARK: Helpers
 
-    /// A form body's fields, in order (a name may repeat).
-    struct Form {
-        var fields: [(String, String)]
-        func first(_ name: String) -> String? { fields.first { $0.0 == name }?.1 }
-        /// The field's value, nil when absent or left blank.
-        func filled(_ name: String) -> String? { first(name).flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 } }
-        func all(_ name: String) -> [String] { fields.filter { $0.0 == name }.map(\.1) }
-    }
-
-    static func form(_ request: Request) async throws -> Form {
-        var request = request
-        let buffer = try await request.collectBody(upTo: formLimit)
-        return Form(fields: try FormEncoding.decode(Array(buffer: buffer)))
+    static func form(_ request: Request) async throws -> FormBody {
+        try await FormBody.read(request, limit: formLimit)
     }
 
     func setCookie(_ name: String, _ value: String, path: String = "/", maxAge: Int? = nil) -> String {
