@@ -163,6 +163,12 @@ struct EndpointGuardTests {
                 #expect(!response.text.contains(inbox.id) && !response.text.contains("424242"))
             }
 
+            // A query parameter the route does not take is refused (before any effect), on every route.
+            let separator = path.contains("?") ? "&" : "?"
+            response = try await client.send(endpoint.method, path + separator + "unknown_parameter=1", key: owner, json: endpoint.body)
+            #expect(response.status == .badRequest)
+            #expect(try response.problem().code == "malformed_request")
+
             if let body = endpoint.body {
                 let malformed = [#"{"name": "#, "[1, 2]", "\"text\"", "", #"{"name": 5, "slug": 6, "secret": 7, "scopes": "x", "url": 8, "topics": 9, "phone_number": 1, "label": 2, "from": 3, "account_sid": 4, "to": 5, "plan": 6, "email": 7, "token_slugs": 8}"#]
                 for text in malformed {

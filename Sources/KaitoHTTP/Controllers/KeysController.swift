@@ -28,14 +28,13 @@ struct KeysController {
             response.headers[.cacheControl] = "no-store"
             return response
         }
-        api.add(.get, "/v1/keys", scope: .orgAdmin, summary: "List the organisation's keys") { request, _, caller in
-            let (limit, after) = try QueryParameters(request, allowed: QueryParameters.paginationNames).pagination()
+        api.add(.get, "/v1/keys", scope: .orgAdmin, query: QueryParameters.paginationNames, summary: "List the organisation's keys") { request, context, caller in
+            let (limit, after) = try context.query.pagination()
             let page = try await keys.list(by: caller, after: after, limit: limit)
             return try JSONCoding.response(page.response(cursor: \.id) { KeyResponse($0) })
         }
         // Registered before /v1/keys/{id} so that "self" is never taken for an id.
         api.addForAnyKey(.get, "/v1/keys/self", summary: "The calling key's own metadata and rate-limit standing") { request, _, caller in
-            _ = try QueryParameters(request, allowed: [])
             let key = try await keys.current(caller)
             var body = KeyResponse(key)
             var standing: [String: RateLimitStanding] = [:]
@@ -48,7 +47,6 @@ struct KeysController {
             return try JSONCoding.response(body)
         }
         api.add(.get, "/v1/keys/{id}", scope: .orgAdmin, summary: "Read a key's metadata") { request, context, caller in
-            _ = try QueryParameters(request, allowed: [])
             let key = try await keys.get(id: context.parameters.get("id") ?? "", by: caller)
             return try JSONCoding.response(KeyResponse(key))
         }
@@ -65,7 +63,6 @@ struct KeysController {
             return try JSONCoding.response(KeyResponse(key))
         }
         api.add(.delete, "/v1/keys/{id}", scope: .orgAdmin, summary: "Revoke a key at once") { request, context, caller in
-            _ = try QueryParameters(request, allowed: [])
             try await keys.revoke(id: context.parameters.get("id") ?? "", by: caller)
             return Response(status: .noContent)
         }

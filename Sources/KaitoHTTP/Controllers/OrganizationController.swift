@@ -8,15 +8,14 @@ struct OrganizationController {
 
     func register(on api: APIRouter) {
         api.add(.get, "/v1/org", scope: .orgAdmin, summary: "The caller's organisation") { request, _, caller in
-            _ = try QueryParameters(request, allowed: [])
             return try JSONCoding.response(OrganizationResponse(try await organizations.organization(by: caller)))
         }
         api.add(.patch, "/v1/org", scope: .orgAdmin, summary: "Rename the organisation") { request, context, caller in
             let body = try await RequestBody.decode(OrganizationRequest.self, from: request, context: context, allowedFields: ["name"])
             return try JSONCoding.response(OrganizationResponse(try await organizations.rename(to: body.name, by: caller)))
         }
-        api.add(.get, "/v1/org/users", scope: .orgAdmin, summary: "The organisation's users") { request, _, caller in
-            let (limit, after) = try QueryParameters(request, allowed: QueryParameters.paginationNames).pagination()
+        api.add(.get, "/v1/org/users", scope: .orgAdmin, query: QueryParameters.paginationNames, summary: "The organisation's users") { request, context, caller in
+            let (limit, after) = try context.query.pagination()
             let page = try await organizations.users(by: caller, after: after, limit: limit)
             return try JSONCoding.response(page.response(cursor: \.id, UserResponse.init))
         }
@@ -28,12 +27,10 @@ struct OrganizationController {
             return response
         }
         api.add(.delete, "/v1/org/users/{id}", scope: .orgAdmin, summary: "Remove a user and revoke the keys issued to them (never the last owner)") { request, context, caller in
-            _ = try QueryParameters(request, allowed: [])
             _ = try await organizations.removeUser(id: context.parameters.get("id") ?? "", by: caller)
             return Response(status: .noContent)
         }
         api.add(.get, "/v1/org/users/{id}/token-grants", scope: .orgAdmin, summary: "The tokens granted to a member (what the member sees in the dashboard)") { request, context, caller in
-            _ = try QueryParameters(request, allowed: [])
             let (user, slugs) = try await organizations.grants(userID: context.parameters.get("id") ?? "", by: caller)
             return try JSONCoding.response(TokenGrantsResponse(userID: user.id, tokenSlugs: slugs))
         }
@@ -44,7 +41,6 @@ struct OrganizationController {
             return try JSONCoding.response(TokenGrantsResponse(userID: id, tokenSlugs: slugs))
         }
         api.add(.get, "/v1/org/billing", scope: .orgAdmin, summary: "The organisation's plan and subscription") { request, _, caller in
-            _ = try QueryParameters(request, allowed: [])
             return try JSONCoding.response(BillingResponse(try await organizations.organization(by: caller)))
         }
         api.add(.put, "/v1/org/billing/subscription", scope: .orgAdmin, summary: "Change the plan (effective at once; emits billing.subscription.*)") { request, context, caller in

@@ -17,7 +17,6 @@ struct SMSController {
             return try JSONCoding.response(TwilioCredentialsResponse(credentials))
         }
         api.add(.get, "/v1/org/providers/twilio", scope: .orgAdmin, summary: "The organisation's Twilio account (the Auth Token only as auth_token_set)") { request, _, caller in
-            _ = try QueryParameters(request, allowed: [])
             let credentials = try await sms.twilioCredentials(by: caller)
             return try JSONCoding.response(credentials.map(TwilioCredentialsResponse.init) ?? TwilioCredentialsResponse(accountSID: nil, authTokenSet: false, updatedAt: nil))
         }
@@ -30,13 +29,12 @@ struct SMSController {
             response.headers[.location] = "/v1/inboxes/\(inbox.id)"
             return response
         }
-        api.add(.get, "/v1/inboxes", anyOf: [.smsRead, .orgAdmin], summary: "List inboxes") { request, _, caller in
-            let (limit, after) = try QueryParameters(request, allowed: QueryParameters.paginationNames).pagination()
+        api.add(.get, "/v1/inboxes", anyOf: [.smsRead, .orgAdmin], query: QueryParameters.paginationNames, summary: "List inboxes") { request, context, caller in
+            let (limit, after) = try context.query.pagination()
             let page = try await sms.listInboxes(by: caller, after: after, limit: limit)
             return try JSONCoding.response(page.response(cursor: \.id, InboxResponse.init))
         }
         api.add(.get, "/v1/inboxes/{id}", anyOf: [.smsRead, .orgAdmin], summary: "Read an inbox") { request, context, caller in
-            _ = try QueryParameters(request, allowed: [])
             return try JSONCoding.response(InboxResponse(try await sms.inbox(id: id(context), by: caller)))
         }
         api.add(.patch, "/v1/inboxes/{id}", scope: .orgAdmin, summary: "Change an inbox's label (the number and provider are fixed)") { request, context, caller in
@@ -44,7 +42,6 @@ struct SMSController {
             return try JSONCoding.response(InboxResponse(try await sms.updateInbox(id: id(context), label: body.label, by: caller)))
         }
         api.add(.delete, "/v1/inboxes/{id}", scope: .orgAdmin, summary: "Delete an inbox and its messages") { request, context, caller in
-            _ = try QueryParameters(request, allowed: [])
             try await sms.deleteInbox(id: id(context), by: caller)
             return Response(status: .noContent)
         }
@@ -55,8 +52,8 @@ struct SMSController {
             return try JSONCoding.response(SMSMessageResponse(message), status: .created)
         }
 
-        api.add(.get, "/v1/sms/messages", scope: .smsRead, summary: "Inbound messages, newest first, filtered by inbox, from, since") { request, _, caller in
-            let query = try QueryParameters(request, allowed: QueryParameters.paginationNames.union(["inbox", "from", "since"]))
+        api.add(.get, "/v1/sms/messages", scope: .smsRead, query: QueryParameters.paginationNames.union(["inbox", "from", "since"]), summary: "Inbound messages, newest first, filtered by inbox, from, since") { request, context, caller in
+            let query = context.query
             let (limit, before) = try query.pagination()
             var filter = SMSMessageFilter(inboxID: query["inbox"], from: query["from"])
             if let since = query["since"] {
@@ -67,8 +64,8 @@ struct SMSController {
             return try JSONCoding.response(page.response(cursor: \.id, SMSMessageResponse.init))
         }
         // Registered before `/v1/sms/messages/{id}` so that `wait` is not taken for an id.
-        api.add(.get, "/v1/sms/messages/wait", scope: .smsRead, summary: "Long-poll: the first message of an inbox newer than `after`, or 204 at the timeout") { request, _, caller in
-            let query = try QueryParameters(request, allowed: ["inbox", "after", "timeout"])
+        api.add(.get, "/v1/sms/messages/wait", scope: .smsRead, query: ["inbox", "after", "timeout"], summary: "Long-poll: the first message of an inbox newer than `after`, or 204 at the timeout") { request, context, caller in
+            let query = context.query
             guard let inbox = query["inbox"] else { throw KaitoError.validation("inbox", "is required") }
             let timeout = try query.integer("timeout", in: SMSService.waitRange) ?? 30
             if let after = query["after"], !Identifier.isWellFormed(after, prefix: SMSMessage.idPrefix) {
@@ -88,11 +85,9 @@ struct SMSController {
             return response
         }
         api.add(.get, "/v1/sms/outbound/{id}", anyOf: [.smsSend, .smsRead], summary: "An sent SMS and its delivery status") { request, context, caller in
-            _ = try QueryParameters(request, allowed: [])
             return try JSONCoding.response(OutboundSMSResponse(try await sms.outbound(id: id(context), by: caller)))
         }
         api.add(.get, "/v1/sms/messages/{id}", scope: .smsRead, summary: "Read an inbound message") { request, context, caller in
-            _ = try QueryParameters(request, allowed: [])
             let messageID = id(context)
             guard Identifier.isWellFormed(messageID, prefix: SMSMessage.idPrefix) else { throw KaitoError.notFound("The message") }
             return try JSONCoding.response(SMSMessageResponse(try await sms.message(id: messageID, by: caller)))

@@ -11,19 +11,17 @@ struct TokensController {
             let body = try await RequestBody.decode(
                 CreateTokenRequest.self, from: request, context: context,
                 allowedFields: CreateTokenRequest.CodingKeys.allCases.map(\.rawValue))
-            _ = try QueryParameters(request, allowed: [])
             let token = try await tokens.create(TokenDraft(body), by: caller)
             var response = try JSONCoding.response(TokenResponse(token), status: .created)
             response.headers[.location] = "/v1/tokens/\(token.slug)"
             return response
         }
-        api.add(.get, "/v1/tokens", scope: .tokensRead, summary: "List tokens (metadata only)") { request, _, caller in
-            let (limit, after) = try QueryParameters(request, allowed: QueryParameters.paginationNames).pagination()
+        api.add(.get, "/v1/tokens", scope: .tokensRead, query: QueryParameters.paginationNames, summary: "List tokens (metadata only)") { request, context, caller in
+            let (limit, after) = try context.query.pagination()
             let page = try await tokens.list(by: caller, after: after, limit: limit)
             return try JSONCoding.response(page.response(cursor: \.slug, TokenResponse.init))
         }
         api.add(.get, "/v1/tokens/{slug}", scope: .tokensRead, summary: "Read a token's metadata") { request, context, caller in
-            _ = try QueryParameters(request, allowed: [])
             let token = try await tokens.get(slug: try slug(context), by: caller)
             return try JSONCoding.response(TokenResponse(token))
         }
@@ -36,12 +34,11 @@ struct TokensController {
             return try JSONCoding.response(TokenResponse(token))
         }
         api.add(.delete, "/v1/tokens/{slug}", scope: .tokensWrite, summary: "Delete a token") { request, context, caller in
-            _ = try QueryParameters(request, allowed: [])
             try await tokens.delete(slug: try slug(context), by: caller)
             return Response(status: .noContent)
         }
-        api.add(.get, "/v1/tokens/{slug}/code", scope: .tokensCode, summary: "The token's current code") { request, context, caller in
-            let query = try QueryParameters(request, allowed: ["min_valid"])
+        api.add(.get, "/v1/tokens/{slug}/code", scope: .tokensCode, query: ["min_valid"], summary: "The token's current code") { request, context, caller in
+            let query = context.query
             let minValid = try query.integer("min_valid", in: 0...(TOTPParameters.periodRange.upperBound - 1))
             let code = try await tokens.code(slug: try slug(context), minValid: minValid, by: caller)
             var response = try Self.codeResponse(code)
@@ -49,7 +46,6 @@ struct TokensController {
             return response
         }
         api.add(.get, "/v1/tokens/{slug}/seed", scope: .tokensSeed, summary: "Read the token's seed (flagged in audit)") { request, context, caller in
-            _ = try QueryParameters(request, allowed: [])
             let uri = try await tokens.seed(slug: try slug(context), by: caller)
             var response = try JSONCoding.response(SeedResponse(secret: Base32.encode(uri.secret), otpauthURI: uri.uriString))
             response.headers[.cacheControl] = "no-store"

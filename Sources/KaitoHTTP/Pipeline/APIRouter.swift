@@ -34,19 +34,25 @@ public final class APIRouter: @unchecked Sendable {
         self.clientAddress = clientAddress
     }
 
-    /// A route that needs a key with `scope`.
-    func add(_ method: HTTPRequest.Method, _ path: String, scope: Scope, summary: String, handler: @escaping KeyedHandler) {
-        addKeyed(method, path, access: .scope(scope), summary: summary, handler: handler)
+    /// A route that needs a key with `scope`; `query`: the query parameters it takes (any other is 400), which its
+    /// handler reads from `context.query`.
+    func add(
+        _ method: HTTPRequest.Method, _ path: String, scope: Scope, query: Set<String> = [], summary: String, handler: @escaping KeyedHandler
+    ) {
+        addKeyed(method, path, access: .scope(scope), query: query, summary: summary, handler: handler)
     }
 
     /// A route that needs a key with at least one of `scopes`.
-    func add(_ method: HTTPRequest.Method, _ path: String, anyOf scopes: [Scope], summary: String, handler: @escaping KeyedHandler) {
-        addKeyed(method, path, access: .anyOf(scopes), summary: summary, handler: handler)
+    func add(
+        _ method: HTTPRequest.Method, _ path: String, anyOf scopes: [Scope], query: Set<String> = [], summary: String,
+        handler: @escaping KeyedHandler
+    ) {
+        addKeyed(method, path, access: .anyOf(scopes), query: query, summary: summary, handler: handler)
     }
 
     /// A route that any valid key may call.
-    func addForAnyKey(_ method: HTTPRequest.Method, _ path: String, summary: String, handler: @escaping KeyedHandler) {
-        addKeyed(method, path, access: .anyKey, summary: summary, handler: handler)
+    func addForAnyKey(_ method: HTTPRequest.Method, _ path: String, query: Set<String> = [], summary: String, handler: @escaping KeyedHandler) {
+        addKeyed(method, path, access: .anyKey, query: query, summary: summary, handler: handler)
     }
 
     /// A route without authentication.
@@ -61,7 +67,9 @@ public final class APIRouter: @unchecked Sendable {
         }
     }
 
-    private func addKeyed(_ method: HTTPRequest.Method, _ path: String, access: RouteAccess, summary: String, handler: @escaping KeyedHandler) {
+    private func addKeyed(
+        _ method: HTTPRequest.Method, _ path: String, access: RouteAccess, query: Set<String>, summary: String, handler: @escaping KeyedHandler
+    ) {
         let route = register(method, path, access: access, summary: summary)
         let (keys, metrics, rateLimits, clock, clientAddress) = (self.keys, self.metrics, self.rateLimits, self.clock, self.clientAddress)
         router.on(RouterPath(path), method: method) { request, context in
@@ -104,7 +112,10 @@ public final class APIRouter: @unchecked Sendable {
                 throw error
             }
             outcome = .granted
-            guard let group = route.rateLimitGroup else { return try await handler(request, context, caller) }
+            guard let group = route.rateLimitGroup else {
+                context.query = try QueryParameters(request, allowed: query)
+                return try await handler(request, context, caller)
+            }
 
             let decision = try await rateLimits.acquire(for: caller.key, group: group, at: clock.now())
             let headers = RateLimitHeaders.fields(group: group, decision: decision)
@@ -116,6 +127,7 @@ public final class APIRouter: @unchecked Sendable {
             }
             // From here every response, failures included, carries the limit headers.
             do {
+                context.query = try QueryParameters(request, allowed: query)
                 var response = try await handler(request, context, caller)
                 response.headers.append(contentsOf: headers)
                 return response

@@ -7,6 +7,8 @@ public struct KaitoRequestContext: RequestContext, RemoteAddressRequestContext {
     public let remoteAddress: SocketAddress?
     /// The `X-Request-Id` of this request, set by `RequestIDMiddleware` before anything else runs.
     public var requestID: String = ""
+    /// The query parameters, checked against those the route declares (`APIRouter`) before its handler runs.
+    var query = QueryParameters()
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

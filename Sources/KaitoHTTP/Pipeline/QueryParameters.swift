@@ -6,6 +6,11 @@ import KaitoCore
 struct QueryParameters {
     private let values: [String: String]
 
+    /// No parameters (before the router has read the request's).
+    init() {
+        values = [:]
+    }
+
     /// - Throws: `malformed_request` for a parameter the route does not know or one given twice.
     init(_ request: Request, allowed: Set<String>) throws {
         var values: [String: String] = [:]
