@@ -1,6 +1,7 @@
 import Foundation
 import KaitoCore
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import ServiceLifecycle
@@ -58,19 +59,19 @@ public struct WebhookDispatcher: Service {
     /// Claims while attempts are in flight: a free slot is filled at the next poll, whatever the others wait for.
     public func run() async throws {
         try await WorkerLoop.untilShutdown {
-            let inFlight = Locked(0)
+            let inFlight = NIOLockedValueBox(0)
             try await withThrowingDiscardingTaskGroup { group in
                 try await WorkerLoop.repeating(logger: logger, failure: "webhook dispatch failed") {
                     try await Task.sleep(for: pollInterval)
                 } _: {
-                    let free = maximumInFlight - inFlight.withLock { $0 }
+                    let free = maximumInFlight - inFlight.withLockedValue { $0 }
                     guard free > 0 else { return false }
                     let claimed = try await claim(limit: min(batchSize, free))
                     for delivery in claimed {
-                        inFlight.withLock { $0 += 1 }
+                        inFlight.withLockedValue { $0 += 1 }
                         group.addTask {
                             await deliver(delivery)
-                            inFlight.withLock { $0 -= 1 }
+                            inFlight.withLockedValue { $0 -= 1 }
                         }
                     }
                     return !claimed.isEmpty

@@ -1,5 +1,6 @@
 import Foundation
 import KaitoCore
+import NIOConcurrencyHelpers
 import Testing
 
 /// `Deadline.run`: the caller never waits past the deadline, even on work that ignores cancellation.
@@ -30,15 +31,15 @@ struct DeadlineTests {
 
     @Test("Cooperative work is cancelled at the deadline; the default error is Exceeded")
     func cancelled() async throws {
-        let cancelled = Locked(false)
+        let cancelled = NIOLockedValueBox(false)
         await #expect(throws: Deadline.Exceeded.self) {
             try await Deadline.run(.milliseconds(100)) {
-                do { try await Task.sleep(for: .seconds(10)) } catch { cancelled.withLock { $0 = true } }
+                do { try await Task.sleep(for: .seconds(10)) } catch { cancelled.withLockedValue { $0 = true } }
                 return 0
             }
         }
         try await Task.sleep(for: .milliseconds(200))
-        #expect(cancelled.withLock { $0 })
+        #expect(cancelled.withLockedValue { $0 })
     }
 
     @Test("Many racing at the edge of their deadline each resume exactly once")

@@ -5,6 +5,7 @@ import KaitoTestSupport
 @testable import KaitoWorkers
 import Logging
 import Testing
+import NIOConcurrencyHelpers
 
 /// `kaito admin rotate-data-key` (`OrganizationService.rotateDataKey`) on SQLite and PostgreSQL.
 @Suite("Data-key rotation", .serialized)
@@ -54,12 +55,12 @@ struct DataKeyRotationTests {
             // Codes read and tokens created (sealed) all through the rotation, on the server's keyring, whose cache
             // holds version 1 when the rotation starts.
             // Stopped by a flag, not by cancelling: a cancelled task's storage call fails with CancellationError.
-            let running = Locked(true)
+            let running = NIOLockedValueBox(true)
             let load = Task {
                 var created: [String] = []
                 var failures: [String] = []
                 var round = 0
-                while running.withLock({ $0 }) {
+                while running.withLockedValue({ $0 }) {
                     do {
                         #expect(try await runtime.tokens.code(slug: "token-\(round % Self.seeds.count)", minValid: nil, by: caller).code == codes[round % Self.seeds.count])
                         let slug = "load-\(round)"
@@ -78,7 +79,7 @@ struct DataKeyRotationTests {
             try await Task.sleep(for: .milliseconds(20))
             let result = try await operatorRuntime.organizations.rotateDataKey(organizationID, batchSize: 2)
             try await Task.sleep(for: .milliseconds(20))
-            running.withLock { $0 = false }
+            running.withLockedValue { $0 = false }
             let (created, failures) = await load.value
             #expect(failures.isEmpty, "\(failures)")
             #expect(!created.isEmpty)

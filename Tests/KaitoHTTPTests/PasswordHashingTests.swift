@@ -4,6 +4,7 @@ import HummingbirdTesting
 import KaitoCore
 import KaitoHTTP
 import KaitoTestSupport
+import NIOConcurrencyHelpers
 import NIOCore
 import Testing
 
@@ -13,16 +14,16 @@ struct PasswordHashingTests {
     /// A hasher that counts its calls (bcrypt at the lowest cost underneath).
     final class CountingHasher: PasswordHasher {
         let inner = Bcrypter(cost: 4)
-        let calls = Locked((hashes: 0, verifies: 0))
+        let calls = NIOLockedValueBox((hashes: 0, verifies: 0))
         var cost: UInt8 { inner.cost }
 
         func hash(_ password: String) async throws -> String {
-            calls.withLock { $0.hashes += 1 }
+            calls.withLockedValue { $0.hashes += 1 }
             return inner.hashNow(password)
         }
 
         func verify(_ password: String, hash: String) async throws -> Bool {
-            calls.withLock { $0.verifies += 1 }
+            calls.withLockedValue { $0.verifies += 1 }
             return inner.verifyNow(password, hash: hash)
         }
     }
@@ -46,7 +47,7 @@ struct PasswordHashingTests {
             if path == .lockedAccount || path == .lockedAccountRightPassword {
                 for _ in 0..<SignInService.attemptLimit { await #expect(throws: KaitoError.self) { try await attempt(password: "wrong password!") } }
             }
-            hasher.calls.withLock { $0 = (0, 0) }
+            hasher.calls.withLockedValue { $0 = (0, 0) }
             switch path {
             case .unknownOrganization: await #expect(throws: KaitoError.self) { try await attempt(organization: "nowhere", password: Self.password) }
             case .unknownEmail: await #expect(throws: KaitoError.self) { try await attempt(email: "bob@example.com", password: Self.password) }
@@ -54,7 +55,7 @@ struct PasswordHashingTests {
             case .lockedAccountRightPassword: await #expect(throws: KaitoError.self) { try await attempt(password: Self.password) }
             case .rightPassword: try await attempt(password: Self.password)
             }
-            let calls = hasher.calls.withLock { $0 }
+            let calls = hasher.calls.withLockedValue { $0 }
             #expect(calls.verifies == 1 && calls.hashes == 0, "\(path): \(calls)")
         }
     }
@@ -72,22 +73,22 @@ struct PasswordHashingTests {
 
     /// Records the threads a hasher's work runs on, and how many run at once.
     final class Observer: Sendable {
-        let state = Locked((threads: Set<String>(), running: 0, most: 0, calls: 0))
+        let state = NIOLockedValueBox((threads: Set<String>(), running: 0, most: 0, calls: 0))
 
         func observe<T>(_ work: () -> T) -> T {
             let name = Thread.current.name ?? "unnamed \(pthread_self())"
-            state.withLock { $0.threads.insert(name); $0.running += 1; $0.most = max($0.most, $0.running); $0.calls += 1 }
-            defer { state.withLock { $0.running -= 1 } }
+            state.withLockedValue { $0.threads.insert(name); $0.running += 1; $0.most = max($0.most, $0.running); $0.calls += 1 }
+            defer { state.withLockedValue { $0.running -= 1 } }
             return work()
         }
 
         /// Set to let the checks of `blockingHasher` finish.
-        let release = Locked(false)
+        let release = NIOLockedValueBox(false)
 
         /// A hasher whose checks hold their thread until `release` is set.
         func blockingHasher(maximumWaiting: Int) -> PooledPasswordHasher {
             hasher(cost: 4, maximumWaiting: maximumWaiting, verify: { _, _ in
-                while !self.release.withLock({ $0 }) { usleep(1000) }
+                while !self.release.withLockedValue({ $0 }) { usleep(1000) }
                 return false
             })
         }
@@ -136,7 +137,7 @@ struct PasswordHashingTests {
                 #expect(slowest < .seconds(3), "slowest /health: \(slowest)")
             }
         }
-        let state = observer.state.withLock { $0 }
+        let state = observer.state.withLockedValue { $0 }
         #expect(state.calls == 16)
         #expect(!state.threads.isEmpty && state.threads.allSatisfy { $0.hasPrefix("kaito-bcrypt-#") }, "\(state.threads)")
         #expect(state.most <= PooledPasswordHasher.threads)
@@ -149,10 +150,10 @@ struct PasswordHashingTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<(PooledPasswordHasher.threads + 1) { group.addTask { _ = try await hasher.verify("x", hash: "y") } }
             // Both threads busy (the third waits in the pool's queue).
-            while observer.state.withLock({ $0.running }) < PooledPasswordHasher.threads { try await Task.sleep(for: .milliseconds(1)) }
+            while observer.state.withLockedValue({ $0.running }) < PooledPasswordHasher.threads { try await Task.sleep(for: .milliseconds(1)) }
             let refused = await #expect(throws: KaitoError.self) { try await hasher.verify("x", hash: "y") }
             #expect(refused?.code == .unavailable)
-            observer.release.withLock { $0 = true }
+            observer.release.withLockedValue { $0 = true }
             try await group.waitForAll()
         }
         #expect(try await hasher.verify("x", hash: "y") == false, "admitted again once the others are done")
@@ -170,10 +171,10 @@ struct PasswordHashingTests {
                 let form = [("organization", "default"), ("email", "nobody@example.com"), ("password", "guess guess guess")]
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for browser in browsers.dropLast() { group.addTask { _ = try await browser.post("/login", form) } }
-                    while observer.state.withLock({ $0.running }) < PooledPasswordHasher.threads { try await Task.sleep(for: .milliseconds(1)) }
+                    while observer.state.withLockedValue({ $0.running }) < PooledPasswordHasher.threads { try await Task.sleep(for: .milliseconds(1)) }
                     let busy = try await browsers.last!.post("/login", form)
                     #expect(busy.status == .serviceUnavailable && busy.text.contains("try again in a few seconds"), "\(busy.status)")
-                    observer.release.withLock { $0 = true }
+                    observer.release.withLockedValue { $0 = true }
                     try await group.waitForAll()
                 }
             }

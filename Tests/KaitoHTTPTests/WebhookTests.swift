@@ -5,6 +5,7 @@ import KaitoCore
 import KaitoTestSupport
 import KaitoWorkers
 import Logging
+import NIOConcurrencyHelpers
 import Testing
 
 @Suite("Webhooks (API.md §8)", .serialized)
@@ -84,15 +85,15 @@ struct WebhookTests {
 
 /// A resolver whose answers a test changes between registration and delivery.
 final class ScriptedResolver: HostResolver, @unchecked Sendable {
-    private let answers: Locked<[String: [String]]>
+    private let answers: NIOLockedValueBox<[String: [String]]>
 
-    init(answers: [String: [String]]) { self.answers = Locked(answers) }
+    init(answers: [String: [String]]) { self.answers = NIOLockedValueBox(answers) }
 
-    func set(_ host: String, _ addresses: [String]) { answers.withLock { $0[host] = addresses } }
+    func set(_ host: String, _ addresses: [String]) { answers.withLockedValue { $0[host] = addresses } }
 
     func resolve(_ host: String) async throws -> [IPAddress] {
         if let literal = IPAddress(host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))) { return [literal] }
-        guard let addresses = answers.withLock({ $0[host] }) else { throw KaitoError.validation("url", "unknown host") }
+        guard let addresses = answers.withLockedValue({ $0[host] }) else { throw KaitoError.validation("url", "unknown host") }
         return addresses.compactMap(IPAddress.init)
     }
 }

@@ -3,6 +3,7 @@ import KaitoCore
 import KaitoStorage
 import KaitoTestSupport
 import Logging
+import NIOConcurrencyHelpers
 import Testing
 
 /// What only PostgreSQL has to prove: several servers on one database.
@@ -49,16 +50,16 @@ struct PostgresStorageTests {
         }
         #expect(try await waitFor(true), "listening after start")
         // Caches that were filled before the loss are emptied when listening resumes.
-        let emptied = Locked(0)
-        storage.changes.observe(CacheTopic.keys) { emptied.withLock { $0 += 1 } }
+        let emptied = NIOLockedValueBox(0)
+        storage.changes.observe(CacheTopic.keys) { emptied.withLockedValue { $0 += 1 } }
         try await storage.executeForTesting("""
             SELECT pg_terminate_backend(pid) FROM pg_stat_activity
             WHERE datname = current_database() AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()
             """)
         #expect(try await waitFor(false), "caches off once the connection is gone")
-        let before = emptied.withLock { $0 }
+        let before = emptied.withLockedValue { $0 }
         #expect(try await waitFor(true), "listening again on a new connection")
-        #expect(emptied.withLock { $0 } > before, "caches emptied when listening resumed")
+        #expect(emptied.withLockedValue { $0 } > before, "caches emptied when listening resumed")
         try await storage.close()
         await TestDatabase.dropDatabase(url: url, adminURL: admin)
     }

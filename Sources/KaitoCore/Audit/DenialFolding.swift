@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 
 /// Folds repeated denials so that a refused key cannot fill the audit log: per key and reason, the first denial of
 /// each minute is written at once (before its 401 or 403 is answered), and the repeats within that minute are
@@ -31,7 +32,7 @@ public final class DenialFolding: Sendable {
         var backlog: [Repeats] = []
     }
 
-    private let state = Locked(State())
+    private let state = NIOLockedValueBox(State())
 
     public init() {}
 
@@ -44,7 +45,7 @@ public final class DenialFolding: Sendable {
 
     /// Counts one denial; true when it is the first of its fold this minute and must be written now.
     func admit(key: APIKey, reason: String, target: AuditEvent.Target?, ip: String?, origin: RequestOrigin, minute: Int64) -> Bool {
-        state.withLock { state in
+        state.withLockedValue { state in
             let fold = Fold(keyID: key.id, reason: reason)
             if var repeats = state.folds[fold], repeats.minute == minute {
                 repeats.count += 1
@@ -65,7 +66,7 @@ public final class DenialFolding: Sendable {
     /// Removes the folds of minutes before `minute` (every fold when nil) and returns those that counted repeats,
     /// with any whose earlier write failed.
     public func takeEnded(before minute: Int64?) -> [Repeats] {
-        state.withLock { state in
+        state.withLockedValue { state in
             let ended = state.folds.filter { minute == nil || $0.value.minute < minute! }
             for fold in ended.keys { state.folds.removeValue(forKey: fold) }
             let taken = state.backlog + ended.values.filter { $0.count > 0 }.map { repeats in
@@ -81,7 +82,7 @@ public final class DenialFolding: Sendable {
     /// Puts back what a failed write took: the repeats are written with the next ones, and a first denial that
     /// could not be written is counted as a repeat of its minute (nothing is lost; it is written late).
     func restore(_ taken: [Repeats], firstOf key: APIKey?, reason: String, minute: Int64) {
-        state.withLock { state in
+        state.withLockedValue { state in
             state.backlog.append(contentsOf: taken)
             guard let key else { return }
             let fold = Fold(keyID: key.id, reason: reason)

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import NIOConcurrencyHelpers
 /// The master key and everything derived from it, with organisations' data keys unwrapped once and cached.
 public final class Keyring: Sendable {
     public let master: MasterKey
@@ -7,7 +8,7 @@ public final class Keyring: Sendable {
     /// The key of the audit hash chains.
     public let auditChain: AuditChainKey
     let random: any RandomSource
-    private let dataKeys = Locked<[String: DataKey]>([:])
+    private let dataKeys = NIOLockedValueBox<[String: DataKey]>([:])
 
     public init(master: MasterKey, random: any RandomSource = SystemRandomSource()) {
         self.master = master
@@ -131,7 +132,7 @@ public final class Keyring: Sendable {
 
     /// The data key this server holds for the organisation, if it opens every value of `sealed`.
     private func cachedDataKey(organizationID: String, opening sealed: [[UInt8]]) -> DataKey? {
-        guard let cached = dataKeys.withLock({ $0[organizationID] }), sealed.allSatisfy(cached.canOpen) else { return nil }
+        guard let cached = dataKeys.withLockedValue({ $0[organizationID] }), sealed.allSatisfy(cached.canOpen) else { return nil }
         return cached
     }
 
@@ -142,7 +143,7 @@ public final class Keyring: Sendable {
         guard let current = try await session.dataKeys.current(organizationID: organizationID, lock: true) else {
             throw KaitoError(.unavailable, "The organisation has no data key.")
         }
-        if let cached = dataKeys.withLock({ $0[organizationID] }), cached.keys[current.version] != nil {
+        if let cached = dataKeys.withLockedValue({ $0[organizationID] }), cached.keys[current.version] != nil {
             return cached.sealing(with: current.version)
         }
         return try await load(organizationID: organizationID, session: session).sealing(with: current.version)
@@ -153,7 +154,7 @@ public final class Keyring: Sendable {
             throw KaitoError(.unavailable, "The organisation has no data key.")
         }
         // Replaced, not merged: versions a finished rotation deleted leave this server's memory too.
-        dataKeys.withLock { $0[organizationID] = loaded }
+        dataKeys.withLockedValue { $0[organizationID] = loaded }
         return loaded
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 
 /// The per-minute limit groups of API.md §6.
 public enum RateLimitGroup: String, Sendable, Codable, CaseIterable {
@@ -76,12 +77,12 @@ extension RateLimitStore {
 
 /// GCRA state in this process's memory: exact for one server (SQLite), and no database write per request.
 public final class InMemoryRateLimitStore: RateLimitStore {
-    private let state = Locked<[String: Int64]>([:])
+    private let state = NIOLockedValueBox<[String: Int64]>([:])
 
     public init() {}
 
     public func acquire(keyID: String, group: RateLimitGroup, rule: GCRA, now: Int64) async throws -> RateLimitDecision {
-        state.withLock { state in
+        state.withLockedValue { state in
             let name = keyID + "|" + group.rawValue
             let decision = rule.decide(tat: state[name], now: now)
             if decision.allowed { state[name] = decision.newTAT }
@@ -90,7 +91,7 @@ public final class InMemoryRateLimitStore: RateLimitStore {
     }
 
     public func peek(keyID: String, group: RateLimitGroup, rule: GCRA, now: Int64) async throws -> RateLimitDecision {
-        state.withLock { rule.peek(tat: $0[keyID + "|" + group.rawValue], now: now) }
+        state.withLockedValue { rule.peek(tat: $0[keyID + "|" + group.rawValue], now: now) }
     }
 }
 

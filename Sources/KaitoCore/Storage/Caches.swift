@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 
 /// The `ChangeHub` topics that a committed change to a cached kind of row publishes (the repositories publish them
 /// in the changing transaction: after the commit on SQLite, through `NOTIFY` to every server on PostgreSQL).
@@ -18,7 +19,7 @@ public final class InvalidatedCache<Key: Hashable & Sendable, Value: Sendable>: 
         var entries: [Key: Value] = [:]
     }
 
-    private let state = Locked(State())
+    private let state = NIOLockedValueBox(State())
     /// The most entries kept; a full cache starts over (a bound on memory, not an eviction policy: the working set
     /// of a server is its organisations' keys and tokens).
     let capacity: Int
@@ -30,10 +31,10 @@ public final class InvalidatedCache<Key: Hashable & Sendable, Value: Sendable>: 
     /// The cached value for `key`, or the one `load` reads (nil: not found, and nothing is kept).
     public func value(for key: Key, load: () async throws -> Value?) async throws -> Value? {
         // One look under the lock: a hit, or the generation a read from the database starts at.
-        let (hit, generation) = state.withLock { state in (state.entries[key], state.generation) }
+        let (hit, generation) = state.withLockedValue { state in (state.entries[key], state.generation) }
         if let hit { return hit }
         guard let loaded = try await load() else { return nil }
-        state.withLock { state in
+        state.withLockedValue { state in
             guard state.generation == generation else { return }
             if state.entries.count >= capacity { state.entries.removeAll(keepingCapacity: true) }
             state.entries[key] = loaded
@@ -43,14 +44,14 @@ public final class InvalidatedCache<Key: Hashable & Sendable, Value: Sendable>: 
 
     /// Forgets every entry, and every value being read now.
     public func invalidate() {
-        state.withLock { state in
+        state.withLockedValue { state in
             state.generation &+= 1
             state.entries.removeAll(keepingCapacity: true)
         }
     }
 
     /// How many entries are kept (for tests).
-    public var count: Int { state.withLock { $0.entries.count } }
+    public var count: Int { state.withLockedValue { $0.entries.count } }
 }
 
 /// What a server keeps in memory to answer a request without reading the database: keys by hash and tokens by

@@ -1,41 +1,42 @@
 import Foundation
+import NIOConcurrencyHelpers
 
 /// Wakes long-polls in this process when something they wait for may have changed. Storage publishes here after a
 /// commit (SQLite), or from its LISTEN connection when any server's transaction that ran `NOTIFY` commits
 /// (PostgreSQL), so a waiter on any server wakes within milliseconds. A wake-up is only a hint: the waiter reads the
 /// database again, so a lost or extra notification costs a query, never a wrong answer.
 public final class ChangeHub: Sendable {
-    private let subscribers = Locked<[String: [ObjectIdentifier: Subscription]]>([:])
-    private let observers = Locked<[String: [@Sendable () -> Void]]>([:])
+    private let subscribers = NIOLockedValueBox<[String: [ObjectIdentifier: Subscription]]>([:])
+    private let observers = NIOLockedValueBox<[String: [@Sendable () -> Void]]>([:])
 
     public init() {}
 
     /// Calls `handler` on every publication of `topic`, synchronously, before `publish` returns (caches empty
     /// themselves there, so that the request after a change's commit never sees the old value).
     public func observe(_ topic: String, _ handler: @escaping @Sendable () -> Void) {
-        observers.withLock { $0[topic, default: []].append(handler) }
+        observers.withLockedValue { $0[topic, default: []].append(handler) }
     }
 
     /// A subscription to `topic`. Subscribe before reading the database, then wait: a change published between
     /// the read and the wait is kept and ends the next wait at once.
     public func subscribe(_ topic: String) -> Subscription {
         let subscription = Subscription(topic: topic, hub: self)
-        subscribers.withLock { $0[topic, default: [:]][ObjectIdentifier(subscription)] = subscription }
+        subscribers.withLockedValue { $0[topic, default: [:]][ObjectIdentifier(subscription)] = subscription }
         return subscription
     }
 
     /// Wakes every subscriber of `topic` in this process.
     public func publish(_ topic: String) {
-        for handler in observers.withLock({ $0[topic] ?? [] }) { handler() }
-        let woken = subscribers.withLock { Array(($0[topic] ?? [:]).values) }
+        for handler in observers.withLockedValue({ $0[topic] ?? [] }) { handler() }
+        let woken = subscribers.withLockedValue { Array(($0[topic] ?? [:]).values) }
         for subscription in woken { subscription.wake() }
     }
 
     /// How many subscriptions are open (for tests and metrics).
-    public var subscriberCount: Int { subscribers.withLock { $0.values.reduce(0) { $0 + $1.count } } }
+    public var subscriberCount: Int { subscribers.withLockedValue { $0.values.reduce(0) { $0 + $1.count } } }
 
     fileprivate func remove(_ subscription: Subscription) {
-        subscribers.withLock { all in
+        subscribers.withLockedValue { all in
             all[subscription.topic]?[ObjectIdentifier(subscription)] = nil
             if all[subscription.topic]?.isEmpty == true { all[subscription.topic] = nil }
         }
@@ -48,7 +49,7 @@ public final class ChangeHub: Sendable {
             var pending = false
             var waiter: (id: UUID, continuation: CheckedContinuation<Bool, Never>)?
         }
-        private let state = Locked(State())
+        private let state = NIOLockedValueBox(State())
 
         fileprivate init(topic: String, hub: ChangeHub) {
             self.topic = topic
@@ -56,7 +57,7 @@ public final class ChangeHub: Sendable {
         }
 
         fileprivate func wake() {
-            let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+            let waiter = state.withLockedValue { state -> CheckedContinuation<Bool, Never>? in
                 guard let waiter = state.waiter else {
                     state.pending = true
                     return nil
@@ -68,7 +69,7 @@ public final class ChangeHub: Sendable {
         }
 
         private func resume(_ id: UUID, with value: Bool) {
-            let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+            let waiter = state.withLockedValue { state -> CheckedContinuation<Bool, Never>? in
                 guard let waiter = state.waiter, waiter.id == id else { return nil }
                 state.waiter = nil
                 return waiter.continuation
@@ -89,7 +90,7 @@ public final class ChangeHub: Sendable {
                 await withCheckedContinuation { continuation in
                     // Decided under the lock: resume now (already woken, or cancelled) or leave the waiter for
                     // `wake`, the timer or cancellation, exactly one of which resumes it.
-                    let immediate = state.withLock { state -> Bool? in
+                    let immediate = state.withLockedValue { state -> Bool? in
                         if state.pending {
                             state.pending = false
                             return true

@@ -1,4 +1,5 @@
 import Dispatch
+import NIOConcurrencyHelpers
 
 /// Bounds a wait: `body` runs in a task of its own, and if it has not finished within `timeout` the caller gets
 /// `timedOut()` at once and the task is cancelled (a wait for a pooled connection or a response ends then; work
@@ -18,14 +19,14 @@ public enum Deadline {
     ) async throws -> T {
         // One task for the work and a Dispatch timer: a unit of work costs no other task and no sleeping task (every
         // request has one, and tasks queue on the same two threads as the requests).
-        let outcome = Locked<Outcome<T>>(.pending)
-        let timer = Locked<(any DispatchSourceTimer)?>(nil)
+        let outcome = NIOLockedValueBox<Outcome<T>>(.pending)
+        let timer = NIOLockedValueBox<TimerSource?>(nil)
         let work = Task {
             let result: Result<T, any Error>
             do { result = .success(try await body()) } catch { result = .failure(error) }
             // A cancelled timer source lets go of what its handler holds at once (a work item would keep it queued).
-            timer.withLock { $0?.cancel() }
-            outcome.withLock { $0.deliver(result) }?.resume(with: result)
+            timer.withLockedValue { $0?.source.cancel() }
+            outcome.withLockedValue { $0.deliver(result) }?.resume(with: result)
         }
         @Sendable func arm(_ delay: Duration, mayExtend: Bool) {
             let source = DispatchSource.makeTimerSource(queue: .global())
@@ -33,17 +34,17 @@ public enum Deadline {
             source.setEventHandler {
                 source.cancel()
                 if mayExtend, let more = extended() { return arm(more, mayExtend: false) }
-                guard let waiting = outcome.withLock({ $0.finish() }) else { return }
+                guard let waiting = outcome.withLockedValue({ $0.finish() }) else { return }
                 work.cancel()
                 waiting.resume(throwing: timedOut())
             }
-            timer.withLock { $0 = source }
+            timer.withLockedValue { $0 = TimerSource(source: source) }
             source.resume()
-            if outcome.withLock({ $0.isFinished }) { source.cancel() }
+            if outcome.withLockedValue({ $0.isFinished }) { source.cancel() }
         }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-                if let ready = outcome.withLock({ $0.wait(continuation) }) { return continuation.resume(with: ready) }
+                if let ready = outcome.withLockedValue({ $0.wait(continuation) }) { return continuation.resume(with: ready) }
                 arm(timeout, mayExtend: true)
             }
         } onCancel: {
@@ -88,4 +89,9 @@ public enum Deadline {
             return continuation
         }
     }
+}
+
+/// A Dispatch timer source, which may be cancelled from any thread (Dispatch does not mark its sources `Sendable`).
+private struct TimerSource: @unchecked Sendable {
+    let source: any DispatchSourceTimer
 }

@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 
 /// Resource identifiers: a type prefix and 26 Crockford base32 characters, the first ten of which encode the
 /// creation time in milliseconds (as a ULID does), so that identifiers sort by creation and serve as list cursors.
@@ -31,13 +32,13 @@ public enum Identifier {
 /// back: a later call returns the previous identifier plus one when its own would not sort after it. Messages
 /// use it, so that `after=<id>` cursors never skip one that arrived in the same millisecond.
 public final class MonotonicIdentifiers: Sendable {
-    private let last = Locked<[String: String]>([:])
+    private let last = NIOLockedValueBox<[String: String]>([:])
 
     public init() {}
 
     public func make(prefix: String, at time: Date, random: any RandomSource) -> String {
         let candidate = Identifier.make(prefix: prefix, at: time, random: random)
-        return last.withLock { last in
+        return last.withLockedValue { last in
             var next = candidate
             if let previous = last[prefix], next <= previous { next = Identifier.successor(of: previous) }
             last[prefix] = next

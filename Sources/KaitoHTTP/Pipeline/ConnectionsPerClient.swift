@@ -1,11 +1,12 @@
 import KaitoCore
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// How many connections each client address (an IPv6 client: its /64) holds, shared by every connection of the server: one client cannot
 /// take all of `KAITO_MAX_CONNECTIONS` (and so every slot) for itself. Trusted proxies are not limited (every client
 /// behind them shares their address).
 final class ConnectionCounter: Sendable {
-    private let counts = Locked<[IPAddress: Int]>([:])
+    private let counts = NIOLockedValueBox<[IPAddress: Int]>([:])
     let limit: Int
     let exempt: [CIDR]
 
@@ -17,7 +18,7 @@ final class ConnectionCounter: Sendable {
     /// Counts a new connection of `address`; false when it is one too many (the caller closes it, uncounted).
     func open(_ address: IPAddress) -> Bool {
         guard !exempt.contains(where: { $0.contains(address) }) else { return true }
-        return counts.withLock { counts in
+        return counts.withLockedValue { counts in
             let current = counts[address, default: 0]
             guard current < limit else { return false }
             counts[address] = current + 1
@@ -28,7 +29,7 @@ final class ConnectionCounter: Sendable {
     /// Forgets a connection `open` counted.
     func close(_ address: IPAddress) {
         guard !exempt.contains(where: { $0.contains(address) }) else { return }
-        counts.withLock { counts in
+        counts.withLockedValue { counts in
             let remaining = counts[address, default: 1] - 1
             counts[address] = remaining > 0 ? remaining : nil
         }

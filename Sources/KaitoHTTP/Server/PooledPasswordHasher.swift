@@ -1,4 +1,5 @@
 import KaitoCore
+import NIOConcurrencyHelpers
 import NIOPosix
 
 /// bcrypt off the request threads: every hash and check runs on a dedicated pool of `threads` threads (named
@@ -15,7 +16,7 @@ public struct PooledPasswordHasher: PasswordHasher {
     public let cost: UInt8
     public let maximumWaiting: Int
     /// Hashes running or waiting.
-    private let admitted = Locked(0)
+    private let admitted = NIOLockedValueBox(0)
     private let hashWork: @Sendable (String) -> String
     private let verifyWork: @Sendable (String, String) -> Bool
 
@@ -48,7 +49,7 @@ public struct PooledPasswordHasher: PasswordHasher {
     }
 
     private func run<T: Sendable>(_ body: @escaping @Sendable () -> T) async throws -> T {
-        let entered = admitted.withLock { count in
+        let entered = admitted.withLockedValue { count in
             guard count < Self.threads + maximumWaiting else { return false }
             count += 1
             return true
@@ -56,7 +57,7 @@ public struct PooledPasswordHasher: PasswordHasher {
         guard entered else {
             throw KaitoError(.unavailable, "Too many sign-ins are being checked at once; try again in a few seconds.")
         }
-        defer { self.admitted.withLock { $0 -= 1 } }
+        defer { self.admitted.withLockedValue { $0 -= 1 } }
         return try await Self.pool.runIfActive(body)
     }
 }

@@ -1,4 +1,5 @@
 import KaitoCore
+import NIOConcurrencyHelpers
 
 /// Shared GCRA state on PostgreSQL without a database statement per request: a server takes a key's units from the
 /// shared state a few at a time (one statement for `leaseSize` of them) and admits from what it took, for at most
@@ -21,7 +22,7 @@ final class LeasedRateLimitStore: RateLimitStore {
     }
 
     private let shared: PostgresRateLimitStore
-    private let leases = Locked<[String: Lease]>([:])
+    private let leases = NIOLockedValueBox<[String: Lease]>([:])
     /// How long (microseconds) a server may keep units it took.
     static let leaseLifetime: Int64 = 1_000_000
 
@@ -45,7 +46,7 @@ final class LeasedRateLimitStore: RateLimitStore {
         guard size > 1 else { return try await shared.acquire(keyID: keyID, group: group, rule: rule, now: now, units: 1) }
         let name = keyID + "|" + group.rawValue
         while true {
-            let step = leases.withLock { leases -> Step in
+            let step = leases.withLockedValue { leases -> Step in
                 if leases.count > 10_000 { leases = leases.filter { $0.value.expires > now || $0.value.fetching } }
                 var lease = leases[name] ?? Lease()
                 if lease.units > 0, lease.expires > now {
@@ -63,7 +64,7 @@ final class LeasedRateLimitStore: RateLimitStore {
                 return decision
             case .wait:
                 await withCheckedContinuation { continuation in
-                    let waiting = leases.withLock { leases -> Bool in
+                    let waiting = leases.withLockedValue { leases -> Bool in
                         guard leases[name]?.fetching == true else { return false }
                         leases[name]?.waiters.append(continuation)
                         return true
@@ -97,7 +98,7 @@ final class LeasedRateLimitStore: RateLimitStore {
 
     /// Ends a fetch: stores the lease taken (if any) and wakes the requests that waited for it.
     private func finishFetch(_ name: String, lease taken: (units: Int, tat: Int64, expires: Int64)?) {
-        let waiters = leases.withLock { leases -> [CheckedContinuation<Void, Never>] in
+        let waiters = leases.withLockedValue { leases -> [CheckedContinuation<Void, Never>] in
             var lease = leases[name] ?? Lease()
             if let taken {
                 lease.units = taken.units

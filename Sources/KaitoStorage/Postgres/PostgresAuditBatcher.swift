@@ -1,5 +1,6 @@
 import Foundation
 import KaitoCore
+import NIOConcurrencyHelpers
 import SQLKit
 
 /// Group commit of code-read audit events on PostgreSQL, per server. The events that arrive while a batch is being
@@ -47,13 +48,13 @@ final class PostgresAuditBatcher: Sendable {
     /// cannot lose: a batch always ends).
     static let optimisticAttempts = 3
 
-    private let state = Locked(State())
-    private let counts = Locked(Statistics())
+    private let state = NIOLockedValueBox(State())
+    private let counts = NIOLockedValueBox(Statistics())
     /// The chain states this server last wrote or read (shared with its units of work, which move heads too).
     private let heads: ChainHeads
     /// Chains another server appended to lately, until when: their batches take the head's lock at once (two
     /// servers busy on one chain would otherwise void each other's statements in turn).
-    private let contended = Locked<[String: ContinuousClock.Instant]>([:])
+    private let contended = NIOLockedValueBox<[String: ContinuousClock.Instant]>([:])
     static let contentionMemory: Duration = .seconds(10)
     /// Runs `body` on a pooled connection outside any transaction (the storage's own, with its deadline and error
     /// mapping): each statement commits on its own.
@@ -75,16 +76,16 @@ final class PostgresAuditBatcher: Sendable {
         self.subscribers = subscribers
     }
 
-    var statistics: Statistics { counts.withLock { $0 } }
+    var statistics: Statistics { counts.withLockedValue { $0 } }
 
     func append(_ pending: PendingAuditEvent, log: AuditLog, key: APIKey?) async throws {
         let arrived = ContinuousClock.now
         defer {
             let elapsed = ContinuousClock.now - arrived
-            counts.withLock { $0.appendSeconds += elapsed.inSeconds }
+            counts.withLockedValue { $0.appendSeconds += elapsed.inSeconds }
         }
         try await withCheckedThrowingContinuation { continuation in
-            let starts = state.withLock { state -> Bool in
+            let starts = state.withLockedValue { state -> Bool in
                 state.queue.append(Item(pending: pending, log: log, key: key, continuation: continuation))
                 guard !state.running else { return false }
                 state.running = true
@@ -96,7 +97,7 @@ final class PostgresAuditBatcher: Sendable {
 
     private func drain() async {
         while true {
-            let batch = state.withLock { state -> [Item] in
+            let batch = state.withLockedValue { state -> [Item] in
                 let batch = Array(state.queue.prefix(Self.maximumBatch))
                 state.queue.removeFirst(batch.count)
                 if batch.isEmpty { state.running = false }
@@ -139,7 +140,7 @@ final class PostgresAuditBatcher: Sendable {
             try await append(items, organizationID: organizationID, session)
             for index in indices { outcomes[index] = .success(()) }
         }
-        counts.withLock { $0.batches += 1 }
+        counts.withLockedValue { $0.batches += 1 }
         return outcomes.map { $0 ?? .success(()) }
     }
 
@@ -155,7 +156,7 @@ final class PostgresAuditBatcher: Sendable {
 
     private func append(_ items: [Item], organizationID: String, endpoints: [WebhookEndpoint], _ session: SQLStorageSession) async throws {
         var known = heads[organizationID]
-        let lockAtOnce = contended.withLock { $0[organizationID].map { ContinuousClock.now < $0 } ?? false }
+        let lockAtOnce = contended.withLockedValue { $0[organizationID].map { ContinuousClock.now < $0 } ?? false }
         do {
             for attempt in 0... {
                 if lockAtOnce || attempt >= Self.optimisticAttempts {
@@ -189,7 +190,7 @@ final class PostgresAuditBatcher: Sendable {
             // a contended chain, locked until the caller's transaction ends (the wait for it is counted).
             let asked = ContinuousClock.now
             let state = try await session.audit.lockHead(organizationID: organizationID)
-            if locked { counts.withLock { $0.contentionSeconds += (ContinuousClock.now - asked).inSeconds * Double(items.count) } }
+            if locked { counts.withLockedValue { $0.contentionSeconds += (ContinuousClock.now - asked).inSeconds * Double(items.count) } }
             start = (state, state.isTrusted(by: items[0].log.chain))
         }
         guard let (head, trusted) = start else { return false }
@@ -205,11 +206,11 @@ final class PostgresAuditBatcher: Sendable {
         guard try await session.audit.append(events, deliveries: deliveries, from: head, to: state, trusted: trusted) else {
             // Another server (or a unit of work) moved the head: this attempt wrote nothing.
             let lost = ContinuousClock.now - began
-            counts.withLock { $0.contentionSeconds += lost.inSeconds * Double(items.count) }
-            contended.withLock { $0[organizationID] = ContinuousClock.now + Self.contentionMemory }
+            counts.withLockedValue { $0.contentionSeconds += lost.inSeconds * Double(items.count) }
+            contended.withLockedValue { $0[organizationID] = ContinuousClock.now + Self.contentionMemory }
             return false
         }
-        counts.withLock { $0.events += events.count }
+        counts.withLockedValue { $0.events += events.count }
         return true
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import KaitoCore
 import Logging
+import NIOConcurrencyHelpers
 import PostgresKit
 import PostgresNIO
 import SQLKit
@@ -14,13 +15,13 @@ import SQLKit
 public final class PostgresStorage: Storage {
     private let client: PostgresClient
     private let runTask: Task<Void, Never>
-    private let listenTask = Locked<Task<Void, Never>?>(nil)
-    private let applied = Locked<[Int]>([])
-    public var migrationsAppliedAtOpen: [Int] { applied.withLock { $0 } }
+    private let listenTask = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    private let applied = NIOLockedValueBox<[Int]>([])
+    public var migrationsAppliedAtOpen: [Int] { applied.withLockedValue { $0 } }
     /// Woken by this server's LISTEN connection when any server's transaction that ran `NOTIFY` commits.
     public let changes = ChangeHub()
     /// Whether the LISTEN connection is up: only then does every change by any server reach this server's caches.
-    private let listening = Locked(Listening())
+    private let listening = NIOLockedValueBox(Listening())
 
     /// The LISTEN connection's state: up, and when this server's own heartbeat last came back through it.
     struct Listening {
@@ -44,7 +45,7 @@ public final class PostgresStorage: Storage {
     /// The chain heads this server last wrote: its units of work and batches link to them without reading them.
     private let heads = ChainHeads(takesTurns: true)
     /// Code-read audit events, written a batch per transaction (see `PostgresAuditBatcher`).
-    private let batcher = Locked<PostgresAuditBatcher?>(nil)
+    private let batcher = NIOLockedValueBox<PostgresAuditBatcher?>(nil)
     /// Each organisation's enabled webhook endpoints, for the batches' deliveries (while `cachesAreCurrent`).
     private let subscribers = InvalidatedCache<String, [WebhookEndpoint]>(capacity: 10_000)
 
@@ -80,12 +81,12 @@ public final class PostgresStorage: Storage {
         let storage = PostgresStorage(client: client, runTask: runTask, timeout: timeout, logger: logger)
         do {
             let versions = try await storage.migrate()
-            storage.applied.withLock { $0 = versions }
+            storage.applied.withLockedValue { $0 = versions }
             storage.startListening()
             weak let weakStorage = storage
             let subscribers = storage.subscribers
             storage.changes.observe(CacheTopic.webhooks) { subscribers.invalidate() }
-            storage.batcher.withLock { batcher in
+            storage.batcher.withLockedValue { batcher in
                 batcher = PostgresAuditBatcher(heads: storage.heads) { body in
                     guard let storage = weakStorage else { throw KaitoError(.unavailable, "The database is closed.") }
                     return try await storage.withDatabase(body)
@@ -132,20 +133,20 @@ public final class PostgresStorage: Storage {
     private func transaction<T: Sendable>(begin: String, _ body: @Sendable @escaping (any StorageSession) async throws -> T) async throws -> T {
         let (client, dialect, changes, heads) = (self.client, self.dialect, self.changes, self.heads)
         // The deadline bounds the wait for the database (a connection, `BEGIN`); a transaction under way has longer.
-        let begun = Locked(false)
+        let begun = NIOLockedValueBox(false)
         do {
             return try await DatabaseDeadline.run(timeout, begun: begun) {
                 try await client.withConnection { connection in
-                    let session = Locked<SQLStorageSession?>(nil)
+                    let session = NIOLockedValueBox<SQLStorageSession?>(nil)
                     let result = try await Self.transaction(connection, begin: begin) { db in
-                        begun.withLock { $0 = true }
+                        begun.withLockedValue { $0 = true }
                         let opened = SQLStorageSession(database: db, dialect: dialect, heads: heads)
-                        session.withLock { $0 = opened }
+                        session.withLockedValue { $0 = opened }
                         return try await body(opened)
                     }
                     // This server's own caches hear of the change before the response leaves (the NOTIFY that
                     // reaches every server's LISTEN connection, this one's included, comes a moment later).
-                    for topic in session.withLock({ $0?.committed.drain() ?? [] }) where CacheTopic.all.contains(topic) {
+                    for topic in session.withLockedValue({ $0?.committed.drain() ?? [] }) where CacheTopic.all.contains(topic) {
                         changes.publish(topic)
                     }
                     return result
@@ -157,14 +158,14 @@ public final class PostgresStorage: Storage {
     }
 
     public func appendAudit(_ pending: PendingAuditEvent, log: AuditLog, key: APIKey?) async throws {
-        guard let batcher = batcher.withLock({ $0 }) else { throw KaitoError(.unavailable, "The database is closed.") }
+        guard let batcher = batcher.withLockedValue({ $0 }) else { throw KaitoError(.unavailable, "The database is closed.") }
         try await batcher.append(pending, log: log, key: key)
     }
 
     public var cachedKeysMayLag: Bool { true }
 
     public func counters() -> [StorageCounter] {
-        guard let statistics = batcher.withLock({ $0?.statistics }) else { return [] }
+        guard let statistics = batcher.withLockedValue({ $0?.statistics }) else { return [] }
         return [
             StorageCounter("audit_batch_events_total", "Code-read audit events written in batches", Double(statistics.events)),
             StorageCounter("audit_batches_total", "Batches (each one transaction) they were written in", Double(statistics.batches)),
@@ -209,7 +210,7 @@ public final class PostgresStorage: Storage {
     }
 
     public func close() async throws {
-        let listener = listenTask.withLock { $0 }
+        let listener = listenTask.withLockedValue { $0 }
         listener?.cancel()
         await listener?.value
         runTask.cancel()
@@ -220,7 +221,7 @@ public final class PostgresStorage: Storage {
     /// to them, by any server, publishes a `CacheTopic` that empties them here (this server's own at once, others'
     /// through `NOTIFY`, within the time a notification takes to arrive).
     public func cachesAreCurrent() -> Bool {
-        listening.withLock { $0.up && ContinuousClock.now - $0.heartbeat < Self.heartbeatTimeout }
+        listening.withLockedValue { $0.up && ContinuousClock.now - $0.heartbeat < Self.heartbeatTimeout }
     }
 
     /// Holds one connection that LISTENs on the changes channel and hands every notification to `changes`;
@@ -239,14 +240,14 @@ public final class PostgresStorage: Storage {
                         try await connection.listen(on: PendingTopics.channel) { notifications in
                             // Listening from here: what was cached before (while nothing could be missed, or not at
                             // all) is dropped once, then changes arrive as notifications.
-                            listening.withLock { $0 = Listening(up: true, heartbeat: .now) }
+                            listening.withLockedValue { $0 = Listening(up: true, heartbeat: .now) }
                             for topic in CacheTopic.all { changes.publish(topic) }
-                            defer { listening.withLock { $0.up = false } }
+                            defer { listening.withLockedValue { $0.up = false } }
                             try await withThrowingTaskGroup(of: Void.self) { group in
                                 group.addTask {
                                     for try await notification in notifications {
                                         if notification.payload == heartbeat {
-                                            listening.withLock { $0.heartbeat = .now }
+                                            listening.withLockedValue { $0.heartbeat = .now }
                                         } else if !notification.payload.hasPrefix("kaito.heartbeat.") {
                                             changes.publish(notification.payload)
                                         }
@@ -261,9 +262,9 @@ public final class PostgresStorage: Storage {
                                                 try await pooled.sql().raw("SELECT pg_notify(\(bind: PendingTopics.channel), \(bind: heartbeat))").run()
                                             }
                                         }
-                                        if ContinuousClock.now - listening.withLock({ $0.heartbeat }) >= Self.heartbeatTimeout {
+                                        if ContinuousClock.now - listening.withLockedValue({ $0.heartbeat }) >= Self.heartbeatTimeout {
                                             // Lost without a word: close it, and listen again on a new connection.
-                                            listening.withLock { $0.up = false }
+                                            listening.withLockedValue { $0.up = false }
                                             try? await connection.close()
                                             throw ListenLost()
                                         }
@@ -281,7 +282,7 @@ public final class PostgresStorage: Storage {
                 }
             }
         }
-        listenTask.withLock { $0 = task }
+        listenTask.withLockedValue { $0 = task }
     }
 
     /// `begin` … `COMMIT`, or `ROLLBACK` when `body` throws or the unit was abandoned at its deadline (the caller was

@@ -1,4 +1,5 @@
 import KaitoCore
+import NIOConcurrencyHelpers
 
 /// A wait for the database, bounded (`Deadline`): past `timeout` the caller gets `unavailable` with a `Retry-After`.
 enum DatabaseDeadline {
@@ -10,9 +11,9 @@ enum DatabaseDeadline {
     static let transactionAllowance: Duration = .seconds(60)
 
     static func run<T: Sendable>(
-        _ timeout: Duration, begun: Locked<Bool>? = nil, _ body: @escaping @Sendable () async throws -> T
+        _ timeout: Duration, begun: NIOLockedValueBox<Bool>? = nil, _ body: @escaping @Sendable () async throws -> T
     ) async throws -> T {
-        try await Deadline.run(timeout, extended: { begun?.withLock { $0 } == true ? transactionAllowance : nil }, timedOut: {
+        try await Deadline.run(timeout, extended: { begun?.withLockedValue { $0 } == true ? transactionAllowance : nil }, timedOut: {
             KaitoError(.unavailable, "The database did not answer within \(timeout.components.seconds) s; nothing was changed.", retryAfter: retryAfter)
         }, body)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import KaitoCore
+import NIOConcurrencyHelpers
 import SQLKit
 
 /// The chain states a server last wrote, per organisation, with whether each one's tag was valid when read (then the
@@ -14,7 +15,7 @@ final class ChainHeads: Sendable {
         var busy = false
         var waiting: [CheckedContinuation<Void, Never>] = []
     }
-    private let chains = Locked<[String: Chain]>([:])
+    private let chains = NIOLockedValueBox<[String: Chain]>([:])
     /// Whether writers take turns (PostgreSQL's concurrent units); SQLite's one writer runs one unit at a time.
     private let takesTurns: Bool
 
@@ -23,12 +24,12 @@ final class ChainHeads: Sendable {
     }
 
     subscript(organizationID: String) -> (state: AuditChainState, trusted: Bool)? {
-        get { chains.withLock { $0[organizationID]?.remembered } }
-        set { chains.withLock { $0[organizationID, default: Chain()].remembered = newValue } }
+        get { chains.withLockedValue { $0[organizationID]?.remembered } }
+        set { chains.withLockedValue { $0[organizationID, default: Chain()].remembered = newValue } }
     }
 
     func forgetAll() {
-        chains.withLock { chains in
+        chains.withLockedValue { chains in
             for id in chains.keys { chains[id]?.remembered = nil }
         }
     }
@@ -37,7 +38,7 @@ final class ChainHeads: Sendable {
     func withTurn<T>(organizationID: String, _ body: () async throws -> T) async throws -> T {
         guard takesTurns else { return try await body() }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let now = chains.withLock { chains -> Bool in
+            let now = chains.withLockedValue { chains -> Bool in
                 if chains[organizationID, default: Chain()].busy {
                     chains[organizationID]?.waiting.append(continuation)
                     return false
@@ -49,7 +50,7 @@ final class ChainHeads: Sendable {
         }
         defer {
             // The turn passes to the next waiter, or the chain is free.
-            let next = chains.withLock { chains -> CheckedContinuation<Void, Never>? in
+            let next = chains.withLockedValue { chains -> CheckedContinuation<Void, Never>? in
                 guard chains[organizationID]?.waiting.isEmpty == false else {
                     chains[organizationID]?.busy = false
                     return nil
@@ -64,9 +65,9 @@ final class ChainHeads: Sendable {
 
 /// The chains whose head a transaction has moved (and so holds locked until it ends).
 final class HeldChains: Sendable {
-    private let ids = Locked<Set<String>>([])
-    func insert(_ id: String) { _ = ids.withLock { $0.insert(id) } }
-    func contains(_ id: String) -> Bool { ids.withLock { $0.contains(id) } }
+    private let ids = NIOLockedValueBox<Set<String>>([])
+    func insert(_ id: String) { _ = ids.withLockedValue { $0.insert(id) } }
+    func contains(_ id: String) -> Bool { ids.withLockedValue { $0.contains(id) } }
 }
 
 struct SQLAuditRepository: AuditRepository {

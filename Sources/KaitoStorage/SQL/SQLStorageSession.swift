@@ -1,4 +1,5 @@
 import KaitoCore
+import NIOConcurrencyHelpers
 import SQLKit
 
 /// The repositories over one SQLKit connection, written once for every database.
@@ -63,18 +64,18 @@ struct ChangeNotifier: Sendable {
 final class PendingTopics: Sendable {
     /// The PostgreSQL channel every server listens on.
     static let channel = "kaito_changes"
-    private let topics = Locked<[String]>([])
+    private let topics = NIOLockedValueBox<[String]>([])
 
     /// Adds `topic` once; returns whether it was new.
     @discardableResult
     func add(_ topic: String) -> Bool {
-        topics.withLock { topics in
+        topics.withLockedValue { topics in
             guard !topics.contains(topic) else { return false }
             topics.append(topic)
             return true
         }
     }
-    func drain() -> [String] { topics.withLock { topics in defer { topics = [] }; return topics } }
+    func drain() -> [String] { topics.withLockedValue { topics in defer { topics = [] }; return topics } }
 }
 
 extension SQLDialectSupport {

@@ -1,5 +1,6 @@
 import Foundation
 import KaitoCore
+import NIOConcurrencyHelpers
 
 /// How an operator command tells the server of a SQLite database that it changed what the server caches: it appends
 /// a byte to a file next to the database after its commit, and the server compares the file's size, modification
@@ -7,7 +8,7 @@ import KaitoCore
 /// The file is cut back to nothing when it grows past 4 KiB, which is a change too.
 struct ChangeSignal: Sendable {
     let path: String
-    private let seen = Locked<Stamp?>(nil)
+    private let seen = NIOLockedValueBox<Stamp?>(nil)
 
     private struct Stamp: Equatable {
         var size: Int64
@@ -23,7 +24,7 @@ struct ChangeSignal: Sendable {
 
     init(path: String) {
         self.path = path
-        seen.withLock { $0 = stamp() }
+        seen.withLockedValue { $0 = stamp() }
     }
 
     /// Records a change (operator side), after the transaction that made it committed. Returns false when the file
@@ -43,9 +44,9 @@ struct ChangeSignal: Sendable {
     /// a request that checks meanwhile sees the change too, never a cache that `changed` has not emptied yet.
     func check(ifChanged changed: () -> Void) {
         let now = stamp()
-        guard seen.withLock({ $0 != now }) else { return }
+        guard seen.withLockedValue({ $0 != now }) else { return }
         changed()
-        seen.withLock { $0 = now }
+        seen.withLockedValue { $0 = now }
     }
 
     private func stamp() -> Stamp {

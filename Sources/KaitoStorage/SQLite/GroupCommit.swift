@@ -1,4 +1,5 @@
 import KaitoCore
+import NIOConcurrencyHelpers
 import SQLKit
 
 /// Group commit for the SQLite writer: units of work that arrive while the writer is busy are run together in one
@@ -46,9 +47,9 @@ final class GroupCommit: Sendable {
 
     private let db: RawSQLiteDatabase
     private let dialect: SQLiteDialectSupport
-    private let state = Locked(State())
+    private let state = NIOLockedValueBox(State())
     private let appender: SQLiteAppender
-    private let counts = Locked(Statistics(units: 0, transactions: 0))
+    private let counts = NIOLockedValueBox(Statistics(units: 0, transactions: 0))
 
     /// Units run and transactions committed so far (units / transactions is the mean batch).
     struct Statistics: Sendable, Equatable {
@@ -56,7 +57,7 @@ final class GroupCommit: Sendable {
         var transactions: Int
     }
 
-    var statistics: Statistics { counts.withLock { $0 } }
+    var statistics: Statistics { counts.withLockedValue { $0 } }
 
     /// Where batches run: the writer connection's event loop (see `EventLoopTaskExecutor`).
     private let executor: any TaskExecutor
@@ -89,19 +90,19 @@ final class GroupCommit: Sendable {
 
     /// Takes no more work, waits for the batches queued so far, and closes the connection.
     func close() async throws {
-        let idle = state.withLock { state -> Bool in
+        let idle = state.withLockedValue { state -> Bool in
             state.closed = true
             return !state.running
         }
         if !idle {
             // The drain loop ends once the queue is empty; closed, the queue only shrinks.
-            while state.withLock({ $0.running }) { try await Task.sleep(for: .milliseconds(5)) }
+            while state.withLockedValue({ $0.running }) { try await Task.sleep(for: .milliseconds(5)) }
         }
         try await db.close()
     }
 
     private func enqueue(_ work: Work) {
-        let startsDraining = state.withLock { state -> Bool? in
+        let startsDraining = state.withLockedValue { state -> Bool? in
             guard !state.closed else { return nil }
             state.queue.append(work)
             guard !state.running else { return false }
@@ -124,7 +125,7 @@ final class GroupCommit: Sendable {
     /// Runs batches until the queue is empty.
     private func drain() async {
         while true {
-            let batch = state.withLock { state -> [Work] in
+            let batch = state.withLockedValue { state -> [Work] in
                 let batch = Array(state.queue.prefix(Self.maximumBatch))
                 state.queue.removeFirst(batch.count)
                 if batch.isEmpty { state.running = false }
@@ -139,7 +140,7 @@ final class GroupCommit: Sendable {
                 case .audit(let item): audits.append(item)
                 }
             }
-            counts.withLock { $0.units += batch.count; $0.transactions += 1 }
+            counts.withLockedValue { $0.units += batch.count; $0.transactions += 1 }
             await run(units, audits)
         }
     }

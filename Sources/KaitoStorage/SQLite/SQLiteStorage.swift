@@ -1,6 +1,7 @@
 import Foundation
 import KaitoCore
 import Logging
+import NIOConcurrencyHelpers
 import NIOPosix
 import SQLiteKit
 import SQLKit
@@ -30,7 +31,7 @@ public final class SQLiteStorage: Storage {
     private let threadPools: [NIOThreadPool]
     private let dialect = SQLiteDialectSupport()
     private let logger: Logger
-    private let closed = Locked(false)
+    private let closed = NIOLockedValueBox(false)
     /// One server per SQLite database: rate-limit state lives in memory, with no write per request.
     public let rateLimits: any RateLimitStore = InMemoryRateLimitStore()
     /// Every writer is in this process: long-polls are woken here after each commit.
@@ -182,7 +183,7 @@ public final class SQLiteStorage: Storage {
     }
 
     public func close() async throws {
-        guard closed.withLock({ wasClosed in defer { wasClosed = true }; return !wasClosed }) else { return }
+        guard closed.withLockedValue({ wasClosed in defer { wasClosed = true }; return !wasClosed }) else { return }
         try await groupCommit.close()
         for connection in await readers.close(count: readerCount) { try await connection.close() }
         for pool in threadPools { try await pool.shutdownGracefully() }
