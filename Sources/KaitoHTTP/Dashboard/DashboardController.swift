@@ -251,11 +251,9 @@ struct DashboardController {
         try await FormBody.read(request, limit: formLimit)
     }
 
-    func setCookie(_ name: String, _ value: String, path: String = "/", maxAge: Int? = nil) -> String {
-        var text = "\(name)=\(value); Path=\(path); HttpOnly; SameSite=Strict"
-        if secureCookies { text += "; Secure" }
-        if let maxAge { text += "; Max-Age=\(maxAge)" }
-        return text
+    /// A cookie for the dashboard: HttpOnly, SameSite=Strict, Secure behind https.
+    func setCookie(_ name: String, _ value: String, path: String = "/", maxAge: Int? = nil) -> Cookie {
+        Cookie(name: name, value: value, maxAge: maxAge, path: path, secure: secureCookies, httpOnly: true, sameSite: .strict)
     }
 
     func address(_ request: Request, _ context: KaitoRequestContext) -> IPAddress? {

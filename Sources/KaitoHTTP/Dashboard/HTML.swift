@@ -81,17 +81,17 @@ enum HTML {
         HTTPField.Name("Referrer-Policy")!: "no-referrer",
     ]
 
-    static func response(_ html: String, status: HTTPResponse.Status = .ok, cookies: [String] = []) -> Response {
-        var headers = HTML.headers
-        for cookie in cookies { headers.append(HTTPField(name: .setCookie, value: cookie)) }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
+    static func response(_ html: String, status: HTTPResponse.Status = .ok, cookies: [Cookie] = []) -> Response {
+        var response = Response(status: status, headers: HTML.headers, body: .init(byteBuffer: ByteBuffer(string: html)))
+        for cookie in cookies { response.setCookie(cookie) }
+        return response
     }
 
     /// 303 See Other to `location` (after a form), with cookies to set.
-    static func redirect(_ location: String, cookies: [String] = []) -> Response {
-        var headers: HTTPFields = [.location: location, .cacheControl: "no-store"]
-        for cookie in cookies { headers.append(HTTPField(name: .setCookie, value: cookie)) }
-        return Response(status: .seeOther, headers: headers)
+    static func redirect(_ location: String, cookies: [Cookie] = []) -> Response {
+        var response = Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
+        for cookie in cookies { response.setCookie(cookie) }
+        return response
     }
 
     static let stylesheet = """
