@@ -30,11 +30,7 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw CLIError(message: "cannot start: \(error)")
         }
-        let application = KaitoApplication(runtime: runtime, trustedProxies: configuration.trustedProxies, publicURL: configuration.publicURL).application(
-            runtime: runtime, host: configuration.host, port: configuration.port, logger: logger,
-            auditRetentionDays: configuration.auditRetentionDays, http: configuration.http,
-            sendSMS: SMSSending(twilioAPIBase: configuration.twilioAPIBase, publicURL: configuration.publicURL)
-        ) { channel in
+        let application = buildApplication(runtime: runtime, configuration: configuration, logger: logger) { channel in
             logger.notice("kaito is listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
         }
         try await application.runService()

@@ -76,7 +76,7 @@ struct EndpointGuardTests {
     @Test("The table above covers every keyed route of the application")
     func coversEveryRoute() async throws {
         try await withTestRuntime { test in
-            let routes = KaitoApplication(runtime: test.runtime).routes.filter { $0.access != .unauthenticated }
+            let routes = KaitoRoutes(runtime: test.runtime).routes.filter { $0.access != .unauthenticated }
             let registered = Set(routes.map { "\($0.method) \($0.path)" })
             let covered = Set(Self.endpoints.map { "\($0.method.rawValue) \($0.route)" })
             #expect(registered == covered)
@@ -106,7 +106,7 @@ struct EndpointGuardTests {
                 : endpoint.route.hasPrefix("/v1/sms/messages") ? message.id : target.id
             let path = (endpoint.route + (endpoint.query ?? "")).replacingOccurrences(of: "{slug}", with: "aws-prod").replacingOccurrences(of: "{id}", with: resourceID)
                 .replacingOccurrences(of: "{delivery_id}", with: delivery.id).replacingOccurrences(of: "{inbox}", with: inbox.id)
-            let access = try #require(KaitoApplication(runtime: test.runtime).routes.first { $0.method == endpoint.method.rawValue && $0.path == endpoint.route }).access
+            let access = try #require(KaitoRoutes(runtime: test.runtime).routes.first { $0.method == endpoint.method.rawValue && $0.path == endpoint.route }).access
             let revoked = try await test.key(everything, name: "revoked")
             let revokedID = try await client.send(.get, "/v1/keys/self", key: revoked).decode(KeyResponse.self).id
             #expect(try await client.send(.delete, "/v1/keys/\(revokedID)", key: owner).status == .noContent)

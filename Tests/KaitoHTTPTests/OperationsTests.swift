@@ -71,7 +71,7 @@ struct OperationsTests {
             let document = try response.object()
             #expect(document["openapi"] as? String == "3.1.0")
             let paths = try #require(document["paths"] as? [String: [String: [String: Any]]])
-            let routes = KaitoApplication(runtime: test.runtime).routes
+            let routes = KaitoRoutes(runtime: test.runtime).routes
             for route in routes {
                 let operation = try #require(paths[route.path]?[route.method.lowercased()], "\(route.method) \(route.path)")
                 if case .scope(let scope) = route.access {

@@ -27,10 +27,13 @@ extension TestRuntime {
     ) async throws {
         var logger = Logger(label: "kaito-test")
         logger.logLevel = .warning
-        let runtime = runtime ?? self.runtime
-        let app = KaitoApplication(runtime: runtime, trustedProxies: trustedProxies, publicURL: publicURL)
-            // The tests drive the webhook dispatcher themselves, step by step, with the pinned clock.
-            .application(runtime: runtime, host: "127.0.0.1", port: 0, logger: logger, dispatchWebhooks: false)
+        var configuration = self.configuration
+        configuration.port = 0
+        configuration.trustedProxies = trustedProxies
+        configuration.publicURL = publicURL
+        // The tests drive the webhook dispatcher themselves, step by step, with the pinned clock, and send no SMS.
+        let app = buildApplication(
+            runtime: runtime ?? self.runtime, configuration: configuration, logger: logger, dispatchWebhooks: false, sendSMS: false)
         try await app.test(setup) { client in try await body(client) }
     }
 
@@ -38,8 +41,7 @@ extension TestRuntime {
     public func sibling() async throws -> Runtime {
         var logger = Logger(label: "kaito-test")
         logger.logLevel = .warning
-        let opened = try await Runtime.open(configuration, serving: true, logger: logger)
-        return Runtime(storage: opened.storage, keyring: opened.keyring, clock: clock)
+        return try await Runtime.open(configuration, serving: true, dependencies: dependencies, logger: logger)
     }
 }
 

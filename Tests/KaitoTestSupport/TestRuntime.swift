@@ -15,6 +15,8 @@ public struct TestRuntime: Sendable {
     public let adminKey: String
     public let organization: Organization
     public let backend: TestBackend
+    /// What the runtime was opened with: the pinned clock, the test's resolver, the fast password hasher.
+    public let dependencies: Dependencies
 
     /// Webhooks in tests may go to 127.0.0.1 (the test receivers), and nowhere else private.
     public static let testWebhookPolicy = WebhookAddressPolicy(allowed: [CIDR("127.0.0.1/32")!])
@@ -25,22 +27,22 @@ public struct TestRuntime: Sendable {
     ) async throws -> TestRuntime {
         let directory = try TemporaryDirectory()
         var configuration = ServerConfiguration(dataDirectory: directory.path)
+        configuration.webhookAllowedCIDRs = testWebhookPolicy.allowed
         if case .postgres(let adminURL) = backend {
             configuration.databaseURL = try await TestDatabase.createDatabase(adminURL: adminURL)
         }
         var logger = Logger(label: "kaito-test")
         logger.logLevel = .warning
-        let opened = try await Runtime.open(configuration, serving: true, logger: logger)
-        let runtime = Runtime(
-            storage: opened.storage, keyring: opened.keyring, clock: clock, webhookPolicy: testWebhookPolicy, resolver: resolver,
-            passwordHasher: PooledPasswordHasher(cost: 4))  // the lowest bcrypt allows: sign-ins in tests stay fast
+        // The lowest cost bcrypt allows: sign-ins in tests stay fast.
+        let dependencies = Dependencies(clock: clock, resolver: resolver, passwordHasher: PooledPasswordHasher(cost: 4))
+        let runtime = try await Runtime.open(configuration, serving: true, dependencies: dependencies, logger: logger)
         try await runtime.bootstrap(configuration, logger: logger)
         let adminKey = try String(contentsOfFile: configuration.bootstrapKeyPath, encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let organization = try await runtime.organizations.find("default")
         return TestRuntime(
             runtime: runtime, clock: clock, directory: directory, configuration: configuration,
-            adminKey: adminKey, organization: organization, backend: backend
+            adminKey: adminKey, organization: organization, backend: backend, dependencies: dependencies
         )
     }
 

@@ -8,15 +8,53 @@ import KaitoWorkers
 import Logging
 import ServiceLifecycle
 
-/// The HTTP application: the composition root that `kaito serve` and the tests both call.
-public struct KaitoApplication {
+/// The application that `kaito serve` runs and every HTTP test runs: the one composition root. Everything comes from
+/// `runtime` (opened by `Runtime.open` with the configuration and dependencies) and `configuration` (address, proxies,
+/// public URL, limits, retention, Twilio's API base).
+/// - Parameters:
+///   - dispatchWebhooks: false in tests that drive the dispatcher step by step with their pinned clock.
+///   - sendSMS: false in tests that send nothing.
+public func buildApplication(
+    runtime: Runtime, configuration: ServerConfiguration, logger: Logger, dispatchWebhooks: Bool = true, sendSMS: Bool = true,
+    onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    let routes = KaitoRoutes(runtime: runtime, trustedProxies: configuration.trustedProxies, publicURL: configuration.publicURL)
+    // Services stop in reverse order: the storage closes last, after the dispatcher has stopped.
+    var services: [any Service] = [StorageCloser(storage: runtime.storage), DenialFlushService(audit: runtime.audit, logger: logger)]
+    if dispatchWebhooks {
+        services.append(WebhookDispatcher(
+            storage: runtime.storage, keyring: runtime.keyring, clock: runtime.clock, random: runtime.random,
+            policy: runtime.webhookPolicy, resolver: runtime.resolver, logger: logger))
+    }
+    if sendSMS {
+        services.append(SMSSender(sms: runtime.sms, logger: logger, twilioAPIBase: configuration.twilioAPIBase, publicURL: configuration.publicURL))
+    }
+    if let days = configuration.auditRetentionDays {
+        services.append(AuditRetentionService(audit: runtime.audit, retentionDays: days, clock: runtime.clock, logger: logger))
+    }
+    let http = configuration.http
+    let (readTimeout, idleTimeout) = (TimeAmount(http.readTimeout), TimeAmount(http.idleTimeout))
+    let perClient = ConnectionCounter(limit: http.maxConnectionsPerClient, exempt: configuration.trustedProxies)
+    return Application(
+        router: routes.router,
+        server: .http1(configuration: .init(
+            additionalChannelHandlers: [ConnectionsPerClient(counter: perClient), RequestReadDeadline(timeout: readTimeout)],
+            idleTimeout: idleTimeout)),
+        configuration: .init(
+            address: .hostname(configuration.host, port: configuration.port), serverName: "kaito",
+            availableConnectionsDelegate: MaximumAvailableConnections(http.maxConnections, logger: logger)),
+        services: services,
+        onServerRunning: onServerRunning,
+        logger: logger
+    )
+}
+
+/// The router with every controller over a runtime, and the route table the OpenAPI document is built from.
+public struct KaitoRoutes {
     public let router: Router<KaitoRequestContext>
     public let routes: [RouteDescription]
     public let metrics: HTTPMetrics
-    /// Proxies whose connections carry many clients: not held to the per-client connection limit.
-    let trustedProxies: [CIDR]
 
-    /// Builds the router with every controller over `runtime`.
     public init(runtime: Runtime, trustedProxies: [CIDR] = [], publicURL: String? = nil, metrics: HTTPMetrics = HTTPMetrics()) {
         let router = Router(context: KaitoRequestContext.self)
         let api = APIRouter(
@@ -45,54 +83,8 @@ public struct KaitoApplication {
             )
         }
         self.router = router
-        self.trustedProxies = trustedProxies
         self.routes = api.routes
         self.metrics = metrics
-    }
-
-    /// The runnable server on `host:port`, with the storage closed on graceful shutdown.
-    public func application(
-        runtime: Runtime, host: String, port: Int, logger: Logger, auditRetentionDays: Int? = nil, http: HTTPLimits = HTTPLimits(),
-        dispatchWebhooks: Bool = true, sendSMS: SMSSending? = nil, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
-    ) -> some ApplicationProtocol {
-        // Services stop in reverse order: the storage closes last, after the dispatcher has stopped.
-        var services: [any Service] = [StorageCloser(storage: runtime.storage), DenialFlushService(audit: runtime.audit, logger: logger)]
-        if dispatchWebhooks {
-            services.append(WebhookDispatcher(
-                storage: runtime.storage, keyring: runtime.keyring, clock: runtime.clock, random: runtime.random,
-                policy: runtime.webhookPolicy, resolver: runtime.resolver, logger: logger))
-        }
-        if let sendSMS {
-            services.append(SMSSender(sms: runtime.sms, logger: logger, twilioAPIBase: sendSMS.twilioAPIBase, publicURL: sendSMS.publicURL))
-        }
-        if let days = auditRetentionDays {
-            services.append(AuditRetentionService(audit: runtime.audit, retentionDays: days, clock: runtime.clock, logger: logger))
-        }
-        let (readTimeout, idleTimeout) = (TimeAmount(http.readTimeout), TimeAmount(http.idleTimeout))
-        let perClient = ConnectionCounter(limit: http.maxConnectionsPerClient, exempt: trustedProxies)
-        return Application(
-            router: router,
-            server: .http1(configuration: .init(
-                additionalChannelHandlers: [ConnectionsPerClient(counter: perClient), RequestReadDeadline(timeout: readTimeout)],
-                idleTimeout: idleTimeout)),
-            configuration: .init(
-                address: .hostname(host, port: port), serverName: "kaito",
-                availableConnectionsDelegate: MaximumAvailableConnections(http.maxConnections, logger: logger)),
-            services: services,
-            onServerRunning: onServerRunning,
-            logger: logger
-        )
-    }
-}
-
-/// Where the SMS sender service sends: Twilio's API base and the public URL for status callbacks.
-public struct SMSSending: Sendable {
-    public var twilioAPIBase: String?
-    public var publicURL: String?
-
-    public init(twilioAPIBase: String?, publicURL: String?) {
-        self.twilioAPIBase = twilioAPIBase
-        self.publicURL = publicURL
     }
 }
 

@@ -3,6 +3,25 @@ import KaitoCore
 import KaitoStorage
 import Logging
 
+/// What a runtime is built from besides its configuration: the parts a test replaces (a pinned clock, a resolver
+/// that answers what the test says, a fast password hasher). The defaults are production's.
+public struct Dependencies: Sendable {
+    public var clock: any KaitoClock
+    public var random: any RandomSource
+    public var resolver: any HostResolver
+    public var passwordHasher: any PasswordHasher
+
+    public init(
+        clock: any KaitoClock = SystemClock(), random: any RandomSource = SystemRandomSource(),
+        resolver: any HostResolver = SystemHostResolver(), passwordHasher: any PasswordHasher = PooledPasswordHasher()
+    ) {
+        self.clock = clock
+        self.random = random
+        self.resolver = resolver
+        self.passwordHasher = passwordHasher
+    }
+}
+
 /// The opened database and keys: what `kaito serve` and every operator command start from.
 public struct Runtime: Sendable {
     public let storage: any Storage
@@ -44,13 +63,15 @@ public struct Runtime: Sendable {
     /// Opens the configured database (creating the data directory and the master key on first start) and
     /// migrates it. A server (`serving`) may keep keys and tokens in memory; an operator command tells the server of
     /// the changes it makes (see `SQLiteStorage`).
-    public static func open(_ configuration: ServerConfiguration, serving: Bool = false, logger: Logger) async throws -> Runtime {
+    public static func open(
+        _ configuration: ServerConfiguration, serving: Bool = false, dependencies: Dependencies = Dependencies(), logger: Logger
+    ) async throws -> Runtime {
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let master = try loadMasterKey(configuration, logger: logger)
         if let url = configuration.databaseURL {
             guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else { throw ServerError.unsupportedDatabaseURL }
             let storage = try await PostgresStorage.open(url: url, timeout: configuration.databaseTimeout, logger: logger)
-            return try await upgraded(Runtime(storage: storage, keyring: try await openKeyring(master, storage), webhookPolicy: WebhookAddressPolicy(allowed: configuration.webhookAllowedCIDRs)), logger)
+            return try await upgraded(Runtime(storage: storage, keyring: try await openKeyring(master, storage), configuration, dependencies), logger)
         }
         // Create the database file owner-only; SQLite gives its WAL and shared-memory files the same mode.
         if !FileManager.default.fileExists(atPath: configuration.databasePath) {
@@ -58,7 +79,15 @@ public struct Runtime: Sendable {
         }
         let storage = try await SQLiteStorage.open(
             path: configuration.databasePath, busyTimeout: configuration.databaseTimeout, role: serving ? .server : .operatorCommand, logger: logger)
-        return try await upgraded(Runtime(storage: storage, keyring: try await openKeyring(master, storage), webhookPolicy: WebhookAddressPolicy(allowed: configuration.webhookAllowedCIDRs)), logger)
+        return try await upgraded(Runtime(storage: storage, keyring: try await openKeyring(master, storage), configuration, dependencies), logger)
+    }
+
+    /// The runtime over an opened storage and keyring, as `configuration` and `dependencies` say.
+    init(storage: any Storage, keyring: Keyring, _ configuration: ServerConfiguration, _ dependencies: Dependencies) {
+        self.init(
+            storage: storage, keyring: keyring, clock: dependencies.clock, random: dependencies.random,
+            webhookPolicy: WebhookAddressPolicy(allowed: configuration.webhookAllowedCIDRs), resolver: dependencies.resolver,
+            passwordHasher: dependencies.passwordHasher)
     }
 
     /// Plaintext SMS bodies exist only in a database written before migration 12: whichever process applies it (a
