@@ -164,6 +164,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "KaitoWorkersTests",
+            dependencies: [
+                "KaitoWorkers",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "KaitoClientTests",
             dependencies: ["KaitoClient"],
             swiftSettings: swiftSettings
