@@ -15,7 +15,7 @@ extension DashboardController {
         router.post("/billing") { request, context in
             try await signedInForm(request, context, scope: .orgAdmin) { caller, session, form in
                 do {
-                    _ = try await runtime.organizations.changePlan(to: form.first("plan"), by: caller)
+                    _ = try await organizations.changePlan(to: form.first("plan"), by: caller)
                     return HTML.redirect("/billing")
                 } catch let error as KaitoError where error.code == .validationFailed {
                     return try await billingPage(caller, session, error: error.fieldErrors.first?.message ?? error.detail, status: .unprocessableContent)
@@ -39,7 +39,7 @@ extension DashboardController {
         do {
             let filter = try AuditController.filter { values[$0] }
             let before = values["before"].flatMap(Int.init)
-            let page = try await runtime.audit.list(by: caller, filter: filter, beforeSeq: before, limit: Self.auditPageSize)
+            let page = try await audit.list(by: caller, filter: filter, beforeSeq: before, limit: Self.auditPageSize)
             events = page.items
             if page.nextCursor != nil, let last = events.last {
                 var query = values
@@ -84,7 +84,7 @@ extension DashboardController {
 
     func billingPage(_ caller: Caller, _ session: DashboardSession, error: String?, status: HTTPResponse.Status = .ok) async throws -> Response {
         try caller.require(.orgAdmin)
-        let organization = try await runtime.organizations.organization(by: caller)
+        let organization = try await organizations.organization(by: caller)
         let choices = Plan.allCases.map { plan -> String in
             #"<label class="inline"><input type="radio" name="plan" value="\#(plan.rawValue)"\#(plan == organization.plan ? " checked" : "")> \#(plan.rawValue)</label><br>"#
         }.joined()

@@ -13,7 +13,7 @@ extension DashboardController {
         router.post("/inboxes") { request, context in
             try await signedInForm(request, context, scope: .orgAdmin) { caller, session, form in
                 try await inboxAction(caller, session, status: .created) {
-                    let inbox = try await runtime.sms.createInbox(
+                    let inbox = try await sms.createInbox(
                         phoneNumber: form.first("phone_number"), label: form.filled("label"), provider: form.first("provider"), by: caller)
                     return "Inbox \(inbox.phoneNumber) added."
                 }
@@ -23,7 +23,7 @@ extension DashboardController {
             let id = context.parameters.get("id") ?? ""
             return try await signedInForm(request, context, scope: .orgAdmin) { caller, session, form in
                 try await inboxAction(caller, session) {
-                    let inbox = try await runtime.sms.updateInbox(id: id, label: form.filled("label"), by: caller)
+                    let inbox = try await sms.updateInbox(id: id, label: form.filled("label"), by: caller)
                     return "Inbox \(inbox.phoneNumber) relabelled."
                 }
             }
@@ -32,7 +32,7 @@ extension DashboardController {
             let id = context.parameters.get("id") ?? ""
             return try await signedInForm(request, context, scope: .orgAdmin) { caller, session, _ in
                 try await inboxAction(caller, session) {
-                    try await runtime.sms.deleteInbox(id: id, by: caller)
+                    try await sms.deleteInbox(id: id, by: caller)
                     return "Inbox deleted, with its messages."
                 }
             }
@@ -41,7 +41,7 @@ extension DashboardController {
             let id = context.parameters.get("id") ?? ""
             return try await signedInForm(request, context, scope: .orgAdmin) { caller, session, form in
                 try await inboxAction(caller, session) {
-                    let message = try await runtime.sms.simulate(inboxID: id, from: form.first("from"), body: form.first("body"), by: caller)
+                    let message = try await sms.simulate(inboxID: id, from: form.first("from"), body: form.first("body"), by: caller)
                     return "Message \(message.id) delivered."
                 }
             }
@@ -51,7 +51,7 @@ extension DashboardController {
     func inboxesPage(
         _ caller: Caller, _ session: DashboardSession, notice: String?, error: String?, status: HTTPResponse.Status = .ok
     ) async throws -> Response {
-        let inboxes = try await runtime.sms.listInboxes(by: caller, after: nil, limit: 100).items
+        let inboxes = try await sms.listInboxes(by: caller, after: nil, limit: 100).items
         var rows = ""
         for inbox in inboxes {
             let action = "/inboxes/\(HTML.escape(inbox.id))"

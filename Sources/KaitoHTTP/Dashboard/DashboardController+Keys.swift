@@ -16,7 +16,7 @@ extension DashboardController {
             let id = context.parameters.get("id") ?? ""
             return try await signedInForm(request, context, scope: .orgAdmin) { caller, session, form in
                 do {
-                    try await runtime.keys.revoke(id: id, by: caller)
+                    try await self.keys.revoke(id: id, by: caller)
                     return HTML.redirect("/keys")
                 } catch let error as KaitoError {
                     return try await keysPage(caller, session, created: nil, error: error.detail, status: ProblemTable.status(for: error.code))
@@ -29,8 +29,8 @@ extension DashboardController {
         _ caller: Caller, _ session: DashboardSession, created: (APIKey, APIKeySecret)?, error: String?, status: HTTPResponse.Status = .ok
     ) async throws -> Response {
         try caller.require(.orgAdmin)
-        let keys = try await runtime.keys.list(by: caller, after: nil, limit: 200).items
-        let tokens = try await runtime.tokens.list(by: caller, after: nil, limit: 100).items
+        let keys = try await self.keys.list(by: caller, after: nil, limit: 200).items
+        let tokens = try await self.tokens.list(by: caller, after: nil, limit: 100).items
         var notice = ""
         if let (key, secret) = created {
             notice = """
@@ -87,9 +87,9 @@ extension DashboardController {
         do {
             var draft = try KeyDraft.validated(
                 name: form.first("name"), scopes: form.all("scope"), allowedCIDRs: cidrs.isEmpty ? nil : cidrs, expiresAt: expires,
-                singleUse: form.first("single_use") == "true", tokenSlugs: slugs.isEmpty ? nil : slugs, rateLimits: limits, now: runtime.clock.now())
+                singleUse: form.first("single_use") == "true", tokenSlugs: slugs.isEmpty ? nil : slugs, rateLimits: limits, now: clock.now())
             draft.userID = caller.user?.id
-            let created = try await runtime.keys.create(draft, by: caller)
+            let created = try await self.keys.create(draft, by: caller)
             return try await keysPage(caller, session, created: created, error: nil, status: .created)
         } catch let error as KaitoError {
             return try await keysPage(caller, session, created: nil, error: error.pageMessage, status: ProblemTable.status(for: error.code))

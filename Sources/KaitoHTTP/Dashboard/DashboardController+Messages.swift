@@ -11,9 +11,9 @@ extension DashboardController {
     }
 
     func messagesPage(_ request: Request, _ caller: Caller, _ session: DashboardSession) async throws -> Response {
-        let inboxes = try await runtime.sms.listInboxes(by: caller, after: nil, limit: 100).items
+        let inboxes = try await sms.listInboxes(by: caller, after: nil, limit: 100).items
         let selected = request.uri.queryParameters["inbox"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
-        let messages = try await runtime.sms.messages(SMSMessageFilter(inboxID: selected), by: caller, before: nil, limit: 50).items
+        let messages = try await sms.messages(SMSMessageFilter(inboxID: selected), by: caller, before: nil, limit: 50).items
         let links = ([#"<a href="/messages"\#(selected == nil ? #" aria-current="page""# : "")>All inboxes</a>"#] + inboxes.map { inbox -> String in
             let name = inbox.label.map { "\($0) (\(inbox.phoneNumber))" } ?? inbox.phoneNumber
             return #"<a href="/messages?inbox=\#(HTML.escape(inbox.id))"\#(selected == inbox.id ? #" aria-current="page""# : "")>\#(HTML.escape(name))</a>"#

@@ -18,12 +18,12 @@ extension DashboardController {
             return try await signedInForm(request, context, scope: .tokensSeed) { caller, session, form in
                 guard let user = caller.user else { throw KaitoError(.insufficientScope, "Only a signed-in user may see a seed.") }
                 do {
-                    try await runtime.signIn.confirmSecondFactor(
+                    try await signIn.confirmSecondFactor(
                         user: user, code: form.first("code") ?? "", address: caller.address?.description, origin: caller.origin)
                 } catch let error as KaitoError where error.code == .signInFailed {
                     return try await seedPage(slug: slug, caller, session, shown: nil, error: error.detail, status: .unauthorized)
                 }
-                return try await seedPage(slug: slug, caller, session, shown: try await runtime.tokens.seed(slug: slug, by: caller), error: nil)
+                return try await seedPage(slug: slug, caller, session, shown: try await self.tokens.seed(slug: slug, by: caller), error: nil)
             }
         }
     }
@@ -31,7 +31,7 @@ extension DashboardController {
     func seedPage(
         slug: String, _ caller: Caller, _ session: DashboardSession, shown: OTPAuthURI?, error: String?, status: HTTPResponse.Status = .ok
     ) async throws -> Response {
-        let token = try await runtime.tokens.get(slug: slug, by: caller)
+        let token = try await self.tokens.get(slug: slug, by: caller)
         let body: String
         if let shown {
             body = """

@@ -13,7 +13,7 @@ extension DashboardController {
         router.post("/users") { request, context in
             try await signedInForm(request, context, scope: .orgAdmin) { caller, session, form in
                 do {
-                    let user = try await runtime.organizations.addUser(email: form.first("email"), name: form.first("name").flatMap { $0.isEmpty ? nil : $0 },
+                    let user = try await organizations.addUser(email: form.first("email"), name: form.first("name").flatMap { $0.isEmpty ? nil : $0 },
                                                                        role: form.first("role"), by: caller)
                     return HTML.redirect("/users/\(user.id)")
                 } catch let error as KaitoError {
@@ -29,7 +29,7 @@ extension DashboardController {
             let id = context.parameters.get("id") ?? ""
             return try await signedInForm(request, context, scope: .orgAdmin) { caller, session, form in
                 try await userAction(id, caller, session, done: "Token grants saved.") {
-                    _ = try await runtime.organizations.setGrants(userID: id, slugs: form.all("token"), by: caller)
+                    _ = try await organizations.setGrants(userID: id, slugs: form.all("token"), by: caller)
                 }
             }
         }
@@ -37,7 +37,7 @@ extension DashboardController {
             let id = context.parameters.get("id") ?? ""
             return try await signedInForm(request, context, scope: .orgAdmin) { caller, session, form in
                 try await userAction(id, caller, session, done: "Password set; the user's sessions ended.") {
-                    _ = try await runtime.signIn.setPassword(
+                    _ = try await signIn.setPassword(
                         userID: id, password: form.first("password") ?? "", resetSecondFactor: form.first("reset_second_factor") == "true", by: caller)
                 }
             }
@@ -46,7 +46,7 @@ extension DashboardController {
             let id = context.parameters.get("id") ?? ""
             return try await signedInForm(request, context, scope: .orgAdmin) { caller, session, _ in
                 do {
-                    try await runtime.organizations.removeUser(id: id, by: caller)
+                    try await organizations.removeUser(id: id, by: caller)
                     return HTML.redirect("/users")
                 } catch let error as KaitoError {
                     return try await userPage(id, caller, session, notice: nil, error: error.pageMessage, status: ProblemTable.status(for: error.code))
@@ -63,7 +63,7 @@ extension DashboardController {
                     return try await accountPage(caller, session, notice: nil, error: "The new passwords differ.", status: .unprocessableContent)
                 }
                 do {
-                    try await runtime.signIn.changePassword(current: form.first("current_password") ?? "", new: new, session: session, by: caller)
+                    try await signIn.changePassword(current: form.first("current_password") ?? "", new: new, session: session, by: caller)
                     return try await accountPage(caller, session, notice: "Password changed; your other sessions ended.", error: nil)
                 } catch let error as KaitoError {
                     return try await accountPage(caller, session, notice: nil, error: error.pageMessage, status: ProblemTable.status(for: error.code))
@@ -73,7 +73,7 @@ extension DashboardController {
     }
 
     func usersPage(_ caller: Caller, _ session: DashboardSession, error: String?, status: HTTPResponse.Status = .ok) async throws -> Response {
-        let users = try await runtime.organizations.users(by: caller, after: nil, limit: 200).items
+        let users = try await organizations.users(by: caller, after: nil, limit: 200).items
         let rows = users.map { user -> String in
             """
             <tr><td><a href="/users/\(HTML.escape(user.id))"><strong>\(HTML.escape(user.email))</strong></a>\(user.name.map { "<br><span class=\"muted\">\(HTML.escape($0))</span>" } ?? "")</td>
@@ -102,11 +102,11 @@ extension DashboardController {
     func userPage(
         _ id: String, _ caller: Caller, _ session: DashboardSession, notice: String?, error: String?, status: HTTPResponse.Status = .ok
     ) async throws -> Response {
-        let (user, granted) = try await runtime.organizations.grants(userID: id, by: caller)
+        let (user, granted) = try await organizations.grants(userID: id, by: caller)
         let action = "/users/\(HTML.escape(user.id))"
         var grants = "<p>\(user.role == .owner ? "An owner" : "An admin") sees every token.</p>"
         if user.role == .member {
-            let tokens = try await runtime.tokens.list(by: caller, after: nil, limit: 100).items
+            let tokens = try await self.tokens.list(by: caller, after: nil, limit: 100).items
             let boxes = tokens.map { token in
                 HTML.checkbox(name: "token", value: token.slug, label: "\(token.name) (\(token.slug))", checked: granted.contains(token.slug))
             }.joined()

@@ -16,7 +16,7 @@ extension DashboardController {
                 let draft = WebhookService.Draft(
                     url: form.first("url"), topics: form.all("topic"), auditActions: actions, description: form.filled("description"))
                 do {
-                    let (endpoint, secret) = try await runtime.webhooks.create(draft, by: caller)
+                    let (endpoint, secret) = try await webhooks.create(draft, by: caller)
                     return try await webhookPage(endpoint.id, caller, session, secret: secret, notice: "Endpoint registered.", status: .created)
                 } catch let error as KaitoError {
                     return try await webhooksPage(caller, session, error: error.pageMessage, status: ProblemTable.status(for: error.code))
@@ -44,7 +44,7 @@ extension DashboardController {
     }
 
     func webhooksPage(_ caller: Caller, _ session: DashboardSession, error: String?, status: HTTPResponse.Status = .ok) async throws -> Response {
-        let endpoints = try await runtime.webhooks.list(by: caller, after: nil, limit: 100).items
+        let endpoints = try await webhooks.list(by: caller, after: nil, limit: 100).items
         let rows = endpoints.map { endpoint -> String in
             """
             <tr><td><a href="/webhooks/\(HTML.escape(endpoint.id))"><strong>\(HTML.escape(endpoint.url))</strong></a>
@@ -74,8 +74,8 @@ extension DashboardController {
         _ id: String, _ caller: Caller, _ session: DashboardSession, secret: WebhookSecret? = nil, notice: String? = nil, error: String? = nil,
         status: HTTPResponse.Status = .ok
     ) async throws -> Response {
-        let endpoint = try await runtime.webhooks.get(id: id, by: caller)
-        let deliveries = try await runtime.webhooks.deliveries(endpointID: endpoint.id, by: caller, after: nil, limit: 25).items
+        let endpoint = try await webhooks.get(id: id, by: caller)
+        let deliveries = try await webhooks.deliveries(endpointID: endpoint.id, by: caller, after: nil, limit: 25).items
         func button(_ action: String, _ label: String, danger: Bool = false) -> String {
             HTML.postButton("/webhooks/\(endpoint.id)/\(action)", label, csrf: session.csrfToken, danger: danger)
         }
@@ -116,19 +116,19 @@ extension DashboardController {
         do {
             switch action {
             case "test":
-                let delivery = try await runtime.webhooks.sendTest(id: id, by: caller)
+                let delivery = try await webhooks.sendTest(id: id, by: caller)
                 notice = "Test delivery \(delivery.id) queued."
             case "retry":
-                let retried = try await runtime.webhooks.retry(endpointID: id, deliveryID: delivery ?? "", by: caller)
+                let retried = try await webhooks.retry(endpointID: id, deliveryID: delivery ?? "", by: caller)
                 notice = "Delivery \(retried.id) queued again."
             case "rotate-secret":
-                secret = try await runtime.webhooks.rotateSecret(id: id, by: caller).1
+                secret = try await webhooks.rotateSecret(id: id, by: caller).1
                 notice = "New secret; the old one keeps signing beside it for 24 hours."
             case "enable", "disable":
-                _ = try await runtime.webhooks.update(id: id, WebhookService.Draft(enabled: action == "enable"), by: caller)
+                _ = try await webhooks.update(id: id, WebhookService.Draft(enabled: action == "enable"), by: caller)
                 notice = action == "enable" ? "Endpoint enabled." : "Endpoint disabled."
             case "delete":
-                try await runtime.webhooks.delete(id: id, by: caller)
+                try await webhooks.delete(id: id, by: caller)
                 return HTML.redirect("/webhooks")
             default:
                 throw KaitoError.notFound("The action")

@@ -8,7 +8,17 @@ import NIOCore
 /// tokens a user may use with their current codes, and keys. Pages call the same services as the API, as a
 /// `Caller` whose scopes are the user's role's (`SignInService.caller`).
 struct DashboardController {
-    let runtime: Runtime
+    /// The services the pages call (the same as the API's), and what sign-in throttling and tokens need.
+    let signIn: SignInService
+    let tokens: TokenService
+    let keys: KeyService
+    let organizations: OrganizationService
+    let audit: AuditService
+    let webhooks: WebhookService
+    let sms: SMSService
+    let rateLimits: any RateLimitStore
+    let clock: any KaitoClock
+    let random: any RandomSource
     let clientAddress: ClientAddress
     /// `Secure` on cookies: on unless the public URL is plain http (a server on loopback during development).
     let secureCookies: Bool
@@ -51,7 +61,7 @@ struct DashboardController {
     // MARK: Sign-in
 
     func loginPage(error: String?, organization: String, email: String, status: HTTPResponse.Status = .ok) -> Response {
-        let csrf = SignInService.randomToken(runtime.random)
+        let csrf = SignInService.randomToken(random)
         let body = """
             \(HTML.error(error))
             <form method="post" action="/login">
@@ -77,7 +87,7 @@ struct DashboardController {
                              status: .tooManyRequests)
         }
         do {
-            let step = try await runtime.signIn.signIn(
+            let step = try await signIn.signIn(
                 organization: organization, email: email, password: form.first("password") ?? "",
                 address: address(request, context)?.description, origin: origin(request, context))
             return HTML.redirect("/login/second-factor", cookies: [setCookie(Self.sessionCookie, step.token), setCookie(Self.loginCSRFCookie, "", path: "/login", maxAge: 0)])
@@ -90,11 +100,11 @@ struct DashboardController {
     }
 
     func secondFactorPage(_ request: Request, error: String?, status: HTTPResponse.Status = .ok) async throws -> Response {
-        guard let token = request.cookies[Self.sessionCookie]?.value, let pending = try await runtime.signIn.pendingSession(token: token) else {
+        guard let token = request.cookies[Self.sessionCookie]?.value, let pending = try await signIn.pendingSession(token: token) else {
             return HTML.redirect("/login")
         }
         var enrolment = ""
-        if let (secret, uri) = try await runtime.signIn.enrolment(for: pending) {
+        if let (secret, uri) = try await signIn.enrolment(for: pending) {
             enrolment = """
                 <p>Every account signs in with a second factor. Add this account to your authenticator app, then enter the code it shows.</p>
                 \(QRCode(uri).map { "<p>Scan this code with the app:</p><p>" + $0.svg(label: "QR code of the account for an authenticator app") + "</p>" } ?? "")
@@ -116,14 +126,14 @@ struct DashboardController {
 
     func secondFactor(_ request: Request, _ context: KaitoRequestContext) async throws -> Response {
         let form = try await Self.form(request)
-        guard let token = request.cookies[Self.sessionCookie]?.value, let pending = try await runtime.signIn.pendingSession(token: token) else {
+        guard let token = request.cookies[Self.sessionCookie]?.value, let pending = try await signIn.pendingSession(token: token) else {
             return HTML.redirect("/login")
         }
         guard let field = form.first("csrf"), SignInService.equal(field, pending.csrfToken) else {
             return try await secondFactorPage(request, error: "The form expired. Please try again.", status: .forbidden)
         }
         do {
-            let step = try await runtime.signIn.verifySecondFactor(
+            let step = try await signIn.verifySecondFactor(
                 token: token, code: form.first("code") ?? "", address: address(request, context)?.description, origin: origin(request, context))
             return HTML.redirect("/tokens", cookies: [setCookie(Self.sessionCookie, step.token)])
         } catch let error as KaitoError where error.code == .signInFailed {
@@ -137,14 +147,14 @@ struct DashboardController {
         guard let token = request.cookies[Self.sessionCookie]?.value else { return signedOut }
         let session: DashboardSession
         do {
-            (_, session) = try await runtime.signIn.caller(token: token, address: address(request, context), origin: origin(request, context))
+            (_, session) = try await signIn.caller(token: token, address: address(request, context), origin: origin(request, context))
         } catch let error as KaitoError where error.code == .missingKey {
             return signedOut  // the session had already ended
         }
         guard let field = form.first("csrf"), SignInService.equal(field, session.csrfToken) else {
             return HTML.response(HTML.page("Sign out", HTML.error("The form expired. Reload the page and try again.")), status: .forbidden)
         }
-        try await runtime.signIn.signOut(token: token, address: address(request, context)?.description, origin: origin(request, context))
+        try await signIn.signOut(token: token, address: address(request, context)?.description, origin: origin(request, context))
         return signedOut
     }
 
@@ -153,8 +163,8 @@ struct DashboardController {
     /// guessing across many accounts, and unknown ones.
     func signInThrottle(_ request: Request, _ context: KaitoRequestContext) async throws -> Int? {
         let bucket = "signin:" + (address(request, context)?.description ?? "unknown")
-        let decision = try await runtime.storage.rateLimits.acquire(
-            keyID: bucket, group: .write, rule: GCRA(limit: SignInService.attemptsPerAddressPerMinute), now: runtime.clock.now().unixMicroseconds)
+        let decision = try await rateLimits.acquire(
+            keyID: bucket, group: .write, rule: GCRA(limit: SignInService.attemptsPerAddressPerMinute), now: clock.now().unixMicroseconds)
         return decision.allowed ? nil : RateLimitDecision.seconds(decision.retryAfter)
     }
 
@@ -170,7 +180,7 @@ struct DashboardController {
         let caller: Caller
         let session: DashboardSession
         do {
-            (caller, session) = try await runtime.signIn.caller(token: token, address: address(request, context), origin: origin(request, context))
+            (caller, session) = try await signIn.caller(token: token, address: address(request, context), origin: origin(request, context))
         } catch let error as KaitoError where error.code == .missingKey {
             return HTML.redirect("/login", cookies: [setCookie(Self.sessionCookie, "", maxAge: 0)])
         }
@@ -203,12 +213,12 @@ struct DashboardController {
 
     func tokensPage(_ caller: Caller, _ session: DashboardSession) async throws -> Response {
         try caller.require(.tokensRead)
-        let tokens = try await runtime.tokens.list(by: caller, after: nil, limit: 100).items
+        let tokens = try await self.tokens.list(by: caller, after: nil, limit: 100).items
         var rows = ""
         for token in tokens {
             var codeCell = #"<td class="muted">—</td><td></td>"#
             if caller.key.scopes.contains(.tokensCode) {
-                let code = try await runtime.tokens.code(slug: token.slug, minValid: nil, by: caller)
+                let code = try await self.tokens.code(slug: token.slug, minValid: nil, by: caller)
                 codeCell = """
                     <td><span class="code" id="code-\(HTML.escape(token.slug))">\(HTML.escape(code.code))</span>
                     <button type="button" data-copy="code-\(HTML.escape(token.slug))">Copy</button></td>

@@ -72,7 +72,9 @@ public struct KaitoRoutes {
         OrganizationController(organizations: runtime.organizations).register(on: api)
         TwilioCallbackController(sms: runtime.sms, publicURL: publicURL).register(on: api)
         DashboardController(
-            runtime: runtime, clientAddress: ClientAddress(trustedProxies: trustedProxies),
+            signIn: runtime.signIn, tokens: runtime.tokens, keys: runtime.keys, organizations: runtime.organizations,
+            audit: runtime.audit, webhooks: runtime.webhooks, sms: runtime.sms, rateLimits: runtime.storage.rateLimits,
+            clock: runtime.clock, random: runtime.random, clientAddress: ClientAddress(trustedProxies: trustedProxies),
             secureCookies: publicURL?.lowercased().hasPrefix("https://") ?? false
         ).register(on: router)
         // Generated from the complete route table (this route included) when asked for; rarely called.
