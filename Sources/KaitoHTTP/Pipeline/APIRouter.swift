@@ -5,7 +5,8 @@ import KaitoCore
 import Logging
 
 /// Registers routes together with their access rule, and runs each keyed request through one pipeline, in a
-/// fixed order: key valid → not expired → address allowed → scope → token binding → rate limit → handler; then
+/// fixed order: key valid → not expired → address allowed → scope → rate limit → query parameters → handler (whose
+/// service checks a key's token binding, once, for the API and the dashboard alike); then
 /// metrics and a log line. Each denial is the problem response API.md §1 names. The handler's unit of work records
 /// the key's use (and, later, the audit event) in its own transaction: see `Storage.perform(for:)`.
 public final class APIRouter: @unchecked Sendable {
@@ -96,8 +97,8 @@ public final class APIRouter: @unchecked Sendable {
             let origin = RequestOrigin(requestID: context.requestID, userAgent: request.headers[.userAgent])
             let caller = try await keys.authenticate(authorization: request.headers[.authorization], address: address, origin: origin)
             context.logger[metadataKey: "key_id"] = .string(caller.key.id)
-            let slug = path.contains("{slug}") ? context.parameters.get("slug") : nil
-            let target = slug.map { AuditEvent.Target(type: "token", id: $0) }
+            // The token a denial is about, from the route's own parameters (only token routes have a slug).
+            let target = context.parameters.get("slug").map { AuditEvent.Target(type: "token", id: $0) }
             outcome = .denied
             do {
                 try caller.requireAllowedAddress()
@@ -106,7 +107,6 @@ public final class APIRouter: @unchecked Sendable {
                 case .anyOf(let scopes): try caller.require(anyOf: scopes)
                 case .anyKey, .unauthenticated: break
                 }
-                if let slug { try caller.requireToken(slug) }
             } catch let error as KaitoError {
                 try await keys.recordDenial(caller, error: error, target: target)
                 throw error
@@ -136,7 +136,9 @@ public final class APIRouter: @unchecked Sendable {
             } catch {
                 var kaitoError = ProblemMiddleware.kaitoError(for: error, logger: context.logger)
                 if [401, 403].contains(ProblemTable.status(for: kaitoError.code).code) {
-                    // A refusal inside the handler (plan, binding, a lost single-use race) is audited too.
+                    // A refusal inside the handler (a key bound to other tokens — checked once, by the service —, the
+                    // plan, a lost single-use race) is a denial: audited, and counted as one.
+                    outcome = .denied
                     do { try await keys.recordDenial(caller, error: kaitoError, target: target) } catch let failure as KaitoError { kaitoError = failure }
                 }
                 return ProblemMiddleware.response(for: kaitoError, requestID: context.requestID, headers: headers)
