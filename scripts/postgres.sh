@@ -26,9 +26,20 @@ kaito_pg_start() {
   KAITO_PG_AS="${as[*]}"
   export KAITO_PG_AS KAITO_PG_BIN="$bin"
   "${as[@]}" "$bin/initdb" -D "$KAITO_PG_DATA" -U kaito -A trust --no-sync -E UTF8 >/dev/null
-  "${as[@]}" "$bin/pg_ctl" -D "$KAITO_PG_DATA" -l "$KAITO_PG_DATA/server.log" -w -s \
-    -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$KAITO_PG_DATA -c fsync=off -c max_connections=300" start
-  export KAITO_TEST_DATABASE_URL="postgres://kaito@127.0.0.1:$port/postgres?sslmode=disable"
+  # A port another process holds (a cluster a test left, another checkout's tests) is not fatal: the next one is
+  # tried. Whatever the cause, the cluster's own log says it.
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    if "${as[@]}" "$bin/pg_ctl" -D "$KAITO_PG_DATA" -l "$KAITO_PG_DATA/server.log" -w -s \
+      -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$KAITO_PG_DATA -c fsync=off -c max_connections=300" start; then
+      export KAITO_TEST_DATABASE_URL="postgres://kaito@127.0.0.1:$port/postgres?sslmode=disable"
+      return 0
+    fi
+    echo "PostgreSQL did not start on port $port (attempt $attempt); its log:" >&2
+    tail -n 20 "$KAITO_PG_DATA/server.log" >&2 || true
+    port=$((port + 10))  # past the ports tests start clusters of their own on (55433)
+  done
+  return 1
 }
 
 kaito_pg_stop() {

@@ -221,7 +221,7 @@ public struct WebhookDispatcher: Service {
             if let disableReason, changedEndpoint.disabledAt == nil {
                 try await audit.append(
                     AuditRecord(.webhookDisabled, target: .init(type: "webhook", id: changedEndpoint.id), reason: disableReason),
-                    actor: .init(type: "system", id: "webhook-dispatcher", name: nil), organizationID: changedEndpoint.organizationID,
+                    actor: .system("webhook-dispatcher"), organizationID: changedEndpoint.organizationID,
                     ip: nil, origin: RequestOrigin(), at: now, in: session)
             }
             try await session.webhooks.setHealth(

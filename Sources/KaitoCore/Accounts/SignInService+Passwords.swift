@@ -19,7 +19,7 @@ extension SignInService {
             try await storePassword(hash, of: user, resetSecondFactor: resetSecondFactor, keeping: nil, in: session, at: now)
             try await work.audit.append(
                 AuditRecord(.userPasswordSet, target: .init(type: "user", id: user.id), reason: resetSecondFactor ? "second factor reset" : nil),
-                actor: .init(type: "system", id: "operator", name: nil), organizationID: organization.id, ip: nil, origin: RequestOrigin(),
+                actor: .operator, organizationID: organization.id, ip: nil, origin: RequestOrigin(),
                 at: now, in: session)
             return user
         }

@@ -141,7 +141,7 @@ public struct SignInService: Sendable {
             pending.expiresAt = now.addingTimeInterval(Self.sessionLifetime)
             try await session.accounts.updateSession(pending)
             let audit = work.audit
-            let actor = Self.actor(user)
+            let actor = AuditEvent.Actor.user(user)
             let target = AuditEvent.Target(type: "user", id: user.id)
             if enrolling {
                 try await audit.append(AuditRecord(.userSecondFactorEnrol, target: target), actor: actor, organizationID: user.organizationID,
@@ -255,7 +255,7 @@ public struct SignInService: Sendable {
             try await session.accounts.deleteSession(id: ended.id)
             guard ended.isComplete, let user = try await session.users.find(id: ended.userID, organizationID: ended.organizationID) else { return }
             try await work.audit.append(
-                AuditRecord(.userSignOut, target: .init(type: "user", id: user.id)), actor: Self.actor(user),
+                AuditRecord(.userSignOut, target: .init(type: "user", id: user.id)), actor: .user(user),
                 organizationID: user.organizationID, ip: address, origin: origin, at: now, in: session)
         }
     }
@@ -278,11 +278,10 @@ public struct SignInService: Sendable {
             }
             try await work.audit.append(
                 AuditRecord(action, target: .init(type: "user", id: user.id), outcome: .denied, reason: reason),
-                actor: Self.actor(user), organizationID: user.organizationID, ip: address, origin: origin, at: now, in: session)
+                actor: .user(user), organizationID: user.organizationID, ip: address, origin: origin, at: now, in: session)
         }
     }
 
-    static func actor(_ user: OrgUser) -> AuditEvent.Actor { AuditEvent.Actor(type: "user", id: user.id, name: user.email) }
 
     /// How the TOTP secret is bound when sealed (`DataKey.seal(kind:recordID:)` with the user's id).
     static let totpKind = "user-totp"

@@ -12,6 +12,15 @@ public struct AuditEvent: Sendable, Equatable {
             self.id = id
             self.name = name
         }
+
+        /// An API key, by its id and name.
+        public static func key(_ key: APIKey) -> Actor { Actor(type: "key", id: key.id, name: key.name) }
+        /// A dashboard user, by id and email.
+        public static func user(_ user: OrgUser) -> Actor { Actor(type: "user", id: user.id, name: user.email) }
+        /// The server itself, or a process of its operator, named by `id` (`operator`, `webhook-dispatcher`).
+        public static func system(_ id: String) -> Actor { Actor(type: "system", id: id, name: nil) }
+        /// Whoever runs `kaito admin` on the server's machine.
+        public static let `operator` = system("operator")
     }
 
     public struct Target: Sendable, Equatable {

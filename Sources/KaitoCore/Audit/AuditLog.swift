@@ -1,9 +1,9 @@
 import Foundation
 
-/// Appends events to an organisation's keyed hash chain inside the caller's transaction. The chain's head row is read
-/// with a lock (`FOR UPDATE` on PostgreSQL; SQLite's single writer serialises it), so concurrent writers on any
-/// number of servers extend one chain without forks; each event's hash and the head's tag are HMACs under the chain
-/// key (`AuditChainKey`), which the database does not hold.
+/// Appends events to an organisation's keyed hash chain inside the caller's transaction. The chain's head moves only
+/// from the exact state an event was linked to (a conditional statement, or the head read under its lock), so
+/// concurrent writers on any number of servers extend one chain without forks; each event's hash and the head's tag
+/// are HMACs under the chain key (`AuditChainKey`), which the database does not hold.
 public struct AuditLog: Sendable {
     let random: any RandomSource
     public let chain: AuditChainKey
@@ -37,7 +37,7 @@ public struct AuditLog: Sendable {
     /// Writes `pending` in `session`'s transaction, linked to the chain's head, with its `audit.event` deliveries (the
     /// outbox, in this same transaction).
     ///
-    /// Where the storage remembers the head it last wrote (PostgreSQL), the event is linked to that head and written
+    /// Where the storage remembers the head it last wrote (both do), the event is linked to that head and written
     /// with the head's move in one statement that changes nothing unless the stored head is exactly that one: the
     /// head's row is then locked from that statement to the commit, not across the unit's other round trips.
     /// Otherwise, or when the head had moved, the head is read under its lock and the event linked to it.

@@ -57,7 +57,7 @@ public final class DenialFolding: Sendable {
             }
             if let ended = state.folds[fold], ended.count > 0 { state.backlog.append(ended) }  // a minute not yet taken
             state.folds[fold] = Repeats(
-                minute: minute, count: 0, actor: .init(type: "key", id: key.id, name: key.name), organizationID: key.organizationID,
+                minute: minute, count: 0, actor: .key(key), organizationID: key.organizationID,
                 reason: reason, target: target, mixedTargets: false, ip: ip, origin: origin)
             return true
         }

@@ -132,7 +132,7 @@ extension OrganizationService {
     public func rotateDataKey(_ nameOrID: String, batchSize: Int = 100) async throws -> DataKeyRotation.Result {
         let organization = try await find(nameOrID)
         let rotation = DataKeyRotation(keyring: keyring, batchSize: batchSize)
-        let actor = AuditEvent.Actor(type: "system", id: "operator", name: nil)
+        let actor = AuditEvent.Actor.operator
         let now = clock.now()
         let version = try await work.runAsSystem(
             actor, organizationID: { _ in organization.id },

@@ -22,8 +22,8 @@ public struct Caller: Sendable {
 
     /// The caller as the audit log names it: the user of a dashboard session, otherwise the key.
     public var actor: AuditEvent.Actor {
-        if let user { return AuditEvent.Actor(type: "user", id: user.id, name: user.email) }
-        return AuditEvent.Actor(type: "key", id: key.id, name: key.name)
+        if let user { return .user(user) }
+        return .key(key)
     }
 
     /// How records name who made them (`created_by`): `user:<id>` or `key:<id>`.

@@ -24,7 +24,7 @@ public struct OrganizationService: Sendable {
             id: Identifier.make(prefix: Organization.idPrefix, at: clock.now(), random: random),
             name: name, plan: plan, createdAt: clock.now()
         )
-        let actor = AuditEvent.Actor(type: "system", id: createdBy, name: nil)
+        let actor = AuditEvent.Actor.system(createdBy)
         return try await work.runAsSystem(actor, organizationID: { $0.0.id }, audit: { AuditRecord(.organizationCreate, target: .init(type: "org", id: $0.0.id)) }) { session in
             try await session.organizations.insert(organization)
             _ = try await keyring.createDataKey(organizationID: organization.id, session: session)
@@ -52,7 +52,7 @@ public struct OrganizationService: Sendable {
         let now = clock.now()
         let billing = Billing(audit: work.audit, random: random)
         return try await storage.write { session in
-            try await billing.change(organizationID: organization.id, to: plan, actor: .init(type: "system", id: "operator", name: nil),
+            try await billing.change(organizationID: organization.id, to: plan, actor: .operator,
                                      ip: nil, origin: RequestOrigin(), at: now, in: session)
         }
     }
@@ -72,7 +72,7 @@ extension OrganizationService {
     /// Creates a key as an operator (`kaito admin create-key`), with its audit event.
     public func createKeyAsOperator(_ draft: KeyDraft, in organization: Organization) async throws -> (APIKey, APIKeySecret) {
         let id = keys.newID()
-        let actor = AuditEvent.Actor(type: "system", id: "operator", name: nil)
+        let actor = AuditEvent.Actor.operator
         return try await work.runAsSystem(actor, organizationID: { _ in organization.id }, audit: { _ in .key(.keyCreate, id) }) { session in
             try await keys.create(draft, organizationID: organization.id, createdBy: "operator", id: id, session: session)
         }
@@ -86,7 +86,7 @@ extension OrganizationService {
     public func retireBootstrapKey(_ nameOrID: String, replace: Bool) async throws -> (revoked: [String], replacement: APIKeySecret?) {
         let organization = try await find(nameOrID)
         let now = clock.now()
-        let actor = AuditEvent.Actor(type: "system", id: "operator", name: nil)
+        let actor = AuditEvent.Actor.operator
         let audit = work.audit
         return try await storage.write { session in
             let revoked = try await session.keys.revokeCreated(by: "bootstrap", organizationID: organization.id, at: now)

@@ -28,7 +28,7 @@ extension OrganizationService {
         }
 
         static func `operator`(_ organizationID: String) -> Acting {
-            Acting(organizationID: organizationID, actor: .init(type: "system", id: "operator", name: nil))
+            Acting(organizationID: organizationID, actor: .operator)
         }
     }
 

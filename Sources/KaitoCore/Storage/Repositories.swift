@@ -136,8 +136,9 @@ public protocol AuditRepository: Sendable {
     func withRememberedHead<T: Sendable>(
         organizationID: String, _ body: @Sendable ((state: AuditChainState, trusted: Bool)?) async throws -> T
     ) async throws -> T
-    /// In one statement: moves the head from exactly `from` (the whole stored state) to `to` and, only if it moved,
-    /// stores `events` and `deliveries`. Returns whether it moved. 
+    /// Moves the head from exactly `from` (the whole stored state) to `to` and, only if it moved, stores `events` and
+    /// `deliveries` (one statement on PostgreSQL; a conditional update and the inserts on SQLite). Returns whether it
+    /// moved.
     func append(
         _ events: [AuditEvent], deliveries: [WebhookDelivery], from: AuditChainState, to: AuditChainState, trusted: Bool
     ) async throws -> Bool

@@ -74,9 +74,10 @@ public struct UnitOfWork: Sendable {
                     guard let stored = try await session.keys.find(id: caller.key.id, organizationID: caller.organizationID),
                           stored.authorizesAlike(caller.key) else { throw StaleCredentials() }
                 }
-                let result = try await body(session)
-                // The key's use first: the audit event, which locks the chain's head until the commit, comes last.
+                // The key's row before anything else, in every unit: row locks are then always taken key first,
+                // chain head (an audit event, the body's own or the record's below) after.
                 if recordsUse { try await caller.recordUse(in: session, at: now) }
+                let result = try await body(session)
                 if let record {
                     try await audit.append(
                         record, actor: caller.actor, organizationID: caller.organizationID, ip: caller.address?.description,
@@ -134,7 +135,7 @@ public struct UnitOfWork: Sendable {
                     try await Self.write(ended, audit: audit, at: now, in: session)
                     if first {
                         try await audit.append(
-                            record, actor: AuditEvent.Actor(type: "key", id: key.id, name: key.name), organizationID: key.organizationID,
+                            record, actor: .key(key), organizationID: key.organizationID,
                             ip: address?.description, origin: origin, at: now, in: session)
                     }
                 }

@@ -24,9 +24,10 @@ public enum Deadline {
         let work = Task {
             let result: Result<T, any Error>
             do { result = .success(try await body()) } catch { result = .failure(error) }
-            // A cancelled timer source lets go of what its handler holds at once (a work item would keep it queued).
-            timer.withLockedValue { $0?.source.cancel() }
             outcome.withLockedValue { $0.deliver(result) }?.resume(with: result)
+            // After the delivery, so that a timer armed meanwhile is cancelled here or sees the outcome finished. A
+            // cancelled timer source lets go of what its handler holds at once (a work item would keep it queued).
+            timer.withLockedValue { $0?.source.cancel() }
         }
         @Sendable func arm(_ delay: Duration, mayExtend: Bool) {
             let source = DispatchSource.makeTimerSource(queue: .global())

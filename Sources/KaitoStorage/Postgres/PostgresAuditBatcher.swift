@@ -10,8 +10,9 @@ import SQLKit
 ///    notification still on the way, fails the check: `StaleCredentials`, and that request writes nothing);
 /// 2. per chain, one statement, its own transaction: move the chain's head from the head this server last saw to the
 ///    batch's last event, *and only if it moved*, insert the events (and their deliveries). Links are computed here
-///    from the head this server knows; if another server (or a unit of work) moved the head meanwhile, the statement
-///    changes nothing, the head is read again and the events are linked again.
+///    from the head this server knows; if another server (or a unit of work whose transaction rolled back after it
+///    wrote the state this server remembers) moved the head meanwhile, the statement changes nothing, the head is
+///    read again and the events are linked again.
 ///
 /// So a server alone on a chain never holds its head across round trips, and the head moves only from the exact state
 /// the events were linked to: never a fork. When another server's append voids a statement, the chain counts as

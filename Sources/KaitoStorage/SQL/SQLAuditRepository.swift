@@ -6,59 +6,86 @@ import SQLKit
 /// The chain states a server last wrote, per organisation, with whether each one's tag was valid when read (then the
 /// next link re-tags): guesses that save reading and locking the head, each checked by the statement that moves it.
 ///
-/// Units of work take turns per chain (`withTurn`) from reading the guess to their statement's answer: the next one
-/// links to the state the one before wrote, its statement waits in the database for that one's commit (the row's
-/// lock) and then succeeds, so the head is held by one transaction after another for one round trip each.
+/// Writers take turns per chain (`withTurn`) from reading the guess to their statement's answer: the next one links
+/// to the state the one before wrote, its statement waits in the database for that one's commit (the row's lock)
+/// and then succeeds, so the head is held by one transaction after another for one round trip each.
 final class ChainHeads: Sendable {
+    private struct Waiter {
+        let ticket: UInt64
+        let continuation: CheckedContinuation<Bool, Never>
+    }
     private struct Chain {
         var remembered: (state: AuditChainState, trusted: Bool)?
         var busy = false
-        var waiting: [CheckedContinuation<Void, Never>] = []
+        var waiting: [Waiter] = []
     }
-    private let chains = NIOLockedValueBox<[String: Chain]>([:])
+    private struct State {
+        var chains: [String: Chain] = [:]
+        var tickets: UInt64 = 0
+    }
+    private let state = NIOLockedValueBox(State())
     /// Whether writers take turns (PostgreSQL's concurrent units); SQLite's one writer runs one unit at a time.
     private let takesTurns: Bool
+
+    /// How long a writer waits for its turn before it goes ahead without it. Turns only save failed guesses (every
+    /// move of a head is conditional), and a wait without end could close a cycle PostgreSQL cannot see: a turn's
+    /// holder waiting in the database for a transaction that itself waits here for the turn. After this wait the
+    /// cycle is all in the database, which detects it and breaks it.
+    static let turnWait: Duration = .milliseconds(200)
 
     init(takesTurns: Bool) {
         self.takesTurns = takesTurns
     }
 
     subscript(organizationID: String) -> (state: AuditChainState, trusted: Bool)? {
-        get { chains.withLockedValue { $0[organizationID]?.remembered } }
-        set { chains.withLockedValue { $0[organizationID, default: Chain()].remembered = newValue } }
+        get { state.withLockedValue { $0.chains[organizationID]?.remembered } }
+        set { state.withLockedValue { $0.chains[organizationID, default: Chain()].remembered = newValue } }
     }
 
     func forgetAll() {
-        chains.withLockedValue { chains in
-            for id in chains.keys { chains[id]?.remembered = nil }
+        state.withLockedValue { state in
+            for id in state.chains.keys { state.chains[id]?.remembered = nil }
         }
     }
 
-    /// Runs `body` when no other `withTurn` of the chain is running on this server.
+    /// Runs `body` when no other `withTurn` of the chain is running on this server, or after `turnWait` regardless.
     func withTurn<T>(organizationID: String, _ body: () async throws -> T) async throws -> T {
         guard takesTurns else { return try await body() }
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let now = chains.withLockedValue { chains -> Bool in
-                if chains[organizationID, default: Chain()].busy {
-                    chains[organizationID]?.waiting.append(continuation)
-                    return false
-                }
-                chains[organizationID]?.busy = true
-                return true
-            }
-            if now { continuation.resume() }
-        }
-        defer {
-            // The turn passes to the next waiter, or the chain is free.
-            let next = chains.withLockedValue { chains -> CheckedContinuation<Void, Never>? in
-                guard chains[organizationID]?.waiting.isEmpty == false else {
-                    chains[organizationID]?.busy = false
+        let granted = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let ticket = state.withLockedValue { state -> UInt64? in
+                guard state.chains[organizationID, default: Chain()].busy else {
+                    state.chains[organizationID, default: Chain()].busy = true
                     return nil
                 }
-                return chains[organizationID]?.waiting.removeFirst()
+                state.tickets += 1
+                state.chains[organizationID, default: Chain()].waiting.append(Waiter(ticket: state.tickets, continuation: continuation))
+                return state.tickets
             }
-            next?.resume()
+            guard let ticket else { return continuation.resume(returning: true) }
+            Task { [state] in
+                try? await Task.sleep(for: Self.turnWait)
+                let expired = state.withLockedValue { state -> CheckedContinuation<Bool, Never>? in
+                    guard let index = state.chains[organizationID]?.waiting.firstIndex(where: { $0.ticket == ticket }) else { return nil }
+                    return state.chains[organizationID]?.waiting.remove(at: index).continuation
+                }
+                expired?.resume(returning: false)
+            }
         }
+        defer {
+            if granted {
+                // The turn passes to the next waiter, or the chain is free.
+                let next = state.withLockedValue { state -> CheckedContinuation<Bool, Never>? in
+                    guard state.chains[organizationID]?.waiting.isEmpty == false else {
+                        state.chains[organizationID]?.busy = false
+                        return nil
+                    }
+                    return state.chains[organizationID]?.waiting.removeFirst().continuation
+                }
+                next?.resume(returning: true)
+            }
+        }
+        // A writer cancelled while it waited writes nothing (and the next one need not wait for it).
+        try Task.checkCancellation()
         return try await body()
     }
 }
@@ -73,7 +100,8 @@ final class HeldChains: Sendable {
 struct SQLAuditRepository: AuditRepository {
     let db: any SQLDatabase
     let dialect: any SQLDialectSupport
-    /// The heads this server remembers (PostgreSQL: its units of work and batches share them); nil where none are kept.
+    /// The heads this server remembers, shared by its units of work and its code-read batches (the batcher on
+    /// PostgreSQL, the appender on SQLite); nil where none are kept (operator commands, tests of a bare session).
     var heads: ChainHeads? = nil
     /// The chains this session's transaction holds.
     let held = HeldChains()

@@ -8,9 +8,11 @@ import KaitoCore
 /// prepared once, and moves each chain's stored head once per batch, on the condition that it is still the head it
 /// knows (a head moved by anyone else makes the batch fail rather than fork the chain).
 ///
-/// It forgets what it knows when a unit of work of the batch may have moved a chain or changed an endpoint (`forget`),
-/// when another process wrote the database (`PRAGMA data_version`, read under the batch's write lock; the storage's
-/// caches are then emptied too), and when a batch fails. Runs on the writer's thread only.
+/// Its chain states are shared with the batch's units of work (`ChainHeads`): a unit that moves a chain writes the new
+/// state there. It forgets the subscribers after any unit of work (which may have changed an endpoint), and everything
+/// when a unit fails (it may have moved a chain first), when another process wrote the database (`PRAGMA
+/// data_version`, read under the batch's write lock; the storage's caches are then emptied too), and when a batch
+/// fails. Runs on the writer's thread only.
 final class SQLiteAppender: @unchecked Sendable {
     /// A chain's stored head was not the one the writer knew: the batch fails rather than fork the chain.
     struct ChainMoved: Error {}

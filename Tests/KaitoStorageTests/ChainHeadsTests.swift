@@ -1,0 +1,78 @@
+import NIOConcurrencyHelpers
+import Testing
+@testable import KaitoStorage
+
+/// The per-chain turns of a server's audit writers: exclusive, bounded, and never run for a cancelled writer.
+@Suite("Chain turns")
+struct ChainHeadsTests {
+    @Test("Writers of one chain take turns (from the very first turn on), writers of two chains do not wait for each other")
+    func exclusive() async throws {
+        let heads = ChainHeads(takesTurns: true)
+        let inside = NIOLockedValueBox<[String: Int]>([:])
+        let most = NIOLockedValueBox<[String: Int]>([:])
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<40 {
+                let chain = index.isMultiple(of: 2) ? "org_a" : "org_b"
+                group.addTask {
+                    try await heads.withTurn(organizationID: chain) {
+                        inside.withLockedValue { inside in
+                            inside[chain, default: 0] += 1
+                            most.withLockedValue { $0[chain] = max($0[chain] ?? 0, inside[chain]!) }
+                        }
+                        try await Task.sleep(for: .milliseconds(1))
+                        inside.withLockedValue { $0[chain, default: 0] -= 1 }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(most.withLockedValue { $0 } == ["org_a": 1, "org_b": 1])
+    }
+
+    @Test("A writer whose turn does not come within the bound goes ahead without it (a cycle the database cannot see stays impossible)")
+    func bounded() async throws {
+        let heads = ChainHeads(takesTurns: true)
+        let holderIn = NIOLockedValueBox(false)
+        let release = NIOLockedValueBox(false)
+        async let holder: Void = heads.withTurn(organizationID: "org") {
+            holderIn.withLockedValue { $0 = true }
+            while !release.withLockedValue({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
+        }
+        while !holderIn.withLockedValue({ $0 }) { try await Task.sleep(for: .milliseconds(1)) }
+        let started = ContinuousClock.now
+        let ran = try await heads.withTurn(organizationID: "org") { true }
+        let waited = ContinuousClock.now - started
+        #expect(ran)
+        #expect(waited >= ChainHeads.turnWait && waited < ChainHeads.turnWait * 10)
+        release.withLockedValue { $0 = true }
+        try await holder
+        // The turn is free again afterwards: the next writer goes at once.
+        let again = ContinuousClock.now
+        _ = try await heads.withTurn(organizationID: "org") { true }
+        #expect(ContinuousClock.now - again < ChainHeads.turnWait)
+    }
+
+    @Test("A writer cancelled while it waits for its turn writes nothing")
+    func cancelled() async throws {
+        let heads = ChainHeads(takesTurns: true)
+        let release = NIOLockedValueBox(false)
+        let holderIn = NIOLockedValueBox(false)
+        let holder = Task {
+            try await heads.withTurn(organizationID: "org") {
+                holderIn.withLockedValue { $0 = true }
+                while !release.withLockedValue({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
+            }
+        }
+        while !holderIn.withLockedValue({ $0 }) { try await Task.sleep(for: .milliseconds(1)) }
+        let ran = NIOLockedValueBox(false)
+        let waiter = Task {
+            try await heads.withTurn(organizationID: "org") { ran.withLockedValue { $0 = true } }
+        }
+        try await Task.sleep(for: .milliseconds(20))
+        waiter.cancel()
+        release.withLockedValue { $0 = true }
+        try await holder.value
+        await #expect(throws: CancellationError.self) { try await waiter.value }
+        #expect(!ran.withLockedValue { $0 })
+    }
+}
