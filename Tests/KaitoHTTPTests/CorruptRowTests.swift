@@ -65,4 +65,17 @@ struct CorruptRowTests {
             #expect((try? await test.runtime.audit.verify(organizationIDs: [test.organization.id]).first?.result) == before)
         }
     }
+
+    @Test("A webhook topic this version does not know (a newer server's) is left out of the endpoint, not an error")
+    func newerTopic() async throws {
+        try await withTestApp { test, client in
+            let hook = try await client.send(
+                .post, "/v1/webhooks", key: test.adminKey, json: #"{"url": "http://127.0.0.1:9/k", "topics": ["audit.event"]}"#)
+            #expect(hook.status == .created)
+            try await test.execute("UPDATE webhook_endpoints SET topics = 'audit.event token.teleported'")
+            let listed = try await client.send(.get, "/v1/webhooks", key: test.adminKey)
+            #expect(listed.status == .ok)
+            #expect(listed.text.contains("audit.event") && !listed.text.contains("token.teleported"))
+        }
+    }
 }

@@ -12,6 +12,20 @@ import Testing
 struct CrossServerTests {
     static let secret = "JBSWY3DPEHPK3PXP"
 
+    /// The statuses of `count` requests, `request(index)` each, at most `concurrency` in flight at once.
+    func statuses(
+        _ count: Int, concurrency: Int = 16, _ request: @escaping @Sendable (Int) async throws -> TestResponse
+    ) async throws -> [Int] {
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            var statuses: [Int] = []
+            for index in 0..<count {
+                if index >= concurrency { statuses.append(try await group.next()!) }
+                group.addTask { Int(try await request(index).status.code) }
+            }
+            return try await group.reduce(into: statuses) { $0.append($1) }
+        }
+    }
+
     /// Runs `body` with clients of two servers sharing the test's database and clock.
     func withTwoServers(_ body: @Sendable @escaping (TestRuntime, any TestClientProtocol, any TestClientProtocol) async throws -> Void) async throws {
         try await withTestRuntime { test in
@@ -97,15 +111,8 @@ struct CrossServerTests {
             let created = try await one.send(.post, "/v1/keys", key: test.adminKey, json: #"{"name": "busy", "scopes": ["tokens:code"], "rate_limits": {"code": 5000}}"#)
             let key = try #require(try created.decode(KeyResponse.self).key)
             // The clock stands still: the bucket does not refill, so what passes is exactly what the servers took.
-            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
-                var statuses: [Int] = []
-                for index in 0..<5_200 {
-                    if index >= 16 { statuses.append(try await group.next()!) }
-                    let client = index.isMultiple(of: 2) ? one : two
-                    group.addTask { Int(try await client.send(.get, "/v1/tokens/s/code", key: key).status.code) }
-                }
-                for try await status in group { statuses.append(status) }
-                return statuses
+            let statuses = try await self.statuses(5_200) { index in
+                try await (index.isMultiple(of: 2) ? one : two).send(.get, "/v1/tokens/s/code", key: key)
             }
             #expect(statuses.filter { $0 == 200 }.count <= 5_000)
             #expect(statuses.filter { $0 == 200 }.count >= 5_000 - 2 * 5, "at most a lease per server left unused")
@@ -139,14 +146,8 @@ struct CrossServerTests {
             _ = try await one.send(.post, "/v1/tokens", key: writer, json: #"{"slug": "s", "secret": "\#(Self.secret)"}"#)
             let created = try await one.send(.post, "/v1/keys", key: test.adminKey, json: #"{"name": "busy", "scopes": ["tokens:code"], "rate_limits": {"code": 100000}}"#)
             let key = try #require(try created.decode(KeyResponse.self).key)
-            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
-                var statuses: [Int] = []
-                for index in 0..<1000 {
-                    if index >= 16 { statuses.append(try await group.next()!) }
-                    let client = index.isMultiple(of: 2) ? one : two
-                    group.addTask { Int(try await client.send(.get, "/v1/tokens/s/code", key: key).status.code) }
-                }
-                return try await group.reduce(into: statuses) { $0.append($1) }
+            let statuses = try await self.statuses(1000) { index in
+                try await (index.isMultiple(of: 2) ? one : two).send(.get, "/v1/tokens/s/code", key: key)
             }
             #expect(statuses.filter { $0 == 200 }.count == 1000)
             let results = try await test.runtime.audit.verify(organizationIDs: [test.organization.id])
@@ -165,21 +166,11 @@ struct CrossServerTests {
                 let made = try await one.send(.post, "/v1/tokens", key: key, json: #"{"slug": "t\#(index)", "secret": "\#(Self.secret)"}"#)
                 #expect(made.status == .created)
             }
-            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
-                var statuses: [Int] = []
-                for index in 0..<400 {
-                    if index >= 24 { statuses.append(try await group.next()!) }
-                    let client = index.isMultiple(of: 2) ? one : two
-                    let slug = "t\((index / 2) % 8)"
-                    if index.isMultiple(of: 3) {
-                        group.addTask { Int(try await client.send(.get, "/v1/tokens/\(slug)/code", key: key).status.code) }
-                    } else {
-                        group.addTask {
-                            Int(try await client.send(.patch, "/v1/tokens/\(slug)", key: key, json: #"{"name": "n\#(index)"}"#).status.code)
-                        }
-                    }
-                }
-                return try await group.reduce(into: statuses) { $0.append($1) }
+            let statuses = try await self.statuses(400, concurrency: 24) { index in
+                let client = index.isMultiple(of: 2) ? one : two
+                let slug = "t\((index / 2) % 8)"
+                if index.isMultiple(of: 3) { return try await client.send(.get, "/v1/tokens/\(slug)/code", key: key) }
+                return try await client.send(.patch, "/v1/tokens/\(slug)", key: key, json: #"{"name": "n\#(index)"}"#)
             }
             #expect(statuses.filter { $0 == 200 }.count == 400)
             let results = try await test.runtime.audit.verify(organizationIDs: [test.organization.id])

@@ -45,20 +45,17 @@ public struct AuditLog: Sendable {
     public func append(_ pending: PendingAuditEvent, in session: any StorageSession) async throws -> AuditEvent {
         // Read before the head is locked: nothing else of the unit runs while it is held.
         let endpoints = try await session.webhooks.activeEndpoints(organizationID: pending.organizationID, topic: .auditEvent)
-        return try await session.audit.withRememberedHead(organizationID: pending.organizationID) { known in
-            if let known {
-                var state = known.state
-                let event = link(pending, to: &state, trusted: known.trusted)
-                let deliveries = deliveries(of: event, to: endpoints)
-                if try await session.audit.append([event], deliveries: deliveries, from: known.state, to: state, trusted: known.trusted) {
-                    return event
-                }
-            }
-            let locked = try await session.audit.lockHead(organizationID: pending.organizationID)
-            let trusted = locked.isTrusted(by: chain)
-            var state = locked
+        /// The event linked to `head` and written with the head's move; nil when the stored head was not `head`.
+        @Sendable func write(from head: AuditChainState, trusted: Bool) async throws -> AuditEvent? {
+            var state = head
             let event = link(pending, to: &state, trusted: trusted)
-            guard try await session.audit.append([event], deliveries: deliveries(of: event, to: endpoints), from: locked, to: state, trusted: trusted) else {
+            let written = try await session.audit.append([event], deliveries: deliveries(of: event, to: endpoints), from: head, to: state, trusted: trusted)
+            return written ? event : nil
+        }
+        return try await session.audit.withRememberedHead(organizationID: pending.organizationID) { known in
+            if let known, let event = try await write(from: known.state, trusted: known.trusted) { return event }
+            let locked = try await session.audit.lockHead(organizationID: pending.organizationID)
+            guard let event = try await write(from: locked, trusted: locked.isTrusted(by: chain)) else {
                 throw KaitoError(.unavailable, "The audit chain head moved while it was locked.")
             }
             return event

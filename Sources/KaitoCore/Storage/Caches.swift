@@ -28,8 +28,10 @@ public final class InvalidatedCache<Key: Hashable & Sendable, Value: Sendable>: 
         self.capacity = capacity
     }
 
-    /// The cached value for `key`, or the one `load` reads (nil: not found, and nothing is kept).
-    public func value(for key: Key, load: () async throws -> Value?) async throws -> Value? {
+    /// The cached value for `key`, or the one `load` reads (nil: not found, and nothing is kept). When memory is not
+    /// `usable` (the storage cannot vouch for it now: `Storage.cachesAreCurrent`), `load` reads and nothing is kept.
+    public func value(for key: Key, usable: Bool = true, load: () async throws -> Value?) async throws -> Value? {
+        guard usable else { return try await load() }
         // One look under the lock: a hit, or the generation a read from the database starts at.
         let (hit, generation) = state.withLockedValue { state in (state.entries[key], state.generation) }
         if let hit { return hit }

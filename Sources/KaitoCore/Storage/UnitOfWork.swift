@@ -23,7 +23,9 @@ public struct UnitOfWork: Sendable {
     /// The key whose hash is `hash` (revoked, spent and expired keys included), from memory when it may be.
     func key(hash: [UInt8]) async throws -> APIKey? {
         let storage = self.storage
-        return try await cached(caches.keys, hash) { try await storage.lookup { session in try await session.keys.find(hash: hash) } }
+        return try await caches.keys.value(for: hash, usable: storage.cachesAreCurrent()) {
+            try await storage.lookup { session in try await session.keys.find(hash: hash) }
+        }
     }
 
     /// Every token of `organizationID` in slug order, from memory; nil when memory may not be used, or when the
@@ -43,15 +45,9 @@ public struct UnitOfWork: Sendable {
     /// The token `slug` of `organizationID` (its seed sealed), from memory when it may be.
     func token(slug: String, organizationID: String) async throws -> Token? {
         let storage = self.storage
-        return try await cached(caches.tokens, .init(organizationID: organizationID, slug: slug)) {
+        return try await caches.tokens.value(for: .init(organizationID: organizationID, slug: slug), usable: storage.cachesAreCurrent()) {
             try await storage.lookup { session in try await session.tokens.find(slug: slug, organizationID: organizationID) }
         }
-    }
-
-    /// `cache`'s value for `key` while the storage allows memory, else what `read` reads.
-    private func cached<Key, Value>(_ cache: InvalidatedCache<Key, Value>, _ key: Key, read: () async throws -> Value?) async throws -> Value? {
-        guard storage.cachesAreCurrent() else { return try await read() }
-        return try await cache.value(for: key, load: read)
     }
 
     /// Runs `body` for `caller`. With an `audit` record, or when the key's use must be written, it is a write

@@ -31,7 +31,7 @@ public enum Deadline {
         }
         @Sendable func arm(_ delay: Duration, mayExtend: Bool) {
             let source = DispatchSource.makeTimerSource(queue: .global())
-            source.schedule(deadline: .now() + Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
+            source.schedule(deadline: .now() + delay.inSeconds)
             source.setEventHandler {
                 source.cancel()
                 if mayExtend, let more = extended() { return arm(more, mayExtend: false) }

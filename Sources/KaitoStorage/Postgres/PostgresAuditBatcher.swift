@@ -185,16 +185,17 @@ final class PostgresAuditBatcher: Sendable {
         _ items: [Item], organizationID: String, known: (state: AuditChainState, trusted: Bool)?, endpoints: [WebhookEndpoint],
         locked: Bool, _ session: SQLStorageSession
     ) async throws -> Bool {
-        var start = known
-        if start == nil {
+        let head: AuditChainState, trusted: Bool
+        if let known {
+            (head, trusted) = known
+        } else {
             // Created if it is the chain's first event; read without a lock (the move below is conditional), or, on
             // a contended chain, locked until the caller's transaction ends (the wait for it is counted).
             let asked = ContinuousClock.now
-            let state = try await session.audit.lockHead(organizationID: organizationID)
+            head = try await session.audit.lockHead(organizationID: organizationID)
             if locked { counts.withLockedValue { $0.contentionSeconds += (ContinuousClock.now - asked).inSeconds * Double(items.count) } }
-            start = (state, state.isTrusted(by: items[0].log.chain))
+            trusted = head.isTrusted(by: items[0].log.chain)
         }
-        guard let (head, trusted) = start else { return false }
         var state = head
         var events: [AuditEvent] = []
         var deliveries: [WebhookDelivery] = []
@@ -214,9 +215,4 @@ final class PostgresAuditBatcher: Sendable {
         counts.withLockedValue { $0.events += events.count }
         return true
     }
-}
-
-extension Duration {
-    /// The duration in seconds, as a `Double`.
-    var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

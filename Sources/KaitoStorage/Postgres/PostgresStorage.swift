@@ -13,32 +13,19 @@ import SQLKit
 /// migrations serialised across servers by a transaction-scoped advisory lock, and the mapping of SQLSTATE
 /// 23505 to `conflict`.
 public final class PostgresStorage: Storage {
-    private let client: PostgresClient
+    let client: PostgresClient
     private let runTask: Task<Void, Never>
-    private let listenTask = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    /// The task that holds the LISTEN connection (`startListening`), cancelled by `close`.
+    let listenTask = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    /// Whether the LISTEN connection is up: only then does every change by any server reach this server's caches.
+    let listening = NIOLockedValueBox(Listening())
     private let applied = NIOLockedValueBox<[Int]>([])
     public var migrationsAppliedAtOpen: [Int] { applied.withLockedValue { $0 } }
     /// Woken by this server's LISTEN connection when any server's transaction that ran `NOTIFY` commits.
     public let changes = ChangeHub()
-    /// Whether the LISTEN connection is up: only then does every change by any server reach this server's caches.
-    private let listening = NIOLockedValueBox(Listening())
-
-    /// The LISTEN connection's state: up, and when this server's own heartbeat last came back through it.
-    struct Listening {
-        var up = false
-        var heartbeat = ContinuousClock.now
-    }
-
-    /// The LISTEN connection stopped delivering this server's heartbeats.
-    struct ListenLost: Error {}
-
-    /// How often a heartbeat goes out through `NOTIFY`, and how long without one coming back means the LISTEN
-    /// connection is lost (a connection a firewall or failover dropped without a word): caches stop being used then.
-    static let heartbeatInterval: Duration = .seconds(2)
-    static let heartbeatTimeout: Duration = .seconds(6)
     public let rateLimits: any RateLimitStore
     private let dialect = PostgresDialectSupport()
-    private let logger: Logger
+    let logger: Logger
     /// The longest any unit of work waits for the database before it is `unavailable` (`KAITO_DATABASE_TIMEOUT`).
     let timeout: Duration
 
@@ -97,9 +84,9 @@ public final class PostgresStorage: Storage {
                         return try await body(session)
                     }
                 } subscribers: { organizationID, session in
-                    let read = { try await session.webhooks.activeEndpoints(organizationID: organizationID, topic: .auditEvent) }
-                    guard weakStorage?.cachesAreCurrent() == true else { return try await read() }
-                    return try await subscribers.value(for: organizationID, load: read) ?? []
+                    try await subscribers.value(for: organizationID, usable: weakStorage?.cachesAreCurrent() == true) {
+                        try await session.webhooks.activeEndpoints(organizationID: organizationID, topic: .auditEvent)
+                    } ?? []
                 }
             }
         } catch {
@@ -215,74 +202,6 @@ public final class PostgresStorage: Storage {
         await listener?.value
         runTask.cancel()
         await runTask.value
-    }
-
-    /// Keys, tokens and subscriptions may be served from memory while the LISTEN connection is up: every change
-    /// to them, by any server, publishes a `CacheTopic` that empties them here (this server's own at once, others'
-    /// through `NOTIFY`, within the time a notification takes to arrive).
-    public func cachesAreCurrent() -> Bool {
-        listening.withLockedValue { $0.up && ContinuousClock.now - $0.heartbeat < Self.heartbeatTimeout }
-    }
-
-    /// Holds one connection that LISTENs on the changes channel and hands every notification to `changes`;
-    /// reconnects after a failure. While it reconnects, long-polls still end by their own periodic re-read, and
-    /// caches are not used (and are emptied when it is back: notifications may have been missed meanwhile).
-    private func startListening() {
-        let client = self.client
-        let changes = self.changes
-        let logger = self.logger
-        let listening = self.listening
-        let heartbeat = "kaito.heartbeat." + UUID().uuidString
-        let task = Task {
-            while !Task.isCancelled {
-                do {
-                    try await client.withConnection { connection in
-                        try await connection.listen(on: PendingTopics.channel) { notifications in
-                            // Listening from here: what was cached before (while nothing could be missed, or not at
-                            // all) is dropped once, then changes arrive as notifications.
-                            listening.withLockedValue { $0 = Listening(up: true, heartbeat: .now) }
-                            for topic in CacheTopic.all { changes.publish(topic) }
-                            defer { listening.withLockedValue { $0.up = false } }
-                            try await withThrowingTaskGroup(of: Void.self) { group in
-                                group.addTask {
-                                    for try await notification in notifications {
-                                        if notification.payload == heartbeat {
-                                            listening.withLockedValue { $0.heartbeat = .now }
-                                        } else if !notification.payload.hasPrefix("kaito.heartbeat.") {
-                                            changes.publish(notification.payload)
-                                        }
-                                    }
-                                }
-                                group.addTask {
-                                    // This server's heartbeat, sent through the pool and expected back here.
-                                    while true {
-                                        try await Task.sleep(for: Self.heartbeatInterval)
-                                        _ = try? await DatabaseDeadline.run(Self.heartbeatInterval) {
-                                            try await client.withConnection { pooled in
-                                                try await pooled.sql().raw("SELECT pg_notify(\(bind: PendingTopics.channel), \(bind: heartbeat))").run()
-                                            }
-                                        }
-                                        if ContinuousClock.now - listening.withLockedValue({ $0.heartbeat }) >= Self.heartbeatTimeout {
-                                            // Lost without a word: close it, and listen again on a new connection.
-                                            listening.withLockedValue { $0.up = false }
-                                            try? await connection.close()
-                                            throw ListenLost()
-                                        }
-                                    }
-                                }
-                                try await group.next()
-                                group.cancelAll()
-                            }
-                        }
-                    }
-                } catch {
-                    if Task.isCancelled { return }
-                    logger.warning("the LISTEN connection failed; reconnecting", metadata: ["error_type": "\(type(of: error))"])
-                    try? await Task.sleep(for: .seconds(1))
-                }
-            }
-        }
-        listenTask.withLockedValue { $0 = task }
     }
 
     /// `begin` … `COMMIT`, or `ROLLBACK` when `body` throws or the unit was abandoned at its deadline (the caller was

@@ -191,7 +191,9 @@ struct SQLWebhookRepository: WebhookRepository {
         WebhookEndpoint(
             id: try row.string("id"), organizationID: try row.string("org_id"), url: try row.string("url"),
             description: try row.optionalString("description"),
-            topics: try row.words("topics", WebhookTopic.init(rawValue:)),
+            // A topic this version does not know is a newer server's (a rolling upgrade): this server emits nothing
+            // of it, so it is left out — never a wider subscription, unlike an unknown network or scope.
+            topics: split(try row.string("topics")).compactMap(WebhookTopic.init(rawValue:)),
             auditActions: split(try row.string("audit_actions")), sealedSecret: try row.bytes("sealed_secret"),
             previousSealedSecret: try row.decode(column: "previous_sealed_secret", as: Data?.self).map { Array($0) },
             previousSecretExpiresAt: try row.optionalDate("previous_secret_expires_at"),
