@@ -40,41 +40,41 @@ struct BackupTests {
             }
             try await Task.sleep(for: .milliseconds(300))
             let archive = scratch.path + "/backup.tar"
-            let backup = try run(kaito, ["admin", "backup", "--to", archive, "--data-dir", server.directory.path])
+            let backup = try await run(kaito, ["admin", "backup", "--to", archive, "--data-dir", server.directory.path])
             try await Task.sleep(for: .milliseconds(200))
             writes.cancel()
             let written = await writes.value
             #expect(backup.status == 0, "\(backup.error)")
             #expect(backup.output.contains("(not included)"))
             #expect(written > 0)
-            let listing = try run(URL(fileURLWithPath: "/bin/tar"), ["-tf", archive])
+            let listing = try await run(URL(fileURLWithPath: "/bin/tar"), ["-tf", archive])
             #expect(listing.output == "manifest.json\nkaito.sqlite\n", "a standard tar: \(listing.error)")
             let archiveBytes = try Data(contentsOf: URL(fileURLWithPath: archive))
             #expect(archiveBytes.range(of: Data(masterKey.utf8)) == nil, "the master key is not in the backup")
             #expect(archiveBytes.range(of: Data("JBSWY3DPEHPK3PXP".utf8)) == nil, "nor is the seed")
-            #expect(try run(kaito, ["admin", "backup", "--to", archive, "--data-dir", server.directory.path]).status == 1, "never overwrites")
+            #expect(try await run(kaito, ["admin", "backup", "--to", archive, "--data-dir", server.directory.path]).status == 1, "never overwrites")
             #expect(server.stop() == 0)
 
             // Restore into a fresh data dir: the wrong key is refused, no key is allowed (the server will need it).
             let target = scratch.path + "/restored"
             let wrongKey = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
-            let refused = try run(kaito, ["admin", "restore", "--from", archive, "--data-dir", target], environment: ["KAITO_MASTER_KEY": wrongKey])
+            let refused = try await run(kaito, ["admin", "restore", "--from", archive, "--data-dir", target], environment: ["KAITO_MASTER_KEY": wrongKey])
             #expect(refused.status == 1 && refused.error.contains("wrapped by master key"), "\(refused.error)")
-            let restore = try run(kaito, ["admin", "restore", "--from", archive, "--data-dir", target])
+            let restore = try await run(kaito, ["admin", "restore", "--from", archive, "--data-dir", target])
             #expect(restore.status == 0, "\(restore.error)")
             #expect(restore.output.contains("KAITO_MASTER_KEY"))
-            #expect(try run(kaito, ["admin", "restore", "--from", archive, "--data-dir", target]).status == 1, "not into a directory with a database")
+            #expect(try await run(kaito, ["admin", "restore", "--from", archive, "--data-dir", target]).status == 1, "not into a directory with a database")
             // Without the key, operator commands and the server say what is missing rather than make a new key.
-            let keyless = try run(kaito, ["audit", "verify", "--data-dir", target])
+            let keyless = try await run(kaito, ["audit", "verify", "--data-dir", target])
             #expect(keyless.status != 0 && keyless.error.contains("there is no master key"), "\(keyless.error)")
             #expect(!FileManager.default.fileExists(atPath: target + "/master.key"))
-            let verify = try run(kaito, ["audit", "verify", "--data-dir", target], environment: ["KAITO_MASTER_KEY": masterKey])
+            let verify = try await run(kaito, ["audit", "verify", "--data-dir", target], environment: ["KAITO_MASTER_KEY": masterKey])
             #expect(verify.status == 0 && verify.output.contains(": ok, "), "\(verify.output) \(verify.error)")
 
             let again = try await ServerProcess.start(environment: ["KAITO_MASTER_KEY": masterKey], directory: TemporaryDirectory(existing: target))
             restored = again
             let code = try JSONDecoder().decode(CodeResponse.self, from: try await request(http, .GET, again.url + "/v1/tokens/aws-prod/code?min_valid=5", key: key).body)
-            let expected = try TestEnvironment.runPython("import pyotp; print(pyotp.TOTP('JBSWY3DPEHPK3PXP').now())", [])
+            let expected = try await TestEnvironment.runPython("import pyotp; print(pyotp.TOTP('JBSWY3DPEHPK3PXP').now())", [])
             #expect(code.code == expected, "the same seed, decrypted with the same master key")
             let deliveries = try JSONDecoder().decode(
                 ListResponse<WebhookDeliveryResponse>.self,
@@ -85,16 +85,16 @@ struct BackupTests {
 
             // With the master key included, a restore needs nothing else; a tampered archive is refused.
             let withKey = scratch.path + "/with-key.tar"
-            let included = try run(kaito, ["admin", "backup", "--to", withKey, "--include-master-key", "--data-dir", target], environment: ["KAITO_MASTER_KEY": masterKey])
+            let included = try await run(kaito, ["admin", "backup", "--to", withKey, "--include-master-key", "--data-dir", target], environment: ["KAITO_MASTER_KEY": masterKey])
             #expect(included.status == 0 && included.output.contains("(included)"), "\(included.error)")
             let second = scratch.path + "/second"
-            #expect(try run(kaito, ["admin", "restore", "--from", withKey, "--data-dir", second]).status == 0)
+            #expect(try await run(kaito, ["admin", "restore", "--from", withKey, "--data-dir", second]).status == 0)
             #expect(try String(contentsOfFile: second + "/master.key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) == masterKey)
-            #expect(try run(kaito, ["audit", "verify", "--data-dir", second]).status == 0)
+            #expect(try await run(kaito, ["audit", "verify", "--data-dir", second]).status == 0)
             var tampered = try Data(contentsOf: URL(fileURLWithPath: withKey))
             tampered[4096] ^= 0x01
             try tampered.write(to: URL(fileURLWithPath: scratch.path + "/tampered.tar"))
-            let bad = try run(kaito, ["admin", "restore", "--from", scratch.path + "/tampered.tar", "--data-dir", scratch.path + "/third"])
+            let bad = try await run(kaito, ["admin", "restore", "--from", scratch.path + "/tampered.tar", "--data-dir", scratch.path + "/third"])
             #expect(bad.status == 1 && bad.error.contains("checksum"), "\(bad.error)")
         } catch {
             _ = restored?.stop()
@@ -105,14 +105,14 @@ struct BackupTests {
     }
 
     @Test("kaito admin restore of a hostile archive (a negative size, a name with ..) exits 1 with one line, and writes nothing")
-    func hostileArchive() throws {
+    func hostileArchive() async throws {
         let kaito = try ServerProcess.executable
         let scratch = try TemporaryDirectory()
         defer { scratch.remove() }
         for (index, (what, archive)) in HostileTarArchives.all.enumerated() where what == "negative size" || what == "parent directory name" {
             let file = scratch.path + "/hostile-\(index).tar"
             try Data(archive).write(to: URL(fileURLWithPath: file))
-            let result = try run(kaito, ["admin", "restore", "--from", file, "--data-dir", scratch.path + "/target"])
+            let result = try await run(kaito, ["admin", "restore", "--from", file, "--data-dir", scratch.path + "/target"])
             #expect(result.status == 1, "\(what): \(result.error)")
             #expect(result.error.contains("not a Kaito backup archive") && result.error.trimmingCharacters(in: .newlines).split(separator: "\n").count == 1, "\(what): \(result.error)")
             #expect(!FileManager.default.fileExists(atPath: scratch.path + "/target"))
@@ -147,17 +147,17 @@ struct BackupTests {
             #expect(server.stop() == 0)
 
             let file = scratch.path + "/kaito.dump"
-            let dumped = try run(dump, ["--format=custom", "--no-owner", "--file=\(file)", "--dbname=\(source)"])
+            let dumped = try await run(dump, ["--format=custom", "--no-owner", "--file=\(file)", "--dbname=\(source)"])
             #expect(dumped.status == 0, "\(dumped.error)")
-            let loaded = try run(restore, ["--no-owner", "--exit-on-error", "--dbname=\(target)", file])
+            let loaded = try await run(restore, ["--no-owner", "--exit-on-error", "--dbname=\(target)", file])
             #expect(loaded.status == 0, "\(loaded.error)")
 
-            let verify = try run(kaito, ["audit", "verify", "--database-url", target], environment: ["KAITO_MASTER_KEY": masterKey])
+            let verify = try await run(kaito, ["audit", "verify", "--database-url", target], environment: ["KAITO_MASTER_KEY": masterKey])
             #expect(verify.status == 0 && verify.output.contains(": ok, "), "\(verify.output) \(verify.error)")
             let again = try await ServerProcess.start(databaseURL: target, environment: ["KAITO_MASTER_KEY": masterKey])
             defer { again.directory.remove() }
             let code = try JSONDecoder().decode(CodeResponse.self, from: try await request(http, .GET, again.url + "/v1/tokens/gcp-prod/code?min_valid=5", key: key).body)
-            let expected = try TestEnvironment.runPython("import pyotp; print(pyotp.TOTP('KRSXG5CTMVRXEZLU', digits=8).now())", [])
+            let expected = try await TestEnvironment.runPython("import pyotp; print(pyotp.TOTP('KRSXG5CTMVRXEZLU', digits=8).now())", [])
             #expect(code.code == expected)
             #expect(again.stop() == 0)
         } catch {

@@ -31,12 +31,12 @@ struct ConfigurationReferenceTests {
     }
 
     @Test("Every option of serve and of the client commands is documented, and every documented option exists")
-    func options() throws {
+    func options() async throws {
         let page = try String(contentsOf: Self.root.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
         let kaito = try ServerProcess.executable
         var declared: [String: Set<String>] = [:]
         for command in [["serve"], ["tokens", "list"], ["code"], ["admin", "create-key"], ["admin", "rotate-bootstrap-key"], ["webhook", "verify"], ["migrate"], ["audit", "verify"]] {
-            let help = try run(kaito, command + ["--help"])
+            let help = try await run(kaito, command + ["--help"])
             #expect(help.status == 0, "\(command)")
             declared[command.joined(separator: " ")] = try Self.matches(#"(--[a-z][a-z-]+)"#, in: help.output).subtracting(["--help", "--version"])
         }

@@ -91,7 +91,7 @@ struct ConnectionLimitsTests {
         defer { server.directory.remove() }
         // The cap (128 - 64 = 64 connections) admits the first 64 idle sockets; the rest wait in the listen backlog, so a
         // newcomer waits at most two idle timeouts (before the fix, the server ran out of descriptors and hung).
-        let result = try run(python, ["-c", Self.probe, String(server.port), "120", "12"])
+        let result = try await run(python, ["-c", Self.probe, String(server.port), "120", "12"])
         #expect(result.status == 0, "\(result.error)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any], "\(result.output)")
         let healths = try #require(report["health"] as? [[Any]])
@@ -138,7 +138,7 @@ extension ConnectionLimitsTests {
     func perClientCap() async throws {
         let server = try await ServerProcess.start(environment: ["KAITO_MAX_CONNECTIONS_PER_CLIENT": "20"])
         defer { server.directory.remove() }
-        let result = try run(python, ["-c", Self.perClientProbe, String(server.port), "100"])
+        let result = try await run(python, ["-c", Self.perClientProbe, String(server.port), "100"])
         #expect(result.status == 0, "\(result.error)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any], "\(result.output)")
         #expect(report["closed"] as? Int == 80, "\(report)")

@@ -66,18 +66,18 @@ struct DatabaseOutageTests {
             time.sleep(15)
             db.execute("ROLLBACK")
             """
-        let locker = Process()
-        locker.executableURL = python
-        locker.arguments = ["-c", hold, server.directory.path + "/kaito.sqlite"]
-        let out = Pipe()
-        locker.standardOutput = out
-        try locker.launchSerially()
-        #expect(String(decoding: out.fileHandleForReading.availableData, as: UTF8.self).contains("locked"))
+        let locked = server.directory.path + "/locker.out"
+        let locker = try ChildProcess(python.path, ["-c", hold, server.directory.path + "/kaito.sqlite"], stdout: .file(locked))
+        let lockDeadline = ContinuousClock.now + .seconds(10)
+        while !((try? String(contentsOfFile: locked, encoding: .utf8)) ?? "").contains("locked"), ContinuousClock.now < lockDeadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(((try? String(contentsOfFile: locked, encoding: .utf8)) ?? "").contains("locked"))
 
-        let cpuBefore = try Self.cpuSeconds(server.process.processIdentifier)
+        let cpuBefore = try Self.cpuSeconds(server.process.pid)
         var answers: [Timed] = []
         for _ in 0..<3 { answers.append(await Self.timed(http, server.url + "/v1/tokens/s/code", key: key)) }
-        let cpu = try Self.cpuSeconds(server.process.processIdentifier) - cpuBefore
+        let cpu = try Self.cpuSeconds(server.process.pid) - cpuBefore
         for answer in answers {
             #expect(answer.status == 503, "\(answer)")
             #expect(answer.retryAfter.flatMap(Int.init).map { $0 > 0 } == true, "\(answer)")
@@ -87,9 +87,9 @@ struct DatabaseOutageTests {
         // Waiting on the lock sleeps; it does not spin (the old driver's handler retried at once, at 100 % CPU).
         #expect(cpu < Double(answers.count) * 0.5, "the server used \(cpu) s of CPU while the database was locked")
 
-        locker.waitUntilExit()
+        _ = try await locker.exit(within: .seconds(30))
         #expect(await Self.timed(http, server.url + "/v1/tokens/s/code", key: key).status == 200)
-        #expect(try run(try ServerProcess.executable, ["audit", "verify", "--data-dir", server.directory.path]).status == 0)
+        #expect(try await run(try ServerProcess.executable, ["audit", "verify", "--data-dir", server.directory.path]).status == 0)
         #expect(server.stop() == 0)
     }
 
@@ -193,7 +193,7 @@ struct DatabaseOutageTests {
         }
         #expect(recovered)
         for _ in 0..<5 { #expect(await Self.timed(http, server.url + "/v1/tokens/s/code", key: key).status == 200) }
-        #expect(try run(try ServerProcess.executable, ["audit", "verify", "--database-url", cluster.url, "--data-dir", server.directory.path]).status == 0)
+        #expect(try await run(try ServerProcess.executable, ["audit", "verify", "--database-url", cluster.url, "--data-dir", server.directory.path]).status == 0)
         #expect(server.stop() == 0)
     }
 }

@@ -3,7 +3,7 @@ import KaitoTestSupport
 
 /// nginx running `deploy/nginx.conf` in its own prefix directory.
 struct NginxProxy {
-    let process: Process
+    let process: ChildProcess
     let directory: TemporaryDirectory
     let tlsPort: Int
     let redirectPort: Int
@@ -15,22 +15,19 @@ struct NginxProxy {
     static func start(upstreams: [String], tlsPort: Int, redirectPort: Int) async throws -> NginxProxy {
         let directory = try TemporaryDirectory()
         let prefix = directory.path
-        let openssl = try run(URL(fileURLWithPath: "/usr/bin/openssl"), [
+        let openssl = try await run(URL(fileURLWithPath: "/usr/bin/openssl"), [
             "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
             "-keyout", prefix + "/privkey.pem", "-out", prefix + "/fullchain.pem",
         ])
         guard openssl.status == 0 else { throw Failure("openssl: \(openssl.error)") }
         try writeConfiguration(prefix: prefix, upstreams: upstreams, tlsPort: tlsPort, redirectPort: redirectPort)
-        let process = Process()
-        let proxy = NginxProxy(process: process, directory: directory, tlsPort: tlsPort, redirectPort: redirectPort)
-        let check = try run(nginx, proxy.arguments + ["-t"])
+        let arguments = ["-p", prefix, "-e", prefix + "/error.log", "-c", prefix + "/nginx.conf"]
+        let check = try await run(nginx, arguments + ["-t"])
         guard check.status == 0 else { throw Failure("nginx -t: \(check.error)") }
-        process.executableURL = nginx
-        process.arguments = proxy.arguments + ["-g", "daemon off;"]
-        process.standardError = FileHandle.nullDevice
-        try process.launchSerially()
+        let process = try ChildProcess(nginx.path, arguments + ["-g", "daemon off;"])
+        let proxy = NginxProxy(process: process, directory: directory, tlsPort: tlsPort, redirectPort: redirectPort)
         for _ in 0..<100 {
-            if (try? curl("https://127.0.0.1:\(tlsPort)/health").status) != 0 { return proxy }
+            if (try? await curl("https://127.0.0.1:\(tlsPort)/health").status) != 0 { return proxy }
             try await Task.sleep(for: .milliseconds(50))
         }
         proxy.stop()
@@ -72,13 +69,13 @@ struct NginxProxy {
     /// New upstream lines, checked with `nginx -t`, then SIGHUP: new workers take them, the old ones finish what they
     /// have in flight and exit. Returns once no old worker is left.
     func reload(upstreams: [String]) async throws {
-        let workers = try Self.workers(of: process.processIdentifier)
+        let workers = try Self.workers(of: process.pid)
         try Self.writeConfiguration(prefix: directory.path, upstreams: upstreams, tlsPort: tlsPort, redirectPort: redirectPort)
-        let check = try run(Self.nginx, arguments + ["-t"])
+        let check = try await run(Self.nginx, arguments + ["-t"])
         guard check.status == 0 else { throw Failure("nginx -t: \(check.error)") }
-        kill(process.processIdentifier, SIGHUP)
+        process.signal(SIGHUP)
         for _ in 0..<100 {
-            if try Self.workers(of: process.processIdentifier).isDisjoint(with: workers) { return }
+            if try Self.workers(of: process.pid).isDisjoint(with: workers) { return }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw Failure("nginx's old workers did not exit after the reload")
@@ -91,10 +88,8 @@ struct NginxProxy {
     }
 
     func stop() {
-        if process.isRunning {
-            process.interrupt()  // SIGINT: nginx's fast shutdown
-            process.waitUntilExit()
-        }
+        process.signal(SIGINT)  // nginx's fast shutdown
+        process.wait()
         directory.remove()
     }
 }
@@ -103,7 +98,7 @@ struct NginxProxy {
 /// Status 0 when nothing answered.
 func curl(
     _ url: String, key: String? = nil, method: String = "GET", body: String? = nil, from address: String? = nil, headers: [String] = []
-) throws -> (status: Int, headers: String, body: String) {
+) async throws -> (status: Int, headers: String, body: String) {
     var arguments = ["-sk", "-X", method, "-D", "-", "-w", "\n%{http_code}", url]
     if let address { arguments += ["--interface", address] }
     if let key { arguments += ["-H", "Authorization: Bearer \(key)"] }
@@ -112,7 +107,7 @@ func curl(
         if !headers.contains(where: { $0.lowercased().hasPrefix("content-type:") }) { arguments += ["-H", "Content-Type: application/json"] }
     }
     for header in headers { arguments += ["-H", header] }
-    let result = try run(URL(fileURLWithPath: "/usr/bin/curl"), arguments, input: body.map { Data($0.utf8) })
+    let result = try await run(URL(fileURLWithPath: "/usr/bin/curl"), arguments, input: body.map { Data($0.utf8) })
     var lines = result.output.split(separator: "\n", omittingEmptySubsequences: false)
     let status = Int(lines.popLast() ?? "") ?? 0
     let text = lines.joined(separator: "\n")

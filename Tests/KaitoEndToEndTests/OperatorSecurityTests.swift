@@ -21,7 +21,7 @@ struct OperatorSecurityTests {
         defer { _ = http.shutdown() }
         #expect(try await request(http, .GET, server.url + "/v1/keys", key: bootstrap).status == 200)
 
-        let rotated = try run(kaito, ["admin", "rotate-bootstrap-key", "default"] + dir)
+        let rotated = try await run(kaito, ["admin", "rotate-bootstrap-key", "default"] + dir)
         #expect(rotated.status == 0, "\(rotated.error)")
         let replacement = rotated.output.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(APIKeySecret(parsing: replacement) != nil)
@@ -34,12 +34,12 @@ struct OperatorSecurityTests {
         #expect(try await request(http, .POST, server.url + "/v1/org/users", key: replacement, body: #"{"email": "o@example.com", "role": "owner"}"#).status == 201)
 
         // The replacement is the bootstrap key's successor: the next rotation retires it in turn.
-        let again = try run(kaito, ["admin", "rotate-bootstrap-key", "default", "--revoke-only"] + dir)
+        let again = try await run(kaito, ["admin", "rotate-bootstrap-key", "default", "--revoke-only"] + dir)
         #expect(again.status == 0 && again.output.isEmpty)
         #expect(again.error.contains("revoked 1 bootstrap key"), "\(again.error)")
         #expect(try await request(http, .GET, server.url + "/v1/keys", key: replacement).status == 401)
-        #expect(try run(kaito, ["admin", "rotate-bootstrap-key", "nobody"] + dir).status == 4)
-        #expect(try run(kaito, ["audit", "verify"] + dir).status == 0)
+        #expect(try await run(kaito, ["admin", "rotate-bootstrap-key", "nobody"] + dir).status == 4)
+        #expect(try await run(kaito, ["audit", "verify"] + dir).status == 0)
         #expect(server.stop() == 0)
     }
 
@@ -62,7 +62,7 @@ struct OperatorSecurityTests {
             db = sqlite3.connect(sys.argv[1])
             print(json.dumps(db.execute("SELECT seq, hash, tag FROM audit_heads").fetchone()))
             """
-        let saved = try run(python, ["-c", save, database])
+        let saved = try await run(python, ["-c", save, database])
         #expect(saved.status == 0, "\(saved.error)")
         for name in ["a", "b", "c"] {
             _ = try await request(http, .POST, server.url + "/v1/keys", key: admin, body: #"{"name": "\#(name)", "scopes": ["tokens:read"]}"#)
@@ -70,9 +70,9 @@ struct OperatorSecurityTests {
         // What a receiver of audit.event deliveries (or an export) holds: the newest event's seq and hash.
         let newest = try JSONDecoder().decode(ListResponse<AuditEventResponse>.self, from: try await request(http, .GET, server.url + "/v1/audit?limit=1", key: auditor).body).data[0]
         let expect = "\(newest.seq):\(newest.hash)"
-        #expect(try run(kaito, ["audit", "verify", "--org", "default", "--expect", expect] + dir).status == 0)
-        #expect(try run(kaito, ["audit", "verify", "--expect", expect] + dir).status == 2, "--expect needs --org")
-        #expect(try run(kaito, ["audit", "verify", "--org", "default", "--expect", "12:nothex"] + dir).status == 2)
+        #expect(try await run(kaito, ["audit", "verify", "--org", "default", "--expect", expect] + dir).status == 0)
+        #expect(try await run(kaito, ["audit", "verify", "--expect", expect] + dir).status == 2, "--expect needs --org")
+        #expect(try await run(kaito, ["audit", "verify", "--org", "default", "--expect", "12:nothex"] + dir).status == 2)
 
         // The writer removes the newest events and puts the saved head back, tag and all.
         let truncate = """
@@ -83,9 +83,9 @@ struct OperatorSecurityTests {
             db.execute("UPDATE audit_heads SET seq = ?, hash = ?, tag = ?", (seq, hash, tag))
             db.commit()
             """
-        #expect(try run(python, ["-c", truncate, database, saved.output]).status == 0)
-        #expect(try run(kaito, ["audit", "verify", "--org", "default"] + dir).status == 0, "a restored head alone looks whole")
-        let caught = try run(kaito, ["audit", "verify", "--org", "default", "--expect", expect] + dir)
+        #expect(try await run(python, ["-c", truncate, database, saved.output]).status == 0)
+        #expect(try await run(kaito, ["audit", "verify", "--org", "default"] + dir).status == 0, "a restored head alone looks whole")
+        let caught = try await run(kaito, ["audit", "verify", "--org", "default", "--expect", expect] + dir)
         #expect(caught.status == 1)
         #expect(caught.output.contains("events were removed"), "\(caught.output)")
         #expect(server.stop() == 0)
@@ -108,8 +108,8 @@ struct OperatorSecurityTests {
             rows = db.execute("SELECT COUNT(*), SUM(COALESCE(occurrences, 1)) FROM audit_events WHERE action = 'auth.denied' AND actor_id = ?", (sys.argv[2],)).fetchone()
             print(rows[0], rows[1])
             """
-        let result = try run(python, ["-c", count, server.directory.path + "/kaito.sqlite", created.id])
+        let result = try await run(python, ["-c", count, server.directory.path + "/kaito.sqlite", created.id])
         #expect(result.output.trimmingCharacters(in: .whitespacesAndNewlines) == "2 30", "events and denials: \(result.output) \(result.error)")
-        #expect(try run(try ServerProcess.executable, ["audit", "verify", "--data-dir", server.directory.path]).status == 0)
+        #expect(try await run(try ServerProcess.executable, ["audit", "verify", "--data-dir", server.directory.path]).status == 0)
     }
 }

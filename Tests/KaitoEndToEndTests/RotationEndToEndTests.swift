@@ -38,7 +38,7 @@ struct RotationEndToEndTests {
             try await Task.sleep(for: .milliseconds(200))
             let newKey = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
             try Data((newKey + "\n").utf8).write(to: URL(fileURLWithPath: directory + "/new.key"))
-            let rotated = try run(kaito, ["admin", "rotate-master-key", "--new-key-file", directory + "/new.key", "--data-dir", directory])
+            let rotated = try await run(kaito, ["admin", "rotate-master-key", "--new-key-file", directory + "/new.key", "--data-dir", directory])
             try await Task.sleep(for: .milliseconds(300))
             load.cancel()
             let statuses = await load.value
@@ -53,14 +53,14 @@ struct RotationEndToEndTests {
             #expect(server.stop() == 0)
 
             // The old key: refused at start with a message that names the keys. The new one: the same codes.
-            let refused = try run(kaito, ["serve", "--port", "0", "--data-dir", directory], environment: ["KAITO_MASTER_KEY": oldKey])
+            let refused = try await run(kaito, ["serve", "--port", "0", "--data-dir", directory], environment: ["KAITO_MASTER_KEY": oldKey])
             #expect(refused.status != 0)
             #expect(refused.error.contains("wrapped by master key mk_") && refused.error.contains("rotated"), "\(refused.error)")
-            #expect(try run(kaito, ["admin", "rotate-master-key", "--new-key-file", directory + "/new.key", "--data-dir", directory], environment: ["KAITO_MASTER_KEY": oldKey]).status == 1)
+            #expect(try await run(kaito, ["admin", "rotate-master-key", "--new-key-file", directory + "/new.key", "--data-dir", directory], environment: ["KAITO_MASTER_KEY": oldKey]).status == 1)
             let again = try await ServerProcess.start(directory: TemporaryDirectory(existing: directory))
             restarted = again
             let code = try JSONDecoder().decode(CodeResponse.self, from: try await request(http, .GET, again.url + "/v1/tokens/aws-prod/code?min_valid=5", key: key).body)
-            #expect(code.code == (try TestEnvironment.runPython("import pyotp; print(pyotp.TOTP('JBSWY3DPEHPK3PXP').now())", [])))
+            #expect(code.code == (try await TestEnvironment.runPython("import pyotp; print(pyotp.TOTP('JBSWY3DPEHPK3PXP').now())", [])))
             #expect(again.stop() == 0)
             restarted = nil
         } catch {
@@ -96,7 +96,7 @@ struct RotationEndToEndTests {
                 return statuses
             }
             try await Task.sleep(for: .milliseconds(100))
-            let rotated = try run(kaito, ["admin", "rotate-data-key", "default", "--batch-size", "1", "--data-dir", directory])
+            let rotated = try await run(kaito, ["admin", "rotate-data-key", "default", "--batch-size", "1", "--data-dir", directory])
             let statuses = await load.value
             #expect(rotated.status == 0, "\(rotated.error)")
             #expect(rotated.output.contains("default: data key version 2; re-encrypted 3 values; deleted 1 earlier versions"), "\(rotated.output)")
@@ -104,13 +104,13 @@ struct RotationEndToEndTests {
             // The server that held version 1 in memory serves the re-encrypted seeds; so does a restarted one.
             for (index, seed) in seeds.enumerated() {
                 let code = try JSONDecoder().decode(CodeResponse.self, from: try await request(http, .GET, server.url + "/v1/tokens/t\(index)/code?min_valid=5", key: key).body)
-                #expect(code.code == (try TestEnvironment.runPython("import pyotp, sys; print(pyotp.TOTP(sys.argv[1]).now())", [seed])))
+                #expect(code.code == (try await TestEnvironment.runPython("import pyotp, sys; print(pyotp.TOTP(sys.argv[1]).now())", [seed])))
             }
-            let audit = try run(kaito, ["audit", "list", "--action", "org.data_key.rotate"], environment: ["KAITO_URL": server.url, "KAITO_KEY": key])
+            let audit = try await run(kaito, ["audit", "list", "--action", "org.data_key.rotate"], environment: ["KAITO_URL": server.url, "KAITO_KEY": key])
             #expect(audit.status == 0 && audit.output.contains("org.data_key.rotate"), "\(audit.error)")
             // Bad input: an unknown organisation is exit 4 (not found) and a batch size out of range is a usage error.
-            #expect(try run(kaito, ["admin", "rotate-data-key", "nobody", "--data-dir", directory]).status == 4)
-            #expect(try run(kaito, ["admin", "rotate-data-key", "default", "--batch-size", "0", "--data-dir", directory]).status == 2)
+            #expect(try await run(kaito, ["admin", "rotate-data-key", "nobody", "--data-dir", directory]).status == 4)
+            #expect(try await run(kaito, ["admin", "rotate-data-key", "default", "--batch-size", "0", "--data-dir", directory]).status == 2)
             #expect(server.stop() == 0)
         } catch {
             _ = server.stop()

@@ -26,36 +26,31 @@ struct SMSEndToEndTests {
             let kaito = try ServerProcess.executable
 
             // A message from before the wait is not the one it waits for.
-            let old = try run(kaito, ["sms", "simulate", "--inbox", inbox.id, "--from", "+15550001111", "--body", "Your code is 111111"],
+            let old = try await run(kaito, ["sms", "simulate", "--inbox", inbox.id, "--from", "+15550001111", "--body", "Your code is 111111"],
                               environment: ["KAITO_URL": server.url, "KAITO_KEY": adminKey])
             #expect(old.status == 0, "\(old.error)")
             #expect(old.output.hasPrefix("sms_"))
 
-            let waiting = Process()
-            waiting.executableURL = kaito
-            waiting.arguments = ["sms", "wait", "--inbox", inbox.id, "--timeout", "30"]
-            waiting.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("KAITO_") }
-                .merging(["KAITO_URL": server.url, "KAITO_KEY": readerKey]) { $1 }
             let output = TemporaryFileOutput()
-            waiting.standardOutput = try output.handle()
-            try waiting.launchSerially()
+            let waiting = try ChildProcess(
+                kaito.path, ["sms", "wait", "--inbox", inbox.id, "--timeout", "30"],
+                environment: ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("KAITO_") }
+                    .merging(["KAITO_URL": server.url, "KAITO_KEY": readerKey]) { $1 },
+                stdout: .file(output.path))
             try await Task.sleep(for: .seconds(1))
-            let sent = try run(kaito, ["sms", "simulate", "--inbox", inbox.id, "--from", "+15550001111", "--body", "G-482913 is your Google verification code."],
+            let sent = try await run(kaito, ["sms", "simulate", "--inbox", inbox.id, "--from", "+15550001111", "--body", "G-482913 is your Google verification code."],
                                environment: ["KAITO_URL": server.url, "KAITO_KEY": adminKey])
             #expect(sent.status == 0, "\(sent.error)")
-            let deadline = ContinuousClock.now + .seconds(20)
-            while waiting.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
-            #expect(!waiting.isRunning)
-            #expect(waiting.terminationStatus == 0)
+            #expect(try await waiting.exit(within: .seconds(20)) == .exited(0))
             #expect(output.text.trimmingCharacters(in: .whitespacesAndNewlines) == "482913")
 
             // Nothing arrives: exit 1 after the timeout; a key without sms:read: exit 3.
-            let quiet = try run(kaito, ["sms", "wait", "--inbox", inbox.id, "--timeout", "1"], environment: ["KAITO_URL": server.url, "KAITO_KEY": readerKey])
+            let quiet = try await run(kaito, ["sms", "wait", "--inbox", inbox.id, "--timeout", "1"], environment: ["KAITO_URL": server.url, "KAITO_KEY": readerKey])
             #expect(quiet.status == 1)
             #expect(quiet.error.contains("no message"))
-            let denied = try run(kaito, ["sms", "wait", "--inbox", inbox.id, "--timeout", "1"], environment: ["KAITO_URL": server.url, "KAITO_KEY": adminKey])
+            let denied = try await run(kaito, ["sms", "wait", "--inbox", inbox.id, "--timeout", "1"], environment: ["KAITO_URL": server.url, "KAITO_KEY": adminKey])
             #expect(denied.status == 3, "\(denied.error)")
-            let missing = try run(kaito, ["sms", "wait", "--inbox", "inb_01AAAAAAAAAAAAAAAAAAAAAAAA", "--timeout", "1"], environment: ["KAITO_URL": server.url, "KAITO_KEY": readerKey])
+            let missing = try await run(kaito, ["sms", "wait", "--inbox", "inb_01AAAAAAAAAAAAAAAAAAAAAAAA", "--timeout", "1"], environment: ["KAITO_URL": server.url, "KAITO_KEY": readerKey])
             #expect(missing.status == 4, "\(missing.error)")
             output.remove()
         } catch {
@@ -74,12 +69,6 @@ struct SMSEndToEndTests {
 /// A file that a child process writes its standard output to (read after it exits; no pipe to drain).
 final class TemporaryFileOutput: @unchecked Sendable {
     let path = NSTemporaryDirectory() + "kaito-output-" + UUID().uuidString
-
-    func handle() throws -> FileHandle {
-        FileManager.default.createFile(atPath: path, contents: nil)
-        guard let handle = FileHandle(forWritingAtPath: path) else { throw Failure("cannot open \(path)") }
-        return handle
-    }
 
     var text: String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
     func remove() { try? FileManager.default.removeItem(atPath: path) }

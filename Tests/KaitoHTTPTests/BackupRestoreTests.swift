@@ -29,7 +29,7 @@ extension BackupRestoreTests {
             db = sqlite3.connect(sys.argv[1]); db.execute("create table x(a)")
             db.executemany("insert into x values (?)", [("row %d" % i * 20,) for i in range(400)]); db.commit()
             """
-        _ = try TestEnvironment.runPython(make, [foreign])
+        _ = try await TestEnvironment.runPython(make, [foreign])
         let sound = Array(try Data(contentsOf: URL(fileURLWithPath: foreign)))
         var overwritten = sound
         overwritten.replaceSubrange(4096..<4160, with: [UInt8](repeating: 0xAB, count: 64))

@@ -49,7 +49,7 @@ struct DashboardAdminTests {
             #expect(saved.status == .ok && saved.text.contains(#"value="aws-prod" checked"#) && !saved.text.contains(#"value="gcp-prod" checked"#))
             let granted = try await member.get("/tokens")
             #expect(granted.text.contains("aws-prod") && !granted.text.contains("gcp-prod"))
-            #expect(granted.text.contains(try DashboardTests.pyotpCode(Self.seeds["aws-prod"]!, at: clock.now())))
+            #expect(granted.text.contains(try await DashboardTests.pyotpCode(Self.seeds["aws-prod"]!, at: clock.now())))
             let grant = try #require(try await Self.events(test, client, "action=user.grants.update").first)
             #expect(grant.actor.id == erin.id && grant.target?.id == kim.id && grant.reason == "aws-prod")
 

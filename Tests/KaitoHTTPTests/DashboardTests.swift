@@ -55,8 +55,8 @@ struct DashboardTests {
     }
 
     /// pyotp's code for `secret` at the test clock's time.
-    static func pyotpCode(_ secret: String, at time: Date) throws -> String {
-        try TestEnvironment.runPython("import pyotp, sys; print(pyotp.TOTP(sys.argv[1]).at(int(sys.argv[2])))", [secret, String(Int(time.timeIntervalSince1970))])
+    static func pyotpCode(_ secret: String, at time: Date) async throws -> String {
+        try await TestEnvironment.runPython("import pyotp, sys; print(pyotp.TOTP(sys.argv[1]).at(int(sys.argv[2])))", [secret, String(Int(time.timeIntervalSince1970))])
     }
 
     /// A user with a password, in the default organisation.
@@ -75,7 +75,7 @@ struct DashboardTests {
         let page = try await browser.get("/login/second-factor")
         #expect(page.status == .ok)
         let secret = try #require(known ?? Browser.match(#"id="totp-secret">([A-Z2-7]+)<"#, in: page.text))
-        let verified = try await browser.post("/login/second-factor", [("code", try pyotpCode(secret, at: clock.now()))])
+        let verified = try await browser.post("/login/second-factor", [("code", try await pyotpCode(secret, at: clock.now()))])
         #expect(verified.status == .seeOther && verified.headers[.location] == "/tokens", "\(verified.text)")
         return secret
     }
@@ -102,7 +102,7 @@ struct DashboardTests {
             #expect(enrol.text.contains(#"<svg xmlns="http://www.w3.org/2000/svg" class="qr""#), "the otpauth URI as a QR code")
             // A wrong code is refused; pyotp's code for the secret is accepted.
             #expect(try await browser.post("/login/second-factor", [("code", "000000")]).status == .unauthorized)
-            let done = try await browser.post("/login/second-factor", [("code", try Self.pyotpCode(secret, at: clock.now()))])
+            let done = try await browser.post("/login/second-factor", [("code", try await Self.pyotpCode(secret, at: clock.now()))])
             #expect(done.status == .seeOther && done.headers[.location] == "/tokens")
             let cookie = try #require(done.headers[.setCookie])
             #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"))
@@ -110,7 +110,7 @@ struct DashboardTests {
 
             let tokens = try await browser.get("/tokens")
             #expect(tokens.status == .ok)
-            #expect(tokens.text.contains(try Self.pyotpCode("JBSWY3DPEHPK3PXP", at: clock.now())) && tokens.text.contains("AWS prod"))
+            #expect(tokens.text.contains(try await Self.pyotpCode("JBSWY3DPEHPK3PXP", at: clock.now())) && tokens.text.contains("AWS prod"))
             #expect(tokens.text.contains("data-expires-in="))
             // The pending token no longer opens anything.
             let old = Browser(client)
@@ -132,9 +132,9 @@ struct DashboardTests {
             _ = try await browser.post("/login", [("organization", "default"), ("email", "alice@example.com"), ("password", Self.password)])
             let again = try await browser.get("/login/second-factor")
             #expect(!again.text.contains("totp-secret"))
-            #expect(try await browser.post("/login/second-factor", [("code", try Self.pyotpCode(secret, at: clock.now()))]).status == .unauthorized)
+            #expect(try await browser.post("/login/second-factor", [("code", try await Self.pyotpCode(secret, at: clock.now()))]).status == .unauthorized)
             clock.advance(by: 30)
-            #expect(try await browser.post("/login/second-factor", [("code", try Self.pyotpCode(secret, at: clock.now()))]).status == .seeOther)
+            #expect(try await browser.post("/login/second-factor", [("code", try await Self.pyotpCode(secret, at: clock.now()))]).status == .seeOther)
         }
     }
 
@@ -225,7 +225,7 @@ struct DashboardTests {
             let key = try #require(Browser.match(#"id="new-key">(kto_live_[A-Za-z0-9]+)<"#, in: created.text))
             let code = try await client.send(.get, "/v1/tokens/aws-prod/code", key: key)
             #expect(code.status == .ok)
-            #expect(try code.decode(CodeResponse.self).code == (try Self.pyotpCode("JBSWY3DPEHPK3PXP", at: clock.now())))
+            #expect(try code.decode(CodeResponse.self).code == (try await Self.pyotpCode("JBSWY3DPEHPK3PXP", at: clock.now())))
             let record = try await client.send(.get, "/v1/keys/self", key: key).decode(KeyResponse.self)
             #expect(record.scopes == ["tokens:code"] && record.userID == erin.id)
             // Shown once: the keys page afterwards has the key's hint, never the key.
@@ -269,7 +269,7 @@ struct DashboardTests {
             _ = try await browser.post("/login", [("organization", other.name), ("email", "grace@example.com"), ("password", Self.password)])
             let page = try await browser.get("/login/second-factor")
             let secret = try #require(Browser.match(#"id="totp-secret">([A-Z2-7]+)<"#, in: page.text))
-            _ = try await browser.post("/login/second-factor", [("code", try Self.pyotpCode(secret, at: clock.now()))])
+            _ = try await browser.post("/login/second-factor", [("code", try await Self.pyotpCode(secret, at: clock.now()))])
             let tokens = try await browser.get("/tokens")
             #expect(tokens.status == .ok && !tokens.text.contains("aws-prod"), "the default organisation's token is not listed")
 
@@ -379,12 +379,12 @@ struct DashboardTests {
             let form = try await admin.get("/tokens/aws-prod/seed")
             #expect(form.status == .ok && !form.text.contains("JBSWY3DPEHPK3PXP"))
             // The code used to sign in is not accepted again; a wrong one neither.
-            #expect(try await admin.post("/tokens/aws-prod/seed", [("code", try Self.pyotpCode(secret, at: clock.now()))]).status == .unauthorized)
+            #expect(try await admin.post("/tokens/aws-prod/seed", [("code", try await Self.pyotpCode(secret, at: clock.now()))]).status == .unauthorized)
             #expect(try await admin.post("/tokens/aws-prod/seed", [("code", "123456")]).status == .unauthorized)
             #expect(!admin.lastBody.contains("JBSWY3DPEHPK3PXP"))
             #expect(try await admin.post("/tokens/aws-prod/seed", [("code", "000000")], csrf: false).status == .forbidden)
             clock.advance(by: 30)
-            let shown = try await admin.post("/tokens/aws-prod/seed", [("code", try Self.pyotpCode(secret, at: clock.now()))])
+            let shown = try await admin.post("/tokens/aws-prod/seed", [("code", try await Self.pyotpCode(secret, at: clock.now()))])
             #expect(shown.status == .ok && shown.text.contains(#"id="seed">JBSWY3DPEHPK3PXP<"#) && shown.text.contains("otpauth://totp/"))
             let auditor = try await test.key([.auditRead])
             let reads = try await client.send(.get, "/v1/audit?action=token.seed.read", key: auditor).decode(ListResponse<AuditEventResponse>.self).data

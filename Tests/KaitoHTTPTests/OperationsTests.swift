@@ -120,7 +120,7 @@ struct OperationsTests {
             let directory = try TemporaryDirectory()
             defer { directory.remove() }
             try Data(served.utf8).write(to: URL(fileURLWithPath: directory.path + "/openapi.json"))
-            let verdict = try TestEnvironment.runPython("""
+            let verdict = try await TestEnvironment.runPython("""
                 import json, sys
                 from openapi_spec_validator import validate
                 document = json.load(open(sys.argv[1]))

@@ -40,7 +40,9 @@ struct SMSTests {
     func callback(
         _ client: any TestClientProtocol, _ parameters: [(String, String)], signature: String? = nil, path: String = "/providers/twilio/sms"
     ) async throws -> TestResponse {
-        let signature = try signature ?? TestEnvironment.twilioSignature(url: Self.publicURL + path, parameters: parameters, authToken: Self.authToken)
+        let signature = if let signature { signature } else {
+            try await TestEnvironment.twilioSignature(url: Self.publicURL + path, parameters: parameters, authToken: Self.authToken)
+        }
         return try await client.execute(
             uri: path, method: .post,
             headers: [.contentType: "application/x-www-form-urlencoded", HTTPField.Name("X-Twilio-Signature")!: signature],
@@ -87,7 +89,7 @@ struct SMSTests {
             _ = try await inbox(client, test.adminKey, number: number)
             let reader = try await test.key([.smsRead])
             let parameters = Self.inbound(to: number, body: "Your code is 111222", sid: "SM" + String(repeating: "b", count: 32))
-            let good = try TestEnvironment.twilioSignature(url: Self.callbackURL, parameters: parameters, authToken: Self.authToken)
+            let good = try await TestEnvironment.twilioSignature(url: Self.callbackURL, parameters: parameters, authToken: Self.authToken)
 
             var flipped = Array(good)
             flipped[3] = flipped[3] == "A" ? "B" : "A"
@@ -96,8 +98,8 @@ struct SMSTests {
                 ("body changed", parameters.map { $0.0 == "Body" ? ($0.0, "Your code is 999999") : $0 }, good),
                 ("parameter missing", parameters.filter { $0.0 != "FromCountry" }, good),
                 ("parameter added", parameters + [("Extra", "1")], good),
-                ("wrong URL", parameters, try TestEnvironment.twilioSignature(url: "https://evil.test/providers/twilio/sms", parameters: parameters, authToken: Self.authToken)),
-                ("another token", parameters, try TestEnvironment.twilioSignature(url: Self.callbackURL, parameters: parameters, authToken: "0000000000000000ffffffffffffffff")),
+                ("wrong URL", parameters, try await TestEnvironment.twilioSignature(url: "https://evil.test/providers/twilio/sms", parameters: parameters, authToken: Self.authToken)),
+                ("another token", parameters, try await TestEnvironment.twilioSignature(url: Self.callbackURL, parameters: parameters, authToken: "0000000000000000ffffffffffffffff")),
                 ("no signature", parameters, ""),
             ]
             for (name, sent, signature) in forgeries {

@@ -17,20 +17,15 @@ public enum TestEnvironment {
 /// request to a log file, which the test polls (never a blocking read of a pipe on the concurrency pool).
 public struct HelperProcess: @unchecked Sendable {
     public let port: Int
-    let process: Process
+    let process: ChildProcess
     let directory: TemporaryDirectory
     var logPath: String { directory.path + "/requests.jsonl" }
 
     public static func start(script name: String, arguments: [String]) async throws -> HelperProcess {
         let directory = try TemporaryDirectory()
         let script = TestEnvironment.packageRoot.appendingPathComponent("scripts/" + name)
-        let process = Process()
-        process.executableURL = TestEnvironment.python
-        process.arguments = [script.path, "--log", directory.path + "/requests.jsonl"] + arguments
-        FileManager.default.createFile(atPath: directory.path + "/stderr", contents: nil)
-        process.standardError = FileHandle(forWritingAtPath: directory.path + "/stderr")
-        process.standardOutput = FileHandle.nullDevice
-        try process.launchSerially()
+        let process = try ChildProcess(TestEnvironment.python.path, [script.path, "--log", directory.path + "/requests.jsonl"] + arguments,
+                                       stderr: .file(directory.path + "/stderr"))
         let deadline = ContinuousClock.now + .seconds(20)
         while ContinuousClock.now < deadline {
             if let first = (try? String(contentsOfFile: directory.path + "/requests.jsonl", encoding: .utf8))?.split(separator: "\n").first,
@@ -41,7 +36,8 @@ public struct HelperProcess: @unchecked Sendable {
             if !process.isRunning { break }
             try await Task.sleep(for: .milliseconds(50))
         }
-        process.terminate()
+        process.signal(SIGKILL)
+        process.wait()
         let stderr = (try? String(contentsOfFile: directory.path + "/stderr", encoding: .utf8)) ?? ""
         directory.remove()
         throw ReceiverFailure(description: "scripts/\(name) did not start (\(TestEnvironment.python.path)): \(stderr)")
@@ -67,11 +63,10 @@ public struct HelperProcess: @unchecked Sendable {
         }
     }
 
-    /// Kills the helper. SIGKILL, because the test process ignores SIGTERM (service-lifecycle's graceful shutdown
-    /// sets it to SIG_IGN) and a child inherits that disposition.
+    /// Kills the helper (SIGKILL: nothing of it needs a graceful end).
     public func stop() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.signal(SIGKILL)
+        process.wait()
         directory.remove()
     }
 }
@@ -150,30 +145,20 @@ public struct ReceiverFailure: Error, CustomStringConvertible {
 
 extension TestEnvironment {
     /// Runs `script` with the test Python (which has the independent implementations) and returns its standard
-    /// output, trimmed. For short computations only: it blocks until the script ends.
-    public static func runPython(_ script: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = python
-        process.arguments = ["-c", script] + arguments
-        let output = Pipe()
-        let error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.launchSerially()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ReceiverFailure(description: "python failed (run scripts/test, which installs the test packages): \(String(decoding: errorData, as: UTF8.self))")
+    /// output, trimmed.
+    public static func runPython(_ script: String, _ arguments: [String]) async throws -> String {
+        let result = try await ChildProcess.run(python.path, ["-c", script] + arguments)
+        guard result.status == 0 else {
+            throw ReceiverFailure(description: "python failed (run scripts/test, which installs the test packages): \(result.error)")
         }
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// `X-Twilio-Signature` for `url` and `parameters`, computed by the `twilio` package's `RequestValidator`.
-    public static func twilioSignature(url: String, parameters: [(String, String)], authToken: String) throws -> String {
+    public static func twilioSignature(url: String, parameters: [(String, String)], authToken: String) async throws -> String {
         let object = Dictionary(parameters, uniquingKeysWith: { first, _ in first })
         let json = String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
-        return try runPython("""
+        return try await runPython("""
             import json, sys
             from twilio.request_validator import RequestValidator
             print(RequestValidator(sys.argv[1]).compute_signature(sys.argv[2], json.loads(sys.argv[3])))
