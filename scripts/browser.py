@@ -86,6 +86,41 @@ def fresh_code(totp, last=None):
         time.sleep(remaining + 0.2)
 
 
+def code_reads(base, auditor):
+    """How many token.code.read events the audit log holds."""
+    return len(call(base, "GET", "/v1/audit?action=token.code.read&limit=100", auditor)["data"])
+
+
+def shown_code(driver):
+    """The code and seconds left the tokens page shows for aws-prod (the code blank while it is hidden)."""
+    code = driver.find_element(By.ID, "code-aws-prod")
+    visible = code.value_of_css_property("visibility") != "hidden"
+    left = driver.find_element(By.CSS_SELECTOR, "tr[data-slug=aws-prod] .seconds").text.strip()
+    return (code.text.strip() if visible else ""), left
+
+
+def codes_stay_current(driver, base, auditor):
+    """The open tokens page keeps showing pyotp's current code: after the page was frozen for longer than a period
+    (a closed laptop lid), and across periods, without reloading and without an audit event per refresh."""
+    reads = code_reads(base, auditor)
+    marker = driver.execute_script("window.kaitoMarker = 1; return window.kaitoMarker;")
+    check(marker == 1, "a marker on the page")
+    # The page's thread held for longer than one 30 s period, as a closed lid or a frozen background tab holds it: no
+    # timer of the page runs meanwhile. (Chrome's own freezing, Page.setWebLifecycleState, stalls chromedriver.)
+    driver.set_script_timeout(60)
+    driver.execute_script("var end = Date.now() + 31000; while (Date.now() < end) {}")
+    for cycle in range(3):
+        def current():
+            code, left = shown_code(driver)
+            remaining = 30 - int(time.time()) % 30
+            return code == pyotp.TOTP(SEED).now() and left.endswith(" s") and abs(int(left[:-2]) - remaining) <= 1
+        wait_for(current, f"pyotp's current code and the seconds left on the open page (cycle {cycle}): {shown_code(driver)}", timeout=5)
+        if cycle < 2:
+            time.sleep(30 - time.time() % 30 + 0.5)  # into the next period
+    check(driver.execute_script("return window.kaitoMarker;") == 1, "the page refreshed its codes without reloading")
+    check(code_reads(base, auditor) == reads, f"the page's refreshes were audited: {reads} -> {code_reads(base, auditor)} code reads")
+
+
 def scenario(binary, base, data_dir, env, screenshots, drivers):
     """The user's way through the dashboard; every browser it opens goes into `drivers` (closed by the caller)."""
     def browser_sized(width, height):
@@ -99,6 +134,7 @@ def scenario(binary, base, data_dir, env, screenshots, drivers):
     subprocess.run(admin_command + ["set-password", "default", "alice@example.com", "--data-dir", data_dir],
                    env=env, check=True, capture_output=True, input=PASSWORD.encode())
     writer = call(base, "POST", "/v1/keys", admin, {"name": "setup", "scopes": ["tokens:write"]})["key"]
+    auditor = call(base, "POST", "/v1/keys", admin, {"name": "auditor", "scopes": ["audit:read"]})["key"]
     call(base, "POST", "/v1/tokens", writer, {"slug": "aws-prod", "name": "AWS production", "issuer": "AWS", "account": "ci@example.com", "secret": SEED})
     call(base, "POST", "/v1/tokens", writer, {"slug": "github-bot", "name": "GitHub bot", "issuer": "GitHub", "secret": "KRSXG5CTMVRXEZLU"})
 
@@ -127,21 +163,26 @@ def scenario(binary, base, data_dir, env, screenshots, drivers):
     cookie = driver.get_cookie("kaito_session")
     check(cookie is not None and cookie.get("httpOnly") and cookie.get("sameSite") == "Strict", f"session cookie: {cookie}")
 
-    # The tokens page: pyotp's code for the seed (the page reloads itself when a code expires).
+    # The tokens page: pyotp's code for the seed.
     shown = driver.find_element(By.ID, "code-aws-prod").text.strip()
     expected = {pyotp.TOTP(SEED).at(time.time() + offset) for offset in (-30, 0, 30)}
     check(shown in expected, f"the tokens page shows {shown}, pyotp {expected}")
     if screenshots:
         driver.save_screenshot(os.path.join(screenshots, "tokens.png"))
+    codes_stay_current(driver, base, auditor)
 
     # The keys page: a key with scope tokens:code, shown once.
     driver.find_element(By.LINK_TEXT, "Keys").click()
     driver.find_element(By.ID, "name").send_keys("ci deploys")
     driver.find_element(By.CSS_SELECTOR, "input[name=scope][value='tokens:code']").click()
     driver.find_element(By.CSS_SELECTOR, "input[name=token][value='aws-prod']").click()
+    # Two networks on two lines: the browser posts them with CRLF between.
+    driver.find_element(By.ID, "cidrs").send_keys("127.0.0.0/8\n10.0.0.0/8")
     driver.find_element(By.XPATH, "//button[text()='Create key']").click()
     key = driver.find_element(By.ID, "new-key").text.strip()
     check(key.startswith("kto_live_"), "the keys page shows the new key once")
+    made = [k for k in call(base, "GET", "/v1/keys?limit=100", admin)["data"] if k["name"] == "ci deploys"]
+    check(len(made) == 1 and made[0]["allowed_cidrs"] == ["127.0.0.0/8", "10.0.0.0/8"], f"the key's networks: {made}")
     if screenshots:
         driver.save_screenshot(os.path.join(screenshots, "keys.png"))
 

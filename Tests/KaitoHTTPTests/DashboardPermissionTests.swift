@@ -25,6 +25,7 @@ struct DashboardPermissionTests {
 
     static let routes: [Route] = [
         Route(method: .get, route: "/tokens", who: .everyone),
+        Route(method: .get, route: "/tokens/codes", who: .everyone),
         Route(method: .get, route: "/messages", who: .everyone),
         Route(method: .get, route: "/account", who: .everyone),
         Route(method: .post, route: "/account/password", who: .everyone,
@@ -110,6 +111,11 @@ struct DashboardPermissionTests {
             let stranger = Browser(client)
             for route in Self.routes {
                 let response = try await stranger.send(route.method, path(route), body: route.method == .post ? FormEncoding.encode(route.form) : nil)
+                if route.route == "/tokens/codes" {
+                    // What the open page fetches (JSON): 401, which the page shows as a session that ended.
+                    #expect(response.status == .unauthorized && response.text == #"{"signed_in":false}"#, "\(route.route)")
+                    continue
+                }
                 #expect(response.status == .seeOther && response.headers[.location] == "/login", "\(route.method) \(route.route)")
             }
 

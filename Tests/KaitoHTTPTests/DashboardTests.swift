@@ -111,7 +111,7 @@ struct DashboardTests {
             let tokens = try await browser.get("/tokens")
             #expect(tokens.status == .ok)
             #expect(tokens.text.contains(try await Self.pyotpCode("JBSWY3DPEHPK3PXP", at: clock.now())) && tokens.text.contains("AWS prod"))
-            #expect(tokens.text.contains("data-expires-in="))
+            #expect(tokens.text.contains("data-expires-at="))
             // The pending token no longer opens anything.
             let old = Browser(client)
             old.cookies["kaito_session"] = pending

@@ -213,9 +213,12 @@ public struct SignInService: Sendable {
     // MARK: Sessions
 
     /// The signed-in session behind a cookie, as a caller of the domain services: the user's role gives the scopes.
-    /// Refreshes the session's idle timer.
+    /// Refreshes the session's idle timer unless `extendsSession` is false (what a page does on its own, such as
+    /// fetching the next codes, must not keep an unattended session alive).
     /// - Throws: `missing_key` when there is no complete, unexpired session (the dashboard then asks to sign in).
-    public func caller(token: String, address: IPAddress?, origin: RequestOrigin) async throws -> (Caller, DashboardSession) {
+    public func caller(
+        token: String, address: IPAddress?, origin: RequestOrigin, extendsSession: Bool = true
+    ) async throws -> (Caller, DashboardSession) {
         let now = clock.now()
         let found: (DashboardSession, OrgUser, [String]?)? = try await storage.read { session in
             guard let signedIn = try await session.accounts.session(tokenHash: Self.hash(token)), signedIn.isComplete,
@@ -228,7 +231,7 @@ public struct SignInService: Sendable {
         }
         guard let (stored, user, grants) = found else { throw KaitoError(.missingKey, "Sign in to continue.") }
         var signedIn = stored
-        if now.timeIntervalSince(signedIn.lastSeenAt) >= 60 {
+        if extendsSession, now.timeIntervalSince(signedIn.lastSeenAt) >= 60 {
             signedIn.lastSeenAt = now
             let updated = signedIn
             try await storage.write { try await $0.accounts.updateSession(updated) }

@@ -98,4 +98,7 @@ public final class InMemoryRateLimitStore: RateLimitStore {
 extension Date {
     /// The instant as whole Unix microseconds, the unit of rate-limit arrival times.
     public var unixMicroseconds: Int64 { Int64((timeIntervalSince1970 * 1_000_000).rounded()) }
+
+    /// The instant as whole Unix milliseconds (what a browser's `Date.now()` counts).
+    public var unixMilliseconds: Int64 { Int64((timeIntervalSince1970 * 1_000).rounded(.down)) }
 }

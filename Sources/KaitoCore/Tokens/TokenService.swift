@@ -129,6 +129,22 @@ public struct TokenService: Sendable {
         return generated
     }
 
+    /// The current code of a token that a dashboard page already shows, for the page's own refresh when a code
+    /// expires: the same checks as `code`, and no audit event of its own. The page view that showed the token recorded
+    /// its `token.code.read`; the refreshes it makes while it stays open are part of that view, and they end with the
+    /// session's idle timeout, which they do not extend (`SignInService.caller(extendsSession:)`). Dashboard only:
+    /// every API read is audited.
+    public func codeForOpenPage(slug: String, by caller: Caller) async throws -> GeneratedCode {
+        guard caller.user != nil else { throw KaitoError(.insufficientScope, "Only a dashboard page refreshes its codes.") }
+        try caller.requireToken(slug)
+        guard Token.isValidSlug(slug), let token = try await work.token(slug: slug, organizationID: caller.organizationID) else {
+            throw KaitoError.notFound("The token")
+        }
+        let dataKey = try await keyring.dataKey(organizationID: caller.organizationID, opening: [token.sealedSeed], storage: work.storage)
+        let secret = try dataKey.openSeed(token.sealedSeed, tokenID: token.id)
+        return TOTP.code(secret: secret, at: clock.now(), parameters: token.parameters)
+    }
+
     /// The seed in the forms an authenticator app imports.
     public func seed(slug: String, by caller: Caller) async throws -> OTPAuthURI {
         try await work.run(for: caller, audit: .token(.tokenSeedRead, slug)) { session in

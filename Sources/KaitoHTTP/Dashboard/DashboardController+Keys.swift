@@ -75,7 +75,8 @@ extension DashboardController {
     }
 
     func createKey(_ caller: Caller, _ session: DashboardSession, _ form: FormBody) async throws -> Response {
-        let cidrs = (form.first("allowed_cidrs") ?? "").split(whereSeparator: { $0 == "\n" || $0 == "," || $0 == "\r" })
+        // One per line, as browsers send a textarea: CRLF, which Swift reads as one Character (neither "\r" nor "\n").
+        let cidrs = (form.first("allowed_cidrs") ?? "").split(whereSeparator: { $0.isNewline || $0 == "," })
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         // datetime-local has no zone: the form says UTC.
         let expires = form.first("expires_at").flatMap { $0.isEmpty ? nil : ($0.count == 16 ? $0 + ":00Z" : $0 + "Z") }

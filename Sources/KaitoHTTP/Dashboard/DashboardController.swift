@@ -49,6 +49,7 @@ struct DashboardController {
         router.get("/tokens") { request, context in
             try await signedIn(request, context, scope: .tokensRead) { caller, session in try await tokensPage(caller, session) }
         }
+        router.get("/tokens/codes") { request, context in try await openPageCodes(request, context) }
         registerKeys(on: router)
         registerAdministration(on: router)
         registerMessages(on: router)
@@ -211,9 +212,13 @@ struct DashboardController {
         (caller.user?.email ?? "", session.csrfToken, caller.key.scopes.contains(.orgAdmin) && caller.key.scopes.contains(.auditRead))
     }
 
+    /// The tokens with their current codes. Viewing the page reads each code as the API does (one audited
+    /// `token.code.read` per token shown); the page then counts each code down against the clock and fetches the next
+    /// ones itself (`openPageCodes`), without reloading, and without auditing them again.
     func tokensPage(_ caller: Caller, _ session: DashboardSession) async throws -> Response {
         try caller.require(.tokensRead)
         let tokens = try await self.tokens.list(by: caller, after: nil, limit: 100).items
+        let now = clock.now()
         var rows = ""
         for token in tokens {
             var codeCell = #"<td class="muted">—</td><td></td>"#
@@ -222,7 +227,7 @@ struct DashboardController {
                 codeCell = """
                     <td><span class="code" id="code-\(HTML.escape(token.slug))">\(HTML.escape(code.code))</span>
                     <button type="button" data-copy="code-\(HTML.escape(token.slug))">Copy</button></td>
-                    <td data-expires-in="\(code.expiresIn)" data-period="\(code.period)"><svg class="ring" viewBox="0 0 32 32" aria-hidden="true">
+                    <td data-expires-at="\(Self.expiry(of: code, at: now))" data-period="\(code.period)"><svg class="ring" viewBox="0 0 32 32" aria-hidden="true">
                     <circle class="track" cx="16" cy="16" r="14"/><circle class="left" cx="16" cy="16" r="14"/></svg>
                     <span class="seconds">\(code.expiresIn) s</span></td>
                     """
@@ -230,14 +235,63 @@ struct DashboardController {
             let seedLink = caller.key.scopes.contains(.tokensSeed)
                 ? #" · <a href="/tokens/\#(HTML.escape(token.slug))/seed">seed</a>"# : ""
             rows += """
-                <tr><td><strong>\(HTML.escape(token.name))</strong><br><span class="muted">\(HTML.escape(token.slug))\(seedLink)</span></td>
+                <tr data-slug="\(HTML.escape(token.slug))"><td><strong>\(HTML.escape(token.name))</strong><br><span class="muted">\(HTML.escape(token.slug))\(seedLink)</span></td>
                 <td class="optional">\(HTML.escape([token.issuer, token.account].compactMap { $0 }.joined(separator: " · ")))</td>\(codeCell)</tr>
                 """
         }
         let body = tokens.isEmpty
             ? #"<p class="muted">No tokens yet. Create one with the API or <code>kaito tokens create</code>.</p>"#
-            : #"<table><thead><tr><th>Token</th><th class="optional">Account</th><th>Code</th><th>Expires</th></tr></thead><tbody>\#(rows)</tbody></table>"#
+            : #"<p class="error" id="codes-ended" role="alert" hidden>Your session has ended: these codes are no longer updated. <a href="/login">Sign in again</a>.</p>"#
+                + #"<table data-now="\#(now.unixMilliseconds)"><thead><tr><th>Token</th><th class="optional">Account</th><th>Code</th><th>Expires</th></tr></thead><tbody>\#(rows)</tbody></table>"#
         return HTML.response(HTML.page("Tokens", signedIn: Self.navigation(caller, session), body))
+    }
+
+    /// When `code`, generated at `now`, stops being current: the end of its period, in Unix milliseconds.
+    static func expiry(of code: GeneratedCode, at now: Date) -> Int64 {
+        let period = Int64(code.period)
+        return (Int64(floor(now.timeIntervalSince1970)) / period + 1) * period * 1000
+    }
+
+    /// The open tokens page's refresh (`GET /tokens/codes?slug=...`, JSON): the current codes of the tokens it shows,
+    /// for as long as the session lasts, which this call does not extend. Not audited again: the page view that
+    /// showed the tokens was (`TokenService.codeForOpenPage`). A token the user may no longer read is left out.
+    func openPageCodes(_ request: Request, _ context: KaitoRequestContext) async throws -> Response {
+        struct Code: Encodable {
+            let slug: String
+            let code: String
+            let expires_at: Int64
+            let period: Int
+        }
+        struct Codes: Encodable {
+            let now: Int64
+            let codes: [Code]
+        }
+        struct Ended: Encodable { let signed_in = false }
+        func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+            Response(status: status, headers: [.contentType: "application/json", .cacheControl: "no-store", HTTPField.Name("X-Content-Type-Options")!: "nosniff"],
+                     body: .init(byteBuffer: ByteBuffer(bytes: try JSONEncoder().encode(value))))
+        }
+        guard let token = request.cookies[Self.sessionCookie]?.value else { return try json(Ended(), status: .unauthorized) }
+        let caller: Caller
+        do {
+            (caller, _) = try await signIn.caller(token: token, address: address(request, context), origin: origin(request, context), extendsSession: false)
+        } catch let error as KaitoError where error.code == .missingKey {
+            return try json(Ended(), status: .unauthorized)
+        }
+        try caller.require(.tokensCode)
+        let slugs = request.uri.queryParameters.getAll("slug")
+        guard slugs.count <= 100 else { throw KaitoError.validation("slug", "at most 100 tokens at once") }
+        let now = clock.now()
+        var codes: [Code] = []
+        for slug in Set(slugs).sorted() {
+            do {
+                let code = try await tokens.codeForOpenPage(slug: String(slug), by: caller)
+                codes.append(Code(slug: String(slug), code: code.code, expires_at: Self.expiry(of: code, at: now), period: code.period))
+            } catch let error as KaitoError where [.notFound, .tokenNotAllowed].contains(error.code) {
+                continue
+            }
+        }
+        return try json(Codes(now: now.unixMilliseconds, codes: codes))
     }
 
     /// Runs a change posted from a page, then shows `page` again: with what the change did, or with the refusal and

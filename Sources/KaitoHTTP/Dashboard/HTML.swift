@@ -37,6 +37,7 @@ enum HTML {
             <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
             <title>\(escape(title)) · Kaito</title><link rel="stylesheet" href="/dashboard/app.css"><script src="/dashboard/app.js" defer></script></head>
             <body><header><a class="brand" href="/">Kaito</a>\(navigation)</header><main><h1>\(escape(title))</h1>
+            <span id="copy-status" class="visually-hidden" role="status" aria-live="polite"></span>
             \(body)
             </main></body></html>
             """
@@ -75,7 +76,7 @@ enum HTML {
     static let headers: HTTPFields = [
         .contentType: "text/html; charset=utf-8",
         .cacheControl: "no-store",
-        HTTPField.Name("Content-Security-Policy")!: "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        HTTPField.Name("Content-Security-Policy")!: "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         HTTPField.Name("X-Frame-Options")!: "DENY",
         HTTPField.Name("X-Content-Type-Options")!: "nosniff",
         HTTPField.Name("Referrer-Policy")!: "no-referrer",
@@ -119,6 +120,7 @@ enum HTML {
         table { border-collapse: collapse; width: 100%; }
         th, td { text-align: left; padding: .5rem; border-bottom: 1px solid #8884; vertical-align: middle; }
         .code { font: 700 1.6rem/1 ui-monospace, monospace; letter-spacing: .15em; }
+        .code.stale { visibility: hidden; }
         .secret { font: 1rem ui-monospace, monospace; word-break: break-all; padding: .5rem; border: 1px dashed #8888; display: inline-block; }
         .ring { width: 2.2rem; height: 2.2rem; vertical-align: middle; }
         .ring circle { fill: none; stroke-width: 4; }
@@ -130,22 +132,75 @@ enum HTML {
         @media (max-width: 40rem) { th.optional, td.optional { display: none; } }
         """
 
-    /// The countdown rings (reloading the page when a code expires) and the copy buttons.
+    /// The tokens page's countdowns and refresh, and the copy buttons.
+    ///
+    /// Each code's cell carries the end of its period (`data-expires-at`, Unix ms) and the table the server's time
+    /// (`data-now`): the seconds left are computed from the clock at every tick, never counted down, so a page that
+    /// was frozen (a closed laptop, a background tab) shows the truth as soon as it runs again (`visibilitychange`,
+    /// `pageshow`). An expired code is hidden at once, and the next codes come from `/tokens/codes` (JSON) without a
+    /// reload; once the session has ended the page says so and stops.
     static let script = """
-        document.querySelectorAll('[data-expires-in]').forEach(function (cell) {
-          var period = Number(cell.dataset.period), left = Number(cell.dataset.expiresIn), ring = cell.querySelector('.left');
-          var length = 2 * Math.PI * 14;
+        (function () {
+          var table = document.querySelector('table[data-now]');
+          if (!table) { return; }
+          var offset = Number(table.dataset.now) - Date.now(), length = 2 * Math.PI * 14, fetching = false, ended = false, retryAt = 0;
+          function cells() { return Array.prototype.slice.call(table.querySelectorAll('td[data-expires-at]')); }
           function draw() {
-            if (ring) { ring.setAttribute('stroke-dasharray', length); ring.setAttribute('stroke-dashoffset', length * (1 - left / period)); }
-            var label = cell.querySelector('.seconds'); if (label) { label.textContent = left + ' s'; }
+            var stale = false, now = Date.now() + offset;
+            cells().forEach(function (cell) {
+              var period = Number(cell.dataset.period), left = Math.ceil((Number(cell.dataset.expiresAt) - now) / 1000);
+              var code = cell.parentNode.querySelector('.code'), ring = cell.querySelector('.left'), label = cell.querySelector('.seconds');
+              if (left <= 0 || left > period) { stale = true; left = 0; }
+              if (code) { code.classList.toggle('stale', left === 0); }
+              if (ring) { ring.setAttribute('stroke-dasharray', length); ring.setAttribute('stroke-dashoffset', length * (1 - left / period)); }
+              if (label) { label.textContent = left === 0 ? (ended ? 'expired' : '…') : left + ' s'; }
+            });
+            if (stale) { refresh(); }
+          }
+          function refresh() {
+            if (fetching || ended || Date.now() < retryAt) { return; }
+            fetching = true;
+            retryAt = Date.now() + 5000;  // after a failure, the next try in 5 s (not at every tick)
+            var slugs = cells().map(function (cell) { return 'slug=' + encodeURIComponent(cell.parentNode.dataset.slug); });
+            fetch('/tokens/codes?' + slugs.join('&'), { credentials: 'same-origin', headers: { 'Accept': 'application/json' } })
+              .then(function (response) {
+                if (response.status === 401) { ended = true; document.getElementById('codes-ended').hidden = false; return null; }
+                return response.ok ? response.json() : null;
+              })
+              .then(function (body) {
+                if (!body) { return; }
+                retryAt = 0;
+                offset = body.now - Date.now();
+                body.codes.forEach(function (fresh) {
+                  cells().forEach(function (cell) {
+                    if (cell.parentNode.dataset.slug !== fresh.slug) { return; }
+                    cell.dataset.expiresAt = fresh.expires_at;
+                    cell.dataset.period = fresh.period;
+                    cell.parentNode.querySelector('.code').textContent = fresh.code;
+                  });
+                });
+              })
+              .catch(function () {})
+              .then(function () { fetching = false; draw(); });
           }
           draw();
-          setInterval(function () { left -= 1; if (left <= 0) { location.reload(); } else { draw(); } }, 1000);
-        });
+          setInterval(draw, 1000);
+          document.addEventListener('visibilitychange', function () { if (!document.hidden) { draw(); } });
+          window.addEventListener('pageshow', draw);
+        })();
         document.querySelectorAll('button[data-copy]').forEach(function (button) {
           button.addEventListener('click', function () {
-            var target = document.getElementById(button.dataset.copy);
-            navigator.clipboard.writeText(target.textContent.trim()).then(function () { button.textContent = 'Copied'; });
+            var target = document.getElementById(button.dataset.copy), text = target.textContent.trim();
+            if (target.classList.contains('stale')) { return; }  // an expired code, hidden until the next one arrives
+            function done() { button.textContent = 'Copied'; var status = document.getElementById('copy-status'); if (status) { status.textContent = 'Copied'; } }
+            function fallback() {
+              // Without a secure context (plain http away from localhost) there is no Clipboard API: select the text
+              // and use the older copy command.
+              var range = document.createRange(); range.selectNodeContents(target);
+              var selection = window.getSelection(); selection.removeAllRanges(); selection.addRange(range);
+              try { if (document.execCommand('copy')) { done(); } } catch (e) {}
+            }
+            if (navigator.clipboard && window.isSecureContext) { navigator.clipboard.writeText(text).then(done, fallback); } else { fallback(); }
           });
         });
         """
