@@ -24,8 +24,14 @@ struct DashboardCodesTests {
         let codes: [Code]
     }
 
-    static func codes(_ browser: Browser, _ slugs: [String]) async throws -> (status: HTTPResponse.Status, body: Codes?, text: String) {
-        let response = try await browser.get("/tokens/codes?" + slugs.map { "slug=" + $0 }.joined(separator: "&"))
+    /// The ticket of the tokens page last shown.
+    static func ticket(_ page: TestResponse) -> String? {
+        Browser.match(#"data-view="([^"]+)""#, in: page.text)
+    }
+
+    static func codes(_ browser: Browser, _ slugs: [String], view: String?) async throws -> (status: HTTPResponse.Status, body: Codes?, text: String) {
+        let query = (view.map { ["view=" + $0] } ?? []) + slugs.map { "slug=" + $0 }
+        let response = try await browser.get("/tokens/codes?" + query.joined(separator: "&"))
         return (response.status, try? JSONDecoder().decode(Codes.self, from: Data(response.text.utf8)), response.text)
     }
 
@@ -55,6 +61,7 @@ struct DashboardCodesTests {
             let page = try await browser.get("/tokens")
             #expect(page.status == .ok)
             #expect(page.text.contains(#"data-now="1800000015000""#))
+            let view = try #require(Self.ticket(page))
             #expect(page.text.contains(#"data-expires-at="1800000030000" data-period="30""#), "aws-prod's code ends with its 30 s period")
             #expect(page.text.contains(#"data-expires-at="1800000060000" data-period="60""#), "gcp-8's with its 60 s period")
             #expect(page.headers[HTTPField.Name("Content-Security-Policy")!]?.contains("connect-src 'self'") == true, "the page may fetch its codes")
@@ -63,7 +70,7 @@ struct DashboardCodesTests {
 
             // 20 s later the page asks for the next codes: pyotp's, for both parameter sets.
             clock.advance(by: 20)
-            let next = try await Self.codes(browser, ["aws-prod", "gcp-8"])
+            let next = try await Self.codes(browser, ["gcp-8", "aws-prod"], view: view)
             #expect(next.status == .ok, "\(next.text)")
             let body = try #require(next.body)
             #expect(body.now == 1_800_000_035_000)
@@ -78,10 +85,10 @@ struct DashboardCodesTests {
             // last page the user opened) ends it, for the refresh and for the pages.
             for _ in 0..<29 {
                 clock.advance(by: 60)
-                #expect(try await Self.codes(browser, ["aws-prod"]).status == .ok)
+                #expect(try await Self.codes(browser, ["aws-prod", "gcp-8"], view: view).status == .ok)
             }
             clock.advance(by: 60)
-            let ended = try await Self.codes(browser, ["aws-prod"])
+            let ended = try await Self.codes(browser, ["aws-prod", "gcp-8"], view: view)
             #expect(ended.status == .unauthorized && ended.text == #"{"signed_in":false}"#, "\(ended.text)")
             #expect(try await browser.get("/tokens").headers[.location] == "/login")
         }
@@ -101,34 +108,61 @@ struct DashboardCodesTests {
 
             // No session, or an API key instead of one: 401, and no code.
             let stranger = Browser(client)
-            let anonymous = try await Self.codes(stranger, ["aws-prod"])
+            let anonymous = try await Self.codes(stranger, ["aws-prod"], view: nil)
             #expect(anonymous.status == .unauthorized && !anonymous.text.contains("code"))
             let keyed = try await client.send(.get, "/tokens/codes?slug=aws-prod", key: writer)
             #expect(keyed.status == .unauthorized)
 
             let alice = Browser(client)
-            try await DashboardTests.signIn(alice, "alice@example.com", clock: clock)
-            let mixed = try await Self.codes(alice, ["aws-prod", "theirs", "nope", "..%2Fkeys", "%3Cscript%3E"])
-            #expect(mixed.status == .ok)
-            #expect(mixed.body?.codes.map(\.slug) == ["aws-prod"], "\(mixed.text)")
-            let many = try await Self.codes(alice, (0...100).map { "t\($0)" })
+            let factor = try await DashboardTests.signIn(alice, "alice@example.com", clock: clock)
+            let page = try await alice.get("/tokens")
+            let view = try #require(Self.ticket(page))
+            #expect(try await Self.codes(alice, ["aws-prod"], view: view).body?.codes.map(\.slug) == ["aws-prod"])
+            // Only with the ticket of a page view, for exactly the tokens it showed, in the session it was shown to:
+            // a session cookie alone (a stolen one) reads nothing unaudited.
+            for (slugs, ticket, why) in [
+                (["aws-prod"], nil as String?, "no ticket"), (["aws-prod", "theirs"], view, "a token the page did not show"),
+                (["theirs"], view, "another token"), ([], view, "fewer tokens"), (["aws-prod"], "9999999999." + view.split(separator: ".")[1], "another expiry"),
+                (["aws-prod"], String(view.dropLast()) + (view.last == "A" ? "B" : "A"), "a forged signature"),
+            ] {
+                #expect(try await Self.codes(alice, slugs, view: ticket).status == .forbidden, "\(why)")
+            }
+            let elsewhere = Browser(client)
+            clock.advance(by: 30)  // a second-factor code is accepted once per step
+            try await DashboardTests.signIn(elsewhere, "alice@example.com", clock: clock, secret: factor)
+            #expect(try await Self.codes(elsewhere, ["aws-prod"], view: view).status == .forbidden, "another session")
+            let many = try await Self.codes(alice, (0...100).map { "t\($0)" }, view: view)
             #expect(many.status == .unprocessableContent)
+            // A token deleted while the page is open is left out (the page shows it as unavailable).
+            #expect(try await client.send(.delete, "/v1/tokens/aws-prod", key: writer).status == .noContent)
+            let gone = try await Self.codes(alice, ["aws-prod"], view: view)
+            #expect(gone.status == .ok && gone.body?.codes.isEmpty == true, "\(gone.text)")
 
             // A member sees only granted tokens: none yet.
             let bob = Browser(client)
             try await DashboardTests.signIn(bob, "bob@example.com", clock: clock)
-            let member = try await Self.codes(bob, ["aws-prod"])
-            #expect(member.status == .ok && member.body?.codes.isEmpty == true, "\(member.text)")
+            let memberPage = try await bob.get("/tokens")
+            #expect(Self.ticket(memberPage) == nil && memberPage.text.contains("No tokens have been shared with you yet"))
+            #expect(try await Self.codes(bob, ["aws-prod"], view: view).status == .forbidden)
+        }
+    }
+
+    /// A test app at a pinned time with alice, an admin, signed in (her second factor's secret passed on).
+    static func withAlice(
+        _ body: @Sendable @escaping (TestRuntime, any TestClientProtocol, Browser, ManualClock, String) async throws -> Void
+    ) async throws {
+        let clock = ManualClock(Date(timeIntervalSince1970: 1_800_000_015))
+        try await withTestApp(clock: clock) { test, client in
+            _ = try await DashboardTests.user(test, "alice@example.com")
+            let browser = Browser(client)
+            let factor = try await DashboardTests.signIn(browser, "alice@example.com", clock: clock)
+            try await body(test, client, browser, clock, factor)
         }
     }
 
     @Test("Allowed networks typed one per line arrive with CRLF (as browsers send a textarea) and are all kept")
     func crlfNetworks() async throws {
-        let clock = ManualClock(Date(timeIntervalSince1970: 1_800_000_015))
-        try await withTestApp(clock: clock) { test, client in
-            _ = try await DashboardTests.user(test, "alice@example.com")
-            let browser = Browser(client)
-            try await DashboardTests.signIn(browser, "alice@example.com", clock: clock)
+        try await Self.withAlice { test, client, browser, _, _ in
             #expect(try await browser.get("/keys").status == .ok)
             for (name, networks) in [("crlf", "10.0.0.0/8\r\n192.168.0.0/16\r\n"), ("lf", "10.0.0.0/8\n192.168.0.0/16"), ("cr", "10.0.0.0/8\r192.168.0.0/16"),
                                      ("mixed", " 10.0.0.0/8 ,\r\n\r\n192.168.0.0/16\n")] {
@@ -140,6 +174,116 @@ struct DashboardCodesTests {
             for name in ["crlf", "lf", "cr", "mixed"] {
                 #expect(keys.first { $0.name == name }?.allowedCIDRs == ["10.0.0.0/8", "192.168.0.0/16"], "\(name)")
             }
+        }
+    }
+}
+
+/// Tokens added, edited, re-seeded and deleted from the dashboard, and the tokens page past one page.
+@Suite("Dashboard: tokens from the pages")
+struct DashboardTokensTests {
+    typealias Browser = DashboardTests.Browser
+
+    static func rows(_ text: String) -> [String] {
+        let regex = try! NSRegularExpression(pattern: #"<tr data-slug="([^"]+)">"#)
+        return regex.matches(in: text, range: NSRange(text.startIndex..., in: text)).map { String(text[Range($0.range(at: 1), in: text)!]) }
+    }
+
+    @Test("Add from an otpauth URI or a secret (codes as pyotp's), refused input keeps what was typed but never the secret, rename, replace the seed with the second factor, delete with the slug typed")
+    func lifecycle() async throws {
+        try await DashboardCodesTests.withAlice { test, client, browser, clock, factor in
+            #expect(try await browser.get("/tokens").text.contains("Add a token"))
+
+            let uri = "otpauth://totp/GitHub:ci%40example.com?secret=KRSXG5CTMVRXEZLU&issuer=GitHub&algorithm=SHA256&digits=8&period=60"
+            let added = try await browser.post("/tokens", [("slug", "github-ci"), ("name", "GitHub CI"), ("otpauth_uri", uri)])
+            #expect(added.status == .seeOther && added.headers[.location] == "/tokens?added=github-ci", "\(added.text.prefix(400))")
+            let fromSecret = try await browser.post("/tokens", [("slug", "aws-prod"), ("name", "AWS"), ("secret", "JBSWY3DPEHPK3PXP")])
+            #expect(fromSecret.status == .seeOther)
+            let page = try await browser.get("/tokens?added=aws-prod")
+            #expect(page.text.contains("Token aws-prod added."))
+            #expect(page.text.contains(try await DashboardCodesTests.pyotp("KRSXG5CTMVRXEZLU", at: clock.now(), digest: "sha256", digits: 8, period: 60)))
+            #expect(page.text.contains(try await DashboardCodesTests.pyotp("JBSWY3DPEHPK3PXP", at: clock.now())))
+
+            // Refused: the form comes back with the slug and name typed, never the secret.
+            let refused = try await browser.post("/tokens", [("slug", "bad-one"), ("name", "Bad <one>"), ("secret", "NOT-BASE32!!")])
+            #expect(refused.status == .unprocessableContent)
+            #expect(refused.text.contains(#"value="bad-one""#) && refused.text.contains("Bad &lt;one&gt;") && !refused.text.contains("NOT-BASE32"))
+            let taken = try await browser.post("/tokens", [("slug", "aws-prod"), ("secret", "JBSWY3DPEHPK3PXP")])
+            #expect(taken.status == .conflict)
+
+            // Rename.
+            _ = try await browser.get("/tokens/aws-prod")
+            let renamed = try await browser.post("/tokens/aws-prod", [("name", "AWS production"), ("issuer", "AWS"), ("account", "")])
+            #expect(renamed.status == .seeOther && renamed.headers[.location] == "/tokens/aws-prod?notice=saved")
+            let details = try await browser.get("/tokens/aws-prod?notice=saved")
+            #expect(details.text.contains("Saved.") && details.text.contains(#"value="AWS production""#))
+
+            // Replacing the seed needs the second factor: a wrong code changes nothing.
+            let wrong = try await browser.post("/tokens/aws-prod/rotate", [("secret", "KRSXG5CTMVRXEZLU"), ("code", "000000")])
+            #expect(wrong.status == .unauthorized && wrong.text.contains("the seed is unchanged"))
+            #expect(try await browser.get("/tokens").text.contains(try await DashboardCodesTests.pyotp("JBSWY3DPEHPK3PXP", at: clock.now())))
+            clock.advance(by: 30)  // a second-factor code is accepted once per step
+            _ = try await browser.get("/tokens/aws-prod")
+            let code = try await DashboardTests.pyotpCode(factor, at: clock.now())
+            let rotated = try await browser.post("/tokens/aws-prod/rotate", [("secret", "GEZDGNBVGY3TQOJQ"), ("code", code)])
+            #expect(rotated.status == .seeOther && rotated.headers[.location] == "/tokens/aws-prod?notice=rotated", "\(rotated.text.prefix(400))")
+            #expect(try await browser.get("/tokens").text.contains(try await DashboardCodesTests.pyotp("GEZDGNBVGY3TQOJQ", at: clock.now())))
+
+            // Delete: only with the slug typed.
+            _ = try await browser.get("/tokens/aws-prod")
+            let unconfirmed = try await browser.post("/tokens/aws-prod/delete", [("confirm", "aws")])
+            #expect(unconfirmed.status == .unprocessableContent)
+            #expect(try await browser.get("/tokens/aws-prod").status == .ok)
+            let deleted = try await browser.post("/tokens/aws-prod/delete", [("confirm", "aws-prod")])
+            #expect(deleted.status == .seeOther && deleted.headers[.location] == "/tokens?deleted=aws-prod")
+            #expect(try await browser.get("/tokens/aws-prod").status == .notFound)
+
+            // All of it audited as the user.
+            let auditor = try await test.key([.auditRead])
+            let actions = try await client.send(.get, "/v1/audit?limit=100", key: auditor).decode(ListResponse<AuditEventResponse>.self).data
+                .filter { $0.actor.type == "user" }.map(\.action)
+            #expect(Set(actions).isSuperset(of: ["token.create", "token.update", "token.seed.rotate", "token.delete"]), "\(Set(actions))")
+
+            // Another organisation's token is not found; a member cannot add one.
+            let (_, otherAdmin) = try await test.otherOrganization()
+            let otherWriter = try #require(try await client.send(.post, "/v1/keys", key: otherAdmin, json: #"{"name": "w", "scopes": ["tokens:write"]}"#).decode(KeyResponse.self).key)
+            #expect(try await client.send(.post, "/v1/tokens", key: otherWriter, json: #"{"slug": "theirs", "secret": "KRSXG5CTMVRXEZLU"}"#).status == .created)
+            #expect(try await browser.get("/tokens/theirs").status == .notFound)
+            _ = try await browser.get("/tokens")
+            #expect(try await browser.post("/tokens/theirs/delete", [("confirm", "theirs")]).status == .notFound)
+        }
+    }
+
+    @Test("120 tokens: 50 to a page with a link to the next, every token once across the pages, and a search over slug, name, issuer and account")
+    func pagesAndSearch() async throws {
+        let clock = ManualClock(Date(timeIntervalSince1970: 1_800_000_015))
+        try await withTestApp(clock: clock) { test, client in
+            _ = try await DashboardTests.user(test, "alice@example.com")
+            _ = try await test.runtime.organizations.setPlan("default", plan: .enterprise)
+            let writer = try #require(try await client.send(.post, "/v1/keys", key: test.adminKey,
+                                                            json: #"{"name": "w", "scopes": ["tokens:write"], "rate_limits": {"write": 1000}}"#).decode(KeyResponse.self).key)
+            for index in 0..<120 {
+                let body = #"{"slug": "t-\#(index)", "name": "Token \#(index)", "issuer": "\#(index == 7 ? "Needle Corp" : "Acme")", "secret": "JBSWY3DPEHPK3PXP"}"#
+                #expect(try await client.send(.post, "/v1/tokens", key: writer, json: body).status == .created)
+            }
+            let browser = Browser(client)
+            try await DashboardTests.signIn(browser, "alice@example.com", clock: clock)
+            var seen: [String] = []
+            var next: String? = "/tokens"
+            while let path = next {
+                let page = try await browser.get(path)
+                #expect(page.status == .ok)
+                let rows = Self.rows(page.text)
+                #expect(rows.count <= 50)
+                seen += rows
+                next = DashboardTests.Browser.match(#"<a href="([^"]+)" rel="next">"#, in: page.text).map { $0.replacingOccurrences(of: "&amp;", with: "&") }
+            }
+            #expect(seen.count == 120 && Set(seen).count == 120, "\(seen.count) rows, \(Set(seen).count) distinct")
+
+            let search = try await browser.get("/tokens?q=T-11")
+            #expect(Set(Self.rows(search.text)) == Set(["t-11"] + (110..<120).map { "t-\($0)" }), "\(Self.rows(search.text))")
+            #expect(Self.rows(try await browser.get("/tokens?q=needle").text) == ["t-7"], "the issuer is searched too")
+            #expect(try await browser.get("/tokens?q=%3Cscript%3E").text.contains("No token matches."))
+            #expect(!(try await browser.get("/tokens?q=%3Cscript%3E").text.contains("<script>")), "the search is shown escaped")
         }
     }
 }

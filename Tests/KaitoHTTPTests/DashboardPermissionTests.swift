@@ -26,6 +26,11 @@ struct DashboardPermissionTests {
     static let routes: [Route] = [
         Route(method: .get, route: "/tokens", who: .everyone),
         Route(method: .get, route: "/tokens/codes", who: .everyone),
+        Route(method: .post, route: "/tokens", who: .admin, form: [("slug", "made-token"), ("secret", "KRSXG5CTMVRXEZLU")]),
+        Route(method: .get, route: "/tokens/{slug}", who: .everyone),
+        Route(method: .post, route: "/tokens/{slug}", who: .admin, form: [("name", "Changed")]),
+        Route(method: .post, route: "/tokens/{slug}/rotate", who: .admin, form: [("code", "123456"), ("secret", "KRSXG5CTMVRXEZLU")]),
+        Route(method: .post, route: "/tokens/{slug}/delete", who: .admin, form: [("confirm", "aws-prod")]),
         Route(method: .get, route: "/messages", who: .everyone),
         Route(method: .get, route: "/account", who: .everyone),
         Route(method: .post, route: "/account/password", who: .everyone,
@@ -77,9 +82,9 @@ struct DashboardPermissionTests {
     }
 
     /// What a refused request must not change.
-    static func state(_ test: TestRuntime, _ client: any TestClientProtocol) async throws -> [String] {
+    static func state(_ test: TestRuntime, _ client: any TestClientProtocol, tokensReader: String) async throws -> [String] {
         let admin = test.adminKey
-        var lines: [String] = []
+        var lines: [String] = [try await client.send(.get, "/v1/tokens", key: tokensReader).text]
         for path in ["/v1/keys", "/v1/inboxes", "/v1/webhooks", "/v1/org/users", "/v1/org/billing"] {
             lines.append(try await client.send(.get, path, key: admin).text)
         }
@@ -106,7 +111,8 @@ struct DashboardPermissionTests {
                 return route.route.replacingOccurrences(of: "{id}", with: id).replacingOccurrences(of: "{slug}", with: "aws-prod")
                     .replacingOccurrences(of: "{action}", with: "disable").replacingOccurrences(of: "{delivery}", with: delivery.id)
             }
-            let before = try await Self.state(test, client)
+            let tokensReader = try await test.key([.tokensRead])
+            let before = try await Self.state(test, client, tokensReader: tokensReader)
 
             let stranger = Browser(client)
             for route in Self.routes {
@@ -134,10 +140,11 @@ struct DashboardPermissionTests {
                 let response = try await admin.post(path(route), route.form, csrf: false)
                 #expect(response.status == .forbidden, "\(route.route) without the CSRF token")
             }
-            #expect(try await Self.state(test, client) == before, "no refused request changed anything")
+            #expect(try await Self.state(test, client, tokensReader: tokensReader) == before, "no refused request changed anything")
             for route in Self.routes where route.method == .get {
                 let response = try await admin.get(path(route))
-                #expect(response.status == .ok, "\(route.route)")
+                // The codes' refresh needs the ticket of a tokens page view (DashboardCodesTests).
+                #expect(response.status == (route.route == "/tokens/codes" ? .forbidden : .ok), "\(route.route)")
             }
         }
     }

@@ -145,6 +145,10 @@ public final class ChildProcess: Sendable {
         }
     }
 
+    /// A write to a child that has exited fails with EPIPE instead of killing the test process with SIGPIPE (whose
+    /// default action ends it). Children get the default back (`POSIX_SPAWN_SETSIGDEF`).
+    private static let ignoreBrokenPipes: Void = { _ = Glibc.signal(SIGPIPE, SIG_IGN) }()
+
     /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later), which Swift does not import (a GNU
     /// extension): every descriptor from the given one up is closed in the child.
     private static let closeFrom: @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32 = {
@@ -162,7 +166,13 @@ public final class ChildProcess: Sendable {
         termination.withLockedValue { termination in
             if let termination { return termination }
             var status: Int32 = 0
-            guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
+            let reaped = waitpid(pid, &status, WNOHANG)
+            if reaped == -1 && errno != EINTR {
+                // Not our child any more (ECHILD): nothing will ever report it, so it counts as gone.
+                termination = .exited(255)
+                return termination
+            }
+            guard reaped == pid else { return nil }
             // WIFEXITED / WEXITSTATUS / WTERMSIG, which Swift does not import (they are macros).
             let signal = status & 0x7f
             termination = signal == 0 ? .exited((status >> 8) & 0xff) : .signalled(signal)
@@ -189,15 +199,19 @@ public final class ChildProcess: Sendable {
         return poll()
     }
 
-    /// Sends `signal` (SIGTERM by default) unless the child has already been reaped.
+    /// Sends `signal` (SIGTERM by default) unless the child has already been reaped (checked under the same lock
+    /// as reaping, so the pid cannot have been reused by then).
     public func signal(_ signal: Int32 = SIGTERM) {
-        guard isRunning else { return }
-        kill(pid, signal)
+        termination.withLockedValue { termination in
+            guard termination == nil else { return }
+            kill(pid, signal)
+        }
     }
 
     /// Writes `input` to standard input (then closes it) while reading standard output and error until both close,
     /// with `poll(2)`, so that neither side can block the other. Blocks this thread until then.
     public func communicate(input: Data? = nil) -> (output: Data, error: Data) {
+        Self.ignoreBrokenPipes
         var output = Data()
         var error = Data()
         var pending = input ?? Data()
@@ -223,6 +237,7 @@ public final class ChildProcess: Sendable {
                 if let descriptor = inputEnd, entry.fd == descriptor {
                     let written = pending.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
                     if written > 0 { pending.removeFirst(written) }
+                    // EPIPE: the child exited without reading it all; what it wrote is still read below.
                     if written < 0 && errno != EAGAIN || pending.isEmpty {
                         close(descriptor)
                         inputEnd = nil

@@ -14,6 +14,8 @@ public struct MasterKey: Sendable {
     let wrappingKey: SymmetricKey
     /// The first key of the audit hash chains (kept as a server secret from then on, like `keyHashingKey`).
     let auditChainKey: SymmetricKey
+    /// The key that signs a dashboard page view's tickets (`PageViewTicket`).
+    let pageViewKey: SymmetricKey
 
     /// - Throws: `MasterKey.Error.wrongLength` unless `bytes` is exactly 32 bytes.
     public init(bytes: [UInt8]) throws {
@@ -23,6 +25,7 @@ public struct MasterKey: Sendable {
         self.keyHashingKey = Self.derive(key, "kaito/v1/api-key-hash")
         self.wrappingKey = Self.derive(key, "kaito/v1/data-key-wrap")
         self.auditChainKey = Self.derive(key, "kaito/v1/audit-chain")
+        self.pageViewKey = Self.derive(key, "kaito/v1/dashboard-page-view")
         let fingerprint = Self.derive(key, "kaito/v1/master-key-id").withUnsafeBytes { Array($0) }
         self.id = "mk_" + JSONText.hexString(fingerprint.prefix(8))
     }

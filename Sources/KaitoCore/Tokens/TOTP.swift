@@ -51,7 +51,9 @@ public enum TOTP {
         let seconds = UInt64(max(0, Timestamp.unixSeconds(time)))
         let period = UInt64(parameters.period)
         let code = code(secret: secret, counter: seconds / period, parameters: parameters)
-        return GeneratedCode(code: code, expiresIn: Int(period - seconds % period), period: parameters.period)
+        var generated = GeneratedCode(code: code, expiresIn: Int(period - seconds % period), period: parameters.period)
+        generated.expiresAt = Int64((seconds / period + 1) * period) * 1000
+        return generated
     }
 }
 
@@ -61,6 +63,8 @@ public struct GeneratedCode: Sendable, Equatable {
     /// Whole seconds left in the current period, 1...period.
     public var expiresIn: Int
     public var period: Int
+    /// When the code stops being current: the end of its period, in Unix milliseconds (0 when not known).
+    public var expiresAt: Int64 = 0
 
     public init(code: String, expiresIn: Int, period: Int) {
         self.code = code

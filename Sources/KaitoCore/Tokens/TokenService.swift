@@ -53,6 +53,24 @@ public struct TokenService: Sendable {
         return Page.from(rows, limit: limit, cursor: \.slug)
     }
 
+    /// One page of the tokens the caller's key may reach whose slug, name, issuer or account contains `text`
+    /// (case-insensitive), in slug order: the dashboard's search. Reads the list in pages of 200 and keeps the matches.
+    public func search(_ text: String, by caller: Caller, after cursor: String?, limit: Int) async throws -> Page<Token> {
+        let needle = text.lowercased()
+        func matches(_ token: Token) -> Bool {
+            [token.slug, token.name, token.issuer ?? "", token.account ?? ""].contains { $0.lowercased().contains(needle) }
+        }
+        var found: [Token] = []
+        var after = cursor
+        while found.count <= limit {
+            let page = try await list(by: caller, after: after, limit: PageLimits.range.upperBound)
+            found += page.items.filter(matches)
+            guard let next = page.nextCursor else { break }
+            after = next
+        }
+        return Page.from(Array(found.prefix(limit + 1)), limit: limit, cursor: \.slug)
+    }
+
     /// The token `slug` of the caller's organisation, its seed still sealed.
     /// - Throws: `not_found` for an unknown slug; `token_not_allowed` for a key bound to other tokens.
     public func get(slug: String, by caller: Caller) async throws -> Token {

@@ -104,7 +104,7 @@ enum HTML {
         .brand { font-weight: 700; text-decoration: none; color: inherit; }
         main { max-width: 56rem; margin: 0 auto; padding: 1rem; }
         label { display: block; margin: .75rem 0 .25rem; font-weight: 600; }
-        input[type=text], input[type=email], input[type=password], input[type=datetime-local], input[type=number] { width: 100%; max-width: 28rem; padding: .5rem; font: inherit; }
+        input[type=text], input[type=email], input[type=password], input[type=datetime-local], input[type=number], input[type=search] { width: 100%; max-width: 28rem; padding: .5rem; font: inherit; }
         fieldset { border: 1px solid #8886; margin: 1rem 0; max-width: 40rem; }
         button { font: inherit; padding: .45rem .9rem; cursor: pointer; }
         button.primary { background: var(--accent); color: #fff; border: 0; border-radius: 4px; }
@@ -129,6 +129,9 @@ enum HTML {
         tr.flagged { background: #f59e0b22; }
         form.filters { display: grid; grid-template-columns: repeat(auto-fit, minmax(12rem, 1fr)); gap: 0 1rem; align-items: end; }
         select { font: inherit; padding: .45rem; }
+        form.search { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; margin: 0 0 1rem; }
+        form.search input { flex: 1 1 14rem; }
+        dl { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; } dd { margin: 0; }
         @media (max-width: 40rem) { th.optional, td.optional { display: none; } }
         """
 
@@ -161,23 +164,41 @@ enum HTML {
             if (fetching || ended || Date.now() < retryAt) { return; }
             fetching = true;
             retryAt = Date.now() + 5000;  // after a failure, the next try in 5 s (not at every tick)
-            var slugs = cells().map(function (cell) { return 'slug=' + encodeURIComponent(cell.parentNode.dataset.slug); });
-            fetch('/tokens/codes?' + slugs.join('&'), { credentials: 'same-origin', headers: { 'Accept': 'application/json' } })
+            // The page's ticket names exactly the tokens it showed: every one of them is asked for, every time.
+            var query = ['view=' + encodeURIComponent(table.dataset.view)];
+            table.querySelectorAll('tr[data-slug]').forEach(function (row) { query.push('slug=' + encodeURIComponent(row.dataset.slug)); });
+            var sent = Date.now();
+            fetch('/tokens/codes?' + query.join('&'), { credentials: 'same-origin', headers: { 'Accept': 'application/json' } })
               .then(function (response) {
-                if (response.status === 401) { ended = true; document.getElementById('codes-ended').hidden = false; return null; }
+                if (response.status === 401 || response.status === 403) {
+                  ended = true;
+                  var notice = document.getElementById('codes-ended');
+                  if (response.status === 403) { notice.textContent = 'These codes are no longer updated: reload the page.'; }
+                  notice.hidden = false;
+                  return null;
+                }
                 return response.ok ? response.json() : null;
               })
               .then(function (body) {
                 if (!body) { return; }
-                retryAt = 0;
-                offset = body.now - Date.now();
-                body.codes.forEach(function (fresh) {
-                  cells().forEach(function (cell) {
-                    if (cell.parentNode.dataset.slug !== fresh.slug) { return; }
-                    cell.dataset.expiresAt = fresh.expires_at;
-                    cell.dataset.period = fresh.period;
-                    cell.parentNode.querySelector('.code').textContent = fresh.code;
-                  });
+                retryAt = Date.now() + 1000;  // at most one refresh a second, whatever the answer held
+                var received = Date.now();
+                offset = body.now - (sent + received) / 2;
+                var fresh = {};
+                body.codes.forEach(function (code) { fresh[code.slug] = code; });
+                cells().forEach(function (cell) {
+                  var code = fresh[cell.parentNode.dataset.slug], shown = cell.parentNode.querySelector('.code');
+                  if (!code) {
+                    // No longer readable (deleted, or the grant removed): no countdown, no refresh for it.
+                    delete cell.dataset.expiresAt;
+                    shown.textContent = '—';
+                    shown.classList.remove('stale');
+                    cell.querySelector('.seconds').textContent = 'unavailable';
+                    return;
+                  }
+                  cell.dataset.expiresAt = code.expires_at;
+                  cell.dataset.period = code.period;
+                  shown.textContent = code.code;
                 });
               })
               .catch(function () {})
