@@ -134,7 +134,12 @@ struct DashboardAdminTests {
 
             // Removing the newcomer ends their session.
             _ = try await admin.get(location)
-            #expect(try await admin.post("\(location)/remove", []).status == .seeOther)
+            #expect(try await admin.post("\(location)/remove", []).status == .unprocessableContent, "not confirmed")
+            #expect(try await newcomer.get("/tokens").status == .ok, "nothing removed")
+            let newcomerEmail = try #require(try await test.runtime.organizations.usersAsOperator("default").first { location.hasSuffix($0.id) }?.email)
+            let removed = try await admin.post("\(location)/remove", [("confirm", newcomerEmail)])
+            #expect(removed.status == .seeOther && removed.headers[.location]?.hasPrefix("/users?removed=") == true)
+            #expect(try await admin.get(try #require(removed.headers[.location])).text.contains("removed; their sessions ended"))
             #expect(try await newcomer.get("/tokens").headers[.location] == "/login")
             #expect(try await test.runtime.organizations.usersAsOperator("default").count == before)
         }
@@ -217,7 +222,11 @@ struct DashboardAdminTests {
             #expect(try await admin.post("/inboxes/\(foreignID)/delete", []).status == .notFound)
             #expect(try await client.send(.get, "/v1/inboxes/\(foreignID)", key: otherAdmin).status == .ok)
 
-            #expect(try await admin.post("/inboxes/\(inbox.id)/delete", []).status == .ok)
+            let unconfirmed = try await admin.post("/inboxes/\(inbox.id)/delete", [("confirm", "+15550000002")])
+            #expect(unconfirmed.status == .unprocessableContent && unconfirmed.text.contains("type +15550000001 to confirm"))
+            #expect(try await client.send(.get, "/v1/inboxes/\(inbox.id)", key: test.adminKey).status == .ok, "nothing deleted")
+            let deleted = try await admin.post("/inboxes/\(inbox.id)/delete", [("confirm", "+15550000001")])
+            #expect(deleted.status == .ok && deleted.text.contains("Inbox +15550000001 deleted, with its messages."))
             #expect(try await client.send(.get, "/v1/inboxes/\(inbox.id)", key: test.adminKey).status == .notFound)
             let audited = Set(try await Self.events(test, client, "target=\(inbox.id)").filter { $0.actor.type == "user" }.map(\.action))
             #expect(audited.isSuperset(of: ["inbox.create", "inbox.update", "inbox.simulate", "inbox.delete"]))
@@ -286,7 +295,11 @@ struct DashboardAdminTests {
                 _ = try await admin.get("/webhooks")
                 #expect(try await admin.post("/webhooks/\(foreignID)/delete", []).status == .notFound)
 
-                #expect(try await admin.post("/webhooks/\(hook.id)/delete", []).status == .seeOther)
+                _ = try await admin.get("/webhooks/\(hook.id)")
+                #expect(try await admin.post("/webhooks/\(hook.id)/delete", []).status == .unprocessableContent, "not confirmed")
+                #expect(try await client.send(.get, "/v1/webhooks/\(hook.id)", key: test.adminKey).status == .ok, "nothing deleted")
+                let deleted = try await admin.post("/webhooks/\(hook.id)/delete", [("confirm", "127.0.0.1")])
+                #expect(deleted.status == .seeOther && deleted.headers[.location]?.hasPrefix("/webhooks?deleted=") == true)
                 #expect(try await client.send(.get, "/v1/webhooks/\(hook.id)", key: test.adminKey).status == .notFound)
                 let audited = Set(try await Self.events(test, client, "target=\(hook.id)").filter { $0.actor.type == "user" }.map(\.action))
                 #expect(audited.isSuperset(of: ["webhook.create", "webhook.test", "webhook.delivery.retry", "webhook.secret.rotate", "webhook.update", "webhook.delete"]))

@@ -233,11 +233,19 @@ struct DashboardTests {
             #expect(!list.text.contains(key) && list.text.contains(record.id))
             // Bad input: a page with the problem, nothing created.
             let bad = try await admin.post("/keys", [("name", "bad"), ("scope", "tokens:code"), ("allowed_cidrs", "not-a-network")])
-            #expect(bad.status == .unprocessableContent && bad.text.contains("allowed_cidrs"))
+            #expect(bad.status == .unprocessableContent && bad.text.contains("Allowed networks, line 1:"), "the field in words")
             // Revoke from the page.
             _ = try await admin.get("/keys")
-            #expect(try await admin.post("/keys/\(record.id)/revoke", []).status == .seeOther)
+            let unconfirmed = try await admin.post("/keys/\(record.id)/revoke", [("confirm", "not its name")])
+            #expect(unconfirmed.status == .unprocessableContent && unconfirmed.text.contains("type \(record.name) to confirm"))
+            #expect(try await client.send(.get, "/v1/tokens/aws-prod/code", key: key).status == .ok, "nothing revoked")
+            let revoked = try await admin.post("/keys/\(record.id)/revoke", [("confirm", record.name)])
+            #expect(revoked.status == .seeOther && revoked.headers[.location]?.hasPrefix("/keys?revoked=") == true)
             #expect(try await client.send(.get, "/v1/tokens/aws-prod/code", key: key).status == .unauthorized)
+            // Revoked keys are hidden until asked for, then listed as revoked.
+            let afterwards = try await admin.get(try #require(revoked.headers[.location]))
+            #expect(afterwards.text.contains("revoked: it no longer authenticates") && !afterwards.text.contains(#"<tr class="key-revoked">"#))
+            #expect(try await admin.get("/keys?all=1").text.contains(#"<tr class="key-revoked">"#))
 
             // A member sees tokens and codes, not keys, and cannot create one by posting the form.
             let member = Browser(client)

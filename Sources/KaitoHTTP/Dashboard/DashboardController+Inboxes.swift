@@ -30,10 +30,12 @@ extension DashboardController {
         }
         router.post("/inboxes/{id}/delete") { request, context in
             let id = context.parameters.get("id") ?? ""
-            return try await signedInForm(request, context, scope: .orgAdmin) { caller, session, _ in
+            return try await signedInForm(request, context, scope: .orgAdmin) { caller, session, form in
                 try await inboxAction(caller, session) {
+                    let inbox = try await sms.inbox(id: id, by: caller)
+                    try Self.confirmed(form, inbox.phoneNumber)
                     try await sms.deleteInbox(id: id, by: caller)
-                    return "Inbox deleted, with its messages."
+                    return "Inbox \(inbox.phoneNumber) deleted, with its messages."
                 }
             }
         }
@@ -68,7 +70,8 @@ extension DashboardController {
                 <td><form method="post" action="\(action)/label" class="inline">\(HTML.csrf(session.csrfToken))
                 <label class="visually-hidden" for="label-\(HTML.escape(inbox.id))">Label</label><input type="text" id="label-\(HTML.escape(inbox.id))" name="label" value="\(HTML.escape(inbox.label ?? ""))" maxlength="200">
                 <button type="submit">Save</button></form></td>
-                <td>\(HTML.postButton("/inboxes/\(inbox.id)/delete", "Delete", csrf: session.csrfToken, danger: true))</td></tr>
+                <td>\(HTML.confirmedAction("/inboxes/\(inbox.id)/delete", "Delete", expected: inbox.phoneNumber,
+                    consequence: "The inbox and every message it received are deleted; this cannot be undone.", csrf: session.csrfToken))</td></tr>
                 """
         }
         let providers = SMSProvider.allCases.map { #"<option value="\#($0.rawValue)">\#($0.rawValue)</option>"# }.joined()

@@ -7,7 +7,10 @@ import KaitoCore
 extension DashboardController {
     func registerKeys(on router: RouterGroup<KaitoRequestContext>) {
         router.get("/keys") { request, context in
-            try await signedIn(request, context, scope: .orgAdmin) { caller, session in try await keysPage(caller, session, created: nil, error: nil) }
+            let query = KeysQuery(request)
+            return try await signedIn(request, context, scope: .orgAdmin) { caller, session in
+                try await keysPage(caller, session, created: nil, error: nil, query: query)
+            }
         }
         router.post("/keys") { request, context in
             try await signedInForm(request, context, scope: .orgAdmin) { caller, session, form in try await createKey(caller, session, form) }
@@ -16,22 +19,66 @@ extension DashboardController {
             let id = context.parameters.get("id") ?? ""
             return try await signedInForm(request, context, scope: .orgAdmin) { caller, session, form in
                 do {
+                    let key = try await self.keys.list(by: caller, after: nil, limit: PageLimits.range.upperBound).items.first { $0.id == id }
+                    guard let key else { throw KaitoError.notFound("The key") }
+                    try Self.confirmed(form, key.name)
                     try await self.keys.revoke(id: id, by: caller)
-                    return HTML.redirect("/keys")
-                } catch let error as KaitoError {
+                    var components = URLComponents()
+                    components.queryItems = [URLQueryItem(name: "revoked", value: key.name)]
+                    return HTML.redirect("/keys?" + (components.percentEncodedQuery ?? ""))
+                } catch let error as KaitoError where error.code != .notFound {
                     return try await keysPage(caller, session, created: nil, error: error.detail, status: ProblemTable.status(for: error.code))
                 }
             }
         }
     }
 
+    /// What the keys page shows: keys no longer usable too (`all`), and what a redirect after a revocation says.
+    struct KeysQuery {
+        var all = false
+        var revoked: String?
+
+        init() {}
+
+        init(_ request: Request) {
+            all = request.uri.queryParameters["all"] == "1"
+            revoked = request.uri.queryParameters["revoked"].map { String($0.prefix(200)) }
+        }
+    }
+
+    /// A key's state as the keys page shows it: `expired` once its expiry has passed, though never revoked.
+    static func state(of key: APIKey, at now: Date) -> String {
+        if key.revokedAt != nil { return "revoked" }
+        if key.spentAt != nil { return "spent" }
+        if let expiry = key.expiresAt, expiry <= now { return "expired" }
+        return "active"
+    }
+
+    /// A key's restrictions in words (networks, tokens, single use, own rate limits), or "none".
+    static func restrictions(of key: APIKey) -> String {
+        var parts: [String] = []
+        if !key.allowedCIDRs.isEmpty { parts.append("from " + key.allowedCIDRs.map(\.description).joined(separator: ", ")) }
+        if let slugs = key.tokenSlugs { parts.append("tokens " + slugs.joined(separator: ", ")) }
+        if key.singleUse { parts.append("single use") }
+        let limits = [("code", key.rateLimits.code), ("read", key.rateLimits.read), ("write", key.rateLimits.write)]
+            .compactMap { name, value in value.map { "\(name) \($0)/min" } }
+        if !limits.isEmpty { parts.append(limits.joined(separator: ", ")) }
+        return parts.isEmpty ? "none" : parts.joined(separator: "; ")
+    }
+
     func keysPage(
-        _ caller: Caller, _ session: DashboardSession, created: (APIKey, APIKeySecret)?, error: String?, status: HTTPResponse.Status = .ok
+        _ caller: Caller, _ session: DashboardSession, created: (APIKey, APIKeySecret)?, error: String?, query: KeysQuery = KeysQuery(),
+        status: HTTPResponse.Status = .ok
     ) async throws -> Response {
         try caller.require(.orgAdmin)
-        let keys = try await self.keys.list(by: caller, after: nil, limit: 200).items
+        let now = clock.now()
+        let allKeys = try await self.keys.list(by: caller, after: nil, limit: PageLimits.range.upperBound).items
+        let keys = query.all ? allKeys : allKeys.filter { Self.state(of: $0, at: now) == "active" }
+        let hidden = allKeys.count - keys.count
+        let emails = Dictionary(try await organizations.users(by: caller, after: nil, limit: PageLimits.range.upperBound).items.map { ($0.id, $0.email) },
+                                uniquingKeysWith: { first, _ in first })
         let tokens = try await self.tokens.list(by: caller, after: nil, limit: 100).items
-        var notice = ""
+        var notice = query.revoked.map { HTML.notice("Key \($0) revoked: it no longer authenticates.") } ?? ""
         if let (key, secret) = created {
             notice = """
                 <section class="created" aria-live="polite"><h2>Key created: \(HTML.escape(key.name))</h2>
@@ -41,18 +88,29 @@ extension DashboardController {
         }
         var rows = ""
         for key in keys {
-            let state = key.revokedAt != nil ? "revoked" : (key.spentAt != nil ? "spent" : "active")
-            let revoke = state == "active" ? HTML.postButton("/keys/\(key.id)/revoke", "Revoke", csrf: session.csrfToken) : ""
+            let state = Self.state(of: key, at: now)
+            let revoke = state == "revoked" ? "" : HTML.confirmedAction(
+                "/keys/\(key.id)/revoke", "Revoke", expected: key.name,
+                consequence: "Every request with this key is refused from now on; this cannot be undone.", csrf: session.csrfToken)
+            let issuedTo = key.userID.map { "issued to " + (emails[$0] ?? $0) } ?? (key.createdBy == "bootstrap" ? "the bootstrap key" : "issued to nobody")
+            let lastUse = key.lastUsedAt.map { Timestamp.format($0) + (key.lastUsedIP.map { " from " + $0 } ?? "") } ?? "never"
             rows += """
-                <tr><td><strong>\(HTML.escape(key.name))</strong><br><span class="muted">\(HTML.escape(key.id)) · \(HTML.escape(key.hint))</span></td>
-                <td>\(HTML.escape(key.scopes.map(\.rawValue).sorted().joined(separator: ", ")))</td><td>\(state)</td><td>\(revoke)</td></tr>
+                <tr class="key-\(state)"><td><strong>\(HTML.escape(key.name))</strong><br><span class="muted">\(HTML.escape(key.id)) · \(HTML.escape(key.hint)) · \(HTML.escape(issuedTo))</span></td>
+                <td>\(HTML.escape(key.scopes.map(\.rawValue).sorted().joined(separator: ", ")))</td>
+                <td class="optional">\(HTML.escape(Self.restrictions(of: key)))</td>
+                <td class="optional">\(key.expiresAt.map { HTML.escape(Timestamp.format($0)) } ?? "never")</td>
+                <td class="optional">\(HTML.escape(lastUse))</td>
+                <td>\(state)</td><td>\(revoke)</td></tr>
                 """
         }
+        let toggle = query.all ? #"<p><a href="/keys">Hide keys no longer usable</a></p>"#
+            : hidden > 0 ? #"<p><a href="/keys?all=1">Show revoked, spent and expired keys (\#(hidden))</a></p>"# : ""
         let scopeBoxes = Scope.allCases.map { HTML.checkbox(name: "scope", value: $0.rawValue, label: $0.rawValue) }.joined()
         let tokenBoxes = tokens.map { HTML.checkbox(name: "token", value: $0.slug, label: $0.slug) }.joined()
         let body = """
             \(notice)\(HTML.error(error))
-            <table><thead><tr><th>Key</th><th>Scopes</th><th>State</th><th></th></tr></thead><tbody>\(rows)</tbody></table>
+            <table><thead><tr><th>Key</th><th>Scopes</th><th class="optional">Restrictions</th><th class="optional">Expires</th><th class="optional">Last used</th><th>State</th><th></th></tr></thead><tbody>\(rows)</tbody></table>
+            \(toggle)
             <h2>Create a key</h2>
             <form method="post" action="/keys">
             \(HTML.csrf(session.csrfToken))

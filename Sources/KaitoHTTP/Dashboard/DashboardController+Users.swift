@@ -8,7 +8,10 @@ import KaitoCore
 extension DashboardController {
     func registerUsers(on router: RouterGroup<KaitoRequestContext>) {
         router.get("/users") { request, context in
-            try await signedIn(request, context, scope: .orgAdmin) { caller, session in try await usersPage(caller, session, error: nil) }
+            let removed = request.uri.queryParameters["removed"].map { "User \($0.prefix(200)) removed; their sessions ended and their keys are revoked." }
+            return try await signedIn(request, context, scope: .orgAdmin) { caller, session in
+                try await usersPage(caller, session, notice: removed, error: nil)
+            }
         }
         router.post("/users") { request, context in
             try await signedInForm(request, context, scope: .orgAdmin) { caller, session, form in
@@ -44,11 +47,15 @@ extension DashboardController {
         }
         router.post("/users/{id}/remove") { request, context in
             let id = context.parameters.get("id") ?? ""
-            return try await signedInForm(request, context, scope: .orgAdmin) { caller, session, _ in
+            return try await signedInForm(request, context, scope: .orgAdmin) { caller, session, form in
                 do {
+                    let (user, _) = try await organizations.grants(userID: id, by: caller)
+                    try Self.confirmed(form, user.email)
                     try await organizations.removeUser(id: id, by: caller)
-                    return HTML.redirect("/users")
-                } catch let error as KaitoError {
+                    var components = URLComponents()
+                    components.queryItems = [URLQueryItem(name: "removed", value: user.email)]
+                    return HTML.redirect("/users?" + (components.percentEncodedQuery ?? ""))
+                } catch let error as KaitoError where error.code != .notFound {
                     return try await userPage(id, caller, session, notice: nil, error: error.pageMessage, status: ProblemTable.status(for: error.code))
                 }
             }
@@ -72,7 +79,9 @@ extension DashboardController {
         }
     }
 
-    func usersPage(_ caller: Caller, _ session: DashboardSession, error: String?, status: HTTPResponse.Status = .ok) async throws -> Response {
+    func usersPage(
+        _ caller: Caller, _ session: DashboardSession, notice: String? = nil, error: String?, status: HTTPResponse.Status = .ok
+    ) async throws -> Response {
         let users = try await organizations.users(by: caller, after: nil, limit: 200).items
         let rows = users.map { user -> String in
             """
@@ -84,7 +93,7 @@ extension DashboardController {
             #"<option value="\#(role.rawValue)"\#(role == .member ? " selected" : "")>\#(role.rawValue)</option>"#
         }.joined()
         let body = """
-            \(HTML.error(error))
+            \(HTML.notice(notice))\(HTML.error(error))
             <table><thead><tr><th>User</th><th>Role</th><th class="optional">Added (UTC)</th></tr></thead><tbody>\(rows)</tbody></table>
             <h2>Add a user</h2>
             <p class="muted">Members see only the tokens granted to them; owners and admins see everything. Set the new user's password on their page.</p>
@@ -132,11 +141,8 @@ extension DashboardController {
             <p><button type="submit">Set password</button></p>
             </form>
             <h2>Remove</h2>
-            <form method="post" action="\(action)/remove">
-            \(HTML.csrf(session.csrfToken))
-            <p>Removing the user ends their sessions and revokes every key issued to them.</p>
-            <p><button class="danger" type="submit">Remove user</button></p>
-            </form>
+            \(HTML.confirmedAction("/users/\(user.id)/remove", "Remove user", expected: user.email,
+                consequence: "Removing the user ends their sessions and revokes every key issued to them.", csrf: session.csrfToken))
             """
         return HTML.response(HTML.page("User", signedIn: Self.navigation(caller, session), body), status: status)
     }

@@ -8,7 +8,10 @@ import KaitoCore
 extension DashboardController {
     func registerWebhooks(on router: RouterGroup<KaitoRequestContext>) {
         router.get("/webhooks") { request, context in
-            try await signedIn(request, context, scope: .orgAdmin) { caller, session in try await webhooksPage(caller, session, error: nil) }
+            let deleted = request.uri.queryParameters["deleted"].map { "Endpoint \($0.prefix(300)) deleted." }
+            return try await signedIn(request, context, scope: .orgAdmin) { caller, session in
+                try await webhooksPage(caller, session, notice: deleted, error: nil)
+            }
         }
         router.post("/webhooks") { request, context in
             try await signedInForm(request, context, scope: .orgAdmin) { caller, session, form in
@@ -31,7 +34,7 @@ extension DashboardController {
             let id = context.parameters.get("id") ?? ""
             let action = context.parameters.get("action") ?? ""
             return try await signedInForm(request, context, scope: .orgAdmin) { caller, session, form in
-                try await webhookAction(id, action, caller, session)
+                try await webhookAction(id, action, form: form, caller, session)
             }
         }
         router.post("/webhooks/{id}/deliveries/{delivery}/retry") { request, context in
@@ -43,7 +46,9 @@ extension DashboardController {
         }
     }
 
-    func webhooksPage(_ caller: Caller, _ session: DashboardSession, error: String?, status: HTTPResponse.Status = .ok) async throws -> Response {
+    func webhooksPage(
+        _ caller: Caller, _ session: DashboardSession, notice: String? = nil, error: String?, status: HTTPResponse.Status = .ok
+    ) async throws -> Response {
         let endpoints = try await webhooks.list(by: caller, after: nil, limit: 100).items
         let rows = endpoints.map { endpoint -> String in
             """
@@ -54,7 +59,7 @@ extension DashboardController {
         }.joined()
         let topics = WebhookTopic.allCases.map { HTML.checkbox(name: "topic", value: $0.rawValue, label: $0.rawValue) }.joined()
         let body = """
-            \(HTML.error(error))
+            \(HTML.notice(notice))\(HTML.error(error))
             \(endpoints.isEmpty ? #"<p class="muted">No endpoints yet.</p>"# : #"<table><thead><tr><th>Endpoint</th><th class="optional">Receives</th><th>State</th></tr></thead><tbody>\#(rows)</tbody></table>"#)
             <h2>Register an endpoint</h2>
             <p class="muted">Deliveries are signed as Standard Webhooks; the secret is shown once, after registering.</p>
@@ -103,14 +108,18 @@ extension DashboardController {
             <p><strong>\(HTML.escape(endpoint.url))</strong>\(endpoint.description.map { " · " + HTML.escape($0) } ?? "")<br>
             <span class="muted">\(HTML.escape(endpoint.id)) · receives \(HTML.escape(Self.subscriptions(endpoint))) · \(Self.state(endpoint))</span></p>
             <p>\(button("test", "Send a test delivery")) \(button("rotate-secret", "Rotate secret"))
-            \(endpoint.disabledAt == nil ? button("disable", "Disable") : button("enable", "Enable")) \(button("delete", "Delete", danger: true))</p>
+            \(endpoint.disabledAt == nil ? button("disable", "Disable") : button("enable", "Enable"))</p>
+            \(HTML.confirmedAction("/webhooks/\(endpoint.id)/delete", "Delete endpoint", expected: Self.confirmation(endpoint),
+                consequence: "The endpoint, its secret and its delivery log are deleted; nothing more is sent to it.", csrf: session.csrfToken))
             <h2>Deliveries</h2>
             \(deliveries.isEmpty ? #"<p class="muted">No deliveries yet.</p>"# : #"<table><thead><tr><th>Delivery</th><th>Type</th><th>Status</th><th class="optional">Attempts</th><th></th></tr></thead><tbody>\#(rows)</tbody></table>"#)
             """
         return HTML.response(HTML.page("Webhook", signedIn: Self.navigation(caller, session), body), status: status)
     }
 
-    func webhookAction(_ id: String, _ action: String, delivery: String? = nil, _ caller: Caller, _ session: DashboardSession) async throws -> Response {
+    func webhookAction(
+        _ id: String, _ action: String, delivery: String? = nil, form: FormBody? = nil, _ caller: Caller, _ session: DashboardSession
+    ) async throws -> Response {
         var secret: WebhookSecret?
         let notice: String
         do {
@@ -128,8 +137,12 @@ extension DashboardController {
                 _ = try await webhooks.update(id: id, WebhookService.Draft(enabled: action == "enable"), by: caller)
                 notice = action == "enable" ? "Endpoint enabled." : "Endpoint disabled."
             case "delete":
+                let endpoint = try await webhooks.get(id: id, by: caller)
+                try Self.confirmed(form ?? FormBody(fields: []), Self.confirmation(endpoint))
                 try await webhooks.delete(id: id, by: caller)
-                return HTML.redirect("/webhooks")
+                var components = URLComponents()
+                components.queryItems = [URLQueryItem(name: "deleted", value: endpoint.url)]
+                return HTML.redirect("/webhooks?" + (components.percentEncodedQuery ?? ""))
             default:
                 throw KaitoError.notFound("The action")
             }
@@ -137,6 +150,11 @@ extension DashboardController {
             return try await webhookPage(id, caller, session, error: error.pageMessage, status: ProblemTable.status(for: error.code))
         }
         return try await webhookPage(id, caller, session, secret: secret, notice: notice)
+    }
+
+    /// What deleting an endpoint asks to be typed: its URL's host.
+    static func confirmation(_ endpoint: WebhookEndpoint) -> String {
+        URLComponents(string: endpoint.url)?.host ?? endpoint.url
     }
 
     static func subscriptions(_ endpoint: WebhookEndpoint) -> String {

@@ -371,6 +371,14 @@ struct DashboardController {
 
     // MARK: Helpers
 
+    /// Whether a destructive form carries `expected` typed in its `confirm` field (`HTML.confirmedAction`).
+    /// - Throws: `validation_failed` naming what to type, so that nothing changes.
+    static func confirmed(_ form: FormBody, _ expected: String) throws {
+        guard form.first("confirm")?.trimmingCharacters(in: .whitespaces) == expected else {
+            throw KaitoError.validation("confirm", "type \(expected) to confirm")
+        }
+    }
+
     static func form(_ request: Request) async throws -> FormBody {
         try await FormBody.read(request, limit: formLimit)
     }
@@ -392,7 +400,24 @@ struct DashboardController {
 extension KaitoError {
     /// A refusal as one line for a page: the field errors, or the detail.
     var pageMessage: String {
-        fieldErrors.isEmpty ? detail : fieldErrors.map { "\($0.field): \($0.message)" }.joined(separator: "; ")
+        fieldErrors.isEmpty ? detail : fieldErrors.map { "\(Self.label($0.field)): \($0.message)" }.joined(separator: "; ")
+    }
+
+    /// A field of the API's validation errors as its form calls it: `allowed_cidrs[2]` is "Allowed networks, line 3".
+    static func label(_ field: String) -> String {
+        var name = Substring(field)
+        var line = ""
+        if let open = field.firstIndex(of: "["), field.hasSuffix("]"), let index = Int(field[field.index(after: open)..<field.index(before: field.endIndex)]) {
+            name = field[..<open]
+            line = ", line \(index + 1)"
+        }
+        let labels: [Substring: String] = [
+            "allowed_cidrs": "Allowed networks", "expires_at": "Expires at", "scopes": "Scopes", "token_slugs": "Tokens",
+            "otpauth_uri": "otpauth:// URI", "phone_number": "Phone number", "url": "URL", "audit_actions": "Audit actions",
+            "confirm": "Confirmation", "rate_limits.code": "Code requests", "rate_limits.read": "Other reads", "rate_limits.write": "Writes",
+        ]
+        let words = labels[name] ?? name.replacingOccurrences(of: "_", with: " ")
+        return words.prefix(1).uppercased() + words.dropFirst() + line
     }
 }
 

@@ -72,6 +72,19 @@ enum HTML {
         #"<form method="post" action="\#(escape(action))" class="inline">\#(csrf(token))<button\#(danger ? #" class="danger""# : "") type="submit">\#(escape(label))</button></form>"#
     }
 
+    /// A destructive action behind a disclosure (the first step) whose form asks for `expected` to be typed (the
+    /// second): `DashboardController.confirmed` checks it.
+    static func confirmedAction(_ action: String, _ label: String, expected: String, consequence: String, csrf token: String) -> String {
+        let id = "confirm-" + String(action.unicodeScalars.filter { CharacterSet.alphanumerics.contains($0) }.prefix(60))
+        return """
+            <details class="confirm"><summary>\(escape(label))…</summary><form method="post" action="\(escape(action))">\(csrf(token))
+            <p>\(escape(consequence))</p>
+            <label for="\(escape(id))">Type <code>\(escape(expected))</code> to confirm</label>
+            <input type="text" id="\(escape(id))" name="confirm" required autocomplete="off" spellcheck="false">
+            <p><button class="danger" type="submit">\(escape(label))</button></p></form></details>
+            """
+    }
+
     /// Headers of every dashboard page: no caching, no framing, no inline script, no referrer.
     static let headers: HTTPFields = [
         .contentType: "text/html; charset=utf-8",
