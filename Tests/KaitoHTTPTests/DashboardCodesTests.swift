@@ -287,3 +287,42 @@ struct DashboardTokensTests {
         }
     }
 }
+
+/// What the pages say, in a person's words, and when, in the reader's zone.
+@Suite("Dashboard: words and times")
+struct DashboardWordsTests {
+    typealias Browser = DashboardTests.Browser
+
+    @Test("A member is told what their role may do; a wrong second-factor code is named as such; times are instants the page localises; an expiry typed in the reader's zone is stored as the instant meant")
+    func wordsAndTimes() async throws {
+        try await DashboardCodesTests.withAlice { test, client, alice, clock, _ in
+            _ = try await DashboardTests.user(test, "bob@example.com", role: "member")
+            let bob = Browser(client)
+            _ = try await bob.get("/login")
+            _ = try await bob.post("/login", [("organization", "default"), ("email", "bob@example.com"), ("password", DashboardTests.password)])
+            _ = try await bob.get("/login/second-factor")
+            let wrong = try await bob.post("/login/second-factor", [("code", "000000")])
+            #expect(wrong.status == .unauthorized && wrong.text.contains("That code was not accepted"), "\(wrong.text.prefix(600))")
+            #expect(!wrong.text.contains("password"), "the password was right: the page does not say it may be wrong")
+            clock.advance(by: 30)
+            let member = Browser(client)
+            try await DashboardTests.signIn(member, "bob@example.com", clock: clock)
+            let refused = try await member.get("/keys")
+            #expect(refused.status == .forbidden && refused.text.contains("your role is member") && !refused.text.contains("org:admin"))
+
+            // An expiry typed as 05:04 by a reader two hours east of UTC: the script sends the instant, 03:04:05Z.
+            _ = try await alice.get("/keys")
+            let made = try await alice.post("/keys", [("name", "zoned"), ("scope", "tokens:read"), ("expires_at", "2030-01-02T05:04"),
+                                                      ("expires_at_utc", "2030-01-02T03:04:05Z")])
+            #expect(made.status == .created, "\(made.text.prefix(400))")
+            let without = try await alice.post("/keys", [("name", "plain"), ("scope", "tokens:read"), ("expires_at", "2030-01-02T05:04")])
+            #expect(without.status == .created, "without the script the field is UTC")
+            let keys = try await client.send(.get, "/v1/keys?limit=100", key: test.adminKey).decode(ListResponse<KeyResponse>.self).data
+            #expect(keys.first { $0.name == "zoned" }?.expiresAt == "2030-01-02T03:04:05Z")
+            #expect(keys.first { $0.name == "plain" }?.expiresAt == "2030-01-02T05:04:00Z")
+            let page = try await alice.get("/keys")
+            #expect(page.text.contains(#"<time datetime="2030-01-02T03:04:05Z" title="2030-01-02T03:04:05Z">"#))
+            #expect(page.text.contains(#"data-utc="expires-utc""#))
+        }
+    }
+}

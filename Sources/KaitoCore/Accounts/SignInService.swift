@@ -43,6 +43,15 @@ public struct SignInService: Sendable {
     }
 
     static let failure = KaitoError(.signInFailed, "The organisation, email, password or code is wrong, or the account is locked for a while.")
+    /// After the password (the user is known by then): what was wrong with the code, in words.
+    static let codeFailure = KaitoError(
+        .signInFailed, "That code was not accepted. Enter the code your authenticator app shows now (each code works once); five wrong codes lock the account for 15 minutes.")
+    static let lockedFailure = KaitoError(
+        .signInFailed, "The account is locked for 15 minutes after too many wrong passwords or codes; an owner or admin can lift it by setting you a new password.")
+
+    static func failure(for reason: String) -> KaitoError {
+        reason == "locked" ? lockedFailure : reason.hasPrefix("wrong") || reason == "replayed code" ? codeFailure : failure
+    }
 
     // MARK: Password
 
@@ -156,7 +165,7 @@ public struct SignInService: Sendable {
             return Step(token: next, session: session)
         case .refused(let user, let reason):
             try await recordRefusal(user, reason: reason, address: address, origin: origin, at: now, countAttempt: reason != "locked")
-            throw Self.failure
+            throw Self.failure(for: reason)
         case .unknown:
             throw Self.failure
         }
@@ -177,7 +186,7 @@ public struct SignInService: Sendable {
         }
         if let refusal {
             try await recordRefusal(user, reason: refusal, address: address, origin: origin, at: now, countAttempt: refusal.hasPrefix("wrong"))
-            throw Self.failure
+            throw Self.failure(for: refusal)
         }
     }
 

@@ -57,7 +57,7 @@ extension DashboardController {
             let actor = event.actor.name.map { "\(event.actor.type) \($0)" } ?? "\(event.actor.type) \(event.actor.id)"
             let target = event.target.map { "\($0.type) \($0.id)" } ?? ""
             return """
-                <tr\(event.flagged ? #" class="flagged""# : "")><td class="optional">\(event.seq)</td><td>\(HTML.escape(Timestamp.format(event.at)))</td>
+                <tr\(event.flagged ? #" class="flagged""# : "")><td class="optional">\(event.seq)</td><td>\(HTML.time(event.at))</td>
                 <td><strong>\(HTML.escape(event.action.rawValue))</strong>\(event.flagged ? " ⚑" : "")</td><td>\(HTML.escape(actor))</td>
                 <td>\(HTML.escape(target))</td><td>\(HTML.escape(event.outcome.rawValue))\(event.reason.map { "<br><span class=\"muted\">\(HTML.escape($0))</span>" } ?? "")</td>
                 <td class="optional">\(HTML.escape(event.ip ?? ""))</td></tr>
@@ -91,7 +91,7 @@ extension DashboardController {
         let body = """
             \(HTML.error(error))
             <p>Organisation <strong>\(HTML.escape(organization.name))</strong>: plan <strong id="plan">\(HTML.escape(organization.plan.rawValue))</strong>,
-            subscription \(HTML.escape(organization.subscriptionStatus ?? "none"))\(organization.currentPeriodEnd.map { ", current period until " + HTML.escape(Timestamp.format($0)) } ?? "").</p>
+            subscription \(HTML.escape(organization.subscriptionStatus ?? "none"))\(organization.currentPeriodEnd.map { ", current period until " + HTML.time($0) } ?? "").</p>
             <form method="post" action="/billing">
             \(HTML.csrf(session.csrfToken))
             <fieldset><legend>Change the plan (at once)</legend>\(choices)</fieldset>

@@ -93,13 +93,13 @@ extension DashboardController {
                 "/keys/\(key.id)/revoke", "Revoke", expected: key.name,
                 consequence: "Every request with this key is refused from now on; this cannot be undone.", csrf: session.csrfToken)
             let issuedTo = key.userID.map { "issued to " + (emails[$0] ?? $0) } ?? (key.createdBy == "bootstrap" ? "the bootstrap key" : "issued to nobody")
-            let lastUse = key.lastUsedAt.map { Timestamp.format($0) + (key.lastUsedIP.map { " from " + $0 } ?? "") } ?? "never"
+            let lastUse = key.lastUsedAt.map { HTML.time($0) + (key.lastUsedIP.map { " from " + HTML.escape($0) } ?? "") } ?? "never"
             rows += """
                 <tr class="key-\(state)"><td><strong>\(HTML.escape(key.name))</strong><br><span class="muted">\(HTML.escape(key.id)) · \(HTML.escape(key.hint)) · \(HTML.escape(issuedTo))</span></td>
                 <td>\(HTML.escape(key.scopes.map(\.rawValue).sorted().joined(separator: ", ")))</td>
                 <td class="optional">\(HTML.escape(Self.restrictions(of: key)))</td>
-                <td class="optional">\(key.expiresAt.map { HTML.escape(Timestamp.format($0)) } ?? "never")</td>
-                <td class="optional">\(HTML.escape(lastUse))</td>
+                <td class="optional">\(key.expiresAt.map { HTML.time($0) } ?? "never")</td>
+                <td class="optional">\(lastUse)</td>
                 <td>\(state)</td><td>\(revoke)</td></tr>
                 """
         }
@@ -118,7 +118,8 @@ extension DashboardController {
             <fieldset><legend>Scopes</legend>\(scopeBoxes)</fieldset>
             <fieldset><legend>Restrictions (optional)</legend>
             <label for="cidrs">Allowed networks (CIDRs, one per line)</label><textarea id="cidrs" name="allowed_cidrs" rows="2" cols="40"></textarea>
-            <label for="expires">Expires at (UTC)</label><input type="datetime-local" id="expires" name="expires_at">
+            <label for="expires">Expires at (UTC)</label><input type="datetime-local" id="expires" name="expires_at" data-utc="expires-utc">
+            <input type="hidden" id="expires-utc" name="expires_at_utc">
             <label class="inline"><input type="checkbox" name="single_use" value="true"> Single use</label>
             \(tokens.isEmpty ? "" : "<p>Only these tokens (none ticked: every token)</p>" + tokenBoxes)
             <p>Requests per minute instead of the defaults (plan Enterprise; empty: the default)</p>
@@ -136,8 +137,9 @@ extension DashboardController {
         // One per line, as browsers send a textarea: CRLF, which Swift reads as one Character (neither "\r" nor "\n").
         let cidrs = (form.first("allowed_cidrs") ?? "").split(whereSeparator: { $0.isNewline || $0 == "," })
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        // datetime-local has no zone: the form says UTC.
-        let expires = form.first("expires_at").flatMap { $0.isEmpty ? nil : ($0.count == 16 ? $0 + ":00Z" : $0 + "Z") }
+        // datetime-local has no zone: the page's script sends the instant the reader meant in their own zone
+        // (`expires_at_utc`); without the script, the form says UTC.
+        let expires = form.filled("expires_at_utc") ?? form.first("expires_at").flatMap { $0.isEmpty ? nil : ($0.count == 16 ? $0 + ":00Z" : $0 + "Z") }
         let slugs = form.all("token")
         // An empty field keeps the default; anything but a number is refused by the draft's range check.
         func limit(_ name: String) -> Int? { form.filled(name).map { Int($0.trimmingCharacters(in: .whitespaces)) ?? -1 } }

@@ -21,7 +21,7 @@ extension DashboardController {
         let number = Dictionary(inboxes.map { ($0.id, $0.phoneNumber) }, uniquingKeysWith: { first, _ in first })
         let rows = messages.map { message -> String in
             """
-            <tr><td>\(HTML.escape(Timestamp.format(message.receivedAt)))</td><td>\(HTML.escape(message.from))</td>
+            <tr><td>\(HTML.time(message.receivedAt))</td><td>\(HTML.escape(message.from))</td>
             <td class="optional">\(HTML.escape(number[message.inboxID] ?? message.to))</td>
             <td>\(message.code.map { #"<span class="code">\#(HTML.escape($0))</span><br>"# } ?? "")\(HTML.escape(message.body))</td></tr>
             """

@@ -86,7 +86,7 @@ extension DashboardController {
         let rows = users.map { user -> String in
             """
             <tr><td><a href="/users/\(HTML.escape(user.id))"><strong>\(HTML.escape(user.email))</strong></a>\(user.name.map { "<br><span class=\"muted\">\(HTML.escape($0))</span>" } ?? "")</td>
-            <td>\(user.role.rawValue)</td><td class="optional">\(HTML.escape(Timestamp.format(user.createdAt)))</td></tr>
+            <td>\(user.role.rawValue)</td><td class="optional">\(HTML.time(user.createdAt))</td></tr>
             """
         }.joined()
         let roles = OrgUser.Role.allCases.map { role -> String in

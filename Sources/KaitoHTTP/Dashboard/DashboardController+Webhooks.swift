@@ -97,7 +97,7 @@ extension DashboardController {
                 return "#\(attempt.number) \(Timestamp.format(attempt.at)): \(result), \(attempt.latencyMilliseconds) ms"
             }
             return """
-                <tr><td><code>\(HTML.escape(delivery.id))</code><br><span class="muted">\(HTML.escape(Timestamp.format(delivery.createdAt)))</span></td>
+                <tr><td><code>\(HTML.escape(delivery.id))</code><br><span class="muted">\(HTML.time(delivery.createdAt))</span></td>
                 <td>\(HTML.escape(delivery.type))</td><td>\(HTML.escape(delivery.status.rawValue))</td>
                 <td class="optional">\(tried.isEmpty ? "—" : tried.map(HTML.escape).joined(separator: "<br>"))</td>
                 <td>\(button("deliveries/\(delivery.id)/retry", "Retry"))</td></tr>
@@ -165,6 +165,6 @@ extension DashboardController {
 
     static func state(_ endpoint: WebhookEndpoint) -> String {
         guard let disabled = endpoint.disabledAt else { return endpoint.failingSince == nil ? "enabled" : "failing" }
-        return "disabled \(HTML.escape(Timestamp.format(disabled)))\(endpoint.disabledReason.map { " (" + HTML.escape($0) + ")" } ?? "")"
+        return "disabled \(HTML.time(disabled))\(endpoint.disabledReason.map { " (" + HTML.escape($0) + ")" } ?? "")"
     }
 }

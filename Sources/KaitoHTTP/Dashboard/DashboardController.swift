@@ -193,7 +193,12 @@ struct DashboardController {
             return try await body(caller, session)
         } catch let error as KaitoError {
             let status = ProblemTable.status(for: error.code)
-            return HTML.response(HTML.page(ProblemTable.title(for: error.code), signedIn: Self.navigation(caller, session), HTML.error(error.detail)), status: status)
+            var message = error.detail
+            if error.code == .insufficientScope, let role = caller.user?.role, role == .member {
+                // In a person's words, not a key's: what their role may do, and who can do the rest.
+                message = "This is for the organisation's owners and admins; your role is \(role.rawValue). Ask one of them if you need it."
+            }
+            return HTML.response(HTML.page(ProblemTable.title(for: error.code), signedIn: Self.navigation(caller, session), HTML.error(message)), status: status)
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import KaitoCore
 
 /// Server-rendered HTML: every value goes through `escape`, and pages share one layout, one stylesheet and one
 /// script, served from the same origin (the Content-Security-Policy allows nothing inline).
@@ -52,6 +53,12 @@ enum HTML {
     static func notice(_ message: String?) -> String {
         guard let message else { return "" }
         return #"<p class="notice" role="status">\#(escape(message))</p>"#
+    }
+
+    /// An instant: UTC in the page (and on hover), which the page's script turns into the reader's local time.
+    static func time(_ date: Date) -> String {
+        let utc = escape(Timestamp.format(date))
+        return #"<time datetime="\#(utc)" title="\#(utc)">\#(utc)</time>"#
     }
 
     /// A form's CSRF field (every form carries the session's token).
@@ -222,6 +229,20 @@ enum HTML {
           document.addEventListener('visibilitychange', function () { if (!document.hidden) { draw(); } });
           window.addEventListener('pageshow', draw);
         })();
+        // Times in the reader's zone; the UTC instant stays in the title (shown on hover).
+        document.querySelectorAll('time[datetime]').forEach(function (element) {
+          var date = new Date(element.getAttribute('datetime'));
+          if (!isNaN(date)) { element.textContent = date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' }); element.title = element.getAttribute('datetime') + ' (UTC)'; }
+        });
+        // A datetime-local field is the reader's local time: the form also sends the instant it means.
+        document.querySelectorAll('input[type=datetime-local][data-utc]').forEach(function (input) {
+          var utc = document.getElementById(input.dataset.utc), label = document.querySelector('label[for="' + input.id + '"]');
+          if (label) { label.textContent = label.textContent.replace('(UTC)', '(your time, ' + Intl.DateTimeFormat().resolvedOptions().timeZone + ')'); }
+          input.form.addEventListener('submit', function () {
+            var date = input.value ? new Date(input.value) : null;
+            utc.value = date && !isNaN(date) ? date.toISOString().replace(/\\.\\d+Z$/, 'Z') : '';
+          });
+        });
         document.querySelectorAll('button[data-copy]').forEach(function (button) {
           button.addEventListener('click', function () {
             var target = document.getElementById(button.dataset.copy), text = target.textContent.trim();
