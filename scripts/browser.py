@@ -86,6 +86,13 @@ def fresh_code(totp, last=None):
         time.sleep(remaining + 0.2)
 
 
+def fits(driver, base, path):
+    """The page at `path` is no wider than the window: nothing to scroll sideways."""
+    driver.get(base + path)
+    wide, window = driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+    check(wide <= window, f"{path} is {wide} px wide in a {window} px window")
+
+
 def code_reads(base, auditor):
     """How many token.code.read events the audit log holds."""
     return len(call(base, "GET", "/v1/audit?action=token.code.read&limit=100", auditor)["data"])
@@ -243,16 +250,24 @@ def scenario(binary, base, data_dir, env, screenshots, drivers):
     check(not member.find_elements(By.ID, "code-github-bot"), "the member does not see github-bot, not granted")
     check(not member.find_elements(By.LINK_TEXT, "Users"), "a member has no users page")
 
+    # Every page fits a phone's width (no sideways scrolling), and the audit log a laptop's.
+    fits(driver, base, "/audit")
+    phone = browser_sized(390, 844)
+    phone.get(base + "/login")
+    phone.find_element(By.ID, "email").send_keys("alice@example.com")
+    phone.find_element(By.ID, "password").send_keys(PASSWORD)
+    phone.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    phone.find_element(By.ID, "code").send_keys(fresh_code(totp, last=totp.now()))
+    phone.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
+    at(phone, base + "/tokens", "phone sign-in: ")
     if screenshots:
-        driver = browser_sized(390, 844)  # a phone
-        driver.get(base + "/login")
-        driver.find_element(By.ID, "email").send_keys("alice@example.com")
-        driver.find_element(By.ID, "password").send_keys(PASSWORD)
-        driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-        driver.find_element(By.ID, "code").send_keys(fresh_code(totp, last=totp.now()))
-        driver.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
-        at(driver, base + "/tokens", "phone sign-in: ")
-        driver.save_screenshot(os.path.join(screenshots, "tokens-phone.png"))
+        phone.save_screenshot(os.path.join(screenshots, "tokens-phone.png"))
+    for path in ["/tokens", "/tokens/aws-prod", "/messages", "/keys", "/inboxes", "/webhooks", "/webhooks/" + hook, "/users", "/audit",
+                 "/billing", "/account"]:
+        fits(phone, base, path)
+    current = phone.find_elements(By.CSS_SELECTOR, "header nav a[aria-current=page]")
+    check([link.get_attribute("href") for link in current] == [base + "/account"],
+          f"the current page is marked: {[link.get_attribute('href') for link in current]}")
     print("browser test: signed in with the second factor, created a key, fetched a code with it, granted a member one token,"
           " registered a webhook")
 

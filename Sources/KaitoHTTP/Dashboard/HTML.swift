@@ -152,7 +152,24 @@ enum HTML {
         form.search { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; margin: 0 0 1rem; }
         form.search input { flex: 1 1 14rem; }
         dl { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; } dd { margin: 0; }
-        @media (max-width: 40rem) { th.optional, td.optional { display: none; } }
+        td, th { overflow-wrap: anywhere; }
+        code { overflow-wrap: anywhere; }
+        nav a[aria-current=page] { font-weight: 700; text-decoration-thickness: 3px; }
+        @media (max-width: 40rem) {
+          th.optional, td.optional { display: none; }
+          header { padding: .4rem .75rem; gap: .25rem .75rem; font-size: .9rem; }
+          header nav { flex-wrap: nowrap; overflow-x: auto; max-width: 100%; gap: .6rem; white-space: nowrap; }
+          main { padding: .5rem .75rem; }
+          h1 { font-size: 1.4rem; margin: .5rem 0; }
+          /* Tables become cards: one block per row, its cells stacked. */
+          table, thead, tbody, tr, td { display: block; width: 100%; }
+          thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+          tr { border: 1px solid #8884; border-radius: 6px; margin: 0 0 .75rem; padding: .25rem .5rem; }
+          td { border: 0; padding: .25rem 0; }
+          .code { font-size: 1.3rem; letter-spacing: .08em; }
+          fieldset { min-width: 0; }
+          input, textarea, select { max-width: 100%; }
+        }
         """
 
     /// The tokens page's countdowns and refresh, and the copy buttons.
@@ -242,6 +259,11 @@ enum HTML {
             var date = input.value ? new Date(input.value) : null;
             utc.value = date && !isNaN(date) ? date.toISOString().replace(/\\.\\d+Z$/, 'Z') : '';
           });
+        });
+        // The current page, marked in the navigation.
+        document.querySelectorAll('header nav a[href^="/"]').forEach(function (link) {
+          var href = link.getAttribute('href');
+          if (location.pathname === href || location.pathname.indexOf(href + '/') === 0) { link.setAttribute('aria-current', 'page'); }
         });
         document.querySelectorAll('button[data-copy]').forEach(function (button) {
           button.addEventListener('click', function () {
