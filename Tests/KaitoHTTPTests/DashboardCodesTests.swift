@@ -183,6 +183,12 @@ struct DashboardCodesTests {
 struct DashboardTokensTests {
     typealias Browser = DashboardTests.Browser
 
+    /// The slugs of a page's ticked token checkboxes.
+    static func checked(_ text: String) -> [String] {
+        let regex = try! NSRegularExpression(pattern: #"name="token" value="([^"]+)" checked"#)
+        return regex.matches(in: text, range: NSRange(text.startIndex..., in: text)).map { String(text[Range($0.range(at: 1), in: text)!]) }
+    }
+
     static func rows(_ text: String) -> [String] {
         let regex = try! NSRegularExpression(pattern: #"<tr data-slug="([^"]+)">"#)
         return regex.matches(in: text, range: NSRange(text.startIndex..., in: text)).map { String(text[Range($0.range(at: 1), in: text)!]) }
@@ -253,7 +259,7 @@ struct DashboardTokensTests {
         }
     }
 
-    @Test("120 tokens: 50 to a page with a link to the next, every token once across the pages, and a search over slug, name, issuer and account")
+    @Test("120 tokens: 50 to a page (and the token pickers of a member's grants and a key past 100 checkboxes) with a link to the next, every token once across the pages, and a search over slug, name, issuer and account")
     func pagesAndSearch() async throws {
         let clock = ManualClock(Date(timeIntervalSince1970: 1_800_000_015))
         try await withTestApp(clock: clock) { test, client in
@@ -278,6 +284,26 @@ struct DashboardTokensTests {
                 next = DashboardTests.Browser.match(#"<a href="([^"]+)" rel="next">"#, in: page.text).map { $0.replacingOccurrences(of: "&amp;", with: "&") }
             }
             #expect(seen.count == 120 && Set(seen).count == 120, "\(seen.count) rows, \(Set(seen).count) distinct")
+
+            // Pickers past their 100 checkboxes: the rest by slug, and a grant no checkbox shows survives a save.
+            let kim = try await DashboardTests.user(test, "kim@example.com", role: "member")
+            _ = try await browser.get("/users/\(kim.id)")
+            #expect(browser.lastBody.contains(#"name="more_tokens""#))
+            let granted = try await browser.post("/users/\(kim.id)/grants", [("token", "t-1"), ("more_tokens", "t-99\r\nt-119")])
+            #expect(granted.status == .ok, "\(granted.text.prefix(300))")
+            let userPage = try await browser.get("/users/\(kim.id)")
+            let boxes = DashboardTokensTests.checked(userPage.text)
+            let unshown = try #require(Browser.match(#"name="more_tokens" rows="3">([^<]*)<"#, in: userPage.text))
+            #expect(Set(boxes + unshown.split(separator: "\n").map(String.init)) == ["t-1", "t-99", "t-119"], "\(boxes) \(unshown)")
+            // Saved again as shown: nothing lost.
+            _ = try await browser.post("/users/\(kim.id)/grants", boxes.map { ("token", $0) } + [("more_tokens", unshown)])
+            let again = try await browser.get("/users/\(kim.id)")
+            #expect(Set(DashboardTokensTests.checked(again.text)) == Set(boxes) && again.text.contains(unshown))
+            _ = try await browser.get("/keys")
+            let bound = try await browser.post("/keys", [("name", "bound"), ("scope", "tokens:code"), ("more_tokens", "t-118")])
+            #expect(bound.status == .created, "\(bound.text.prefix(300))")
+            let keys = try await client.send(.get, "/v1/keys?limit=100", key: test.adminKey).decode(ListResponse<KeyResponse>.self).data
+            #expect(keys.first { $0.name == "bound" }?.tokenSlugs == ["t-118"])
 
             let search = try await browser.get("/tokens?q=T-11")
             #expect(Set(Self.rows(search.text)) == Set(["t-11"] + (110..<120).map { "t-\($0)" }), "\(Self.rows(search.text))")

@@ -46,6 +46,27 @@ extension DashboardController {
         }
     }
 
+    /// Tokens a picker shows as checkboxes; the rest are typed (`moreTokens`).
+    static let pickerSize = 100
+
+    /// Below a token picker's checkboxes: a field for tokens beyond them, by slug, holding those already picked that
+    /// no checkbox shows (so that saving the form keeps them).
+    static func moreTokens(shown: [Token], picked: [String]) -> String {
+        let unshown = picked.filter { slug in !shown.contains { $0.slug == slug } }
+        guard shown.count >= pickerSize || !unshown.isEmpty else { return "" }
+        return """
+            <label for="more-tokens">More tokens, by slug (one per line; the first \(pickerSize) are listed above)</label>
+            <textarea id="more-tokens" name="more_tokens" rows="3">\(HTML.escape(unshown.joined(separator: "\n")))</textarea>
+            """
+    }
+
+    /// The tokens a picker's form names: its checkboxes and its `more_tokens` field, each once.
+    static func pickedTokens(_ form: FormBody) -> [String] {
+        let typed = (form.first("more_tokens") ?? "").split(whereSeparator: { $0.isNewline || $0 == "," || $0 == " " }).map(String.init)
+        var seen = Set<String>()
+        return (form.all("token") + typed).filter { seen.insert($0).inserted }
+    }
+
     /// A key's state as the keys page shows it: `expired` once its expiry has passed, though never revoked.
     static func state(of key: APIKey, at now: Date) -> String {
         if key.revokedAt != nil { return "revoked" }
@@ -77,7 +98,7 @@ extension DashboardController {
         let hidden = allKeys.count - keys.count
         let emails = Dictionary(try await organizations.users(by: caller, after: nil, limit: PageLimits.range.upperBound).items.map { ($0.id, $0.email) },
                                 uniquingKeysWith: { first, _ in first })
-        let tokens = try await self.tokens.list(by: caller, after: nil, limit: 100).items
+        let tokens = try await self.tokens.list(by: caller, after: nil, limit: Self.pickerSize).items
         var notice = query.revoked.map { HTML.notice("Key \($0) revoked: it no longer authenticates.") } ?? ""
         if let (key, secret) = created {
             notice = """
@@ -106,7 +127,7 @@ extension DashboardController {
         let toggle = query.all ? #"<p><a href="/keys">Hide keys no longer usable</a></p>"#
             : hidden > 0 ? #"<p><a href="/keys?all=1">Show revoked, spent and expired keys (\#(hidden))</a></p>"# : ""
         let scopeBoxes = Scope.allCases.map { HTML.checkbox(name: "scope", value: $0.rawValue, label: $0.rawValue) }.joined()
-        let tokenBoxes = tokens.map { HTML.checkbox(name: "token", value: $0.slug, label: $0.slug) }.joined()
+        let tokenBoxes = tokens.map { HTML.checkbox(name: "token", value: $0.slug, label: $0.slug) }.joined() + Self.moreTokens(shown: tokens, picked: [])
         let body = """
             \(notice)\(HTML.error(error))
             <table><thead><tr><th>Key</th><th>Scopes</th><th class="optional">Restrictions</th><th class="optional">Expires</th><th class="optional">Last used</th><th>State</th><th></th></tr></thead><tbody>\(rows)</tbody></table>
@@ -140,7 +161,7 @@ extension DashboardController {
         // datetime-local has no zone: the page's script sends the instant the reader meant in their own zone
         // (`expires_at_utc`); without the script, the form says UTC.
         let expires = form.filled("expires_at_utc") ?? form.first("expires_at").flatMap { $0.isEmpty ? nil : ($0.count == 16 ? $0 + ":00Z" : $0 + "Z") }
-        let slugs = form.all("token")
+        let slugs = Self.pickedTokens(form)
         // An empty field keeps the default; anything but a number is refused by the draft's range check.
         func limit(_ name: String) -> Int? { form.filled(name).map { Int($0.trimmingCharacters(in: .whitespaces)) ?? -1 } }
         let overrides = RateLimitOverrides(code: limit("rate_limit_code"), read: limit("rate_limit_read"), write: limit("rate_limit_write"))

@@ -32,7 +32,7 @@ extension DashboardController {
             let id = context.parameters.get("id") ?? ""
             return try await signedInForm(request, context, scope: .orgAdmin) { caller, session, form in
                 try await userAction(id, caller, session, done: "Token grants saved.") {
-                    _ = try await organizations.setGrants(userID: id, slugs: form.all("token"), by: caller)
+                    _ = try await organizations.setGrants(userID: id, slugs: Self.pickedTokens(form), by: caller)
                 }
             }
         }
@@ -115,10 +115,10 @@ extension DashboardController {
         let action = "/users/\(HTML.escape(user.id))"
         var grants = "<p>\(user.role == .owner ? "An owner" : "An admin") sees every token.</p>"
         if user.role == .member {
-            let tokens = try await self.tokens.list(by: caller, after: nil, limit: 100).items
+            let tokens = try await self.tokens.list(by: caller, after: nil, limit: Self.pickerSize).items
             let boxes = tokens.map { token in
                 HTML.checkbox(name: "token", value: token.slug, label: "\(token.name) (\(token.slug))", checked: granted.contains(token.slug))
-            }.joined()
+            }.joined() + Self.moreTokens(shown: tokens, picked: granted)
             grants = """
                 <form method="post" action="\(action)/grants">
                 \(HTML.csrf(session.csrfToken))
