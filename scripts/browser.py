@@ -250,6 +250,16 @@ def scenario(binary, base, data_dir, env, screenshots, drivers):
     check(not member.find_elements(By.ID, "code-github-bot"), "the member does not see github-bot, not granted")
     check(not member.find_elements(By.LINK_TEXT, "Users"), "a member has no users page")
 
+    # Messages: with an inbox chosen, a new message appears on the open page (no reload), with its code to copy.
+    inbox = call(base, "POST", "/v1/inboxes", admin, {"phone_number": "+15550000001", "provider": "simulator", "label": "Shared phone"})["id"]
+    driver.get(base + "/messages?inbox=" + inbox)
+    driver.execute_script("window.kaitoMarker = 2;")
+    time.sleep(0.5)  # the page's wait is under way
+    call(base, "POST", f"/v1/inboxes/{inbox}/simulate", admin, {"from": "+15559990000", "body": "G-482913 is your Google verification code."})
+    wait_for(lambda: "482913" in driver.find_element(By.ID, "messages").text, "the new message on the open messages page")
+    check(driver.execute_script("return window.kaitoMarker;") == 2, "the message arrived without a reload")
+    check(driver.find_elements(By.CSS_SELECTOR, "#messages button[data-copy]"), "the message's code has a copy button")
+
     # Every page fits a phone's width (no sideways scrolling), and the audit log a laptop's.
     fits(driver, base, "/audit")
     phone = browser_sized(390, 844)
@@ -262,7 +272,7 @@ def scenario(binary, base, data_dir, env, screenshots, drivers):
     at(phone, base + "/tokens", "phone sign-in: ")
     if screenshots:
         phone.save_screenshot(os.path.join(screenshots, "tokens-phone.png"))
-    for path in ["/tokens", "/tokens/aws-prod", "/messages", "/keys", "/inboxes", "/webhooks", "/webhooks/" + hook, "/users", "/audit",
+    for path in ["/tokens", "/tokens/aws-prod", "/messages", "/messages?inbox=" + inbox, "/keys", "/inboxes", "/webhooks", "/webhooks/" + hook, "/users", "/audit",
                  "/billing", "/account"]:
         fits(phone, base, path)
     current = phone.find_elements(By.CSS_SELECTOR, "header nav a[aria-current=page]")

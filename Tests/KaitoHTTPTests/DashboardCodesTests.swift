@@ -314,8 +314,8 @@ struct DashboardTokensTests {
     }
 }
 
-/// What the pages say, in a person's words, and when, in the reader's zone.
-@Suite("Dashboard: words and times")
+/// What the pages say, in a person's words, and when, in the reader's zone; messages as they arrive.
+@Suite("Dashboard: words, times and live messages")
 struct DashboardWordsTests {
     typealias Browser = DashboardTests.Browser
 
@@ -349,6 +349,36 @@ struct DashboardWordsTests {
             let page = try await alice.get("/keys")
             #expect(page.text.contains(#"<time datetime="2030-01-02T03:04:05Z" title="2030-01-02T03:04:05Z">"#))
             #expect(page.text.contains(#"data-utc="expires-utc""#))
+        }
+    }
+
+
+    @Test("One inbox chosen: the page's wait returns the next message (an audited read) with its code; without a session 401; another organisation's inbox 404")
+    func waits() async throws {
+        try await DashboardCodesTests.withAlice { test, client, alice, _, _ in
+            let inbox = try await client.send(.post, "/v1/inboxes", key: test.adminKey, json: #"{"phone_number": "+15550000001", "provider": "simulator"}"#)
+                .decode(InboxResponse.self)
+            let page = try await alice.get("/messages?inbox=\(inbox.id)")
+            #expect(page.text.contains(#"data-inbox="\#(inbox.id)" data-after="""#))
+            async let waited = alice.get("/messages/wait?inbox=\(inbox.id)&after=")
+            try await Task.sleep(for: .milliseconds(300))
+            let sent = try await client.send(.post, "/v1/inboxes/\(inbox.id)/simulate", key: test.adminKey,
+                                             json: #"{"from": "+15559990000", "body": "G-482913 is your code"}"#)
+            #expect(sent.status == .created || sent.status == .ok, "\(sent.text)")
+            let answer = try await waited
+            #expect(answer.status == .ok, "\(answer.text)")
+            let message = try #require(try JSONSerialization.jsonObject(with: Data(answer.text.utf8)) as? [String: Any])
+            #expect(message["code"] as? String == "482913" && message["from"] as? String == "+15559990000")
+            let id = try #require(message["id"] as? String)
+            let auditor = try await test.key([.auditRead])
+            let reads = try await client.send(.get, "/v1/audit?action=sms.message.read&target=\(id)", key: auditor).decode(ListResponse<AuditEventResponse>.self).data
+            #expect(reads.count == 1 && reads.first?.actor.type == "user", "the message the page received is an audited read")
+
+            #expect(try await Browser(client).get("/messages/wait?inbox=\(inbox.id)").status == .unauthorized)
+            let (_, otherAdmin) = try await test.otherOrganization()
+            let foreign = try await client.send(.post, "/v1/inboxes", key: otherAdmin, json: #"{"phone_number": "+15550000009", "provider": "simulator"}"#)
+                .decode(InboxResponse.self)
+            #expect(try await alice.get("/messages/wait?inbox=\(foreign.id)").status == .notFound)
         }
     }
 }

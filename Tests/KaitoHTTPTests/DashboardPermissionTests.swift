@@ -32,6 +32,7 @@ struct DashboardPermissionTests {
         Route(method: .post, route: "/tokens/{slug}/rotate", who: .admin, form: [("code", "123456"), ("secret", "KRSXG5CTMVRXEZLU")]),
         Route(method: .post, route: "/tokens/{slug}/delete", who: .admin, form: [("confirm", "aws-prod")]),
         Route(method: .get, route: "/messages", who: .everyone),
+        Route(method: .get, route: "/messages/wait", who: .everyone),
         Route(method: .get, route: "/account", who: .everyone),
         Route(method: .post, route: "/account/password", who: .everyone,
               form: [("current_password", DashboardTests.password), ("new_password", "a brand new passphrase"), ("confirm_password", "a brand new passphrase")]),
@@ -117,7 +118,7 @@ struct DashboardPermissionTests {
             let stranger = Browser(client)
             for route in Self.routes {
                 let response = try await stranger.send(route.method, path(route), body: route.method == .post ? FormEncoding.encode(route.form) : nil)
-                if route.route == "/tokens/codes" {
+                if route.route == "/tokens/codes" || route.route == "/messages/wait" {
                     // What the open page fetches (JSON): 401, which the page shows as a session that ended.
                     #expect(response.status == .unauthorized && response.text == #"{"signed_in":false}"#, "\(route.route)")
                     continue
@@ -144,7 +145,8 @@ struct DashboardPermissionTests {
             for route in Self.routes where route.method == .get {
                 let response = try await admin.get(path(route))
                 // The codes' refresh needs the ticket of a tokens page view (DashboardCodesTests).
-                #expect(response.status == (route.route == "/tokens/codes" ? .forbidden : .ok), "\(route.route)")
+                // ... and the messages' wait an inbox (none named here: 404).
+                #expect(response.status == (route.route == "/tokens/codes" ? .forbidden : route.route == "/messages/wait" ? .notFound : .ok), "\(route.route)")
             }
         }
     }

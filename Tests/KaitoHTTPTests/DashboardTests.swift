@@ -362,7 +362,7 @@ struct DashboardTests {
             let browser = Browser(client)
             try await Self.signIn(browser, "kim@example.com", clock: clock)
             let all = try await browser.get("/messages")
-            #expect(all.status == .ok && all.text.contains(#"<span class="code">482913</span>"#) && all.text.contains("771100"))
+            #expect(all.status == .ok && all.text.contains(#"">482913</span> <button type="button" data-copy="code-sms_"#) && all.text.contains("771100"))
             #expect(all.text.contains("QA &lt;phone&gt;") && !all.text.contains("QA <phone>"), "labels are escaped")
             let one = try await browser.get("/messages?inbox=\(inboxes[0])")
             #expect(one.text.contains("482913") && !one.text.contains("771100"))

@@ -1,13 +1,50 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import KaitoCore
+import NIOCore
 
-/// The SMS inboxes and what they received (each view is an audited `sms.message.read`, as in the API).
+/// The SMS inboxes and what they received (each view is an audited `sms.message.read`, as in the API). With one
+/// inbox chosen, the page waits for the next message (`GET /messages/wait`, the API's long-poll: each message it
+/// brings is an audited read too) and adds it at the top without a reload.
 extension DashboardController {
     func registerMessages(on router: RouterGroup<KaitoRequestContext>) {
         router.get("/messages") { request, context in
             try await signedIn(request, context, scope: .smsRead) { caller, session in try await messagesPage(request, caller, session) }
         }
+        router.get("/messages/wait") { request, context in try await waitForMessage(request, context) }
+    }
+
+    /// The next message of `inbox` after the message `after`, as JSON (200), or 204 after 25 s without one; 401 once
+    /// the session has ended (waiting does not extend it).
+    func waitForMessage(_ request: Request, _ context: KaitoRequestContext) async throws -> Response {
+        struct Message: Encodable {
+            let id: String
+            let received_at: String
+            let from: String
+            let code: String?
+            let body: String
+        }
+        let headers: HTTPFields = [.contentType: "application/json", .cacheControl: "no-store", HTTPField.Name("X-Content-Type-Options")!: "nosniff"]
+        guard let token = request.cookies[Self.sessionCookie]?.value else {
+            return Response(status: .unauthorized, headers: headers, body: .init(byteBuffer: ByteBuffer(string: #"{"signed_in":false}"#)))
+        }
+        let caller: Caller
+        do {
+            (caller, _) = try await signIn.caller(
+                token: token, address: address(request, context), origin: origin(request, context), extendsSession: false)
+        } catch let error as KaitoError where error.code == .missingKey {
+            return Response(status: .unauthorized, headers: headers, body: .init(byteBuffer: ByteBuffer(string: #"{"signed_in":false}"#)))
+        }
+        try caller.require(.smsRead)
+        let inbox = request.uri.queryParameters["inbox"].map(String.init) ?? ""
+        let after = request.uri.queryParameters["after"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+        guard let message = try await sms.wait(inboxID: inbox, after: after, timeout: .seconds(25), by: caller) else {
+            return Response(status: .noContent, headers: [.cacheControl: "no-store"])
+        }
+        let json = try JSONEncoder().encode(Message(
+            id: message.id, received_at: Timestamp.format(message.receivedAt), from: message.from, code: message.code, body: message.body))
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: json)))
     }
 
     func messagesPage(_ request: Request, _ caller: Caller, _ session: DashboardSession) async throws -> Response {
@@ -20,16 +57,24 @@ extension DashboardController {
         }).joined(separator: " · ")
         let number = Dictionary(inboxes.map { ($0.id, $0.phoneNumber) }, uniquingKeysWith: { first, _ in first })
         let rows = messages.map { message -> String in
-            """
-            <tr><td>\(HTML.time(message.receivedAt))</td><td>\(HTML.escape(message.from))</td>
-            <td class="optional">\(HTML.escape(number[message.inboxID] ?? message.to))</td>
-            <td>\(message.code.map { #"<span class="code">\#(HTML.escape($0))</span><br>"# } ?? "")\(HTML.escape(message.body))</td></tr>
-            """
+            let code = message.code.map { code in
+                #"<span class="code" id="code-\#(HTML.escape(message.id))">\#(HTML.escape(code))</span> <button type="button" data-copy="code-\#(HTML.escape(message.id))">Copy</button><br>"#
+            }
+            return """
+                <tr><td>\(HTML.time(message.receivedAt))</td><td>\(HTML.escape(message.from))</td>
+                <td class="optional">\(HTML.escape(number[message.inboxID] ?? message.to))</td>
+                <td>\(code ?? "")\(HTML.escape(message.body))</td></tr>
+                """
         }.joined()
+        // One inbox chosen: the page waits for its next message (after the newest shown).
+        let live = selected.map { inbox in
+            #" data-inbox="\#(HTML.escape(inbox))" data-after="\#(HTML.escape(messages.first?.id ?? ""))""#
+        } ?? ""
         let body = """
             <p>\(links)</p>
-            \(messages.isEmpty ? #"<p class="muted">No messages yet.</p>"# : "")
-            \(messages.isEmpty ? "" : #"<table><thead><tr><th>Received (UTC)</th><th>From</th><th class="optional">To</th><th>Message</th></tr></thead><tbody>\#(rows)</tbody></table>"#)
+            \(selected == nil ? #"<p class="muted">Choose an inbox to see its new messages as they arrive.</p>"# : #"<p class="muted" id="live-status" role="status">New messages appear here as they arrive.</p>"#)
+            <table id="messages"\(live)\(messages.isEmpty ? " hidden" : "")><thead><tr><th>Received</th><th>From</th><th class="optional">To</th><th>Message</th></tr></thead><tbody>\(rows)</tbody></table>
+            \(messages.isEmpty ? #"<p class="muted" id="no-messages">No messages yet.</p>"# : "")
             """
         return HTML.response(HTML.page("Messages", signedIn: Self.navigation(caller, session), body))
     }

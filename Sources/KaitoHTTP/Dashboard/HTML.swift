@@ -246,6 +246,46 @@ enum HTML {
           document.addEventListener('visibilitychange', function () { if (!document.hidden) { draw(); } });
           window.addEventListener('pageshow', draw);
         })();
+        // The messages of one inbox: wait for the next (a long-poll), add it at the top, wait again.
+        (function () {
+          var table = document.querySelector('table[data-inbox]');
+          if (!table) { return; }
+          function copyButton(button) { button.addEventListener('click', function () { copy(button); }); }
+          function wait() {
+            fetch('/messages/wait?inbox=' + encodeURIComponent(table.dataset.inbox) + '&after=' + encodeURIComponent(table.dataset.after),
+                  { credentials: 'same-origin', headers: { 'Accept': 'application/json' } })
+              .then(function (response) {
+                if (response.status === 401) { document.getElementById('live-status').textContent = 'Your session has ended: sign in again to see new messages.'; return 'stop'; }
+                if (response.status === 204) { return null; }
+                return response.ok ? response.json() : 'retry';
+              })
+              .then(function (message) {
+                if (message === 'stop') { return; }
+                if (message === 'retry') { setTimeout(wait, 5000); return; }
+                if (message) {
+                  table.dataset.after = message.id;
+                  var row = document.createElement('tr'), cells = [message.received_at, message.from, '', ''];
+                  cells.forEach(function (text, index) {
+                    var cell = document.createElement('td'); cell.textContent = text; if (index === 2) { cell.className = 'optional'; } row.appendChild(cell);
+                  });
+                  var last = row.lastChild;
+                  if (message.code) {
+                    var code = document.createElement('span'); code.className = 'code'; code.id = 'code-' + message.id; code.textContent = message.code;
+                    var button = document.createElement('button'); button.type = 'button'; button.dataset.copy = code.id; button.textContent = 'Copy'; copyButton(button);
+                    last.appendChild(code); last.appendChild(document.createTextNode(' ')); last.appendChild(button); last.appendChild(document.createElement('br'));
+                  }
+                  last.appendChild(document.createTextNode(message.body));
+                  table.tBodies[0].insertBefore(row, table.tBodies[0].firstChild);
+                  table.hidden = false;
+                  var none = document.getElementById('no-messages'); if (none) { none.remove(); }
+                  document.getElementById('live-status').textContent = 'New message from ' + message.from + '.';
+                }
+                wait();
+              })
+              .catch(function () { setTimeout(wait, 5000); });
+          }
+          wait();
+        })();
         // Times in the reader's zone; the UTC instant stays in the title (shown on hover).
         document.querySelectorAll('time[datetime]').forEach(function (element) {
           var date = new Date(element.getAttribute('datetime'));
@@ -265,8 +305,7 @@ enum HTML {
           var href = link.getAttribute('href');
           if (location.pathname === href || location.pathname.indexOf(href + '/') === 0) { link.setAttribute('aria-current', 'page'); }
         });
-        document.querySelectorAll('button[data-copy]').forEach(function (button) {
-          button.addEventListener('click', function () {
+        function copy(button) {
             var target = document.getElementById(button.dataset.copy), text = target.textContent.trim();
             if (target.classList.contains('stale')) { return; }  // an expired code, hidden until the next one arrives
             function done() { button.textContent = 'Copied'; var status = document.getElementById('copy-status'); if (status) { status.textContent = 'Copied'; } }
@@ -278,7 +317,7 @@ enum HTML {
               try { if (document.execCommand('copy')) { done(); } } catch (e) {}
             }
             if (navigator.clipboard && window.isSecureContext) { navigator.clipboard.writeText(text).then(done, fallback); } else { fallback(); }
-          });
-        });
+        }
+        document.querySelectorAll('button[data-copy]').forEach(function (button) { button.addEventListener('click', function () { copy(button); }); });
         """
 }
