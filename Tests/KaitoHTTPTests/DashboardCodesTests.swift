@@ -353,6 +353,41 @@ struct DashboardWordsTests {
     }
 
 
+    @Test("A user locked by failed sign-ins: the admin sees until when and lifts it (audited user.unlock); then the user signs in; an unlocked account is a conflict; only an owner unlocks an owner")
+    func unlock() async throws {
+        try await DashboardCodesTests.withAlice { test, client, alice, clock, _ in
+            let bob = try await DashboardTests.user(test, "bob@example.com", role: "member")
+            let owner = try await DashboardTests.user(test, "olive@example.com", role: "owner")
+            for email in ["bob@example.com", "olive@example.com"] {
+                let guesser = Browser(client)
+                for _ in 0..<5 {
+                    _ = try await guesser.get("/login")
+                    _ = try await guesser.post("/login", [("organization", "default"), ("email", email), ("password", "not the password at all")])
+                }
+            }
+            clock.advance(by: 61)  // past the per-address throttle (ten a minute); the locks last 15 minutes
+            let page = try await alice.get("/users/\(bob.id)")
+            #expect(page.text.contains("Locked after failed sign-ins until") && page.text.contains("Lift the lock"))
+            let locked = Browser(client)
+            _ = try await locked.get("/login")
+            let refused = try await locked.post("/login", [("organization", "default"), ("email", "bob@example.com"), ("password", DashboardTests.password)])
+            #expect(refused.status == .unauthorized, "locked: the right password is refused too")
+
+            let lifted = try await alice.post("/users/\(bob.id)/unlock", [])
+            #expect(lifted.status == .ok && lifted.text.contains("The lock is lifted"), "\(lifted.text.prefix(300))")
+            #expect(!(try await alice.get("/users/\(bob.id)").text.contains("Lift the lock")))
+            #expect(try await alice.post("/users/\(bob.id)/unlock", []).status == .conflict, "not locked any more")
+            try await DashboardTests.signIn(Browser(client), "bob@example.com", clock: clock)
+
+            // alice is an admin: an owner's lock is an owner's to lift.
+            _ = try await alice.get("/users/\(owner.id)")
+            #expect(try await alice.post("/users/\(owner.id)/unlock", []).status == .forbidden)
+            let auditor = try await test.key([.auditRead])
+            let events = try await client.send(.get, "/v1/audit?action=user.unlock", key: auditor).decode(ListResponse<AuditEventResponse>.self).data
+            #expect(events.count == 1 && events.first?.target?.id == bob.id && events.first?.actor.type == "user")
+        }
+    }
+
     @Test("One inbox chosen: the page's wait returns the next message (an audited read) with its code; without a session 401; another organisation's inbox 404")
     func waits() async throws {
         try await DashboardCodesTests.withAlice { test, client, alice, _, _ in

@@ -58,6 +58,7 @@ struct DashboardPermissionTests {
         Route(method: .post, route: "/users/{id}/grants", who: .admin, form: [("token", "aws-prod")]),
         Route(method: .post, route: "/users/{id}/password", who: .admin, form: [("password", "a password set by an admin")]),
         Route(method: .post, route: "/users/{id}/remove", who: .admin),
+        Route(method: .post, route: "/users/{id}/unlock", who: .admin),
         Route(method: .get, route: "/billing", who: .admin),
         Route(method: .post, route: "/billing", who: .admin, form: [("plan", "business")]),
     ]

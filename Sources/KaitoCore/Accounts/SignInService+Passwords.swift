@@ -49,6 +49,41 @@ extension SignInService {
         }
     }
 
+    /// When another user's account is locked after failed sign-ins (nil when it is not), for an administrator's page.
+    /// - Throws: `not_found`.
+    public func lockedUntil(userID: String, by caller: Caller) async throws -> Date? {
+        let now = clock.now()
+        return try await work.run(for: caller) { session in
+            let user = try await OrganizationService.findUser(userID, caller.organizationID, session)
+            let credentials = try await session.accounts.credentials(userID: user.id, organizationID: user.organizationID, lock: false)
+            return credentials?.lockedUntil.flatMap { $0 > now ? $0 : nil }
+        }
+    }
+
+    /// An administrator lifts the lock that failed sign-ins put on another user's account (audited `user.unlock`),
+    /// and clears the count of failures. The same rule as setting a password: only an owner unlocks an owner.
+    /// - Throws: `not_found`; `insufficient_scope` for an owner unlocked by a non-owner; `conflict` when the account
+    ///   is not locked.
+    public func unlock(userID: String, by caller: Caller) async throws {
+        let now = clock.now()
+        let acting = OrganizationService.Acting(caller)
+        try await work.run(for: caller, writes: true) { session in
+            let user = try await OrganizationService.findUser(userID, caller.organizationID, session)
+            if user.role == .owner { try await OrganizationService.requireOwnerPowers(acting, session, to: "unlock an owner") }
+            guard var credentials = try await session.accounts.credentials(userID: user.id, organizationID: user.organizationID, lock: true),
+                  let until = credentials.lockedUntil, until > now else {
+                throw KaitoError.conflict("The account is not locked.")
+            }
+            credentials.lockedUntil = nil
+            credentials.failedAttempts = 0
+            credentials.updatedAt = now
+            try await session.accounts.saveCredentials(credentials)
+            try await work.audit.append(
+                AuditRecord(.userUnlock, target: .init(type: "user", id: user.id)),
+                actor: caller.actor, organizationID: caller.organizationID, ip: caller.address?.description, origin: caller.origin, at: now, in: session)
+        }
+    }
+
     /// A signed-in user changes their own password, giving the current one. Their other sessions end; this one
     /// stays. A wrong current password is audited and counts towards the lock, as at sign-in.
     /// - Throws: `sign_in_failed` for a wrong current password (or a locked account); `validation_failed` for the

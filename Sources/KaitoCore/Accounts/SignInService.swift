@@ -47,7 +47,7 @@ public struct SignInService: Sendable {
     static let codeFailure = KaitoError(
         .signInFailed, "That code was not accepted. Enter the code your authenticator app shows now (each code works once); five wrong codes lock the account for 15 minutes.")
     static let lockedFailure = KaitoError(
-        .signInFailed, "The account is locked for 15 minutes after too many wrong passwords or codes; an owner or admin can lift it by setting you a new password.")
+        .signInFailed, "The account is locked for 15 minutes after too many wrong passwords or codes; an owner or admin can lift it on the Users page.")
 
     static func failure(for reason: String) -> KaitoError {
         reason == "locked" ? lockedFailure : reason.hasPrefix("wrong") || reason == "replayed code" ? codeFailure : failure

@@ -136,6 +136,7 @@ public enum AuditAction: String, Sendable, Codable, CaseIterable {
     case userCreate = "user.create"
     case userRemove = "user.remove"
     case userPasswordSet = "user.password.set"
+    case userUnlock = "user.unlock"
     case userSignIn = "user.signin"
     case userSignOut = "user.signout"
     case userSecondFactorEnrol = "user.totp.enrol"

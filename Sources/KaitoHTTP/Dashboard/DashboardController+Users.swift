@@ -45,6 +45,14 @@ extension DashboardController {
                 }
             }
         }
+        router.post("/users/{id}/unlock") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return try await signedInForm(request, context, scope: .orgAdmin) { caller, session, _ in
+                try await userAction(id, caller, session, done: "The lock is lifted: the user can sign in again.") {
+                    try await signIn.unlock(userID: id, by: caller)
+                }
+            }
+        }
         router.post("/users/{id}/remove") { request, context in
             let id = context.parameters.get("id") ?? ""
             return try await signedInForm(request, context, scope: .orgAdmin) { caller, session, form in
@@ -133,6 +141,10 @@ extension DashboardController {
             id <code>\(HTML.escape(user.id))</code></p>
             <h2>Token grants</h2>
             \(grants)
+            \(try await signIn.lockedUntil(userID: user.id, by: caller).map { until in
+                #"<h2>Locked</h2><p class="error">Locked after failed sign-ins until \#(HTML.time(until)).</p>"#
+                    + HTML.postButton("\(action)/unlock", "Lift the lock", csrf: session.csrfToken)
+            } ?? "")
             <h2>Password</h2>
             <form method="post" action="\(action)/password">
             \(HTML.csrf(session.csrfToken))
