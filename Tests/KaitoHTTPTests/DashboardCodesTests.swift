@@ -346,7 +346,17 @@ struct DashboardWordsTests {
             let keys = try await client.send(.get, "/v1/keys?limit=100", key: test.adminKey).decode(ListResponse<KeyResponse>.self).data
             #expect(keys.first { $0.name == "zoned" }?.expiresAt == "2030-01-02T03:04:05Z")
             #expect(keys.first { $0.name == "plain" }?.expiresAt == "2030-01-02T05:04:00Z")
+            // A refusal brings the form back as it was sent, the problem named in words.
+            let sentBack = try await alice.post("/keys", [("name", "Deploy <bot>"), ("scope", "tokens:code"), ("scope", "tokens:read"),
+                                                         ("allowed_cidrs", "10.0.0.0/8\r\nnot-a-network"), ("single_use", "true"), ("rate_limit_code", "120")])
+            #expect(sentBack.status == .unprocessableContent)
+            #expect(sentBack.text.contains("Allowed networks, line 2:"), "\(sentBack.text.prefix(500))")
+            #expect(sentBack.text.contains(#"value="Deploy &lt;bot&gt;""#) && sentBack.text.contains("10.0.0.0/8\r\nnot-a-network</textarea>"))
+            #expect(sentBack.text.contains(#"value="tokens:code" checked"#) && sentBack.text.contains(#"value="tokens:read" checked"#)
+                    && !sentBack.text.contains(#"value="tokens:write" checked"#))
+            #expect(sentBack.text.contains(#"name="single_use" value="true" checked"#) && sentBack.text.contains(#"name="rate_limit_code" min="1" value="120""#))
             let page = try await alice.get("/keys")
+            #expect(!page.text.contains("Deploy &lt;bot&gt;"), "a fresh form is empty")
             #expect(page.text.contains(#"<time datetime="2030-01-02T03:04:05Z" title="2030-01-02T03:04:05Z">"#))
             #expect(page.text.contains(#"data-utc="expires-utc""#))
         }

@@ -89,7 +89,7 @@ extension DashboardController {
 
     func keysPage(
         _ caller: Caller, _ session: DashboardSession, created: (APIKey, APIKeySecret)?, error: String?, query: KeysQuery = KeysQuery(),
-        status: HTTPResponse.Status = .ok
+        entered: FormBody? = nil, status: HTTPResponse.Status = .ok
     ) async throws -> Response {
         try caller.require(.orgAdmin)
         let now = clock.now()
@@ -126,8 +126,15 @@ extension DashboardController {
         }
         let toggle = query.all ? #"<p><a href="/keys">Hide keys no longer usable</a></p>"#
             : hidden > 0 ? #"<p><a href="/keys?all=1">Show revoked, spent and expired keys (\#(hidden))</a></p>"# : ""
-        let scopeBoxes = Scope.allCases.map { HTML.checkbox(name: "scope", value: $0.rawValue, label: $0.rawValue) }.joined()
-        let tokenBoxes = tokens.map { HTML.checkbox(name: "token", value: $0.slug, label: $0.slug) }.joined() + Self.moreTokens(shown: tokens, picked: [])
+        // After a refusal the form comes back as it was sent.
+        func value(_ name: String) -> String { HTML.escape(entered?.first(name) ?? "") }
+        let scopesEntered = Set(entered?.all("scope") ?? [])
+        let tokensEntered = entered.map(Self.pickedTokens) ?? []
+        let scopeBoxes = Scope.allCases.map {
+            HTML.checkbox(name: "scope", value: $0.rawValue, label: $0.rawValue, checked: scopesEntered.contains($0.rawValue))
+        }.joined()
+        let tokenBoxes = tokens.map { HTML.checkbox(name: "token", value: $0.slug, label: $0.slug, checked: tokensEntered.contains($0.slug)) }.joined()
+            + Self.moreTokens(shown: tokens, picked: tokensEntered)
         let body = """
             \(notice)\(HTML.error(error))
             <table><thead><tr><th>Key</th><th>Scopes</th><th class="optional">Restrictions</th><th class="optional">Expires</th><th class="optional">Last used</th><th>State</th><th></th></tr></thead><tbody>\(rows)</tbody></table>
@@ -135,18 +142,18 @@ extension DashboardController {
             <h2>Create a key</h2>
             <form method="post" action="/keys">
             \(HTML.csrf(session.csrfToken))
-            <label for="name">Name</label><input type="text" id="name" name="name" required maxlength="200">
+            <label for="name">Name</label><input type="text" id="name" name="name" required maxlength="200" value="\(value("name"))">
             <fieldset><legend>Scopes</legend>\(scopeBoxes)</fieldset>
             <fieldset><legend>Restrictions (optional)</legend>
-            <label for="cidrs">Allowed networks (CIDRs, one per line)</label><textarea id="cidrs" name="allowed_cidrs" rows="2" cols="40"></textarea>
-            <label for="expires">Expires at (UTC)</label><input type="datetime-local" id="expires" name="expires_at" data-utc="expires-utc">
+            <label for="cidrs">Allowed networks (CIDRs, one per line)</label><textarea id="cidrs" name="allowed_cidrs" rows="2" cols="40">\(value("allowed_cidrs"))</textarea>
+            <label for="expires">Expires at (UTC)</label><input type="datetime-local" id="expires" name="expires_at" data-utc="expires-utc" value="\(value("expires_at"))">
             <input type="hidden" id="expires-utc" name="expires_at_utc">
-            <label class="inline"><input type="checkbox" name="single_use" value="true"> Single use</label>
+            <label class="inline"><input type="checkbox" name="single_use" value="true"\(entered?.first("single_use") == "true" ? " checked" : "")> Single use</label>
             \(tokens.isEmpty ? "" : "<p>Only these tokens (none ticked: every token)</p>" + tokenBoxes)
             <p>Requests per minute instead of the defaults (plan Enterprise; empty: the default)</p>
-            <label for="limit-code">Code requests</label><input type="number" id="limit-code" name="rate_limit_code" min="1">
-            <label for="limit-read">Other reads</label><input type="number" id="limit-read" name="rate_limit_read" min="1">
-            <label for="limit-write">Writes</label><input type="number" id="limit-write" name="rate_limit_write" min="1">
+            <label for="limit-code">Code requests</label><input type="number" id="limit-code" name="rate_limit_code" min="1" value="\(value("rate_limit_code"))">
+            <label for="limit-read">Other reads</label><input type="number" id="limit-read" name="rate_limit_read" min="1" value="\(value("rate_limit_read"))">
+            <label for="limit-write">Writes</label><input type="number" id="limit-write" name="rate_limit_write" min="1" value="\(value("rate_limit_write"))">
             </fieldset>
             <p><button class="primary" type="submit">Create key</button></p>
             </form>
@@ -174,7 +181,7 @@ extension DashboardController {
             let created = try await self.keys.create(draft, by: caller)
             return try await keysPage(caller, session, created: created, error: nil, status: .created)
         } catch let error as KaitoError {
-            return try await keysPage(caller, session, created: nil, error: error.pageMessage, status: ProblemTable.status(for: error.code))
+            return try await keysPage(caller, session, created: nil, error: error.pageMessage, entered: form, status: ProblemTable.status(for: error.code))
         }
     }
 }
