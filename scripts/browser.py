@@ -188,6 +188,13 @@ def scenario(binary, base, data_dir, env, screenshots, drivers):
     driver.find_element(By.XPATH, "//button[text()='Create key']").click()
     key = driver.find_element(By.ID, "new-key").text.strip()
     check(key.startswith("kto_live_"), "the keys page shows the new key once")
+    # The form redirected: a reload neither shows the key again nor makes another.
+    check("/keys?created=key_" in driver.current_url, f"after Create key: {driver.current_url}")
+    keys_before = len(call(base, "GET", "/v1/keys?limit=100", admin)["data"])
+    driver.refresh()
+    wait_for(lambda: "It was shown once" in driver.find_element(By.TAG_NAME, "main").text, "the reloaded keys page")
+    check(key not in driver.page_source, "a reload does not show the key again")
+    check(len(call(base, "GET", "/v1/keys?limit=100", admin)["data"]) == keys_before, "a reload makes no other key")
     made = [k for k in call(base, "GET", "/v1/keys?limit=100", admin)["data"] if k["name"] == "ci deploys"]
     check(len(made) == 1 and made[0]["allowed_cidrs"] == ["127.0.0.0/8", "10.0.0.0/8"], f"the key's networks: {made}")
     if screenshots:

@@ -23,7 +23,9 @@ public struct PageViewTicket: Sendable {
     /// Whether `ticket` was issued to `sessionID` for exactly `slugs` (in any order) and has not expired at `now`.
     public func admits(_ ticket: String, sessionID: String, slugs: [String], at now: Date) -> Bool {
         let parts = ticket.split(separator: ".", maxSplits: 1)
-        guard parts.count == 2, let expiry = Int64(parts[0]), expiry > Int64(now.timeIntervalSince1970) else { return false }
+        // One spelling of the expiry, and no slug that could join two others (the message separates them by lines).
+        guard parts.count == 2, let expiry = Int64(parts[0]), String(expiry) == parts[0], expiry > Int64(now.timeIntervalSince1970),
+              !slugs.contains(where: { $0.contains("\n") }) else { return false }
         return SignInService.equal(String(parts[1]), signature(sessionID: sessionID, slugs: slugs, expiry: expiry))
     }
 

@@ -69,6 +69,8 @@ extension SignInService {
         let acting = OrganizationService.Acting(caller)
         try await work.run(for: caller, writes: true) { session in
             let user = try await OrganizationService.findUser(userID, caller.organizationID, session)
+            // Not one's own lock: a stolen session must not lift the lock its wrong codes earned.
+            guard user.id != acting.userID else { throw KaitoError.conflict("Another owner or admin lifts your lock.") }
             if user.role == .owner { try await OrganizationService.requireOwnerPowers(acting, session, to: "unlock an owner") }
             guard var credentials = try await session.accounts.credentials(userID: user.id, organizationID: user.organizationID, lock: true),
                   let until = credentials.lockedUntil, until > now else {

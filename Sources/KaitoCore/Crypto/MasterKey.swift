@@ -16,6 +16,8 @@ public struct MasterKey: Sendable {
     let auditChainKey: SymmetricKey
     /// The key that signs a dashboard page view's tickets (`PageViewTicket`).
     let pageViewKey: SymmetricKey
+    /// The key that seals what a dashboard form shows once after its redirect (`PageFlash`).
+    let pageFlashKey: SymmetricKey
 
     /// - Throws: `MasterKey.Error.wrongLength` unless `bytes` is exactly 32 bytes.
     public init(bytes: [UInt8]) throws {
@@ -26,6 +28,7 @@ public struct MasterKey: Sendable {
         self.wrappingKey = Self.derive(key, "kaito/v1/data-key-wrap")
         self.auditChainKey = Self.derive(key, "kaito/v1/audit-chain")
         self.pageViewKey = Self.derive(key, "kaito/v1/dashboard-page-view")
+        self.pageFlashKey = Self.derive(key, "kaito/v1/dashboard-page-flash")
         let fingerprint = Self.derive(key, "kaito/v1/master-key-id").withUnsafeBytes { Array($0) }
         self.id = "mk_" + JSONText.hexString(fingerprint.prefix(8))
     }

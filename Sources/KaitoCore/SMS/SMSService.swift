@@ -225,7 +225,7 @@ public struct SMSService: Sendable {
     /// The first message of the inbox newer than `after` (or, without it, than the moment of the call), as soon as
     /// it arrives; nil when `timeout` passes first. Holds no database connection while it waits.
     public func wait(inboxID: String, after: String?, timeout: Duration, by caller: Caller) async throws -> SMSMessage? {
-        let cursor = after ?? Identifier.make(prefix: SMSMessage.idPrefix, at: clock.now(), random: ZeroRandomSource())
+        let cursor = after ?? Self.cursor(at: clock.now())
         let subscription = storage.changes.subscribe(Self.topic(inboxID: inboxID))
         defer { subscription.cancel() }
         let deadline = ContinuousClock.now + timeout
@@ -248,6 +248,11 @@ public struct SMSService: Sendable {
     }
 
     // MARK: Helpers
+
+    /// A cursor before every message received after `time` (for `wait(after:)`): the smallest id of that instant.
+    public static func cursor(at time: Date) -> String {
+        Identifier.make(prefix: SMSMessage.idPrefix, at: time, random: ZeroRandomSource())
+    }
 
     static func topic(inboxID: String) -> String { "sms:" + inboxID }
 

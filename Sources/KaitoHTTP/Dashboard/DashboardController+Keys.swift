@@ -7,9 +7,14 @@ import KaitoCore
 extension DashboardController {
     func registerKeys(on router: RouterGroup<KaitoRequestContext>) {
         router.get("/keys") { request, context in
-            let query = KeysQuery(request)
+            var query = KeysQuery(request)
+            let sealed = request.cookies[Self.flashCookie]?.value
             return try await signedIn(request, context, scope: .orgAdmin) { caller, session in
-                try await keysPage(caller, session, created: nil, error: nil, query: query)
+                // The key a create just made, shown once: the cookie that carried it is cleared with this page.
+                query.createdKey = sealed.flatMap { pageFlash.open($0, sessionID: session.id, at: clock.now()) }
+                var response = try await keysPage(caller, session, error: nil, query: query)
+                if sealed != nil { response.setCookie(setCookie(Self.flashCookie, "", path: "/keys", maxAge: 0)) }
+                return response
             }
         }
         router.post("/keys") { request, context in
@@ -19,15 +24,13 @@ extension DashboardController {
             let id = context.parameters.get("id") ?? ""
             return try await signedInForm(request, context, scope: .orgAdmin) { caller, session, form in
                 do {
-                    let key = try await self.keys.list(by: caller, after: nil, limit: PageLimits.range.upperBound).items.first { $0.id == id }
-                    guard let key else { throw KaitoError.notFound("The key") }
+                    let key = try await self.keys.get(id: id, by: caller)
                     try Self.confirmed(form, key.name)
                     try await self.keys.revoke(id: id, by: caller)
-                    var components = URLComponents()
-                    components.queryItems = [URLQueryItem(name: "revoked", value: key.name)]
-                    return HTML.redirect("/keys?" + (components.percentEncodedQuery ?? ""))
+                    // The page names the key from its id (never from text in the link).
+                    return HTML.redirect("/keys?revoked=" + key.id)
                 } catch let error as KaitoError where error.code != .notFound {
-                    return try await keysPage(caller, session, created: nil, error: error.detail, status: ProblemTable.status(for: error.code))
+                    return try await keysPage(caller, session, error: error.pageMessage, status: ProblemTable.status(for: error.code))
                 }
             }
         }
@@ -37,12 +40,16 @@ extension DashboardController {
     struct KeysQuery {
         var all = false
         var revoked: String?
+        /// The key the redirect after a create names (`created`), and its secret when the flash cookie still held it.
+        var created: String?
+        var createdKey: String?
 
         init() {}
 
         init(_ request: Request) {
             all = request.uri.queryParameters["all"] == "1"
             revoked = request.uri.queryParameters["revoked"].map { String($0.prefix(200)) }
+            created = request.uri.queryParameters["created"].map { String($0.prefix(100)) }
         }
     }
 
@@ -88,7 +95,7 @@ extension DashboardController {
     }
 
     func keysPage(
-        _ caller: Caller, _ session: DashboardSession, created: (APIKey, APIKeySecret)?, error: String?, query: KeysQuery = KeysQuery(),
+        _ caller: Caller, _ session: DashboardSession, error: String?, query: KeysQuery = KeysQuery(),
         entered: FormBody? = nil, status: HTTPResponse.Status = .ok
     ) async throws -> Response {
         try caller.require(.orgAdmin)
@@ -99,13 +106,18 @@ extension DashboardController {
         let emails = Dictionary(try await organizations.users(by: caller, after: nil, limit: PageLimits.range.upperBound).items.map { ($0.id, $0.email) },
                                 uniquingKeysWith: { first, _ in first })
         let tokens = try await self.tokens.list(by: caller, after: nil, limit: Self.pickerSize).items
-        var notice = query.revoked.map { HTML.notice("Key \($0) revoked: it no longer authenticates.") } ?? ""
-        if let (key, secret) = created {
-            notice = """
-                <section class="created" aria-live="polite"><h2>Key created: \(HTML.escape(key.name))</h2>
-                <p>Copy it now: it is shown only once.</p>
-                <p>\(HTML.copyable(secret.value, id: "new-key"))</p></section>
-                """
+        var notice = query.revoked.flatMap { id in allKeys.first { $0.id == id && $0.revokedAt != nil } }
+            .map { HTML.notice("Key \($0.name) revoked: it no longer authenticates.") } ?? ""
+        if let id = query.created, let key = allKeys.first(where: { $0.id == id }) {
+            if let secret = query.createdKey, APIKeySecret(parsing: secret) != nil {
+                notice = """
+                    <section class="created" aria-live="polite"><h2>Key created: \(HTML.escape(key.name))</h2>
+                    <p>Copy it now: it is shown only once.</p>
+                    <p>\(HTML.copyable(secret, id: "new-key"))</p></section>
+                    """
+            } else {
+                notice = HTML.notice("Key \(key.name) created. It was shown once, when it was made; if it was not copied then, revoke it and make another.")
+            }
         }
         var rows = ""
         for key in keys {
@@ -178,10 +190,15 @@ extension DashboardController {
                 name: form.first("name"), scopes: form.all("scope"), allowedCIDRs: cidrs.isEmpty ? nil : cidrs, expiresAt: expires,
                 singleUse: form.first("single_use") == "true", tokenSlugs: slugs.isEmpty ? nil : slugs, rateLimits: limits, now: clock.now())
             draft.userID = caller.user?.id
-            let created = try await self.keys.create(draft, by: caller)
-            return try await keysPage(caller, session, created: created, error: nil, status: .created)
+            let (key, secret) = try await self.keys.create(draft, by: caller)
+            // Post, redirect, get: a reload of the page that shows the key neither makes another nor shows it again.
+            let sealed = try pageFlash.seal(secret.value, sessionID: session.id, at: clock.now())
+            var components = URLComponents()
+            components.queryItems = [URLQueryItem(name: "created", value: key.id)]
+            return HTML.redirect("/keys?" + (components.percentEncodedQuery ?? ""),
+                                 cookies: [setCookie(Self.flashCookie, sealed, path: "/keys", maxAge: Int(PageFlash.lifetime))])
         } catch let error as KaitoError {
-            return try await keysPage(caller, session, created: nil, error: error.pageMessage, entered: form, status: ProblemTable.status(for: error.code))
+            return try await keysPage(caller, session, error: error.pageMessage, entered: form, status: ProblemTable.status(for: error.code))
         }
     }
 }

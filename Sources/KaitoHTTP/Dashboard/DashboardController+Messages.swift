@@ -68,7 +68,10 @@ extension DashboardController {
         }.joined()
         // One inbox chosen: the page waits for its next message (after the newest shown).
         let live = selected.map { inbox in
-            #" data-inbox="\#(HTML.escape(inbox))" data-after="\#(HTML.escape(messages.first?.id ?? ""))""#
+            // With no message yet, the cursor is the page's own time: a message that arrives before the page's first
+            // wait is still newer than it.
+            let after = messages.first?.id ?? SMSService.cursor(at: clock.now())
+            return #" data-inbox="\#(HTML.escape(inbox))" data-after="\#(HTML.escape(after))""#
         } ?? ""
         let body = """
             <p>\(links)</p>

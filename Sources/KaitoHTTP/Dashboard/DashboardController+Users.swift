@@ -8,7 +8,7 @@ import KaitoCore
 extension DashboardController {
     func registerUsers(on router: RouterGroup<KaitoRequestContext>) {
         router.get("/users") { request, context in
-            let removed = request.uri.queryParameters["removed"].map { "User \($0.prefix(200)) removed; their sessions ended and their keys are revoked." }
+            let removed = request.uri.queryParameters["removed"] == "1" ? "User removed; their sessions ended and their keys are revoked." : nil
             return try await signedIn(request, context, scope: .orgAdmin) { caller, session in
                 try await usersPage(caller, session, notice: removed, error: nil)
             }
@@ -60,9 +60,7 @@ extension DashboardController {
                     let (user, _) = try await organizations.grants(userID: id, by: caller)
                     try Self.confirmed(form, user.email)
                     try await organizations.removeUser(id: id, by: caller)
-                    var components = URLComponents()
-                    components.queryItems = [URLQueryItem(name: "removed", value: user.email)]
-                    return HTML.redirect("/users?" + (components.percentEncodedQuery ?? ""))
+                    return HTML.redirect("/users?removed=1")
                 } catch let error as KaitoError where error.code != .notFound {
                     return try await userPage(id, caller, session, notice: nil, error: error.pageMessage, status: ProblemTable.status(for: error.code))
                 }

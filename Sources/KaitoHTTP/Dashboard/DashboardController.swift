@@ -22,10 +22,14 @@ struct DashboardController {
     let clientAddress: ClientAddress
     /// Signs what a tokens page showed, for its refreshes (`openPageCodes`).
     let pageViews: PageViewTicket
+    /// Seals what a form shows once after its redirect (a new key).
+    let pageFlash: PageFlash
     /// `Secure` on cookies: on unless the public URL is plain http (a server on loopback during development).
     let secureCookies: Bool
 
     static let sessionCookie = "kaito_session"
+    /// What a form shows once after its redirect (`PageFlash`), for two minutes at most.
+    static let flashCookie = "kaito_flash"
     /// The sign-in form's CSRF token (double submit: the cookie and the form field must match).
     static let loginCSRFCookie = "kaito_login_csrf"
     static let formLimit = 16 * 1024
@@ -284,8 +288,14 @@ struct DashboardController {
                 """
         }
         var body = HTML.error(error)
-        if let added = query.added { body += HTML.notice("Token \(added) added.") }
-        if let deleted = query.deleted { body += HTML.notice("Token \(deleted) deleted.") }
+        // Notices from the redirect's link say only what the server can check: a slug (letters, digits, dashes) that
+        // exists, or that no longer does.
+        if let added = query.added, Token.isValidSlug(added), (try? await self.tokens.get(slug: added, by: caller)) != nil {
+            body += HTML.notice("Token \(added) added.")
+        }
+        if let deleted = query.deleted, Token.isValidSlug(deleted), (try? await self.tokens.get(slug: deleted, by: caller)) == nil {
+            body += HTML.notice("Token \(deleted) deleted.")
+        }
         body += """
             <form method="get" action="/tokens" class="search" role="search"><label for="q" class="visually-hidden">Search tokens</label>
             <input type="search" id="q" name="q" value="\(HTML.escape(query.search ?? ""))" placeholder="Search by slug, name, issuer or account">
@@ -343,6 +353,7 @@ struct DashboardController {
         try caller.require(.tokensCode)
         let slugs = request.uri.queryParameters.getAll("slug").map { String($0) }
         guard slugs.count <= 100 else { throw KaitoError.validation("slug", "at most 100 tokens at once") }
+        guard slugs.allSatisfy(Token.isValidSlug) else { throw KaitoError.validation("slug", "not a token's slug") }
         guard let view = request.uri.queryParameters["view"].map(String.init),
               pageViews.admits(view, sessionID: session.id, slugs: slugs, at: clock.now()) else {
             throw KaitoError(.insufficientScope, "These codes are refreshed only for the tokens page that showed them: reload the page.")

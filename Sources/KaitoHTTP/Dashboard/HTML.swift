@@ -256,6 +256,7 @@ enum HTML {
                   { credentials: 'same-origin', headers: { 'Accept': 'application/json' } })
               .then(function (response) {
                 if (response.status === 401) { document.getElementById('live-status').textContent = 'Your session has ended: sign in again to see new messages.'; return 'stop'; }
+                if (response.status === 403 || response.status === 404) { document.getElementById('live-status').textContent = 'New messages of this inbox can no longer be shown: reload the page.'; return 'stop'; }
                 if (response.status === 204) { return null; }
                 return response.ok ? response.json() : 'retry';
               })

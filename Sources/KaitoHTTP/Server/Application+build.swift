@@ -75,7 +75,7 @@ public struct KaitoRoutes {
             signIn: runtime.signIn, tokens: runtime.tokens, keys: runtime.keys, organizations: runtime.organizations,
             audit: runtime.audit, webhooks: runtime.webhooks, sms: runtime.sms, rateLimits: runtime.storage.rateLimits,
             clock: runtime.clock, random: runtime.random, clientAddress: ClientAddress(trustedProxies: trustedProxies),
-            pageViews: PageViewTicket(master: runtime.keyring.master),
+            pageViews: PageViewTicket(master: runtime.keyring.master), pageFlash: PageFlash(master: runtime.keyring.master),
             secureCookies: publicURL?.lowercased().hasPrefix("https://") ?? false
         ).register(on: router)
         // Generated from the complete route table (this route included) when asked for; rarely called.
