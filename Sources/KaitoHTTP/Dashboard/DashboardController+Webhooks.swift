@@ -20,7 +20,10 @@ extension DashboardController {
                     url: form.first("url"), topics: form.all("topic"), auditActions: actions, description: form.filled("description"))
                 do {
                     let (endpoint, secret) = try await webhooks.create(draft, by: caller)
-                    return try await webhookPage(endpoint.id, caller, session, secret: secret, notice: "Endpoint registered.", status: .created)
+                    // Post, redirect, get, the secret carried once across the redirect (as a new key is).
+                    let sealed = try pageFlash.seal(secret.text, sessionID: session.id, at: clock.now())
+                    return HTML.redirect("/webhooks/\(endpoint.id)?created=1",
+                                         cookies: [setCookie(Self.flashCookie, sealed, path: "/webhooks", maxAge: Int(PageFlash.lifetime))])
                 } catch let error as KaitoError {
                     return try await webhooksPage(caller, session, error: error.pageMessage, status: ProblemTable.status(for: error.code))
                 }
@@ -28,7 +31,15 @@ extension DashboardController {
         }
         router.get("/webhooks/{id}") { request, context in
             let id = context.parameters.get("id") ?? ""
-            return try await signedIn(request, context, scope: .orgAdmin) { caller, session in try await webhookPage(id, caller, session) }
+            let created = request.uri.queryParameters["created"] == "1"
+            let sealed = request.cookies[Self.flashCookie]?.value
+            return try await signedIn(request, context, scope: .orgAdmin) { caller, session in
+                let secret = sealed.flatMap { pageFlash.open($0, sessionID: session.id, at: clock.now()) }
+                let notice = created ? (secret == nil ? "Endpoint registered. Its secret was shown once; rotate it if it was not copied." : "Endpoint registered.") : nil
+                var response = try await webhookPage(id, caller, session, secretText: secret, notice: notice)
+                if sealed != nil { response.setCookie(setCookie(Self.flashCookie, "", path: "/webhooks", maxAge: 0)) }
+                return response
+            }
         }
         router.post("/webhooks/{id}/{action}") { request, context in
             let id = context.parameters.get("id") ?? ""
@@ -76,7 +87,7 @@ extension DashboardController {
     }
 
     func webhookPage(
-        _ id: String, _ caller: Caller, _ session: DashboardSession, secret: WebhookSecret? = nil, notice: String? = nil, error: String? = nil,
+        _ id: String, _ caller: Caller, _ session: DashboardSession, secretText: String? = nil, notice: String? = nil, error: String? = nil,
         status: HTTPResponse.Status = .ok
     ) async throws -> Response {
         let endpoint = try await webhooks.get(id: id, by: caller)
@@ -85,10 +96,10 @@ extension DashboardController {
             HTML.postButton("/webhooks/\(endpoint.id)/\(action)", label, csrf: session.csrfToken, danger: danger)
         }
         var shown = ""
-        if let secret {
+        if let secretText, secretText.hasPrefix("whsec_") {
             shown = """
                 <section class="created" aria-live="polite"><h2>Signing secret</h2><p>Copy it now: it is shown only once.</p>
-                <p>\(HTML.copyable(secret.text, id: "webhook-secret"))</p></section>
+                <p>\(HTML.copyable(secretText, id: "webhook-secret"))</p></section>
                 """
         }
         let rows = deliveries.map { delivery, attempts -> String in
@@ -148,7 +159,7 @@ extension DashboardController {
         } catch let error as KaitoError where error.code != .notFound {
             return try await webhookPage(id, caller, session, error: error.pageMessage, status: ProblemTable.status(for: error.code))
         }
-        return try await webhookPage(id, caller, session, secret: secret, notice: notice)
+        return try await webhookPage(id, caller, session, secretText: secret?.text, notice: notice)
     }
 
     /// What deleting an endpoint asks to be typed: its URL's host.
