@@ -267,6 +267,27 @@ def scenario(binary, base, data_dir, env, screenshots, drivers):
     check(driver.execute_script("return window.kaitoMarker;") == 2, "the message arrived without a reload")
     check(driver.find_elements(By.CSS_SELECTOR, "#messages button[data-copy]"), "the message's code has a copy button")
 
+    # 150 tokens: 50 to a page with a link to the next, and a search.
+    subprocess.run(admin_command + ["set-plan", "default", "enterprise", "--data-dir", data_dir], env=env, check=True, capture_output=True)
+    bulk = call(base, "POST", "/v1/keys", admin, {"name": "bulk", "scopes": ["tokens:write"], "rate_limits": {"write": 1000}})["key"]
+    for index in range(148):
+        call(base, "POST", "/v1/tokens", bulk, {"slug": f"t-{index:03d}", "name": f"Token {index}", "secret": SEED})
+    driver.get(base + "/tokens")
+    seen = []
+    while True:
+        seen += [row.get_attribute("data-slug") for row in driver.find_elements(By.CSS_SELECTOR, "tr[data-slug]")]
+        following = driver.find_elements(By.CSS_SELECTOR, "a[rel=next]")
+        if not following:
+            break
+        following[0].click()
+        wait_for(lambda: "after=" in driver.current_url, "the next page of tokens")
+    check(len(seen) == 150 and len(set(seen)) == 150, f"150 tokens across the pages: {len(seen)} rows, {len(set(seen))} distinct")
+    driver.get(base + "/tokens")
+    driver.find_element(By.ID, "q").send_keys("t-14\n")
+    wait_for(lambda: "q=t-14" in driver.current_url, "the search's page")
+    found = sorted(row.get_attribute("data-slug") for row in driver.find_elements(By.CSS_SELECTOR, "tr[data-slug]"))
+    check(found == [f"t-{index}" for index in range(140, 148)], f"the search for t-14: {found}")
+
     # Every page fits a phone's width (no sideways scrolling), and the audit log a laptop's.
     fits(driver, base, "/audit")
     phone = browser_sized(390, 844)

@@ -316,9 +316,11 @@ struct DashboardTests {
 
             _ = try await owner.get("/billing")
             #expect(owner.lastBody.contains(#"<strong id="plan">free</strong>"#))
-            #expect(try await owner.post("/billing", [("plan", "business")]).headers[.location] == "/billing")
+            #expect(try await owner.post("/billing", [("plan", "business")]).status == .unprocessableContent, "not confirmed")
+            #expect(try await owner.post("/billing", [("plan", "business"), ("confirm", "default")]).headers[.location] == "/billing?changed=1")
+            #expect(try await owner.get("/billing?changed=1").text.contains("Plan changed to business"))
             #expect(try await owner.get("/billing").text.contains(#"<strong id="plan">business</strong>"#))
-            #expect(try await owner.post("/billing", [("plan", "platinum")]).status == .unprocessableContent)
+            #expect(try await owner.post("/billing", [("plan", "platinum"), ("confirm", "default")]).status == .unprocessableContent)
             #expect(try await owner.post("/billing", [("plan", "free")], csrf: false).status == .forbidden)
             let auditor = try await test.key([.auditRead])
             let changes = try await client.send(.get, "/v1/audit?action=org.plan.change", key: auditor).decode(ListResponse<AuditEventResponse>.self).data

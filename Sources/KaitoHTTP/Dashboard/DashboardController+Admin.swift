@@ -10,15 +10,20 @@ extension DashboardController {
             try await signedIn(request, context, scope: .auditRead) { caller, session in try await auditPage(request, caller, session) }
         }
         router.get("/billing") { request, context in
-            try await signedIn(request, context, scope: .orgAdmin) { caller, session in try await billingPage(caller, session, error: nil) }
+            let changed = request.uri.queryParameters["changed"] == "1"
+            return try await signedIn(request, context, scope: .orgAdmin) { caller, session in
+                try await billingPage(caller, session, changed: changed, error: nil)
+            }
         }
         router.post("/billing") { request, context in
             try await signedInForm(request, context, scope: .orgAdmin) { caller, session, form in
                 do {
+                    // The limits of every key change at once: the organisation's name typed confirms it.
+                    try Self.confirmed(form, try await organizations.organization(by: caller).name)
                     _ = try await organizations.changePlan(to: form.first("plan"), by: caller)
-                    return HTML.redirect("/billing")
+                    return HTML.redirect("/billing?changed=1")
                 } catch let error as KaitoError where error.code == .validationFailed {
-                    return try await billingPage(caller, session, error: error.fieldErrors.first?.message ?? error.detail, status: .unprocessableContent)
+                    return try await billingPage(caller, session, error: error.pageMessage, status: .unprocessableContent)
                 }
             }
         }
@@ -82,19 +87,24 @@ extension DashboardController {
         return HTML.response(HTML.page("Audit log", signedIn: Self.navigation(caller, session), body), status: error == nil ? .ok : .badRequest)
     }
 
-    func billingPage(_ caller: Caller, _ session: DashboardSession, error: String?, status: HTTPResponse.Status = .ok) async throws -> Response {
+    func billingPage(
+        _ caller: Caller, _ session: DashboardSession, changed: Bool = false, error: String?, status: HTTPResponse.Status = .ok
+    ) async throws -> Response {
         try caller.require(.orgAdmin)
         let organization = try await organizations.organization(by: caller)
         let choices = Plan.allCases.map { plan -> String in
             #"<label class="inline"><input type="radio" name="plan" value="\#(plan.rawValue)"\#(plan == organization.plan ? " checked" : "")> \#(plan.rawValue)</label><br>"#
         }.joined()
         let body = """
-            \(HTML.error(error))
+            \(HTML.notice(changed ? "Plan changed to \(organization.plan.rawValue): its limits apply from now on." : nil))\(HTML.error(error))
             <p>Organisation <strong>\(HTML.escape(organization.name))</strong>: plan <strong id="plan">\(HTML.escape(organization.plan.rawValue))</strong>,
             subscription \(HTML.escape(organization.subscriptionStatus ?? "none"))\(organization.currentPeriodEnd.map { ", current period until " + HTML.time($0) } ?? "").</p>
             <form method="post" action="/billing">
             \(HTML.csrf(session.csrfToken))
             <fieldset><legend>Change the plan (at once)</legend>\(choices)</fieldset>
+            <p>Every key's rate limits and the organisation's quotas change at once.</p>
+            <label for="confirm-plan">Type <code>\(HTML.escape(organization.name))</code> to confirm</label>
+            <input type="text" id="confirm-plan" name="confirm" required autocomplete="off" spellcheck="false">
             <p><button class="primary" type="submit">Change plan</button></p>
             </form>
             """
