@@ -230,6 +230,9 @@ struct DashboardTokensTests {
             clock.advance(by: 30)  // a second-factor code is accepted once per step
             _ = try await browser.get("/tokens/aws-prod")
             let code = try await DashboardTests.pyotpCode(factor, at: clock.now())
+            // A typo in the new secret is refused before the code is checked: the code stays usable.
+            let typo = try await browser.post("/tokens/aws-prod/rotate", [("secret", "NOT-BASE32!!"), ("code", code)])
+            #expect(typo.status == .unprocessableContent && !typo.text.contains("NOT-BASE32"))
             let rotated = try await browser.post("/tokens/aws-prod/rotate", [("secret", "GEZDGNBVGY3TQOJQ"), ("code", code)])
             #expect(rotated.status == .seeOther && rotated.headers[.location] == "/tokens/aws-prod?notice=rotated", "\(rotated.text.prefix(400))")
             #expect(try await browser.get("/tokens").text.contains(try await DashboardCodesTests.pyotp("GEZDGNBVGY3TQOJQ", at: clock.now())))
@@ -355,6 +358,17 @@ struct DashboardWordsTests {
             #expect(sentBack.text.contains(#"value="tokens:code" checked"#) && sentBack.text.contains(#"value="tokens:read" checked"#)
                     && !sentBack.text.contains(#"value="tokens:write" checked"#))
             #expect(sentBack.text.contains(#"name="single_use" value="true" checked"#) && sentBack.text.contains(#"name="rate_limit_code" min="1" value="120""#))
+            // So do the forms that add a user or an endpoint.
+            _ = try await alice.get("/users")
+            let user = try await alice.post("/users", [("email", "not-an-email"), ("name", "Kim <K>"), ("role", "admin")])
+            #expect(user.status == .unprocessableContent && user.text.contains(#"value="not-an-email""#) && user.text.contains(#"value="Kim &lt;K&gt;""#)
+                    && user.text.contains(#"<option value="admin" selected>"#), "\(user.text.prefix(300))")
+            _ = try await alice.get("/webhooks")
+            let hook = try await alice.post("/webhooks", [("url", "ftp://example.com/x"), ("topic", "audit.event"), ("audit_actions", "key.*"),
+                                                          ("description", "CI <alerts>")])
+            #expect(hook.status == .unprocessableContent && hook.text.contains(#"value="ftp://example.com/x""#)
+                    && hook.text.contains(#"value="audit.event" checked"#) && hook.text.contains(#"value="key.*""#)
+                    && hook.text.contains(#"value="CI &lt;alerts&gt;""#))
             let page = try await alice.get("/keys")
             #expect(!page.text.contains("Deploy &lt;bot&gt;"), "a fresh form is empty")
             #expect(page.text.contains(#"<time datetime="2030-01-02T03:04:05Z" title="2030-01-02T03:04:05Z">"#))

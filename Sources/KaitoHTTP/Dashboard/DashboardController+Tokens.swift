@@ -48,12 +48,14 @@ extension DashboardController {
             return try await signedInForm(request, context, scope: .tokensWrite) { caller, session, form in
                 guard let user = caller.user else { throw KaitoError(.insufficientScope, "Only a signed-in user may replace a seed.") }
                 do {
-                    _ = try await self.tokens.get(slug: slug, by: caller)
-                    try await signIn.confirmSecondFactor(
-                        user: user, code: form.first("code") ?? "", address: caller.address?.description, origin: caller.origin)
+                    let token = try await self.tokens.get(slug: slug, by: caller)
                     let draft = TokenDraft(
                         secret: form.filled("secret"), otpauthURI: form.filled("otpauth_uri"), algorithm: form.filled("algorithm"),
                         digits: form.filled("digits").map { Int($0) ?? -1 }, period: form.filled("period").map { Int($0) ?? -1 })
+                    // The new seed is checked first: a typo in it must not use up a code of the second factor.
+                    _ = try draft.validatedSeed(base: token.parameters)
+                    try await signIn.confirmSecondFactor(
+                        user: user, code: form.first("code") ?? "", address: caller.address?.description, origin: caller.origin)
                     _ = try await self.tokens.rotateSeed(slug: slug, draft, by: caller)
                     return HTML.redirect("/tokens/\(slug)?notice=rotated")
                 } catch let error as KaitoError where error.code != .notFound {

@@ -20,7 +20,7 @@ extension DashboardController {
                                                                        role: form.first("role"), by: caller)
                     return HTML.redirect("/users/\(user.id)")
                 } catch let error as KaitoError {
-                    return try await usersPage(caller, session, error: error.pageMessage, status: ProblemTable.status(for: error.code))
+                    return try await usersPage(caller, session, error: error.pageMessage, entered: form, status: ProblemTable.status(for: error.code))
                 }
             }
         }
@@ -86,8 +86,12 @@ extension DashboardController {
     }
 
     func usersPage(
-        _ caller: Caller, _ session: DashboardSession, notice: String? = nil, error: String?, status: HTTPResponse.Status = .ok
+        _ caller: Caller, _ session: DashboardSession, notice: String? = nil, error: String?, entered: FormBody? = nil,
+        status: HTTPResponse.Status = .ok
     ) async throws -> Response {
+        // After a refusal the form comes back as it was sent.
+        func value(_ name: String) -> String { HTML.escape(entered?.first(name) ?? "") }
+        let chosenRole = entered?.first("role") ?? OrgUser.Role.member.rawValue
         let users = try await organizations.users(by: caller, after: nil, limit: 200).items
         let rows = users.map { user -> String in
             """
@@ -96,7 +100,7 @@ extension DashboardController {
             """
         }.joined()
         let roles = OrgUser.Role.allCases.map { role -> String in
-            #"<option value="\#(role.rawValue)"\#(role == .member ? " selected" : "")>\#(role.rawValue)</option>"#
+            #"<option value="\#(role.rawValue)"\#(role.rawValue == chosenRole ? " selected" : "")>\#(role.rawValue)</option>"#
         }.joined()
         let body = """
             \(HTML.notice(notice))\(HTML.error(error))
@@ -105,8 +109,8 @@ extension DashboardController {
             <p class="muted">Members see only the tokens granted to them; owners and admins see everything. Set the new user's password on their page.</p>
             <form method="post" action="/users">
             \(HTML.csrf(session.csrfToken))
-            <label for="email">Email</label><input type="email" id="email" name="email" required maxlength="254">
-            <label for="name">Name (optional)</label><input type="text" id="name" name="name" maxlength="200">
+            <label for="email">Email</label><input type="email" id="email" name="email" required maxlength="254" value="\(value("email"))">
+            <label for="name">Name (optional)</label><input type="text" id="name" name="name" maxlength="200" value="\(value("name"))">
             <label for="role">Role</label><select id="role" name="role">\(roles)</select>
             <p><button class="primary" type="submit">Add user</button></p>
             </form>

@@ -25,7 +25,7 @@ extension DashboardController {
                     return HTML.redirect("/webhooks/\(endpoint.id)?created=1",
                                          cookies: [setCookie(Self.flashCookie, sealed, path: "/webhooks", maxAge: Int(PageFlash.lifetime))])
                 } catch let error as KaitoError {
-                    return try await webhooksPage(caller, session, error: error.pageMessage, status: ProblemTable.status(for: error.code))
+                    return try await webhooksPage(caller, session, error: error.pageMessage, entered: form, status: ProblemTable.status(for: error.code))
                 }
             }
         }
@@ -58,8 +58,12 @@ extension DashboardController {
     }
 
     func webhooksPage(
-        _ caller: Caller, _ session: DashboardSession, notice: String? = nil, error: String?, status: HTTPResponse.Status = .ok
+        _ caller: Caller, _ session: DashboardSession, notice: String? = nil, error: String?, entered: FormBody? = nil,
+        status: HTTPResponse.Status = .ok
     ) async throws -> Response {
+        // After a refusal the form comes back as it was sent.
+        func value(_ name: String) -> String { HTML.escape(entered?.first(name) ?? "") }
+        let topicsEntered = Set(entered?.all("topic") ?? [])
         let endpoints = try await webhooks.list(by: caller, after: nil, limit: 100).items
         let rows = endpoints.map { endpoint -> String in
             """
@@ -68,7 +72,9 @@ extension DashboardController {
             <td class="optional">\(HTML.escape(Self.subscriptions(endpoint)))</td><td>\(Self.state(endpoint))</td></tr>
             """
         }.joined()
-        let topics = WebhookTopic.allCases.map { HTML.checkbox(name: "topic", value: $0.rawValue, label: $0.rawValue) }.joined()
+        let topics = WebhookTopic.allCases.map {
+            HTML.checkbox(name: "topic", value: $0.rawValue, label: $0.rawValue, checked: topicsEntered.contains($0.rawValue))
+        }.joined()
         let body = """
             \(HTML.notice(notice))\(HTML.error(error))
             \(endpoints.isEmpty ? #"<p class="muted">No endpoints yet.</p>"# : #"<table><thead><tr><th>Endpoint</th><th class="optional">Receives</th><th>State</th></tr></thead><tbody>\#(rows)</tbody></table>"#)
@@ -76,10 +82,10 @@ extension DashboardController {
             <p class="muted">Deliveries are signed as Standard Webhooks; the secret is shown once, after registering.</p>
             <form method="post" action="/webhooks">
             \(HTML.csrf(session.csrfToken))
-            <label for="url">URL (https)</label><input type="text" id="url" name="url" required placeholder="https://hooks.example.com/kaito" maxlength="2048">
+            <label for="url">URL (https)</label><input type="text" id="url" name="url" required placeholder="https://hooks.example.com/kaito" maxlength="2048" value="\(value("url"))">
             <fieldset><legend>Topics</legend>\(topics)</fieldset>
-            <label for="actions">Audit actions for audit.event (comma-separated; token.* allowed)</label><input type="text" id="actions" name="audit_actions" placeholder="token.seed.read, key.*">
-            <label for="description">Description (optional)</label><input type="text" id="description" name="description" maxlength="200">
+            <label for="actions">Audit actions for audit.event (comma-separated; token.* allowed)</label><input type="text" id="actions" name="audit_actions" placeholder="token.seed.read, key.*" value="\(value("audit_actions"))">
+            <label for="description">Description (optional)</label><input type="text" id="description" name="description" maxlength="200" value="\(value("description"))">
             <p><button class="primary" type="submit">Register endpoint</button></p>
             </form>
             """
