@@ -20,15 +20,12 @@ public struct PageFlash: Sendable {
         let expiry = Int64(now.timeIntervalSince1970 + Self.lifetime)
         let box = try AES.GCM.seal(Array("\(expiry)\n\(text)".utf8), using: key, authenticating: Array("kaito-page-flash\n\(sessionID)".utf8))
         guard let combined = box.combined else { throw KaitoError(.unavailable, "The page could not seal its notice.") }
-        return combined.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        return Base64URL.encode(combined)
     }
 
     /// The text of `sealed` if it was sealed for `sessionID` and has not expired at `now`; nil otherwise.
     public func open(_ sealed: String, sessionID: String, at now: Date) -> String? {
-        var base64 = sealed.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        guard let data = Data(base64Encoded: base64), let box = try? AES.GCM.SealedBox(combined: data),
+        guard let data = Base64URL.decode(sealed), let box = try? AES.GCM.SealedBox(combined: data),
               let plain = try? AES.GCM.open(box, using: key, authenticating: Array("kaito-page-flash\n\(sessionID)".utf8)),
               let text = String(bytes: plain, encoding: .utf8), let newline = text.firstIndex(of: "\n"),
               let expiry = Int64(text[..<newline]), expiry > Int64(now.timeIntervalSince1970) else { return nil }

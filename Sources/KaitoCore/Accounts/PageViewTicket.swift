@@ -32,7 +32,6 @@ public struct PageViewTicket: Sendable {
     private func signature(sessionID: String, slugs: [String], expiry: Int64) -> String {
         let message = "kaito-page-view\n\(sessionID)\n\(expiry)\n" + Set(slugs).sorted().joined(separator: "\n")
         let mac = HMAC<SHA256>.authenticationCode(for: Array(message.utf8), using: key)
-        return Data(mac).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        return Base64URL.encode(Data(mac))
     }
 }

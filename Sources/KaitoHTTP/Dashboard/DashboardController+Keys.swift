@@ -8,13 +8,12 @@ extension DashboardController {
     func registerKeys(on router: RouterGroup<KaitoRequestContext>) {
         router.get("/keys") { request, context in
             var query = KeysQuery(request)
-            let sealed = request.cookies[Self.flashCookie]?.value
             return try await signedIn(request, context, scope: .orgAdmin) { caller, session in
                 // The key a create just made, shown once: the cookie that carried it is cleared with this page.
-                query.createdKey = sealed.flatMap { pageFlash.open($0, sessionID: session.id, at: clock.now()) }
-                var response = try await keysPage(caller, session, error: nil, query: query)
-                if sealed != nil { response.setCookie(setCookie(Self.flashCookie, "", path: "/keys", maxAge: 0)) }
-                return response
+                try await takeFlash(request, session: session, path: "/keys") { secret in
+                    query.createdKey = secret
+                    return try await keysPage(caller, session, error: nil, query: query)
+                }
             }
         }
         router.post("/keys") { request, context in
@@ -192,11 +191,7 @@ extension DashboardController {
             draft.userID = caller.user?.id
             let (key, secret) = try await self.keys.create(draft, by: caller)
             // Post, redirect, get: a reload of the page that shows the key neither makes another nor shows it again.
-            let sealed = try pageFlash.seal(secret.value, sessionID: session.id, at: clock.now())
-            var components = URLComponents()
-            components.queryItems = [URLQueryItem(name: "created", value: key.id)]
-            return HTML.redirect("/keys?" + (components.percentEncodedQuery ?? ""),
-                                 cookies: [setCookie(Self.flashCookie, sealed, path: "/keys", maxAge: Int(PageFlash.lifetime))])
+            return try redirect("/keys?created=" + key.id, showingOnce: secret.value, path: "/keys", session: session)
         } catch let error as KaitoError {
             return try await keysPage(caller, session, error: error.pageMessage, entered: form, status: ProblemTable.status(for: error.code))
         }

@@ -25,26 +25,15 @@ extension DashboardController {
             let code: String?
             let body: String
         }
-        let headers: HTTPFields = [.contentType: "application/json", .cacheControl: "no-store", HTTPField.Name("X-Content-Type-Options")!: "nosniff"]
-        guard let token = request.cookies[Self.sessionCookie]?.value else {
-            return Response(status: .unauthorized, headers: headers, body: .init(byteBuffer: ByteBuffer(string: #"{"signed_in":false}"#)))
-        }
-        let caller: Caller
-        do {
-            (caller, _) = try await signIn.caller(
-                token: token, address: address(request, context), origin: origin(request, context), extendsSession: false)
-        } catch let error as KaitoError where error.code == .missingKey {
-            return Response(status: .unauthorized, headers: headers, body: .init(byteBuffer: ByteBuffer(string: #"{"signed_in":false}"#)))
-        }
+        guard let (caller, _) = try await pageSession(request, context) else { return try Self.json(SignedOut(), status: .unauthorized) }
         try caller.require(.smsRead)
         let inbox = request.uri.queryParameters["inbox"].map(String.init) ?? ""
         let after = request.uri.queryParameters["after"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
         guard let message = try await sms.wait(inboxID: inbox, after: after, timeout: .seconds(25), by: caller) else {
             return Response(status: .noContent, headers: [.cacheControl: "no-store"])
         }
-        let json = try JSONEncoder().encode(Message(
+        return try Self.json(Message(
             id: message.id, received_at: Timestamp.format(message.receivedAt), from: message.from, code: message.code, body: message.body))
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: json)))
     }
 
     func messagesPage(_ request: Request, _ caller: Caller, _ session: DashboardSession) async throws -> Response {

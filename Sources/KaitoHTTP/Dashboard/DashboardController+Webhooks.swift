@@ -21,9 +21,7 @@ extension DashboardController {
                 do {
                     let (endpoint, secret) = try await webhooks.create(draft, by: caller)
                     // Post, redirect, get, the secret carried once across the redirect (as a new key is).
-                    let sealed = try pageFlash.seal(secret.text, sessionID: session.id, at: clock.now())
-                    return HTML.redirect("/webhooks/\(endpoint.id)?created=1",
-                                         cookies: [setCookie(Self.flashCookie, sealed, path: "/webhooks", maxAge: Int(PageFlash.lifetime))])
+                    return try redirect("/webhooks/\(endpoint.id)?created=1", showingOnce: secret.text, path: "/webhooks", session: session)
                 } catch let error as KaitoError {
                     return try await webhooksPage(caller, session, error: error.pageMessage, entered: form, status: ProblemTable.status(for: error.code))
                 }
@@ -32,13 +30,11 @@ extension DashboardController {
         router.get("/webhooks/{id}") { request, context in
             let id = context.parameters.get("id") ?? ""
             let created = request.uri.queryParameters["created"] == "1"
-            let sealed = request.cookies[Self.flashCookie]?.value
             return try await signedIn(request, context, scope: .orgAdmin) { caller, session in
-                let secret = sealed.flatMap { pageFlash.open($0, sessionID: session.id, at: clock.now()) }
-                let notice = created ? (secret == nil ? "Endpoint registered. Its secret was shown once; rotate it if it was not copied." : "Endpoint registered.") : nil
-                var response = try await webhookPage(id, caller, session, secretText: secret, notice: notice)
-                if sealed != nil { response.setCookie(setCookie(Self.flashCookie, "", path: "/webhooks", maxAge: 0)) }
-                return response
+                try await takeFlash(request, session: session, path: "/webhooks") { secret in
+                    let notice = created ? (secret == nil ? "Endpoint registered. Its secret was shown once; rotate it if it was not copied." : "Endpoint registered.") : nil
+                    return try await webhookPage(id, caller, session, secretText: secret, notice: notice)
+                }
             }
         }
         router.post("/webhooks/{id}/{action}") { request, context in

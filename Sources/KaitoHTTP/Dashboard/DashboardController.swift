@@ -224,152 +224,6 @@ struct DashboardController {
         (caller.user?.email ?? "", session.csrfToken, caller.key.scopes.contains(.orgAdmin) && caller.key.scopes.contains(.auditRead))
     }
 
-    /// What the tokens page lists: a search over slug, name, issuer and account (`q`), the page after a slug
-    /// (`after`), and what a redirect after a change tells it (`added`, `deleted`).
-    struct TokensQuery {
-        var search: String?
-        var after: String?
-        var added: String?
-        var deleted: String?
-
-        init(search: String? = nil, after: String? = nil, added: String? = nil, deleted: String? = nil) {
-            (self.search, self.after, self.added, self.deleted) = (search, after, added, deleted)
-        }
-
-        init(_ request: Request) {
-            let parameters = request.uri.queryParameters
-            func text(_ name: String) -> String? {
-                guard let value = parameters[Substring(name)] else { return nil }
-                let text = String(value).trimmingCharacters(in: .whitespaces)
-                return text.isEmpty ? nil : String(text.prefix(100))
-            }
-            self.init(search: text("q"), after: text("after"), added: text("added"), deleted: text("deleted"))
-        }
-    }
-
-    /// Tokens per page: each shown code is an audited read.
-    static let tokensPageSize = 50
-
-    /// The tokens with their current codes, 50 to a page, searchable. Viewing the page reads each code as the API
-    /// does (one audited `token.code.read` per token shown); the page then counts each code down against the clock
-    /// and fetches the next ones itself (`openPageCodes`), without reloading, and without auditing them again.
-    func tokensPage(
-        _ caller: Caller, _ session: DashboardSession, query: TokensQuery, entered: FormBody? = nil, error: String? = nil,
-        status: HTTPResponse.Status = .ok
-    ) async throws -> Response {
-        try caller.require(.tokensRead)
-        let page: Page<Token>
-        if let search = query.search {
-            page = try await self.tokens.search(search, by: caller, after: query.after, limit: Self.tokensPageSize)
-        } else {
-            page = try await self.tokens.list(by: caller, after: query.after, limit: Self.tokensPageSize)
-        }
-        let tokens = page.items
-        var rows = ""
-        var expiries: [String: Int64] = [:]
-        for token in tokens {
-            var codeCell = #"<td class="muted">—</td><td></td>"#
-            if caller.key.scopes.contains(.tokensCode) {
-                let code = try await self.tokens.code(slug: token.slug, minValid: nil, by: caller)
-                expiries[token.slug] = code.expiresAt
-                codeCell = """
-                    <td><span class="code" id="code-\(HTML.escape(token.slug))">\(HTML.escape(code.code))</span>
-                    <button type="button" data-copy="code-\(HTML.escape(token.slug))">Copy</button></td>
-                    <td data-expires-at="\(code.expiresAt)" data-period="\(code.period)"><svg class="ring" viewBox="0 0 32 32" aria-hidden="true">
-                    <circle class="track" cx="16" cy="16" r="14"/><circle class="left" cx="16" cy="16" r="14"/></svg>
-                    <span class="seconds">\(code.expiresIn) s</span></td>
-                    """
-            }
-            var links = [#"<a href="/tokens/\#(HTML.escape(token.slug))">details</a>"#]
-            if caller.key.scopes.contains(.tokensSeed) { links.append(#"<a href="/tokens/\#(HTML.escape(token.slug))/seed">seed</a>"#) }
-            rows += """
-                <tr data-slug="\(HTML.escape(token.slug))"><td><strong>\(HTML.escape(token.name))</strong><br><span class="muted">\(HTML.escape(token.slug)) · \(links.joined(separator: " · "))</span></td>
-                <td class="optional">\(HTML.escape([token.issuer, token.account].compactMap { $0 }.joined(separator: " · ")))</td>\(codeCell)</tr>
-                """
-        }
-        var body = HTML.error(error)
-        // Notices from the redirect's link say only what the server can check: a slug (letters, digits, dashes) that
-        // exists, or that no longer does.
-        if let added = query.added, Token.isValidSlug(added), (try? await self.tokens.get(slug: added, by: caller)) != nil {
-            body += HTML.notice("Token \(added) added.")
-        }
-        if let deleted = query.deleted, Token.isValidSlug(deleted), (try? await self.tokens.get(slug: deleted, by: caller)) == nil {
-            body += HTML.notice("Token \(deleted) deleted.")
-        }
-        body += """
-            <form method="get" action="/tokens" class="search" role="search"><label for="q" class="visually-hidden">Search tokens</label>
-            <input type="search" id="q" name="q" value="\(HTML.escape(query.search ?? ""))" placeholder="Search by slug, name, issuer or account">
-            <button type="submit">Search</button>\(query.search == nil ? "" : #" <a href="/tokens">Show all</a>"#)</form>
-            """
-        if tokens.isEmpty {
-            body += query.search != nil ? #"<p class="muted">No token matches.</p>"#
-                : caller.user?.role == .member ? #"<p class="muted">No tokens have been shared with you yet: an admin of your organisation grants them on the Users page.</p>"#
-                : #"<p class="muted">No tokens yet: add one below (from the <code>otpauth://</code> link of an authenticator app's export, or its secret).</p>"#
-        } else {
-            // Stamped after the codes were read, so that the page's clock lags the server's by the transfer only.
-            let now = clock.now()
-            let ticket = pageViews.issue(sessionID: session.id, slugs: Array(expiries.keys), at: now)
-            body += #"<p class="error" id="codes-ended" role="alert" hidden>Your session has ended: these codes are no longer updated. <a href="/login">Sign in again</a>.</p>"#
-                + #"<table data-now="\#(now.unixMilliseconds)" data-view="\#(HTML.escape(ticket))"><thead><tr><th>Token</th><th class="optional">Account</th><th>Code</th><th>Expires</th></tr></thead><tbody>\#(rows)</tbody></table>"#
-        }
-        if let next = page.nextCursor {
-            var components = URLComponents()
-            components.queryItems = [URLQueryItem(name: "after", value: next)] + (query.search.map { [URLQueryItem(name: "q", value: $0)] } ?? [])
-            body += #"<p><a href="/tokens\#(HTML.escape(components.percentEncodedQuery.map { "?" + $0 } ?? ""))" rel="next">Next page</a></p>"#
-        }
-        if caller.key.scopes.contains(.tokensWrite) { body += Self.addTokenForm(csrf: session.csrfToken, entered: entered) }
-        return HTML.response(HTML.page("Tokens", signedIn: Self.navigation(caller, session), body), status: status)
-    }
-
-    /// The open tokens page's refresh (`GET /tokens/codes?view=...&slug=...`, JSON): the current codes of the tokens
-    /// the page shows, for as long as the session lasts, which this call does not extend. Not audited again: the
-    /// page view that showed the tokens was, and its ticket (`PageViewTicket`, bound to the session and to exactly
-    /// those slugs) is required (403 without it). A token the user may no longer read is left out.
-    func openPageCodes(_ request: Request, _ context: KaitoRequestContext) async throws -> Response {
-        struct Code: Encodable {
-            let slug: String
-            let code: String
-            let expires_at: Int64
-            let period: Int
-        }
-        struct Codes: Encodable {
-            let now: Int64
-            let codes: [Code]
-        }
-        struct Ended: Encodable { let signed_in = false }
-        func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
-            Response(status: status, headers: [.contentType: "application/json", .cacheControl: "no-store", HTTPField.Name("X-Content-Type-Options")!: "nosniff"],
-                     body: .init(byteBuffer: ByteBuffer(bytes: try JSONEncoder().encode(value))))
-        }
-        guard let token = request.cookies[Self.sessionCookie]?.value else { return try json(Ended(), status: .unauthorized) }
-        let caller: Caller
-        let session: DashboardSession
-        do {
-            (caller, session) = try await signIn.caller(
-                token: token, address: address(request, context), origin: origin(request, context), extendsSession: false)
-        } catch let error as KaitoError where error.code == .missingKey {
-            return try json(Ended(), status: .unauthorized)
-        }
-        try caller.require(.tokensCode)
-        let slugs = request.uri.queryParameters.getAll("slug").map { String($0) }
-        guard slugs.count <= 100 else { throw KaitoError.validation("slug", "at most 100 tokens at once") }
-        guard slugs.allSatisfy(Token.isValidSlug) else { throw KaitoError.validation("slug", "not a token's slug") }
-        guard let view = request.uri.queryParameters["view"].map(String.init),
-              pageViews.admits(view, sessionID: session.id, slugs: slugs, at: clock.now()) else {
-            throw KaitoError(.insufficientScope, "These codes are refreshed only for the tokens page that showed them: reload the page.")
-        }
-        var codes: [Code] = []
-        for slug in Set(slugs).sorted() {
-            do {
-                let code = try await tokens.codeForOpenPage(slug: slug, by: caller)
-                codes.append(Code(slug: slug, code: code.code, expires_at: code.expiresAt, period: code.period))
-            } catch let error as KaitoError where [.notFound, .tokenNotAllowed].contains(error.code) {
-                continue
-            }
-        }
-        return try json(Codes(now: clock.now().unixMilliseconds, codes: codes))
-    }
-
     /// Runs a change posted from a page, then shows `page` again: with what the change did, or with the refusal and
     /// its status. (A page that cannot be shown, such as another organisation's resource, throws: a 404 page.)
     func afterChange(
@@ -386,6 +240,42 @@ struct DashboardController {
     }
 
     // MARK: Helpers
+
+    /// The session behind the cookie of what an open page fetches on its own (the next codes, the next message): it
+    /// does not extend the session. Nil when there is none (the page then says the session has ended).
+    func pageSession(_ request: Request, _ context: KaitoRequestContext) async throws -> (Caller, DashboardSession)? {
+        guard let token = request.cookies[Self.sessionCookie]?.value else { return nil }
+        do {
+            return try await signIn.caller(token: token, address: address(request, context), origin: origin(request, context), extendsSession: false)
+        } catch let error as KaitoError where error.code == .missingKey {
+            return nil
+        }
+    }
+
+    /// What `pageSession`'s callers answer without a session (401).
+    struct SignedOut: Encodable { let signed_in = false }
+
+    /// A JSON answer of a page's own fetch: never cached, never sniffed.
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        Response(status: status, headers: [.contentType: "application/json", .cacheControl: "no-store", HTTPField.Name("X-Content-Type-Options")!: "nosniff"],
+                 body: .init(byteBuffer: ByteBuffer(bytes: try JSONEncoder().encode(value))))
+    }
+
+    /// A redirect after a form that made a secret, carrying it once to the page it leads to (`PageFlash`, in a
+    /// cookie scoped to `path`, which `takeFlash` reads and clears).
+    func redirect(_ location: String, showingOnce secret: String, path: String, session: DashboardSession) throws -> Response {
+        let sealed = try pageFlash.seal(secret, sessionID: session.id, at: clock.now())
+        return HTML.redirect(location, cookies: [setCookie(Self.flashCookie, sealed, path: path, maxAge: Int(PageFlash.lifetime))])
+    }
+
+    /// The secret a redirect carried to this page (nil when it was shown already, expired, or is another session's),
+    /// and clears its cookie on `response` (the page built with it).
+    func takeFlash(_ request: Request, session: DashboardSession, path: String, _ page: (String?) async throws -> Response) async throws -> Response {
+        guard let sealed = request.cookies[Self.flashCookie]?.value else { return try await page(nil) }
+        var response = try await page(pageFlash.open(sealed, sessionID: session.id, at: clock.now()))
+        response.setCookie(setCookie(Self.flashCookie, "", path: path, maxAge: 0))
+        return response
+    }
 
     /// Whether a destructive form carries `expected` typed in its `confirm` field (`HTML.confirmedAction`).
     /// - Throws: `validation_failed` naming what to type, so that nothing changes.

@@ -58,16 +58,12 @@ struct QueryParameters {
 /// Opaque list cursors: the base64url of the last item's sort key, with a version tag.
 enum Cursor {
     static func encode(_ key: String) -> String {
-        Data(("v1:" + key).utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        Base64URL.encode(Array(("v1:" + key).utf8))
     }
 
     static func decode(_ cursor: String) -> String? {
         guard cursor.utf8.count <= 400 else { return nil }
-        var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.utf8.count % 4 != 0 { base64 += "=" }
-        guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8), text.hasPrefix("v1:") else {
+        guard let data = Base64URL.decode(cursor), let text = String(data: data, encoding: .utf8), text.hasPrefix("v1:") else {
             return nil
         }
         return String(text.dropFirst(3))
