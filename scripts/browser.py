@@ -128,6 +128,62 @@ def codes_stay_current(driver, base, auditor):
     check(code_reads(base, auditor) == reads, f"the page's refreshes were audited: {reads} -> {code_reads(base, auditor)} code reads")
 
 
+def qr_picture(text, ec_level, scale, canvas=None, at=(0, 0)):
+    """A QR code made by an independent encoder (zxing-cpp), as a PIL image; pasted into `canvas` at `at` if given."""
+    symbol = memoryview(zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level=ec_level).to_image(scale=scale))
+    code = Image.frombytes("L", (symbol.shape[1], symbol.shape[0]), symbol.tobytes())
+    bordered = Image.new("L", (code.width + 8 * scale, code.height + 8 * scale), 255)
+    bordered.paste(code, (4 * scale, 4 * scale))
+    if canvas is None:
+        return bordered
+    canvas.paste(bordered, at)
+    return canvas
+
+
+def tokens_from_qr_pictures(driver, base, admin, directory):
+    """Adds tokens on the tokens page from pictures of their QR codes (read by the page's script, in the browser) and
+    checks each token's code against pyotp's for the URI the picture holds; then deletes them."""
+    reader = call(base, "POST", "/v1/keys", admin, {"name": "qr reader", "scopes": ["tokens:code", "tokens:write"]})["key"]
+    from PIL import ImageDraw
+    screenshot = Image.new("RGB", (900, 700), (245, 246, 248))
+    draw = ImageDraw.Draw(screenshot)
+    for line in range(12):
+        draw.text((40, 30 + 22 * line), "Set up two-factor authentication: scan this code with your app. " * 2, fill=(40, 40, 40))
+    draw.rectangle((20, 300, 880, 680), outline=(30, 30, 30), width=3)
+    cases = [
+        ("qr-m", "otpauth://totp/Acme:ci%40example.com?secret=JBSWY3DPEHPK3PXP&issuer=Acme", "M", 4, None, "png"),
+        ("qr-h", "otpauth://totp/Very%20Long%20Issuer%20Name%20Incorporated:deploy-bot%40example.com?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Very%20Long%20Issuer%20Name%20Incorporated&algorithm=SHA1&digits=6&period=30",
+         "H", 3, screenshot, "png"),
+        ("qr-l", "otpauth://totp/Bank:ops?secret=KRUGKIDROVUWG2ZAMJZG653OEBTG66BAI5RW4ZLEN5WQ&issuer=Bank&algorithm=SHA256&digits=8&period=60", "L", 2, None, "jpeg"),
+    ]
+    for slug, uri, level, scale, canvas, kind in cases:
+        picture = qr_picture(uri, level, scale, canvas.copy() if canvas else None, (330, 340))
+        path = os.path.join(directory, slug + "." + kind)
+        picture.convert("RGB").save(path, quality=90) if kind == "jpeg" else picture.save(path)
+        driver.get(base + "/tokens")
+        driver.find_element(By.XPATH, "//summary[text()='Add a token']").click()
+        driver.find_element(By.ID, "slug").send_keys(slug)
+        driver.find_element(By.ID, "qr-image").send_keys(path)
+        wait_for(lambda: "QR code read" in driver.find_element(By.ID, "qr-image-status").text
+                 or "No QR code" in driver.find_element(By.ID, "qr-image-status").text, f"the page reading {slug}'s picture")
+        status = driver.find_element(By.ID, "qr-image-status").text
+        check("QR code read" in status and driver.find_element(By.ID, "otpauth_uri").get_attribute("value") == uri, f"{slug}: {status!r}")
+        driver.find_element(By.XPATH, "//button[text()='Add token']").click()
+        wait_for(lambda: "added=" in driver.current_url, f"{slug} added")
+        expected = pyotp.parse_uri(uri)
+        code = call(base, "GET", f"/v1/tokens/{slug}/code?min_valid=3", reader)["code"]
+        check(code == expected.now(), f"{slug}: the API's code {code}, pyotp's {expected.now()} for the URI in the picture")
+        call(base, "DELETE", f"/v1/tokens/{slug}", reader)
+    # A picture without a QR code: the page says so and fills nothing.
+    path = os.path.join(directory, "no-qr.png")
+    screenshot.save(path)
+    driver.get(base + "/tokens")
+    driver.find_element(By.XPATH, "//summary[text()='Add a token']").click()
+    driver.find_element(By.ID, "qr-image").send_keys(path)
+    wait_for(lambda: "No QR code" in driver.find_element(By.ID, "qr-image-status").text, "the page refusing a picture without a QR code")
+    check(driver.find_element(By.ID, "otpauth_uri").get_attribute("value") == "", "nothing filled in")
+
+
 def scenario(binary, base, data_dir, env, screenshots, drivers):
     """The user's way through the dashboard; every browser it opens goes into `drivers` (closed by the caller)."""
     def browser_sized(width, height):
@@ -177,6 +233,7 @@ def scenario(binary, base, data_dir, env, screenshots, drivers):
     if screenshots:
         driver.save_screenshot(os.path.join(screenshots, "tokens.png"))
     codes_stay_current(driver, base, auditor)
+    tokens_from_qr_pictures(driver, base, admin, data_dir)
 
     # The keys page: a key with scope tokens:code, shown once.
     driver.find_element(By.LINK_TEXT, "Keys").click()
@@ -266,6 +323,16 @@ def scenario(binary, base, data_dir, env, screenshots, drivers):
     wait_for(lambda: "482913" in driver.find_element(By.ID, "messages").text, "the new message on the open messages page")
     check(driver.execute_script("return window.kaitoMarker;") == 2, "the message arrived without a reload")
     check(driver.find_elements(By.CSS_SELECTOR, "#messages button[data-copy]"), "the message's code has a copy button")
+    # All inboxes: the page waits too, and shows which number received the message.
+    other = call(base, "POST", "/v1/inboxes", admin, {"phone_number": "+15550000002", "provider": "simulator"})["id"]
+    driver.find_element(By.LINK_TEXT, "All inboxes").click()
+    wait_for(lambda: driver.current_url == base + "/messages", "the messages of all inboxes")
+    driver.execute_script("window.kaitoMarker = 3;")
+    time.sleep(0.5)
+    call(base, "POST", f"/v1/inboxes/{other}/simulate", admin, {"from": "+15559990001", "body": "Your login code is 771204"})
+    wait_for(lambda: "771204" in driver.find_element(By.ID, "messages").text, "the new message of another inbox on the page of all inboxes")
+    newest = driver.find_element(By.CSS_SELECTOR, "#messages tbody tr").text
+    check("+15550000002" in newest and driver.execute_script("return window.kaitoMarker;") == 3, f"arrived without a reload, with its number: {newest}")
 
     # 150 tokens: 50 to a page with a link to the next, and a search.
     subprocess.run(admin_command + ["set-plan", "default", "enterprise", "--data-dir", data_dir], env=env, check=True, capture_output=True)

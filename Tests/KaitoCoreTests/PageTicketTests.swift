@@ -27,7 +27,7 @@ struct PageTicketTests {
         #expect(!tickets.admits("", sessionID: "ses_1", slugs: [], at: Self.now) && !tickets.admits("x.y", sessionID: "ses_1", slugs: [], at: Self.now))
     }
 
-    @Test("A flash opens for its session only, within two minutes, untouched, under its own key only")
+    @Test("A flash opens for its session and purpose only, within two minutes, untouched, under its own key only")
     func flash() throws {
         let flashes = PageFlash(master: Self.master)
         let sealed = try flashes.seal("kto_live_secret", sessionID: "ses_1", at: Self.now)
@@ -41,5 +41,9 @@ struct PageTicketTests {
         #expect(flashes.open(String(tampered), sessionID: "ses_1", at: Self.now) == nil, "altered")
         #expect(flashes.open("not base64!", sessionID: "ses_1", at: Self.now) == nil)
         #expect(try flashes.seal("kto_live_secret", sessionID: "ses_1", at: Self.now) != sealed, "a fresh nonce each time")
+        let notice = try flashes.seal("Endpoint enabled.", as: .notice, sessionID: "ses_1", at: Self.now)
+        #expect(flashes.open(notice, as: .notice, sessionID: "ses_1", at: Self.now) == "Endpoint enabled.")
+        #expect(flashes.open(notice, as: .secret, sessionID: "ses_1", at: Self.now) == nil && flashes.open(sealed, as: .notice, sessionID: "ses_1", at: Self.now) == nil,
+                "a notice never opens as a secret, nor a secret as a notice")
     }
 }

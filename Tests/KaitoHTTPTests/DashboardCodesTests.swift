@@ -216,8 +216,11 @@ struct DashboardTokensTests {
             let taken = try await browser.post("/tokens", [("slug", "aws-prod"), ("secret", "JBSWY3DPEHPK3PXP")])
             #expect(taken.status == .conflict)
 
-            // Rename.
+            // Rename: a refusal keeps what was typed and says what is wrong beside the field.
             _ = try await browser.get("/tokens/aws-prod")
+            let refusedRename = try await browser.post("/tokens/aws-prod", [("name", String(repeating: "n", count: 300)), ("issuer", "Typed issuer"), ("account", "")])
+            #expect(refusedRename.status == .unprocessableContent && refusedRename.text.contains(#"value="Typed issuer""#)
+                    && refusedRename.text.contains(#"<span class="field-error" id="error-name">"#), "\(refusedRename.text.prefix(600))")
             let renamed = try await browser.post("/tokens/aws-prod", [("name", "AWS production"), ("issuer", "AWS"), ("account", "")])
             #expect(renamed.status == .seeOther && renamed.headers[.location] == "/tokens/aws-prod?notice=saved")
             let details = try await browser.get("/tokens/aws-prod?notice=saved")
@@ -292,7 +295,7 @@ struct DashboardTokensTests {
             let kim = try await DashboardTests.user(test, "kim@example.com", role: "member")
             _ = try await browser.get("/users/\(kim.id)")
             #expect(browser.lastBody.contains(#"name="more_tokens""#))
-            let granted = try await browser.post("/users/\(kim.id)/grants", [("token", "t-1"), ("more_tokens", "t-99\r\nt-119")])
+            let granted = try await browser.submit("/users/\(kim.id)/grants", [("token", "t-1"), ("more_tokens", "t-99\r\nt-119")])
             #expect(granted.status == .ok, "\(granted.text.prefix(300))")
             let userPage = try await browser.get("/users/\(kim.id)")
             let boxes = DashboardTokensTests.checked(userPage.text)
@@ -397,7 +400,7 @@ struct DashboardWordsTests {
             let refused = try await locked.post("/login", [("organization", "default"), ("email", "bob@example.com"), ("password", DashboardTests.password)])
             #expect(refused.status == .unauthorized, "locked: the right password is refused too")
 
-            let lifted = try await alice.post("/users/\(bob.id)/unlock", [])
+            let lifted = try await alice.submit("/users/\(bob.id)/unlock", [])
             #expect(lifted.status == .ok && lifted.text.contains("The lock is lifted"), "\(lifted.text.prefix(300))")
             #expect(!(try await alice.get("/users/\(bob.id)").text.contains("Lift the lock")))
             #expect(try await alice.post("/users/\(bob.id)/unlock", []).status == .conflict, "not locked any more")
@@ -442,6 +445,31 @@ struct DashboardWordsTests {
             let foreign = try await client.send(.post, "/v1/inboxes", key: otherAdmin, json: #"{"phone_number": "+15550000009", "provider": "simulator"}"#)
                 .decode(InboxResponse.self)
             #expect(try await alice.get("/messages/wait?inbox=\(foreign.id)").status == .notFound)
+        }
+    }
+
+    @Test("All inboxes: the page waits too, and its wait brings the next message of any of the organisation's inboxes, never another organisation's")
+    func waitsForAll() async throws {
+        try await DashboardCodesTests.withAlice { test, client, alice, _, _ in
+            let first = try await client.send(.post, "/v1/inboxes", key: test.adminKey, json: #"{"phone_number": "+15550000001", "provider": "simulator"}"#)
+                .decode(InboxResponse.self)
+            let second = try await client.send(.post, "/v1/inboxes", key: test.adminKey, json: #"{"phone_number": "+15550000002", "provider": "simulator"}"#)
+                .decode(InboxResponse.self)
+            let page = try await alice.get("/messages")
+            #expect(page.text.contains("New messages appear here as they arrive."))
+            let after = try #require(Browser.match(#"data-inbox="" data-after="(sms_[^"]+)""#, in: page.text))
+            let (_, otherAdmin) = try await test.otherOrganization()
+            let foreign = try await client.send(.post, "/v1/inboxes", key: otherAdmin, json: #"{"phone_number": "+15550000009", "provider": "simulator"}"#)
+                .decode(InboxResponse.self)
+            // Another organisation's message arrives first: the wait is not woken for it, nor does it return it.
+            let waiting = Task { try await alice.get("/messages/wait?after=\(after)") }
+            _ = try await client.send(.post, "/v1/inboxes/\(foreign.id)/simulate", key: otherAdmin, json: #"{"from": "+15559990009", "body": "111111"}"#)
+            _ = try await client.send(.post, "/v1/inboxes/\(second.id)/simulate", key: test.adminKey, json: #"{"from": "+15559990000", "body": "Code 482913"}"#)
+            let answer = try await waiting.value
+            #expect(answer.status == .ok, "\(answer.text)")
+            let message = try #require(try JSONSerialization.jsonObject(with: Data(answer.text.utf8)) as? [String: Any])
+            #expect(message["code"] as? String == "482913" && message["to"] as? String == "+15550000002", "\(message)")
+            _ = first
         }
     }
 }

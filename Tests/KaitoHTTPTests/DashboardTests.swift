@@ -32,6 +32,15 @@ struct DashboardTests {
             return try await send(.post, path, body: FormEncoding.encode(fields))
         }
 
+        /// Posts a form whose change is expected to succeed: its answer is a redirect (303: post, redirect, get), and
+        /// this loads the page it leads to, which says what the change did.
+        func submit(_ path: String, _ fields: [(String, String)], sourceLocation: SourceLocation = #_sourceLocation) async throws -> TestResponse {
+            let answer = try await post(path, fields)
+            #expect(answer.status == .seeOther, "\(answer.status): \(answer.text)", sourceLocation: sourceLocation)
+            guard answer.status == .seeOther, let location = answer.headers[.location] else { return answer }
+            return try await get(location)
+        }
+
         func send(_ method: HTTPRequest.Method, _ path: String, body: String?) async throws -> TestResponse {
             var headers: HTTPFields = [:]
             if !cookies.isEmpty { headers[.cookie] = cookies.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: "; ") }
@@ -240,6 +249,9 @@ struct DashboardTests {
             // Bad input: a page with the problem, nothing created.
             let bad = try await admin.post("/keys", [("name", "bad"), ("scope", "tokens:code"), ("allowed_cidrs", "not-a-network")])
             #expect(bad.status == .unprocessableContent && bad.text.contains("Allowed networks, line 1:"), "the field in words")
+            #expect(bad.text.contains(#"<span class="field-error" id="error-allowed_cidrs">Allowed networks, line 1: "#)
+                    && bad.text.contains(#"<textarea aria-invalid="true" aria-describedby="error-allowed_cidrs" id="cidrs" name="allowed_cidrs""#),
+                    "said beside the field, which is marked invalid")
             // Revoke from the page.
             _ = try await admin.get("/keys")
             let unconfirmed = try await admin.post("/keys/\(record.id)/revoke", [("confirm", "not its name")])
@@ -400,8 +412,14 @@ struct DashboardTests {
             #expect(!admin.lastBody.contains("JBSWY3DPEHPK3PXP"))
             #expect(try await admin.post("/tokens/aws-prod/seed", [("code", "000000")], csrf: false).status == .forbidden)
             clock.advance(by: 30)
-            let shown = try await admin.post("/tokens/aws-prod/seed", [("code", try await Self.pyotpCode(secret, at: clock.now()))])
+            let answer = try await admin.post("/tokens/aws-prod/seed", [("code", try await Self.pyotpCode(secret, at: clock.now()))])
+            // Post, redirect, get: the seed is on the page the redirect leads to, never in the redirect, and only once.
+            #expect(answer.status == .seeOther && answer.headers[.location] == "/tokens/aws-prod/seed" && !answer.text.contains("JBSWY3DPEHPK3PXP"))
+            #expect(!(answer.headers[.setCookie] ?? "").contains("JBSWY3DPEHPK3PXP"), "sealed in its cookie")
+            let shown = try await admin.get("/tokens/aws-prod/seed")
             #expect(shown.status == .ok && shown.text.contains(#"id="seed">JBSWY3DPEHPK3PXP<"#) && shown.text.contains("otpauth://totp/"))
+            let reloaded = try await admin.get("/tokens/aws-prod/seed")
+            #expect(reloaded.status == .ok && !reloaded.text.contains("JBSWY3DPEHPK3PXP") && reloaded.text.contains(#"name="code""#), "a reload asks again")
             let auditor = try await test.key([.auditRead])
             let reads = try await client.send(.get, "/v1/audit?action=token.seed.read", key: auditor).decode(ListResponse<AuditEventResponse>.self).data
             #expect(reads.count == 1 && reads.first?.actor.id == lena.id && reads.first?.flagged == true)

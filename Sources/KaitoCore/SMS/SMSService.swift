@@ -135,6 +135,7 @@ public struct SMSService: Sendable {
         guard try await session.sms.insertMessage(message, provider: inbox.provider) else { return .duplicate }
         try await Outbox(random: random).enqueue(.smsInbound, data: message.jsonWithoutBody, organizationID: inbox.organizationID, at: now, in: session)
         try await session.notifyAfterCommit(Self.topic(inboxID: inbox.id))
+        try await session.notifyAfterCommit(Self.topic(organizationID: inbox.organizationID))
         return .stored(message)
     }
 
@@ -222,14 +223,15 @@ public struct SMSService: Sendable {
         }
     }
 
-    /// The first message of the inbox newer than `after` (or, without it, than the moment of the call), as soon as
-    /// it arrives; nil when `timeout` passes first. Holds no database connection while it waits.
-    public func wait(inboxID: String, after: String?, timeout: Duration, by caller: Caller) async throws -> SMSMessage? {
+    /// The first message of the inbox (of any of the organisation's inboxes when nil) newer than `after` (or, without
+    /// it, than the moment of the call), as soon as it arrives; nil when `timeout` passes first. Holds no database
+    /// connection while it waits.
+    public func wait(inboxID: String?, after: String?, timeout: Duration, by caller: Caller) async throws -> SMSMessage? {
         let cursor = after ?? Self.cursor(at: clock.now())
-        let subscription = storage.changes.subscribe(Self.topic(inboxID: inboxID))
+        let subscription = storage.changes.subscribe(inboxID.map { Self.topic(inboxID: $0) } ?? Self.topic(organizationID: caller.organizationID))
         defer { subscription.cancel() }
         let deadline = ContinuousClock.now + timeout
-        _ = try await work.run(for: caller) { session in try await findInbox(inboxID, caller, session) }
+        if let inboxID { _ = try await work.run(for: caller) { session in try await findInbox(inboxID, caller, session) } }
         while true {
             let found = try await storage.read { session in
                 try await session.sms.firstMessage(inboxID: inboxID, organizationID: caller.organizationID, after: cursor)
@@ -255,6 +257,7 @@ public struct SMSService: Sendable {
     }
 
     static func topic(inboxID: String) -> String { "sms:" + inboxID }
+    static func topic(organizationID: String) -> String { "sms-org:" + organizationID }
 
     static func inboxRecord(_ action: AuditAction, _ id: String) -> AuditRecord {
         AuditRecord(action, target: .init(type: "inbox", id: id))

@@ -215,8 +215,9 @@ public protocol SMSRepository: Sendable {
     func findMessage(id: String, organizationID: String) async throws -> SMSMessage?
     /// The organisation's messages matching `filter`, newest first, those older than `cursor`, at most `limit`.
     func listMessages(organizationID: String, filter: SMSMessageFilter, before cursor: String?, limit: Int) async throws -> [SMSMessage]
-    /// The oldest message of the inbox whose id sorts after `id` (ids sort by arrival), or nil.
-    func firstMessage(inboxID: String, organizationID: String, after id: String) async throws -> SMSMessage?
+    /// The oldest message of the inbox (of any inbox of the organisation when nil) whose id sorts after `id` (ids sort
+    /// by arrival), or nil.
+    func firstMessage(inboxID: String?, organizationID: String, after id: String) async throws -> SMSMessage?
     /// Stores (or replaces) the organisation's Twilio credentials.
     func setTwilioCredentials(_ credentials: TwilioCredentials) async throws
     /// The organisation's Twilio credentials, or nil.

@@ -8,11 +8,11 @@ import KaitoCore
 extension DashboardController {
     func registerInboxes(on router: RouterGroup<KaitoRequestContext>) {
         router.get("/inboxes") { request, context in
-            try await signedIn(request, context, scope: .orgAdmin) { caller, session in try await inboxesPage(caller, session, notice: nil, error: nil) }
+            try await signedIn(request, context, scope: .orgAdmin) { caller, session in try await inboxesPage(caller, session, error: nil, after: HTML.cursor(request)) }
         }
         router.post("/inboxes") { request, context in
             try await signedInForm(request, context, scope: .orgAdmin) { caller, session, form in
-                try await inboxAction(caller, session, status: .created) {
+                try await inboxAction(caller, session, entered: form) {
                     let inbox = try await sms.createInbox(
                         phoneNumber: form.first("phone_number"), label: form.filled("label"), provider: form.first("provider"), by: caller)
                     return "Inbox \(inbox.phoneNumber) added."
@@ -51,9 +51,13 @@ extension DashboardController {
     }
 
     func inboxesPage(
-        _ caller: Caller, _ session: DashboardSession, notice: String?, error: String?, status: HTTPResponse.Status = .ok
+        _ caller: Caller, _ session: DashboardSession, error: String?, entered: FormBody? = nil, after: String? = nil,
+        status: HTTPResponse.Status = .ok
     ) async throws -> Response {
-        let inboxes = try await sms.listInboxes(by: caller, after: nil, limit: 100).items
+        // After a refusal the "Add an inbox" form comes back as it was sent.
+        func value(_ name: String) -> String { HTML.escape(entered?.first(name) ?? "") }
+        let page = try await sms.listInboxes(by: caller, after: after, limit: Self.pageSize)
+        let inboxes = page.items
         var rows = ""
         for inbox in inboxes {
             let action = "/inboxes/\(HTML.escape(inbox.id))"
@@ -74,17 +78,21 @@ extension DashboardController {
                     consequence: "The inbox and every message it received are deleted; this cannot be undone.", csrf: session.csrfToken))</td></tr>
                 """
         }
-        let providers = SMSProvider.allCases.map { #"<option value="\#($0.rawValue)">\#($0.rawValue)</option>"# }.joined()
+        let chosen = entered?.first("provider")
+        let providers = SMSProvider.allCases.map {
+            #"<option value="\#($0.rawValue)"\#($0.rawValue == chosen ? " selected" : "")>\#($0.rawValue)</option>"#
+        }.joined()
         let body = """
-            \(HTML.notice(notice))\(HTML.error(error))
+            \(HTML.error(error))
             \(inboxes.isEmpty ? #"<p class="muted">No inboxes yet.</p>"# : #"<table><thead><tr><th>Number</th><th>Label</th><th></th></tr></thead><tbody>\#(rows)</tbody></table>"#)
+            \(HTML.nextPage("/inboxes", cursor: page.nextCursor))
             <h2>Add an inbox</h2>
             <p class="muted">Point the number's incoming-message webhook at <code>/providers/twilio/sms</code> on this server's public URL; set the
             organisation's Twilio credentials with the API (<code>PUT /v1/org/providers/twilio</code>).</p>
             <form method="post" action="/inboxes">
             \(HTML.csrf(session.csrfToken))
-            <label for="phone">Phone number (E.164)</label><input type="text" id="phone" name="phone_number" placeholder="+15551234567" required>
-            <label for="label">Label (optional)</label><input type="text" id="label" name="label" maxlength="200">
+            <label for="phone">Phone number (E.164)</label><input type="text" id="phone" name="phone_number" placeholder="+15551234567" required value="\(value("phone_number"))">
+            <label for="label">Label (optional)</label><input type="text" id="label" name="label" maxlength="200" value="\(value("label"))">
             <label for="provider">Provider</label><select id="provider" name="provider">\(providers)</select>
             <p><button class="primary" type="submit">Add inbox</button></p>
             </form>
@@ -92,10 +100,13 @@ extension DashboardController {
         return HTML.response(HTML.page("Inboxes", signedIn: Self.navigation(caller, session), body), status: status)
     }
 
-    /// Runs a change, then shows the inboxes page with what it did, or the refusal (an unknown inbox: 404).
+    /// Runs a change, then redirects to the inboxes page, which says what it did; a refusal shows the page with it (an
+    /// unknown inbox: 404), the add form as `entered`.
     func inboxAction(
-        _ caller: Caller, _ session: DashboardSession, status: HTTPResponse.Status = .ok, _ change: () async throws -> String
+        _ caller: Caller, _ session: DashboardSession, entered: FormBody? = nil, _ change: () async throws -> String
     ) async throws -> Response {
-        try await afterChange(status: status, change) { try await inboxesPage(caller, session, notice: $0, error: $1, status: $2) }
+        try await afterChange(redirectTo: "/inboxes", session: session, change) {
+            try await inboxesPage(caller, session, error: $0, entered: entered, status: $1)
+        }
     }
 }

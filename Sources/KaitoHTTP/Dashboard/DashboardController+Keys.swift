@@ -35,9 +35,11 @@ extension DashboardController {
         }
     }
 
-    /// What the keys page shows: keys no longer usable too (`all`), and what a redirect after a revocation says.
+    /// What the keys page shows: keys no longer usable too (`all`), the page after a key (`after`), and what a
+    /// redirect after a revocation says.
     struct KeysQuery {
         var all = false
+        var after: String?
         var revoked: String?
         /// The key the redirect after a create names (`created`), and its secret when the flash cookie still held it.
         var created: String?
@@ -47,6 +49,7 @@ extension DashboardController {
 
         init(_ request: Request) {
             all = request.uri.queryParameters["all"] == "1"
+            after = HTML.cursor(request)
             revoked = request.uri.queryParameters["revoked"].map { String($0.prefix(200)) }
             created = request.uri.queryParameters["created"].map { String($0.prefix(100)) }
         }
@@ -99,15 +102,20 @@ extension DashboardController {
     ) async throws -> Response {
         try caller.require(.orgAdmin)
         let now = clock.now()
-        let allKeys = try await self.keys.list(by: caller, after: nil, limit: PageLimits.range.upperBound).items
-        let keys = query.all ? allKeys : allKeys.filter { Self.state(of: $0, at: now) == "active" }
-        let hidden = allKeys.count - keys.count
+        let page = try await self.keys.list(by: caller, after: query.after, limit: Self.pageSize)
+        let keys = query.all ? page.items : page.items.filter { Self.state(of: $0, at: now) == "active" }
+        let hidden = page.items.count - keys.count
         let emails = Dictionary(try await organizations.users(by: caller, after: nil, limit: PageLimits.range.upperBound).items.map { ($0.id, $0.email) },
                                 uniquingKeysWith: { first, _ in first })
         let tokens = try await self.tokens.list(by: caller, after: nil, limit: Self.pickerSize).items
-        var notice = query.revoked.flatMap { id in allKeys.first { $0.id == id && $0.revokedAt != nil } }
+        // The keys a redirect names, by id, wherever their page is (never words from the link itself).
+        func named(_ id: String?) async -> APIKey? {
+            guard let id else { return nil }
+            return try? await self.keys.get(id: id, by: caller)
+        }
+        var notice = await named(query.revoked).flatMap { $0.revokedAt == nil ? nil : $0 }
             .map { HTML.notice("Key \($0.name) revoked: it no longer authenticates.") } ?? ""
-        if let id = query.created, let key = allKeys.first(where: { $0.id == id }) {
+        if let key = await named(query.created) {
             if let secret = query.createdKey, APIKeySecret(parsing: secret) != nil {
                 notice = """
                     <section class="created" aria-live="polite"><h2>Key created: \(HTML.escape(key.name))</h2>
@@ -136,7 +144,7 @@ extension DashboardController {
                 """
         }
         let toggle = query.all ? #"<p><a href="/keys">Hide keys no longer usable</a></p>"#
-            : hidden > 0 ? #"<p><a href="/keys?all=1">Show revoked, spent and expired keys (\#(hidden))</a></p>"# : ""
+            : hidden > 0 ? #"<p><a href="/keys?all=1">Show revoked, spent and expired keys (\#(hidden) on this page)</a></p>"# : ""
         // After a refusal the form comes back as it was sent.
         func value(_ name: String) -> String { HTML.escape(entered?.first(name) ?? "") }
         let scopesEntered = Set(entered?.all("scope") ?? [])
@@ -149,7 +157,7 @@ extension DashboardController {
         let body = """
             \(notice)\(HTML.error(error))
             <table><thead><tr><th>Key</th><th>Scopes</th><th class="optional">Restrictions</th><th class="optional">Expires</th><th class="optional">Last used</th><th>State</th><th></th></tr></thead><tbody>\(rows)</tbody></table>
-            \(toggle)
+            \(toggle)\(HTML.nextPage("/keys", cursor: page.nextCursor, keeping: query.all ? [("all", "1")] : []))
             <h2>Create a key</h2>
             <form method="post" action="/keys">
             \(HTML.csrf(session.csrfToken))
@@ -193,7 +201,7 @@ extension DashboardController {
             // Post, redirect, get: a reload of the page that shows the key neither makes another nor shows it again.
             return try redirect("/keys?created=" + key.id, showingOnce: secret.value, path: "/keys", session: session)
         } catch let error as KaitoError {
-            return try await keysPage(caller, session, error: error.pageMessage, entered: form, status: ProblemTable.status(for: error.code))
+            return try await refused(error) { try await keysPage(caller, session, error: error.pageMessage, entered: form, status: ProblemTable.status(for: error.code)) }
         }
     }
 }

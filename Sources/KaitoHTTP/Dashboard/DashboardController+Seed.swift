@@ -10,7 +10,10 @@ extension DashboardController {
         router.get("/tokens/{slug}/seed") { request, context in
             let slug = context.parameters.get("slug") ?? ""
             return try await signedIn(request, context, scope: .tokensSeed) { caller, session in
-                try await seedPage(slug: slug, caller, session, shown: nil, error: nil)
+                // After the second factor, the redirect carried the seed here once (a reload asks for a code again).
+                try await takeFlash(request, session: session, path: Self.seedPath(slug)) { shown in
+                    try await seedPage(slug: slug, caller, session, shown: shown.flatMap { try? OTPAuthURI(parsing: $0) }, error: nil)
+                }
             }
         }
         router.post("/tokens/{slug}/seed") { request, context in
@@ -23,10 +26,15 @@ extension DashboardController {
                 } catch let error as KaitoError where error.code == .signInFailed {
                     return try await seedPage(slug: slug, caller, session, shown: nil, error: error.detail, status: .unauthorized)
                 }
-                return try await seedPage(slug: slug, caller, session, shown: try await self.tokens.seed(slug: slug, by: caller), error: nil)
+                let seed = try await self.tokens.seed(slug: slug, by: caller)
+                // Post, redirect, get: the seed crosses the redirect sealed for this session, in a cookie of this page only.
+                return try redirect(Self.seedPath(slug), showingOnce: seed.uriString, path: Self.seedPath(slug), session: session)
             }
         }
     }
+
+    /// A token's seed page (the slug named a token of this organisation before anything is carried to it).
+    static func seedPath(_ slug: String) -> String { "/tokens/\(slug)/seed" }
 
     func seedPage(
         slug: String, _ caller: Caller, _ session: DashboardSession, shown: OTPAuthURI?, error: String?, status: HTTPResponse.Status = .ok

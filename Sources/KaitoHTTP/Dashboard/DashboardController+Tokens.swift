@@ -19,8 +19,9 @@ extension DashboardController {
                     let token = try await self.tokens.create(draft, by: caller)
                     return HTML.redirect("/tokens?added=" + token.slug)
                 } catch let error as KaitoError {
-                    return try await tokensPage(caller, session, query: TokensQuery(), entered: form, error: error.pageMessage,
-                                                status: ProblemTable.status(for: error.code))
+                    return try await refused(error) {
+                        try await tokensPage(caller, session, query: TokensQuery(), entered: form, error: error.pageMessage, status: ProblemTable.status(for: error.code))
+                    }
                 }
             }
         }
@@ -39,7 +40,9 @@ extension DashboardController {
                     _ = try await self.tokens.update(slug: slug, change, by: caller)
                     return HTML.redirect("/tokens/\(slug)?notice=saved")
                 } catch let error as KaitoError where error.code != .notFound {
-                    return try await tokenPage(slug: slug, caller, session, notice: nil, error: error.pageMessage, status: ProblemTable.status(for: error.code))
+                    return try await refused(error) {
+                        try await tokenPage(slug: slug, caller, session, notice: nil, error: error.pageMessage, entered: form, status: ProblemTable.status(for: error.code))
+                    }
                 }
             }
         }
@@ -90,6 +93,13 @@ extension DashboardController {
         }
     }
 
+    /// A picture of the QR code instead of its URI: read in the browser (`HTML.qrReader`), never uploaded (the field has
+    /// no name, so the form does not send it), it fills the URI field.
+    static let qrField = """
+        <label for="qr-image">or a picture of the QR code (read in this browser, not uploaded)</label><input type="file" id="qr-image" accept="image/*" data-qr-target="otpauth_uri">
+        <p class="muted" id="qr-image-status" role="status"></p>
+        """
+
     /// The "Add a token" form of the tokens page, with what was entered (never the secret or URI) after a refusal.
     static func addTokenForm(csrf: String, entered: FormBody?) -> String {
         func value(_ name: String) -> String { HTML.escape(entered?.first(name) ?? "") }
@@ -101,6 +111,7 @@ extension DashboardController {
             <label for="slug">Slug (what the API and CLI call it: a-z, 0-9, -)</label><input type="text" id="slug" name="slug" value="\(value("slug"))" required pattern="[a-z0-9][a-z0-9-]*" autocomplete="off">
             <label for="token-name">Name</label><input type="text" id="token-name" name="name" value="\(value("name"))" autocomplete="off">
             <label for="otpauth_uri">otpauth:// URI (from an authenticator app's export or a QR code)</label><input type="text" id="otpauth_uri" name="otpauth_uri" autocomplete="off" spellcheck="false">
+            \(Self.qrField)
             <label for="secret">or the secret (base32)</label><input type="password" id="secret" name="secret" autocomplete="off" spellcheck="false">
             <details><summary>Issuer, account and parameters (a URI carries its own)</summary>
             <label for="issuer">Issuer</label><input type="text" id="issuer" name="issuer" value="\(value("issuer"))" autocomplete="off">
@@ -115,8 +126,11 @@ extension DashboardController {
     }
 
     func tokenPage(
-        slug: String, _ caller: Caller, _ session: DashboardSession, notice: TokenNotice?, error: String?, status: HTTPResponse.Status = .ok
+        slug: String, _ caller: Caller, _ session: DashboardSession, notice: TokenNotice?, error: String?, entered: FormBody? = nil,
+        status: HTTPResponse.Status = .ok
     ) async throws -> Response {
+        // After a refused save, the details come back as they were sent.
+        func value(_ name: String, _ stored: String?) -> String { HTML.escape(entered?.first(name) ?? stored ?? "") }
         let token = try await self.tokens.get(slug: slug, by: caller)
         let slugText = HTML.escape(token.slug)
         let parameters = "\(token.parameters.algorithm.rawValue.uppercased()), \(token.parameters.digits) digits, every \(token.parameters.period) s"
@@ -129,9 +143,9 @@ extension DashboardController {
                 <h2>Details</h2>
                 <form method="post" action="/tokens/\(slugText)">
                 \(HTML.csrf(session.csrfToken))
-                <label for="token-name">Name</label><input type="text" id="token-name" name="name" value="\(HTML.escape(token.name))" required>
-                <label for="issuer">Issuer</label><input type="text" id="issuer" name="issuer" value="\(HTML.escape(token.issuer ?? ""))">
-                <label for="account">Account</label><input type="text" id="account" name="account" value="\(HTML.escape(token.account ?? ""))">
+                <label for="token-name">Name</label><input type="text" id="token-name" name="name" value="\(value("name", token.name))" required>
+                <label for="issuer">Issuer</label><input type="text" id="issuer" name="issuer" value="\(value("issuer", token.issuer))">
+                <label for="account">Account</label><input type="text" id="account" name="account" value="\(value("account", token.account))">
                 <p><button class="primary" type="submit">Save</button></p>
                 </form>
                 <h2>Replace the seed</h2>
@@ -139,6 +153,7 @@ extension DashboardController {
                 <form method="post" action="/tokens/\(slugText)/rotate">
                 \(HTML.csrf(session.csrfToken))
                 <label for="otpauth_uri">New otpauth:// URI</label><input type="text" id="otpauth_uri" name="otpauth_uri" autocomplete="off" spellcheck="false">
+                \(Self.qrField)
                 <label for="secret">or the new secret (base32)</label><input type="password" id="secret" name="secret" autocomplete="off" spellcheck="false">
                 <label for="code">Code from your authenticator app</label>
                 <input type="text" id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required>
@@ -182,7 +197,6 @@ extension DashboardController {
     }
 
     /// Tokens per page: each shown code is an audited read.
-    static let tokensPageSize = 50
 
     /// The tokens with their current codes, 50 to a page, searchable. Viewing the page reads each code as the API
     /// does (one audited `token.code.read` per token shown); the page then counts each code down against the clock
@@ -194,9 +208,9 @@ extension DashboardController {
         try caller.require(.tokensRead)
         let page: Page<Token>
         if let search = query.search {
-            page = try await self.tokens.search(search, by: caller, after: query.after, limit: Self.tokensPageSize)
+            page = try await self.tokens.search(search, by: caller, after: query.after, limit: Self.pageSize)
         } else {
-            page = try await self.tokens.list(by: caller, after: query.after, limit: Self.tokensPageSize)
+            page = try await self.tokens.list(by: caller, after: query.after, limit: Self.pageSize)
         }
         let tokens = page.items
         var rows = ""
@@ -246,11 +260,7 @@ extension DashboardController {
             body += #"<p class="error" id="codes-ended" role="alert" hidden>Your session has ended: these codes are no longer updated. <a href="/login">Sign in again</a>.</p>"#
                 + #"<table data-now="\#(now.unixMilliseconds)" data-view="\#(HTML.escape(ticket))"><thead><tr><th>Token</th><th class="optional">Account</th><th>Code</th><th>Expires</th></tr></thead><tbody>\#(rows)</tbody></table>"#
         }
-        if let next = page.nextCursor {
-            var components = URLComponents()
-            components.queryItems = [URLQueryItem(name: "after", value: next)] + (query.search.map { [URLQueryItem(name: "q", value: $0)] } ?? [])
-            body += #"<p><a href="/tokens\#(HTML.escape(components.percentEncodedQuery.map { "?" + $0 } ?? ""))" rel="next">Next page</a></p>"#
-        }
+        body += HTML.nextPage("/tokens", cursor: page.nextCursor, keeping: query.search.map { [("q", $0)] } ?? [])
         if caller.key.scopes.contains(.tokensWrite) { body += Self.addTokenForm(csrf: session.csrfToken, entered: entered) }
         return HTML.response(HTML.page("Tokens", signedIn: Self.navigation(caller, session), body), status: status)
     }

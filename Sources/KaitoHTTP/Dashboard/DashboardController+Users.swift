@@ -10,7 +10,7 @@ extension DashboardController {
         router.get("/users") { request, context in
             let removed = request.uri.queryParameters["removed"] == "1" ? "User removed; their sessions ended and their keys are revoked." : nil
             return try await signedIn(request, context, scope: .orgAdmin) { caller, session in
-                try await usersPage(caller, session, notice: removed, error: nil)
+                try await usersPage(caller, session, notice: removed, error: nil, after: HTML.cursor(request))
             }
         }
         router.post("/users") { request, context in
@@ -20,13 +20,13 @@ extension DashboardController {
                                                                        role: form.first("role"), by: caller)
                     return HTML.redirect("/users/\(user.id)")
                 } catch let error as KaitoError {
-                    return try await usersPage(caller, session, error: error.pageMessage, entered: form, status: ProblemTable.status(for: error.code))
+                    return try await refused(error) { try await usersPage(caller, session, error: error.pageMessage, entered: form, status: ProblemTable.status(for: error.code)) }
                 }
             }
         }
         router.get("/users/{id}") { request, context in
             let id = context.parameters.get("id") ?? ""
-            return try await signedIn(request, context, scope: .orgAdmin) { caller, session in try await userPage(id, caller, session, notice: nil, error: nil) }
+            return try await signedIn(request, context, scope: .orgAdmin) { caller, session in try await userPage(id, caller, session, error: nil) }
         }
         router.post("/users/{id}/grants") { request, context in
             let id = context.parameters.get("id") ?? ""
@@ -62,37 +62,38 @@ extension DashboardController {
                     try await organizations.removeUser(id: id, by: caller)
                     return HTML.redirect("/users?removed=1")
                 } catch let error as KaitoError where error.code != .notFound {
-                    return try await userPage(id, caller, session, notice: nil, error: error.pageMessage, status: ProblemTable.status(for: error.code))
+                    return try await userPage(id, caller, session, error: error.pageMessage, status: ProblemTable.status(for: error.code))
                 }
             }
         }
         router.get("/account") { request, context in
-            try await signedIn(request, context, scope: nil) { caller, session in try await accountPage(caller, session, notice: nil, error: nil) }
+            try await signedIn(request, context, scope: nil) { caller, session in try await accountPage(caller, session, error: nil) }
         }
         router.post("/account/password") { request, context in
             try await signedInForm(request, context, scope: nil) { caller, session, form in
                 let new = form.first("new_password") ?? ""
                 guard new == form.first("confirm_password") else {
-                    return try await accountPage(caller, session, notice: nil, error: "The new passwords differ.", status: .unprocessableContent)
+                    return try await accountPage(caller, session, error: "The new passwords differ.", status: .unprocessableContent)
                 }
                 do {
                     try await signIn.changePassword(current: form.first("current_password") ?? "", new: new, session: session, by: caller)
-                    return try await accountPage(caller, session, notice: "Password changed; your other sessions ended.", error: nil)
+                    return try redirect("/account", notice: "Password changed; your other sessions ended.", session: session)
                 } catch let error as KaitoError {
-                    return try await accountPage(caller, session, notice: nil, error: error.pageMessage, status: ProblemTable.status(for: error.code))
+                    return try await accountPage(caller, session, error: error.pageMessage, status: ProblemTable.status(for: error.code))
                 }
             }
         }
     }
 
     func usersPage(
-        _ caller: Caller, _ session: DashboardSession, notice: String? = nil, error: String?, entered: FormBody? = nil,
+        _ caller: Caller, _ session: DashboardSession, notice: String? = nil, error: String?, entered: FormBody? = nil, after: String? = nil,
         status: HTTPResponse.Status = .ok
     ) async throws -> Response {
         // After a refusal the form comes back as it was sent.
         func value(_ name: String) -> String { HTML.escape(entered?.first(name) ?? "") }
         let chosenRole = entered?.first("role") ?? OrgUser.Role.member.rawValue
-        let users = try await organizations.users(by: caller, after: nil, limit: 200).items
+        let page = try await organizations.users(by: caller, after: after, limit: Self.pageSize)
+        let users = page.items
         let rows = users.map { user -> String in
             """
             <tr><td><a href="/users/\(HTML.escape(user.id))"><strong>\(HTML.escape(user.email))</strong></a>\(user.name.map { "<br><span class=\"muted\">\(HTML.escape($0))</span>" } ?? "")</td>
@@ -105,6 +106,7 @@ extension DashboardController {
         let body = """
             \(HTML.notice(notice))\(HTML.error(error))
             <table><thead><tr><th>User</th><th>Role</th><th class="optional">Added (UTC)</th></tr></thead><tbody>\(rows)</tbody></table>
+            \(HTML.nextPage("/users", cursor: page.nextCursor))
             <h2>Add a user</h2>
             <p class="muted">Members see only the tokens granted to them; owners and admins see everything. Set the new user's password on their page.</p>
             <form method="post" action="/users">
@@ -119,7 +121,7 @@ extension DashboardController {
     }
 
     func userPage(
-        _ id: String, _ caller: Caller, _ session: DashboardSession, notice: String?, error: String?, status: HTTPResponse.Status = .ok
+        _ id: String, _ caller: Caller, _ session: DashboardSession, error: String?, status: HTTPResponse.Status = .ok
     ) async throws -> Response {
         let (user, granted) = try await organizations.grants(userID: id, by: caller)
         let action = "/users/\(HTML.escape(user.id))"
@@ -138,7 +140,7 @@ extension DashboardController {
                 """
         }
         let body = """
-            \(HTML.notice(notice))\(HTML.error(error))
+            \(HTML.error(error))
             <p><strong>\(HTML.escape(user.email))</strong>\(user.name.map { " · " + HTML.escape($0) } ?? ""), role <strong>\(user.role.rawValue)</strong>,
             id <code>\(HTML.escape(user.id))</code></p>
             <h2>Token grants</h2>
@@ -165,13 +167,15 @@ extension DashboardController {
     func userAction(
         _ id: String, _ caller: Caller, _ session: DashboardSession, done: String, _ change: () async throws -> Void
     ) async throws -> Response {
-        try await afterChange({ try await change(); return done }) { try await userPage(id, caller, session, notice: $0, error: $1, status: $2) }
+        try await afterChange(redirectTo: "/users/\(id)", session: session, { try await change(); return done }) {
+            try await userPage(id, caller, session, error: $0, status: $1)
+        }
     }
 
-    func accountPage(_ caller: Caller, _ session: DashboardSession, notice: String?, error: String?, status: HTTPResponse.Status = .ok) async throws -> Response {
+    func accountPage(_ caller: Caller, _ session: DashboardSession, error: String?, status: HTTPResponse.Status = .ok) async throws -> Response {
         let user = caller.user
         let body = """
-            \(HTML.notice(notice))\(HTML.error(error))
+            \(HTML.error(error))
             <p>Signed in as <strong>\(HTML.escape(user?.email ?? ""))</strong>, role <strong>\(user?.role.rawValue ?? "")</strong>.</p>
             <h2>Change your password</h2>
             <form method="post" action="/account/password">

@@ -10,7 +10,7 @@ extension DashboardController {
         router.get("/webhooks") { request, context in
             let deleted = request.uri.queryParameters["deleted"] == "1" ? "Endpoint deleted, with its secret and delivery log." : nil
             return try await signedIn(request, context, scope: .orgAdmin) { caller, session in
-                try await webhooksPage(caller, session, notice: deleted, error: nil)
+                try await webhooksPage(caller, session, notice: deleted, error: nil, after: HTML.cursor(request))
             }
         }
         router.post("/webhooks") { request, context in
@@ -23,7 +23,9 @@ extension DashboardController {
                     // Post, redirect, get, the secret carried once across the redirect (as a new key is).
                     return try redirect("/webhooks/\(endpoint.id)?created=1", showingOnce: secret.text, path: "/webhooks", session: session)
                 } catch let error as KaitoError {
-                    return try await webhooksPage(caller, session, error: error.pageMessage, entered: form, status: ProblemTable.status(for: error.code))
+                    return try await refused(error) {
+                        try await webhooksPage(caller, session, error: error.pageMessage, entered: form, status: ProblemTable.status(for: error.code))
+                    }
                 }
             }
         }
@@ -33,7 +35,7 @@ extension DashboardController {
             return try await signedIn(request, context, scope: .orgAdmin) { caller, session in
                 try await takeFlash(request, session: session, path: "/webhooks") { secret in
                     let notice = created ? (secret == nil ? "Endpoint registered. Its secret was shown once; rotate it if it was not copied." : "Endpoint registered.") : nil
-                    return try await webhookPage(id, caller, session, secretText: secret, notice: notice)
+                    return try await webhookPage(id, caller, session, secretText: secret, notice: notice, after: HTML.cursor(request))
                 }
             }
         }
@@ -54,13 +56,14 @@ extension DashboardController {
     }
 
     func webhooksPage(
-        _ caller: Caller, _ session: DashboardSession, notice: String? = nil, error: String?, entered: FormBody? = nil,
+        _ caller: Caller, _ session: DashboardSession, notice: String? = nil, error: String?, entered: FormBody? = nil, after: String? = nil,
         status: HTTPResponse.Status = .ok
     ) async throws -> Response {
         // After a refusal the form comes back as it was sent.
         func value(_ name: String) -> String { HTML.escape(entered?.first(name) ?? "") }
         let topicsEntered = Set(entered?.all("topic") ?? [])
-        let endpoints = try await webhooks.list(by: caller, after: nil, limit: 100).items
+        let page = try await webhooks.list(by: caller, after: after, limit: Self.pageSize)
+        let endpoints = page.items
         let rows = endpoints.map { endpoint -> String in
             """
             <tr><td><a href="/webhooks/\(HTML.escape(endpoint.id))"><strong>\(HTML.escape(endpoint.url))</strong></a>
@@ -74,6 +77,7 @@ extension DashboardController {
         let body = """
             \(HTML.notice(notice))\(HTML.error(error))
             \(endpoints.isEmpty ? #"<p class="muted">No endpoints yet.</p>"# : #"<table><thead><tr><th>Endpoint</th><th class="optional">Receives</th><th>State</th></tr></thead><tbody>\#(rows)</tbody></table>"#)
+            \(HTML.nextPage("/webhooks", cursor: page.nextCursor))
             <h2>Register an endpoint</h2>
             <p class="muted">Deliveries are signed as Standard Webhooks; the secret is shown once, after registering.</p>
             <form method="post" action="/webhooks">
@@ -88,12 +92,15 @@ extension DashboardController {
         return HTML.response(HTML.page("Webhooks", signedIn: Self.navigation(caller, session), body), status: status)
     }
 
+    static let deliveriesPageSize = 25
+
     func webhookPage(
         _ id: String, _ caller: Caller, _ session: DashboardSession, secretText: String? = nil, notice: String? = nil, error: String? = nil,
-        status: HTTPResponse.Status = .ok
+        after: String? = nil, status: HTTPResponse.Status = .ok
     ) async throws -> Response {
         let endpoint = try await webhooks.get(id: id, by: caller)
-        let deliveries = try await webhooks.deliveries(endpointID: endpoint.id, by: caller, after: nil, limit: 25).items
+        let page = try await webhooks.deliveries(endpointID: endpoint.id, by: caller, after: after, limit: Self.deliveriesPageSize)
+        let deliveries = page.items
         func button(_ action: String, _ label: String, danger: Bool = false) -> String {
             HTML.postButton("/webhooks/\(endpoint.id)/\(action)", label, csrf: session.csrfToken, danger: danger)
         }
@@ -126,6 +133,7 @@ extension DashboardController {
                 consequence: "The endpoint, its secret and its delivery log are deleted; nothing more is sent to it.", csrf: session.csrfToken))
             <h2>Deliveries</h2>
             \(deliveries.isEmpty ? #"<p class="muted">No deliveries yet.</p>"# : #"<table><thead><tr><th>Delivery</th><th>Type</th><th>Status</th><th class="optional">Attempts</th><th></th></tr></thead><tbody>\#(rows)</tbody></table>"#)
+            \(HTML.nextPage("/webhooks/\(endpoint.id)", cursor: page.nextCursor, label: "Older deliveries"))
             """
         return HTML.response(HTML.page("Webhook", signedIn: Self.navigation(caller, session), body), status: status)
     }
@@ -161,7 +169,8 @@ extension DashboardController {
         } catch let error as KaitoError where error.code != .notFound {
             return try await webhookPage(id, caller, session, error: error.pageMessage, status: ProblemTable.status(for: error.code))
         }
-        return try await webhookPage(id, caller, session, secretText: secret?.text, notice: notice)
+        // The id named a real endpoint of this organisation (the change succeeded), so it is safe in the location.
+        return try redirect("/webhooks/\(id)", notice: notice, showingOnce: secret?.text, path: "/webhooks", session: session)
     }
 
     /// What deleting an endpoint asks to be typed: its URL's host.

@@ -30,9 +30,13 @@ struct DashboardController {
     static let sessionCookie = "kaito_session"
     /// What a form shows once after its redirect (`PageFlash`), for two minutes at most.
     static let flashCookie = "kaito_flash"
+    /// What a change did, said on the page its redirect leads to (`PageFlash` sealed as a notice).
+    static let noticeCookie = "kaito_notice"
     /// The sign-in form's CSRF token (double submit: the cookie and the form field must match).
     static let loginCSRFCookie = "kaito_login_csrf"
     static let formLimit = 16 * 1024
+    /// Rows of a list page (tokens, keys, users, inboxes, endpoints, messages); a "Next page" link leads on.
+    static let pageSize = 50
 
     func register(on parent: Router<KaitoRequestContext>) {
         let router = parent.group().add(middleware: PageErrorMiddleware())
@@ -45,7 +49,7 @@ struct DashboardController {
         }
         router.get("/dashboard/app.js") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "max-age=300"],
-                     body: .init(byteBuffer: ByteBuffer(string: HTML.script)))
+                     body: .init(byteBuffer: ByteBuffer(string: HTML.script + "\n" + HTML.qrReader)))
         }
         router.get("/login") { _, _ in loginPage(error: nil, organization: "default", email: "") }
         router.post("/login") { request, context in try await login(request, context) }
@@ -194,7 +198,12 @@ struct DashboardController {
         }
         do {
             if let scope { try caller.require(scope) }
-            return try await body(caller, session)
+            // The notice a redirect after a change carried: the page's layout shows it once, and the cookie goes.
+            guard request.method == .get, let sealed = request.cookies[Self.noticeCookie]?.value else { return try await body(caller, session) }
+            let notice = pageFlash.open(sealed, as: .notice, sessionID: session.id, at: clock.now())
+            var response = try await HTML.$carriedNotice.withValue(notice) { try await body(caller, session) }
+            response.setCookie(setCookie(Self.noticeCookie, "", maxAge: 0))
+            return response
         } catch let error as KaitoError {
             let status = ProblemTable.status(for: error.code)
             var message = error.detail
@@ -224,19 +233,20 @@ struct DashboardController {
         (caller.user?.email ?? "", session.csrfToken, caller.key.scopes.contains(.orgAdmin) && caller.key.scopes.contains(.auditRead))
     }
 
-    /// Runs a change posted from a page, then shows `page` again: with what the change did, or with the refusal and
-    /// its status. (A page that cannot be shown, such as another organisation's resource, throws: a 404 page.)
+    /// Runs a change posted from a page, then redirects (303) to `location`, whose page says what the change did; a
+    /// refusal shows `page` again with its message and status, nothing changed. (A page that cannot be shown, such as
+    /// another organisation's resource, throws: a 404 page.)
     func afterChange(
-        status: HTTPResponse.Status = .ok, _ change: () async throws -> String,
-        page: (_ notice: String?, _ error: String?, _ status: HTTPResponse.Status) async throws -> Response
+        redirectTo location: String, session: DashboardSession, _ change: () async throws -> String,
+        refused page: (_ error: String, _ status: HTTPResponse.Status) async throws -> Response
     ) async throws -> Response {
         let done: String
         do {
             done = try await change()
         } catch let error as KaitoError {
-            return try await page(nil, error.pageMessage, ProblemTable.status(for: error.code))
+            return try await refused(error) { try await page(error.pageMessage, ProblemTable.status(for: error.code)) }
         }
-        return try await page(done, nil, status)
+        return try redirect(location, notice: done, session: session)
     }
 
     // MARK: Helpers
@@ -261,11 +271,23 @@ struct DashboardController {
                  body: .init(byteBuffer: ByteBuffer(bytes: try JSONEncoder().encode(value))))
     }
 
-    /// A redirect after a form that made a secret, carrying it once to the page it leads to (`PageFlash`, in a
-    /// cookie scoped to `path`, which `takeFlash` reads and clears).
-    func redirect(_ location: String, showingOnce secret: String, path: String, session: DashboardSession) throws -> Response {
-        let sealed = try pageFlash.seal(secret, sessionID: session.id, at: clock.now())
-        return HTML.redirect(location, cookies: [setCookie(Self.flashCookie, sealed, path: path, maxAge: Int(PageFlash.lifetime))])
+    /// The redirect (303) after a change: `notice` says on the page it leads to what the change did, and a secret the
+    /// change made is carried once, in a cookie scoped to `path` that `takeFlash` reads and clears. Both are sealed for
+    /// this session (`PageFlash`), so a link cannot put words on a page, and a reload repeats neither the change nor the
+    /// secret.
+    func redirect(
+        _ location: String, notice: String? = nil, showingOnce secret: String? = nil, path: String = "/", session: DashboardSession
+    ) throws -> Response {
+        var cookies: [Cookie] = []
+        if let notice {
+            cookies.append(setCookie(Self.noticeCookie, try pageFlash.seal(notice, as: .notice, sessionID: session.id, at: clock.now()),
+                                     maxAge: Int(PageFlash.lifetime)))
+        }
+        if let secret {
+            cookies.append(setCookie(Self.flashCookie, try pageFlash.seal(secret, sessionID: session.id, at: clock.now()), path: path,
+                                     maxAge: Int(PageFlash.lifetime)))
+        }
+        return HTML.redirect(location, cookies: cookies)
     }
 
     /// The secret a redirect carried to this page (nil when it was shown already, expired, or is another session's),
@@ -303,7 +325,24 @@ struct DashboardController {
     }
 }
 
+extension DashboardController {
+    /// The page after a refused form, with each field the refusal names marked beside it (`HTML.markingFields`).
+    func refused(_ error: KaitoError, _ page: () async throws -> Response) async throws -> Response {
+        let fields = error.fieldErrors.map { (name: KaitoError.formField($0.field), message: KaitoError.label($0.field) + ": " + $0.message) }
+        return try await HTML.$fieldErrors.withValue(fields) { try await page() }
+    }
+}
+
 extension KaitoError {
+    /// The form field that gives the API's field `field` its value: `allowed_cidrs[2]` comes from `allowed_cidrs`,
+    /// `scopes` from the `scope` boxes, `rate_limits.code` from `rate_limit_code`.
+    static func formField(_ field: String) -> String {
+        let name = field.firstIndex(of: "[").map { String(field[..<$0]) } ?? field
+        let names = ["scopes": "scope", "token_slugs": "more_tokens", "rate_limits.code": "rate_limit_code", "rate_limits.read": "rate_limit_read",
+                     "rate_limits.write": "rate_limit_write", "topics": "topic"]
+        return names[name] ?? name
+    }
+
     /// A refusal as one line for a page: the field errors, or the detail.
     var pageMessage: String {
         fieldErrors.isEmpty ? detail : fieldErrors.map { "\(Self.label($0.field)): \($0.message)" }.joined(separator: "; ")

@@ -6,6 +6,8 @@ extension HTML {
     static let stylesheet = """
         :root { color-scheme: light dark; --accent: #2563eb; --muted: #6b7280; --danger: #b91c1c; }
         * { box-sizing: border-box; }
+        .field-error { display: block; color: var(--danger); font-size: .9rem; margin-top: .5rem; }
+        [aria-invalid="true"] { border-color: var(--danger); }
         body { margin: 0; font: 16px/1.5 system-ui, sans-serif; }
         header { display: flex; flex-wrap: wrap; gap: .75rem; align-items: center; justify-content: space-between; padding: .75rem 1rem; border-bottom: 1px solid #8884; }
         header nav { display: flex; flex-wrap: wrap; gap: .75rem; align-items: center; }
@@ -134,17 +136,17 @@ extension HTML {
           document.addEventListener('visibilitychange', function () { if (!document.hidden) { draw(); } });
           window.addEventListener('pageshow', draw);
         })();
-        // The messages of one inbox: wait for the next (a long-poll), add it at the top, wait again.
+        // The messages of one inbox, or of all: wait for the next (a long-poll), add it at the top, wait again.
         (function () {
           var table = document.querySelector('table[data-inbox]');
           if (!table) { return; }
           function copyButton(button) { button.addEventListener('click', function () { copy(button); }); }
           function wait() {
-            fetch('/messages/wait?inbox=' + encodeURIComponent(table.dataset.inbox) + '&after=' + encodeURIComponent(table.dataset.after),
+            fetch('/messages/wait?' + (table.dataset.inbox ? 'inbox=' + encodeURIComponent(table.dataset.inbox) + '&' : '') + 'after=' + encodeURIComponent(table.dataset.after),
                   { credentials: 'same-origin', headers: { 'Accept': 'application/json' } })
               .then(function (response) {
                 if (response.status === 401) { document.getElementById('live-status').textContent = 'Your session has ended: sign in again to see new messages.'; return 'stop'; }
-                if (response.status === 403 || response.status === 404) { document.getElementById('live-status').textContent = 'New messages of this inbox can no longer be shown: reload the page.'; return 'stop'; }
+                if (response.status === 403 || response.status === 404) { document.getElementById('live-status').textContent = 'New messages can no longer be shown here: reload the page.'; return 'stop'; }
                 if (response.status === 204) { return null; }
                 return response.ok ? response.json() : 'retry';
               })
@@ -153,10 +155,14 @@ extension HTML {
                 if (message === 'retry') { setTimeout(wait, 5000); return; }
                 if (message) {
                   table.dataset.after = message.id;
-                  var row = document.createElement('tr'), cells = [message.received_at, message.from, '', ''];
+                  var row = document.createElement('tr'), cells = ['', message.from, message.to, ''];
                   cells.forEach(function (text, index) {
                     var cell = document.createElement('td'); cell.textContent = text; if (index === 2) { cell.className = 'optional'; } row.appendChild(cell);
                   });
+                  var received = document.createElement('time'), date = new Date(message.received_at);
+                  received.setAttribute('datetime', message.received_at); received.title = message.received_at + ' (UTC)';
+                  received.textContent = isNaN(date) ? message.received_at : date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+                  row.firstChild.appendChild(received);
                   var last = row.lastChild;
                   if (message.code) {
                     var code = document.createElement('span'); code.className = 'code'; code.id = 'code-' + message.id; code.textContent = message.code;

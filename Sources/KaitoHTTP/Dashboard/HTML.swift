@@ -23,6 +23,30 @@ enum HTML {
         return out
     }
 
+    /// What the change before this page did, carried across its redirect (`DashboardController.signedIn` sets it):
+    /// a signed-in page's layout says it above the page's own content.
+    @TaskLocal static var carriedNotice: String?
+
+    /// The fields a refused form got wrong, by their names in the form, with what is wrong in words
+    /// (`DashboardController.refused` sets them): the page says each beside its field too.
+    @TaskLocal static var fieldErrors: [(name: String, message: String)] = []
+
+    /// `body` with each of `fieldErrors` said just before the first field of its name, which is marked invalid and
+    /// described by it. (The names come from the form's own table, `KaitoError.formField`; messages are escaped.)
+    static func markingFields(_ body: String) -> String {
+        var body = body
+        var seen = Set<String>()
+        for (name, _) in fieldErrors where seen.insert(name).inserted {
+            let message = fieldErrors.filter { $0.name == name }.map(\.message).joined(separator: "; ")
+            guard let field = body.range(of: #"name="\#(name)""#), let tag = body[..<field.lowerBound].lastIndex(of: "<"),
+                  let nameEnd = body[tag...].firstIndex(of: " ") else { continue }
+            let id = "error-" + name
+            body.insert(contentsOf: #" aria-invalid="true" aria-describedby="\#(id)""#, at: nameEnd)
+            body.insert(contentsOf: #"<span class="field-error" id="\#(id)">\#(escape(message))</span>"#, at: tag)
+        }
+        return body
+    }
+
     /// A whole page: `title`, the navigation when `signedIn` (with the sign-out form's CSRF token), and `body`.
     static func page(_ title: String, signedIn: (email: String, csrf: String, isAdmin: Bool)? = nil, _ body: String) -> String {
         var navigation = ""
@@ -39,7 +63,7 @@ enum HTML {
             <title>\(escape(title)) · Kaito</title><link rel="stylesheet" href="/dashboard/app.css"><script src="/dashboard/app.js" defer></script></head>
             <body><header><a class="brand" href="/">Kaito</a>\(navigation)</header><main><h1>\(escape(title))</h1>
             <span id="copy-status" class="visually-hidden" role="status" aria-live="polite"></span>
-            \(body)
+            \(signedIn == nil ? "" : notice(carriedNotice))\(fieldErrors.isEmpty ? body : markingFields(body))
             </main></body></html>
             """
     }
@@ -59,6 +83,21 @@ enum HTML {
     static func time(_ date: Date) -> String {
         let utc = escape(Timestamp.format(date))
         return #"<time datetime="\#(utc)" title="\#(utc)">\#(utc)</time>"#
+    }
+
+    /// The link to a list's next page: `path` with `query` kept and the cursor the list ended at (`after`, or
+    /// `before` for lists that go back in time); nothing on the last page.
+    static func nextPage(_ path: String, cursor: String?, name: String = "after", keeping query: [(String, String)] = [],
+                         label: String = "Next page") -> String {
+        guard let cursor else { return "" }
+        var components = URLComponents()
+        components.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) } + [URLQueryItem(name: name, value: cursor)]
+        return #"<p><a href="\#(escape(path + "?" + (components.percentEncodedQuery ?? "")))" rel="next">\#(escape(label))</a></p>"#
+    }
+
+    /// A list page's cursor from its address (`after` unless named), at most 200 characters.
+    static func cursor(_ request: Request, _ name: String = "after") -> String? {
+        request.uri.queryParameters[Substring(name)].flatMap { $0.isEmpty ? nil : String($0.prefix(200)) }
     }
 
     /// A form's CSRF field (every form carries the session's token).

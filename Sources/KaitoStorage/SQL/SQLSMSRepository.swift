@@ -72,11 +72,11 @@ struct SQLSMSRepository: SMSRepository {
         return try await db.raw(query).all().map(Self.decodeMessage)
     }
 
-    func firstMessage(inboxID: String, organizationID: String, after id: String) async throws -> SMSMessage? {
-        try await db.raw("""
-            SELECT * FROM sms_messages WHERE org_id = \(bind: organizationID) AND inbox_id = \(bind: inboxID) AND id > \(bind: id)
-            ORDER BY id LIMIT 1
-            """).first().map(Self.decodeMessage)
+    func firstMessage(inboxID: String?, organizationID: String, after id: String) async throws -> SMSMessage? {
+        var query: SQLQueryString = "SELECT * FROM sms_messages WHERE org_id = \(bind: organizationID) AND id > \(bind: id)"
+        if let inboxID { query += " AND inbox_id = \(bind: inboxID)" }
+        query += " ORDER BY id LIMIT 1"
+        return try await db.raw(query).first().map(Self.decodeMessage)
     }
 
     func setTwilioCredentials(_ credentials: TwilioCredentials) async throws {
