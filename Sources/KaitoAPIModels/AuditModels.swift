@@ -1,4 +1,4 @@
-/// An audit event as `GET /v1/audit` and the export return it (API.md §7).
+/// An audit event as `GET /v1/audit` and the export return it (docs/api.md#audit-log).
 public struct AuditEventResponse: Codable, Sendable, Equatable {
     public struct Actor: Codable, Sendable, Equatable {
         public var type: String

@@ -1,4 +1,4 @@
-/// An RFC 9457 problem document, as every error response carries it (API.md §1).
+/// An RFC 9457 problem document, as every error response carries it (docs/api.md#problem-documents).
 public struct Problem: Codable, Sendable, Equatable {
     public struct FieldError: Codable, Sendable, Equatable {
         public var field: String

@@ -6,7 +6,7 @@ import KaitoCore
 import KaitoTestSupport
 import Testing
 
-@Suite("Audit log (API.md §7)")
+@Suite("Audit log (docs/api.md#audit-log)")
 struct AuditTests {
     static let secret = "JBSWY3DPEHPK3PXP"
 

@@ -6,7 +6,7 @@ import KaitoTestSupport
 import KaitoWorkers
 import Testing
 
-/// The organisation and its plan (API.md §9): every transition, what it unlocks or removes, and the
+/// The organisation and its plan (docs/api.md#organisation-users-and-billing): every transition, what it unlocks or removes, and the
 /// `billing.subscription.*` webhooks, checked by a real receiver with `standardwebhooks`.
 extension WebhookDeliveryTests {
     @Test("Every plan transition: gating at once, overrides dropped below Enterprise, billing webhooks with old and new plan")
@@ -79,7 +79,7 @@ extension WebhookDeliveryTests {
     }
 }
 
-@Suite("The organisation (API.md §9)")
+@Suite("The organisation (docs/api.md#organisation-users-and-billing)")
 struct OrganizationTests {
     @Test("GET and PATCH /v1/org; names are unique; another organisation sees only its own")
     func organization() async throws {

@@ -4,7 +4,7 @@ import KaitoCore
 import KaitoTestSupport
 import Testing
 
-@Suite("Key restrictions (API.md §4)")
+@Suite("Key restrictions (docs/api.md#keys)")
 struct KeyRestrictionTests {
     static let secret = "JBSWY3DPEHPK3PXP"
 

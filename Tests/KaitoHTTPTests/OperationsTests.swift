@@ -46,7 +46,7 @@ struct OperationsTests {
         }
     }
 
-    @Test("Problem documents follow RFC 9457 and API.md §1")
+    @Test("Problem documents follow RFC 9457 and docs/api.md#problem-documents")
     func problemShape() async throws {
         try await withTestApp { test, client in
             let response = try await client.send(.get, "/v1/tokens/s/seed", key: try await test.key([.tokensRead]))

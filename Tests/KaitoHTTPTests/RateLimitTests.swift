@@ -4,7 +4,7 @@ import KaitoCore
 import KaitoTestSupport
 import Testing
 
-@Suite("Rate limits (API.md §6)")
+@Suite("Rate limits (docs/api.md#rate-limits)")
 struct RateLimitTests {
     static let secret = "JBSWY3DPEHPK3PXP"
 

@@ -10,8 +10,8 @@ import NIOCore
 import Testing
 
 /// Inboxes, Twilio's signed callbacks (signatures computed by the `twilio` package), the simulator, message
-/// reads and the long-poll (API.md §5).
-@Suite("SMS inboxes (API.md §5)", .serialized)
+/// reads and the long-poll (docs/api.md#sms).
+@Suite("SMS inboxes (docs/api.md#sms)", .serialized)
 struct SMSTests {
     static let accountSID = "AC" + String(repeating: "0123456789abcdef", count: 2)
     static let authToken = "f3c1a9e07b2d4c58a6e1f0b3d7c9e2a4"

@@ -5,8 +5,8 @@ import KaitoCore
 import KaitoTestSupport
 import Testing
 
-/// `/v1/org/users` (API.md §9): roles, the last owner, keys issued to users.
-@Suite("The organisation's users (API.md §9)")
+/// `/v1/org/users` (docs/api.md#organisation-users-and-billing): roles, the last owner, keys issued to users.
+@Suite("The organisation's users (docs/api.md#organisation-users-and-billing)")
 struct UsersTests {
     func add(_ client: any TestClientProtocol, _ key: String, _ email: String, _ role: String) async throws -> TestResponse {
         try await client.send(.post, "/v1/org/users", key: key, json: #"{"email": "\#(email)", "name": "Someone", "role": "\#(role)"}"#)

@@ -9,7 +9,7 @@ import Testing
 /// Deliveries to a real receiver on loopback that checks every one with the `standardwebhooks` package. The test
 /// drives the dispatcher step by step with the pinned clock, which starts three minutes in the past so that every
 /// attempt's timestamp stays inside standardwebhooks' five-minute tolerance.
-@Suite("Webhook deliveries to a real receiver (API.md §8)", .serialized)
+@Suite("Webhook deliveries to a real receiver (docs/api.md#webhooks)", .serialized)
 struct WebhookDeliveryTests {
     static let seed = "JBSWY3DPEHPK3PXP"
 

@@ -8,7 +8,7 @@ import Logging
 import NIOConcurrencyHelpers
 import Testing
 
-@Suite("Webhooks (API.md §8)", .serialized)
+@Suite("Webhooks (docs/api.md#webhooks)", .serialized)
 struct WebhookTests {
     static let secret = "JBSWY3DPEHPK3PXP"
 

@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 
 /// The secret text of an API key: `kto_live_`, 30 random base62 characters, and a 6-character base62 CRC32 of
-/// those 30 characters (API.md §1), so that a secret scanner can recognise a real key offline.
+/// those 30 characters (docs/api.md#authentication), so that a secret scanner can recognise a real key offline.
 public struct APIKeySecret: Sendable, Equatable, CustomStringConvertible {
     public static let prefix = "kto_live_"
     public static let randomLength = 30

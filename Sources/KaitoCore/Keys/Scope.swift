@@ -1,4 +1,4 @@
-/// A permission that a key carries (API.md §2). A scope grants nothing beyond its own line:
+/// A permission that a key carries (docs/api.md#scopes). A scope grants nothing beyond its own line:
 /// `org:admin` does not imply `tokens:code` or `tokens:seed`.
 public enum Scope: String, Sendable, Codable, CaseIterable, Hashable, Comparable {
     case tokensRead = "tokens:read"

@@ -1,7 +1,7 @@
 import Foundation
 import NIOConcurrencyHelpers
 
-/// The per-minute limit groups of API.md §6.
+/// The per-minute limit groups of docs/api.md#rate-limits.
 public enum RateLimitGroup: String, Sendable, Codable, CaseIterable {
     case code, read, write
 

@@ -1,4 +1,4 @@
-/// Base62 with the alphabet `0-9A-Za-z`, as the key format of API.md §1 uses it.
+/// Base62 with the alphabet `0-9A-Za-z`, as the key format of docs/api.md#authentication uses it.
 public enum Base62 {
     public static let alphabet: [Character] = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 

@@ -17,7 +17,7 @@ public struct Page<Item: Sendable>: Sendable {
     }
 }
 
-/// List limits of API.md §1.
+/// List limits of docs/api.md#pagination.
 public enum PageLimits {
     public static let range = 1...200
     public static let defaultLimit = 50

@@ -1,6 +1,6 @@
 import Foundation
 
-/// RFC 3339 timestamps in UTC with whole seconds (`2026-11-28T23:56:05Z`), as API.md §1 writes them.
+/// RFC 3339 timestamps in UTC with whole seconds (`2026-11-28T23:56:05Z`), as docs/api.md#timestamps writes them.
 public enum Timestamp {
     /// The instants Kaito stores and formats: 0001-01-01T00:00:00Z through 9999-12-31T23:59:59Z, in Unix seconds.
     public static let storableSeconds: ClosedRange<Int64> = -62_135_596_800...253_402_300_799

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The topics a webhook endpoint can subscribe to (API.md §8).
+/// The topics a webhook endpoint can subscribe to (docs/api.md#webhooks).
 public enum WebhookTopic: String, Sendable, Codable, CaseIterable {
     case smsInbound = "sms.inbound"
     case smsDeliveryStatus = "sms.delivery_status"
@@ -128,7 +128,7 @@ public struct WebhookAttempt: Sendable, Equatable {
     }
 }
 
-/// The retry schedule of API.md §8 (Svix's): at once, then about 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+/// The retry schedule of docs/api.md#webhooks (Svix's): at once, then about 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
 public enum WebhookRetryPolicy {
     public static let delays: [TimeInterval] = [5, 300, 1800, 7200, 18_000, 36_000, 36_000]
     /// An endpoint failing for this long is disabled.

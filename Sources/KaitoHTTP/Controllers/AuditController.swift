@@ -4,7 +4,7 @@ import KaitoAPIModels
 import KaitoCore
 import NIOCore
 
-/// `GET /v1/audit` and `GET /v1/audit/export` (API.md §7).
+/// `GET /v1/audit` and `GET /v1/audit/export` (docs/api.md#audit-log).
 struct AuditController {
     let audit: AuditService
 

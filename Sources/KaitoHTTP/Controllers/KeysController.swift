@@ -3,7 +3,7 @@ import Hummingbird
 import KaitoAPIModels
 import KaitoCore
 
-/// `/v1/keys` (API.md §4).
+/// `/v1/keys` (docs/api.md#keys).
 struct KeysController {
     let keys: KeyService
     let rateLimits: any RateLimitStore

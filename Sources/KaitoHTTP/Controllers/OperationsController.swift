@@ -1,7 +1,7 @@
 import Hummingbird
 import KaitoCore
 
-/// `GET /health`, `GET /ready` and `GET /metrics` (API.md §10), unauthenticated.
+/// `GET /health`, `GET /ready` and `GET /metrics` (docs/api.md#operations-endpoints), unauthenticated.
 struct OperationsController {
     let storage: any Storage
     let metrics: HTTPMetrics

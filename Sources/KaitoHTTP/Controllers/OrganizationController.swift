@@ -2,7 +2,7 @@ import Hummingbird
 import KaitoAPIModels
 import KaitoCore
 
-/// `/v1/org` and its billing (API.md §9). The plan API is what a payment provider's integration would call.
+/// `/v1/org` and its billing (docs/api.md#organisation-users-and-billing). The plan API is what a payment provider's integration would call.
 struct OrganizationController {
     let organizations: OrganizationService
 

@@ -5,7 +5,7 @@ import KaitoAPIModels
 import KaitoCore
 import NIOCore
 
-/// Inboxes, inbound messages, the long-poll and the organisation's provider credentials (API.md §5).
+/// Inboxes, inbound messages, the long-poll and the organisation's provider credentials (docs/api.md#sms).
 struct SMSController {
     let sms: SMSService
 

@@ -2,7 +2,7 @@ import Hummingbird
 import KaitoAPIModels
 import KaitoCore
 
-/// `/v1/tokens` (API.md §3).
+/// `/v1/tokens` (docs/api.md#tokens).
 struct TokensController {
     let tokens: TokenService
 

@@ -2,7 +2,7 @@ import Hummingbird
 import KaitoAPIModels
 import KaitoCore
 
-/// `/v1/webhooks` (API.md §8).
+/// `/v1/webhooks` (docs/api.md#webhooks).
 struct WebhooksController {
     let webhooks: WebhookService
 

@@ -72,7 +72,7 @@ enum JSONSchema {
         ["$ref": "#/components/schemas/\(component)"]
     }
 
-    /// A page of a list: `{"data": [...], "next_cursor": "..." | null}` (API.md §1).
+    /// A page of a list: `{"data": [...], "next_cursor": "..." | null}` (docs/api.md#pagination).
     static func list(of component: String) -> Object {
         object([
             "data": array(ref(component)),

@@ -41,7 +41,7 @@ enum OpenAPIComponents {
             [
                 "type": S.string("https://docs.kaito.io/problems/<code>", format: "uri"),
                 "title": S.string(), "status": S.integer(minimum: 400, maximum: 599), "detail": S.string(),
-                "code": S.string("A stable machine string (API.md §1)"), "request_id": S.string(),
+                "code": S.string("A stable machine string (docs/api.md#errors)"), "request_id": S.string(),
                 "required_scope": S.string("With insufficient_scope: the scope the route needs", values: Scope.allCases.map(\.rawValue)),
                 "required_plan": S.string("With plan_required: the plan the feature needs", values: Plan.allCases.map(\.rawValue)),
                 "errors": S.array(S.object(["field": S.string(), "message": S.string()]), description: "With validation_failed and some malformed_request problems: one entry per field"),

@@ -1,7 +1,7 @@
 import KaitoCore
 
 /// What the route table cannot know about an operation: its bodies, query parameters and the problems its handler
-/// can give beyond those of the pipeline (API.md §1). One entry per route, keyed `METHOD path`; a route without an
+/// can give beyond those of the pipeline (docs/api.md#errors). One entry per route, keyed `METHOD path`; a route without an
 /// entry (or an entry without a route) fails the OpenAPI tests.
 struct OperationDoc {
     /// The success status and the component schema of its JSON body (nil: no body, or `content` below).

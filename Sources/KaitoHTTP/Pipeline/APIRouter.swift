@@ -7,7 +7,7 @@ import Logging
 /// Registers routes together with their access rule, and runs each keyed request through one pipeline, in a
 /// fixed order: key valid → not expired → address allowed → scope → rate limit → query parameters → handler (whose
 /// service checks a key's token binding, once, for the API and the dashboard alike); then
-/// metrics and a log line. Each denial is the problem response API.md §1 names. The handler's unit of work records
+/// metrics and a log line. Each denial is the problem response docs/api.md#errors names. The handler's unit of work records
 /// the key's use (and, later, the audit event) in its own transaction: see `UnitOfWork.run(for:)`.
 public final class APIRouter: @unchecked Sendable {
     typealias Context = KaitoRequestContext

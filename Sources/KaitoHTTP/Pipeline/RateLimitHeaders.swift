@@ -2,7 +2,7 @@ import HTTPTypes
 import KaitoCore
 
 /// `RateLimit-Policy: "<group>";q=<limit>;w=60` and `RateLimit: "<group>";r=<remaining>;t=<seconds until full>`
-/// (API.md §6, the IETF RateLimit header fields draft).
+/// (docs/api.md#rate-limits, the IETF RateLimit header fields draft).
 enum RateLimitHeaders {
     static let policy = HTTPField.Name("RateLimit-Policy")!
     static let state = HTTPField.Name("RateLimit")!

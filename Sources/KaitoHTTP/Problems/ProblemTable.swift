@@ -1,7 +1,7 @@
 import HTTPTypes
 import KaitoCore
 
-/// The one table from error codes to HTTP statuses and titles (API.md §1).
+/// The one table from error codes to HTTP statuses and titles (docs/api.md#errors).
 enum ProblemTable {
     static func status(for code: KaitoError.Code) -> HTTPResponse.Status {
         switch code {

@@ -1,7 +1,7 @@
 import Foundation
 import KaitoCore
 
-/// Everything `kaito serve` and the operator commands are configured with (API.md §10).
+/// Everything `kaito serve` and the operator commands are configured with (docs/configuration.md).
 public struct ServerConfiguration: Sendable {
     public var host: String
     public var port: Int
