@@ -24,6 +24,10 @@ public struct KaitoError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let notFound = Code(rawValue: "not_found")
         public static let methodNotAllowed = Code(rawValue: "method_not_allowed")
         public static let conflict = Code(rawValue: "conflict")
+        /// An `Idempotency-Key` sent again with another request (method, path or body).
+        public static let idempotencyKeyReused = Code(rawValue: "idempotency_key_reused")
+        /// An `Idempotency-Key` whose first request has not answered yet.
+        public static let idempotencyKeyInUse = Code(rawValue: "idempotency_key_in_use")
         public static let payloadTooLarge = Code(rawValue: "payload_too_large")
         public static let validationFailed = Code(rawValue: "validation_failed")
         public static let rateLimited = Code(rawValue: "rate_limited")

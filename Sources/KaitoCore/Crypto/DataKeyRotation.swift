@@ -111,6 +111,7 @@ public struct DataKeyRotation: Sendable {
         case .userTOTPSecret: return try key.open(value.sealed, kind: SignInService.totpKind, recordID: value.recordID)
         case .smsInboundBody: return try key.open(value.sealed, kind: SMSService.inboundSealKind, recordID: value.recordID)
         case .smsOutboundBody: return try key.open(value.sealed, kind: SMSService.outboundSealKind, recordID: value.recordID)
+        case .idempotentResponse: return try key.open(value.sealed, kind: IdempotencyService.sealKind, recordID: value.recordID)
         }
     }
 
@@ -122,6 +123,7 @@ public struct DataKeyRotation: Sendable {
         case .userTOTPSecret: return try key.seal(plaintext, kind: SignInService.totpKind, recordID: value.recordID, random: random)
         case .smsInboundBody: return try key.seal(plaintext, kind: SMSService.inboundSealKind, recordID: value.recordID, random: random)
         case .smsOutboundBody: return try key.seal(plaintext, kind: SMSService.outboundSealKind, recordID: value.recordID, random: random)
+        case .idempotentResponse: return try key.seal(plaintext, kind: IdempotencyService.sealKind, recordID: value.recordID, random: random)
         }
     }
 }

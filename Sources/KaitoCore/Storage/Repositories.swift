@@ -69,6 +69,8 @@ public struct SealedValue: Sendable, Equatable {
         case smsInboundBody
         /// `sms_outbound.sealed_body` (an SMS sent through the API), by message id.
         case smsOutboundBody
+        /// `idempotency_keys.sealed_body` (a response kept for retries), by record id.
+        case idempotentResponse
     }
 
     public var kind: Kind

@@ -68,6 +68,8 @@ public protocol StorageSession: Sendable {
     var users: any UserRepository { get }
     /// Dashboard credentials and sessions.
     var accounts: any AccountRepository { get }
+    /// Responses kept for retries with the same `Idempotency-Key`.
+    var idempotency: any IdempotencyRepository { get }
     /// Wakes long-polls waiting on `topic` on every server once this transaction commits (nothing if it rolls
     /// back): `NOTIFY` on PostgreSQL, the process's `ChangeHub` after the commit on SQLite.
     func notifyAfterCommit(_ topic: String) async throws

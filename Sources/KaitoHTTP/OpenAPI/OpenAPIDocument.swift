@@ -60,6 +60,12 @@ enum OpenAPIDocument {
         parameters += doc.query.map {
             ["name": $0.name, "in": "query", "required": $0.required, "schema": $0.schema, "description": $0.description]
         }
+        if route.takesIdempotencyKey {
+            parameters.append([
+                "name": "Idempotency-Key", "in": "header", "required": false, "schema": S.string(minLength: 1, maxLength: 255),
+                "description": "1 to 255 printable ASCII characters. The first response to this request with this key, from this API key, is kept for 24 hours and replayed to retries with Idempotent-Replayed: true",
+            ])
+        }
         if !parameters.isEmpty { operation["parameters"] = parameters }
         if let request = doc.request {
             operation["requestBody"] = ["required": true, "content": [doc.requestContent: ["schema": S.ref(request)]]]
@@ -83,7 +89,11 @@ enum OpenAPIDocument {
         if let group { operation["x-kaito-rate-limit-group"] = group.rawValue }
 
         var responses: [String: Any] = [:]
-        var success: [String: Any] = ["description": "Success", "headers": headers(rateLimited: group != nil)]
+        var successHeaders = headers(rateLimited: group != nil)
+        if route.takesIdempotencyKey {
+            successHeaders["Idempotent-Replayed"] = ["required": false, "schema": S.string(values: ["true"]), "description": "A retry's answer: the kept response of the first request with its Idempotency-Key"]
+        }
+        var success: [String: Any] = ["description": "Success", "headers": successHeaders]
         if let schema = doc.response {
             success["content"] = ["application/json": ["schema": S.ref(schema)]]
         } else if let content = doc.content {
@@ -113,6 +123,7 @@ enum OpenAPIDocument {
         if route.path.contains("{") { codes.insert(.notFound) }
         if route.rateLimitGroup != nil { codes.insert(.rateLimited) }
         if doc.request != nil { codes.formUnion([.payloadTooLarge, .validationFailed]) }
+        if route.takesIdempotencyKey { codes.formUnion([.idempotencyKeyReused, .idempotencyKeyInUse, .payloadTooLarge]) }
         if doc.query.contains(where: { $0.schema["type"] as? String == "integer" || $0.required || $0.schema["pattern"] != nil }) {
             codes.insert(.validationFailed)
         }
@@ -156,6 +167,9 @@ enum OpenAPIDocument {
 }
 
 extension RouteDescription {
+    /// Whether the route takes an `Idempotency-Key`: every `POST` that needs a key (`APIRouter.once`).
+    var takesIdempotencyKey: Bool { method == "POST" && access != .unauthenticated }
+
     /// `GET /v1/tokens`: the key of `OpenAPIOperations.table`.
     var operationKey: String { "\(method) \(path)" }
 }

@@ -5,7 +5,8 @@ import KaitoCore
 import Logging
 
 /// Registers routes together with their access rule, and runs each keyed request through one pipeline, in a
-/// fixed order: key valid → not expired → address allowed → scope → rate limit → query parameters → handler (whose
+/// fixed order: key valid → not expired → address allowed → scope → rate limit → query parameters → idempotency key
+/// (a `POST` with `Idempotency-Key`: `IdempotencyService`) → handler (whose
 /// service checks a key's token binding, once, for the API and the dashboard alike); then
 /// metrics and a log line. Each denial is the problem response docs/api.md#errors names. The handler's unit of work records
 /// the key's use (and, later, the audit event) in its own transaction: see `UnitOfWork.run(for:)`.
@@ -20,13 +21,15 @@ public final class APIRouter: @unchecked Sendable {
     let rateLimits: any RateLimitStore
     let clock: any KaitoClock
     let clientAddress: ClientAddress
+    let idempotency: IdempotencyService
     /// Every route registered so far, in registration order.
     public private(set) var routes: [RouteDescription] = []
 
     init(
         router: Router<Context>, keys: KeyService, metrics: HTTPMetrics, rateLimits: any RateLimitStore,
-        clock: any KaitoClock, clientAddress: ClientAddress
+        clock: any KaitoClock, clientAddress: ClientAddress, idempotency: IdempotencyService
     ) {
+        self.idempotency = idempotency
         self.router = router
         self.keys = keys
         self.metrics = metrics
@@ -73,6 +76,7 @@ public final class APIRouter: @unchecked Sendable {
     ) {
         let route = register(method, path, access: access, summary: summary)
         let (keys, metrics, rateLimits, clock, clientAddress) = (self.keys, self.metrics, self.rateLimits, self.clock, self.clientAddress)
+        let idempotency = self.idempotency
         router.on(RouterPath(path), method: method) { request, context in
             try await Self.observe(route, metrics, context) { outcome in
                 do {
@@ -114,7 +118,7 @@ public final class APIRouter: @unchecked Sendable {
             outcome = .granted
             guard let group = route.rateLimitGroup else {
                 context.query = try QueryParameters(request, allowed: query)
-                return try await handler(request, context, caller)
+                return try await Self.once(request, context, caller, idempotency) { request in try await handler(request, context, caller) }
             }
 
             let decision = try await rateLimits.acquire(for: caller.key, group: group, at: clock.now())
@@ -128,7 +132,7 @@ public final class APIRouter: @unchecked Sendable {
             // From here every response, failures included, carries the limit headers.
             do {
                 context.query = try QueryParameters(request, allowed: query)
-                var response = try await handler(request, context, caller)
+                var response = try await Self.once(request, context, caller, idempotency) { request in try await handler(request, context, caller) }
                 response.headers.append(contentsOf: headers)
                 return response
             } catch let stale as StaleCredentials {
@@ -144,6 +148,67 @@ public final class APIRouter: @unchecked Sendable {
                 return ProblemMiddleware.response(for: kaitoError, requestID: context.requestID, headers: headers)
             }
         }
+    }
+
+    /// Runs `handler` once per idempotency key: a `POST` with `Idempotency-Key` claims the key for its method, path and
+    /// body (`IdempotencyService`); its response, a refusal too, is kept and replayed to the retries with
+    /// `Idempotent-Replayed: true`. A server error, a rate limit, a denial (401, 403: audited again on the retry) or a
+    /// failure before any response lets go of the key, so that the retry runs. Other methods ignore the header.
+    static func once(
+        _ request: Request, _ context: Context, _ caller: Caller, _ idempotency: IdempotencyService, _ handler: (Request) async throws -> Response
+    ) async throws -> Response {
+        guard request.method == .post, let key = request.headers[.idempotencyKey] else { return try await handler(request) }
+        guard IdempotencyService.isValid(key) else {
+            throw KaitoError(.malformedRequest, "Idempotency-Key must be 1 to 255 printable ASCII characters.")
+        }
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > RequestBody.limit {
+            throw KaitoError(.payloadTooLarge, "The request body is larger than \(RequestBody.limit) bytes.")
+        }
+        var request = request
+        let body = try await request.collectBody(upTo: RequestBody.limit)
+        let fingerprint = IdempotencyService.fingerprint(method: request.method.rawValue, path: request.uri.description, body: Array(body.readableBytesView))
+        switch try await idempotency.start(key: key, fingerprint: fingerprint, caller: caller) {
+        case .replay(let kept):
+            var headers: HTTPFields = [.cacheControl: "no-store", .idempotentReplayed: "true"]
+            if let type = kept.contentType { headers[.contentType] = type }
+            if let location = kept.location { headers[.location] = location }
+            return Response(status: HTTPResponse.Status(code: kept.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: kept.body)))
+        case .run(let claim):
+            var response: Response
+            do {
+                response = try await handler(request)
+            } catch let error as KaitoError where ![401, 403, 429].contains(ProblemTable.status(for: error.code).code)
+                && ProblemTable.status(for: error.code).code < 500 {
+                // A refusal of the request itself (malformed, invalid, not found, a conflict) is its answer, kept too.
+                response = ProblemMiddleware.response(for: error, requestID: context.requestID, headers: [:])
+            } catch {
+                try? await idempotency.abandon(claim)
+                throw error
+            }
+            guard response.status.code < 500, response.status != .tooManyRequests else {
+                try? await idempotency.abandon(claim)
+                return response
+            }
+            let collected = Collected()
+            try await response.body.write(collected)
+            var kept = response
+            kept.body = .init(byteBuffer: collected.buffer.value)
+            try await idempotency.finish(claim, IdempotentResponse(
+                status: Int(response.status.code), contentType: response.headers[.contentType], location: response.headers[.location],
+                body: Array(collected.buffer.value.readableBytesView)))
+            return kept
+        }
+    }
+
+    /// A response body, collected to be kept (`once`).
+    private struct Collected: ResponseBodyWriter {
+        final class Buffer: @unchecked Sendable { var value = ByteBuffer() }
+        let buffer = Buffer()
+        mutating func write(_ part: ByteBuffer) async throws {
+            var part = part
+            buffer.value.writeBuffer(&part)
+        }
+        consuming func finish(_ trailingHeaders: HTTPFields?) async throws {}
     }
 
     /// Runs `body`, then records the request's metrics and log line, for successes and failures alike.
@@ -203,6 +268,8 @@ public final class APIRouter: @unchecked Sendable {
 
 extension HTTPField.Name {
     static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
+    static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
+    static let idempotentReplayed = HTTPField.Name("Idempotent-Replayed")!
 }
 
 extension Duration {

@@ -10,9 +10,9 @@ enum ProblemTable {
         case .insufficientScope, .ipNotAllowed, .tokenNotAllowed, .planRequired, .invalidSignature: return .forbidden
         case .notFound: return .notFound
         case .methodNotAllowed: return .methodNotAllowed
-        case .conflict: return .conflict
+        case .conflict, .idempotencyKeyInUse: return .conflict
         case .payloadTooLarge: return .contentTooLarge
-        case .validationFailed: return .unprocessableContent
+        case .validationFailed, .idempotencyKeyReused: return .unprocessableContent
         case .rateLimited: return .tooManyRequests
         case .unavailable: return .serviceUnavailable
         default: return .internalServerError
@@ -34,6 +34,8 @@ enum ProblemTable {
         case .notFound: return "Not found"
         case .methodNotAllowed: return "Method not allowed"
         case .conflict: return "Conflict"
+        case .idempotencyKeyReused: return "Idempotency key reused"
+        case .idempotencyKeyInUse: return "Idempotency key in use"
         case .payloadTooLarge: return "Payload too large"
         case .validationFailed: return "Validation failed"
         case .rateLimited: return "Rate limited"

@@ -29,9 +29,8 @@ public func buildApplication(
     if sendSMS {
         services.append(SMSSender(sms: runtime.sms, logger: logger, twilioAPIBase: configuration.twilioAPIBase, publicURL: configuration.publicURL))
     }
-    if let days = configuration.auditRetentionDays {
-        services.append(AuditRetentionService(audit: runtime.audit, retentionDays: days, clock: runtime.clock, logger: logger))
-    }
+    services.append(RetentionService(
+        audit: runtime.audit, retentionDays: configuration.auditRetentionDays, idempotency: runtime.idempotency, clock: runtime.clock, logger: logger))
     let http = configuration.http
     let (readTimeout, idleTimeout) = (TimeAmount(http.readTimeout), TimeAmount(http.idleTimeout))
     let perClient = ConnectionCounter(limit: http.maxConnectionsPerClient, exempt: configuration.trustedProxies)
@@ -59,7 +58,7 @@ public struct KaitoRoutes {
         let router = Router(context: KaitoRequestContext.self)
         let api = APIRouter(
             router: router, keys: runtime.keys, metrics: metrics, rateLimits: runtime.storage.rateLimits,
-            clock: runtime.clock, clientAddress: ClientAddress(trustedProxies: trustedProxies)
+            clock: runtime.clock, clientAddress: ClientAddress(trustedProxies: trustedProxies), idempotency: runtime.idempotency
         )
         router.add(middleware: RequestIDMiddleware(random: runtime.random))
         router.add(middleware: ProblemMiddleware(allowedMethods: { [api] path in api.allowedMethods(path: path) }))

@@ -36,6 +36,8 @@ public struct Runtime: Sendable {
     public let sms: SMSService
     /// Dashboard sign-in and sessions.
     public let signIn: SignInService
+    /// The responses kept for retries with an `Idempotency-Key`.
+    public let idempotency: IdempotencyService
     public let webhookPolicy: WebhookAddressPolicy
     public let resolver: any HostResolver
 
@@ -58,6 +60,7 @@ public struct Runtime: Sendable {
         self.webhooks = WebhookService(work: work, keyring: keyring, clock: clock, random: random, policy: webhookPolicy, resolver: resolver)
         self.sms = SMSService(work: work, keyring: keyring, clock: clock, random: random)
         self.signIn = SignInService(work: work, keyring: keyring, clock: clock, random: random, hasher: passwordHasher)
+        self.idempotency = IdempotencyService(storage: storage, keyring: keyring, clock: clock, random: random)
     }
 
     /// Opens the configured database (creating the data directory and the master key on first start) and

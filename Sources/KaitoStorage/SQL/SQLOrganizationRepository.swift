@@ -131,6 +131,7 @@ struct SQLDataKeyRepository: DataKeyRepository {
         case .userTOTPSecret: return ("user_credentials", "user_id", "totp_sealed")
         case .smsInboundBody: return ("sms_messages", "id", "sealed_body")
         case .smsOutboundBody: return ("sms_outbound", "id", "sealed_body")
+        case .idempotentResponse: return ("idempotency_keys", "id", "sealed_body")
         }
     }
 

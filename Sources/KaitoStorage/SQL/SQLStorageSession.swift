@@ -13,6 +13,7 @@ struct SQLStorageSession: StorageSession {
     let sms: any SMSRepository
     let users: any UserRepository
     let accounts: any AccountRepository
+    let idempotency: any IdempotencyRepository
     let database: any SQLDatabase
     private let dialect: any SQLDialectSupport
     /// Topics to publish once the transaction commits (SQLite; PostgreSQL notifies inside the transaction).
@@ -28,6 +29,7 @@ struct SQLStorageSession: StorageSession {
         self.sms = SQLSMSRepository(db: database, dialect: dialect)
         self.users = SQLUserRepository(db: database, dialect: dialect)
         self.accounts = SQLAccountRepository(db: database, dialect: dialect)
+        self.idempotency = SQLIdempotencyRepository(db: database)
         self.organizations = SQLOrganizationRepository(db: database, dialect: dialect)
         self.dataKeys = SQLDataKeyRepository(db: database, dialect: dialect, changes: changes)
         self.keys = SQLAPIKeyRepository(db: database, dialect: dialect, changes: changes)

@@ -1,0 +1,47 @@
+import Foundation
+import KaitoCore
+import Logging
+import ServiceLifecycle
+
+/// Deletes what is kept only for a time, once at start and then every `interval`: the responses kept for
+/// `Idempotency-Key` retries after their 24 hours, and, when a retention period is set
+/// (`KAITO_AUDIT_RETENTION_DAYS`), audit events older than it, keeping every chain verifiable from its anchor. Stops
+/// on graceful shutdown.
+public struct RetentionService: Service {
+    let audit: AuditService
+    let retentionDays: Int?
+    let idempotency: IdempotencyService
+    let clock: any KaitoClock
+    let interval: TimeInterval
+    let logger: Logger
+
+    public init(
+        audit: AuditService, retentionDays: Int?, idempotency: IdempotencyService, clock: any KaitoClock, interval: TimeInterval = 3600,
+        logger: Logger
+    ) {
+        self.audit = audit
+        self.retentionDays = retentionDays
+        self.idempotency = idempotency
+        self.clock = clock
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try await WorkerLoop.untilShutdown {
+            try await WorkerLoop.repeating(logger: logger, failure: "retention sweep failed") {
+                // The interval is the machine's time, not the service clock's: a test's manual clock that jumps to
+                // any deadline must not turn this loop into a spin that moves the clock forward.
+                try await Task.sleep(for: .seconds(interval))
+            } _: {
+                let swept = try await idempotency.sweep()
+                if swept > 0 { logger.info("deleted expired idempotency keys", metadata: ["deleted": "\(swept)"]) }
+                if let retentionDays {
+                    let deleted = try await audit.prune(retentionDays: retentionDays, now: clock.now())
+                    if deleted > 0 { logger.info("pruned audit events", metadata: ["deleted": "\(deleted)", "retention_days": "\(retentionDays)"]) }
+                }
+                return false
+            }
+        }
+    }
+}
