@@ -12,6 +12,9 @@ public struct KaitoClient: Sendable {
     let timeout: TimeAmount
     /// How many seconds in all the client may wait on `429 Retry-After` answers before giving up (0: never retry).
     let retryBudget: Int
+    /// Sent as `Idempotency-Key` with every `POST`: the server runs the request once, however often it is retried
+    /// (a lost answer, a server error, a busy key), and answers every retry with the first answer.
+    public var idempotencyKey: String?
 
     public init(baseURL: String, key: String?, http: HTTPClient, timeout: TimeAmount = .seconds(90), retryBudget: Int = 0) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
@@ -42,6 +45,18 @@ public struct KaitoClient: Sendable {
             try? await http.shutdown()
             throw error
         }
+    }
+
+    /// This client, sending `key` as the `Idempotency-Key` of its `POST`s (nil: none).
+    public func idempotent(_ key: String?) -> KaitoClient {
+        var copy = self
+        copy.idempotencyKey = key
+        return copy
+    }
+
+    /// `POST /v1/sms/messages`: queued (the answer's status is `queued`); plan Business or Enterprise.
+    public func sendSMS(_ body: SendSMSRequest) async throws -> OutboundSMSResponse {
+        try await send(.POST, "/v1/sms/messages", body: body, as: OutboundSMSResponse.self)
     }
 
     /// `GET /v1/tokens/{slug}/code`.
@@ -149,15 +164,24 @@ public struct KaitoClient: Sendable {
         return output
     }
 
-    /// Like `send`, with nil for a 204 answer. A 429 is retried after its `Retry-After` while the retry budget lasts.
+    /// Like `send`, with nil for a 204 answer. A 429 is retried after its `Retry-After` while the retry budget lasts;
+    /// so is a `POST` with an idempotency key that failed in a way a retry may mend (no answer, a server error, the
+    /// key still busy with the first try), since the server runs it once whatever happens.
     func sendAllowingNoContent<Output: Decodable>(_ method: HTTPMethod, _ path: String, body: (some Encodable)? = Optional<String>.none, as: Output.Type) async throws -> Output? {
         var budget = retryBudget
+        var pause = 1
         while true {
             do {
                 return try await sendOnce(method, path, body: body, as: Output.self)
             } catch KaitoClientError.problem(429, _, let retryAfter?) where retryAfter <= budget {
                 budget -= retryAfter
                 try await Task.sleep(for: .seconds(max(retryAfter, 0)))
+            } catch let error as KaitoClientError where method == .POST && idempotencyKey != nil && error.isWorthRetrying {
+                let wait = error.retryAfter ?? pause
+                guard wait <= budget else { throw error }
+                budget -= wait
+                pause = min(pause * 2, 30)
+                try await Task.sleep(for: .seconds(wait))
             }
         }
     }
@@ -168,6 +192,7 @@ public struct KaitoClient: Sendable {
         request.headers.add(name: "User-Agent", value: "kaito-cli/1")
         request.headers.add(name: "Accept", value: "application/json")
         if let key { request.headers.add(name: "Authorization", value: "Bearer \(key)") }
+        if method == .POST, let idempotencyKey { request.headers.add(name: "Idempotency-Key", value: idempotencyKey) }
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(body)))
@@ -217,6 +242,21 @@ public enum KaitoClientError: Error, CustomStringConvertible {
         case .transport(let message):
             return message
         }
+    }
+
+    /// Whether a retry with the same idempotency key may get an answer where this try got none: the server was not
+    /// reached or failed (5xx), or the key is still busy with an earlier try (409 `idempotency_key_in_use`).
+    var isWorthRetrying: Bool {
+        switch self {
+        case .transport: return true
+        case .problem(let status, let problem, _): return status >= 500 || (status == 409 && problem?.code == "idempotency_key_in_use")
+        }
+    }
+
+    /// The `Retry-After` of the answer, if it had one.
+    var retryAfter: Int? {
+        guard case .problem(_, _, let seconds) = self else { return nil }
+        return seconds
     }
 
     /// The exit code of the `kaito` command for this error: 3 authentication or permission, 4 not found,

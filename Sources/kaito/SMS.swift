@@ -6,8 +6,8 @@ import KaitoClient
 struct SMS: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sms",
-        abstract: "SMS inboxes: wait for the next message, simulate one.",
-        subcommands: [Wait.self, Messages.self, Simulate.self]
+        abstract: "SMS inboxes: wait for the next message, send one, simulate one.",
+        subcommands: [Wait.self, Messages.self, Send.self, Simulate.self]
     )
 
     struct Wait: AsyncParsableCommand {
@@ -81,6 +81,37 @@ struct SMS: AsyncParsableCommand {
             if client.json { return try printJSON(messages) }
             for message in messages {
                 print("\(message.id)\t\(message.from)\t\(message.code ?? "-")\t\(message.body.replacingOccurrences(of: "\n", with: " "))")
+            }
+        }
+    }
+
+    struct Send: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Send an SMS from an inbox (needs sms:send, plan Business or Enterprise); prints its id.",
+            discussion: """
+                With --retry it is sent once however the network behaves: the command sends an Idempotency-Key (its
+                own, or --idempotency-key) and retries a lost answer, a server error or a rate limit with it.
+                Example: kaito sms send --from inb_... --to +15557654321 --body "Deploy done" --retry
+                """
+        )
+
+        @Option(help: "The inbox to send from: its id (inb_...) or its number.")
+        var from: String
+
+        @Option(help: "The recipient, E.164 (+15557654321).")
+        var to: String
+
+        @Option(help: "The message text (at most 1600 characters).")
+        var body: String
+
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            let sent = try await client.withClient { try await $0.sendSMS(SendSMSRequest(from: from, to: to, body: body)) }
+            if client.json {
+                try printJSON(sent)
+            } else {
+                print(sent.id)
             }
         }
     }

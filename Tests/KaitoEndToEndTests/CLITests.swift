@@ -56,6 +56,19 @@ struct CLITests {
 
             // A key allowed 6 codes a minute (Enterprise): after its burst, Retry-After is about 10 s.
             #expect(try await run(kaito, ["admin", "set-plan", "default", "enterprise", "--data-dir", server.directory.path]).status == 0)
+
+            // sms send: one SMS however often it is sent with one idempotency key; --retry makes up a key of its own.
+            let senderMade = try await request(http, .POST, server.url + "/v1/keys", key: admin, body: #"{"name": "notify", "scopes": ["sms:send"]}"#)
+            let sendEnvironment = ["KAITO_URL": server.url, "KAITO_KEY": try #require(try JSONDecoder().decode(KeyResponse.self, from: senderMade.body).key)]
+            let send = ["sms", "send", "--from", inbox.id, "--to", "+15557654321", "--body", "Deploy done"]
+            let first = try await run(kaito, send + ["--idempotency-key", "deploy-4711"], environment: sendEnvironment)
+            let again = try await run(kaito, send + ["--idempotency-key", "deploy-4711", "--retry"], environment: sendEnvironment)
+            #expect(first.status == 0 && again.status == 0 && !first.output.isEmpty && again.output == first.output, "\(first.error) \(again.error)")
+            let other = try await run(kaito, send + ["--retry"], environment: sendEnvironment)
+            #expect(other.status == 0 && other.output != first.output, "a new command, a new SMS")
+            let reused = try await run(kaito, ["sms", "send", "--from", inbox.id, "--to", "+15557654321", "--body", "Other text", "--idempotency-key", "deploy-4711"], environment: sendEnvironment)
+            #expect(reused.status == 1 && reused.error.contains("idempotency_key_reused"), "\(reused.error)")
+            #expect(try await run(kaito, send + ["--idempotency-key", ""], environment: sendEnvironment).status == 2)
             let slowMade = try await request(http, .POST, server.url + "/v1/keys", key: admin, body: #"{"name": "slow", "scopes": ["tokens:code"], "rate_limits": {"code": 6}}"#)
             let slow = try #require(try JSONDecoder().decode(KeyResponse.self, from: slowMade.body).key)
             for _ in 0..<6 { #expect(try await request(http, .GET, server.url + "/v1/tokens/aws-prod/code", key: slow).status == 200) }

@@ -204,6 +204,18 @@ struct DashboardAdminTests {
             #expect(!reloaded.text.contains("Inbox +15550000001 added.") && admin.cookies["kaito_notice"] == nil, "the notice is said once")
             let inbox = try #require(try await client.send(.get, "/v1/inboxes", key: test.adminKey).decode(ListResponse<InboxResponse>.self).data.first)
             #expect(inbox.label == "QA" && inbox.provider == "simulator")
+            // A refused add marks the add form's field, not the same-named field of the inbox's row above it.
+            let long = try await admin.post("/inboxes", [("phone_number", "+15550000003"), ("label", String(repeating: "l", count: 300)), ("provider", "simulator")])
+            let addForm = try #require(long.text.range(of: #"action="/inboxes">"#))
+            let marked = try #require(long.text.range(of: #"<span class="field-error" id="error-label">"#), "\(long.text.prefix(400))")
+            #expect(long.status == .unprocessableContent && marked.lowerBound > addForm.upperBound)
+            // A notice is said on the page its change led to, not on another page loaded first.
+            _ = try await admin.get("/inboxes")
+            let answer = try await admin.post("/inboxes/\(inbox.id)/label", [("label", "Shared <phone>")])
+            let elsewhere = try await admin.get("/keys")
+            #expect(answer.status == .seeOther && !elsewhere.text.contains("relabelled"))
+            #expect(try await admin.get("/inboxes").text.contains("Inbox +15550000001 relabelled."))
+            _ = try await admin.get("/inboxes")
             let relabelled = try await admin.submit("/inboxes/\(inbox.id)/label", [("label", "Shared <phone>")])
             #expect(relabelled.status == .ok && relabelled.text.contains("Shared &lt;phone&gt;"))
             #expect(try await client.send(.get, "/v1/inboxes/\(inbox.id)", key: test.adminKey).decode(InboxResponse.self).label == "Shared <phone>")

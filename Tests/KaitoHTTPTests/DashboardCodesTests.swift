@@ -462,6 +462,7 @@ struct DashboardWordsTests {
             let foreign = try await client.send(.post, "/v1/inboxes", key: otherAdmin, json: #"{"phone_number": "+15550000009", "provider": "simulator"}"#)
                 .decode(InboxResponse.self)
             // Another organisation's message arrives first: the wait is not woken for it, nor does it return it.
+            let started = ContinuousClock.now
             let waiting = Task { try await alice.get("/messages/wait?after=\(after)") }
             _ = try await client.send(.post, "/v1/inboxes/\(foreign.id)/simulate", key: otherAdmin, json: #"{"from": "+15559990009", "body": "111111"}"#)
             _ = try await client.send(.post, "/v1/inboxes/\(second.id)/simulate", key: test.adminKey, json: #"{"from": "+15559990000", "body": "Code 482913"}"#)
@@ -469,6 +470,10 @@ struct DashboardWordsTests {
             #expect(answer.status == .ok, "\(answer.text)")
             let message = try #require(try JSONSerialization.jsonObject(with: Data(answer.text.utf8)) as? [String: Any])
             #expect(message["code"] as? String == "482913" && message["to"] as? String == "+15550000002", "\(message)")
+            // Woken by the message, not by the wait's periodic re-read.
+            #expect(ContinuousClock.now - started < SMSService.rereadInterval - .seconds(1))
+            // Only message ids are cursors.
+            #expect(try await alice.get("/messages/wait?after=a").status == .badRequest)
             _ = first
         }
     }

@@ -30,6 +30,9 @@ extension DashboardController {
         try caller.require(.smsRead)
         let inbox = request.uri.queryParameters["inbox"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
         let after = request.uri.queryParameters["after"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+        if let after, !Identifier.isWellFormed(after, prefix: SMSMessage.idPrefix) {
+            return Response(status: .badRequest, headers: [.cacheControl: "no-store"])
+        }
         guard let message = try await sms.wait(inboxID: inbox, after: after, timeout: .seconds(25), by: caller) else {
             return Response(status: .noContent, headers: [.cacheControl: "no-store"])
         }

@@ -21,7 +21,7 @@ extension DashboardController {
                 do {
                     let (endpoint, secret) = try await webhooks.create(draft, by: caller)
                     // Post, redirect, get, the secret carried once across the redirect (as a new key is).
-                    return try redirect("/webhooks/\(endpoint.id)?created=1", showingOnce: secret.text, path: "/webhooks", session: session)
+                    return try redirect("/webhooks/\(endpoint.id)?created=1", showingOnce: secret.text, path: "/webhooks/\(endpoint.id)", session: session)
                 } catch let error as KaitoError {
                     return try await refused(error) {
                         try await webhooksPage(caller, session, error: error.pageMessage, entered: form, status: ProblemTable.status(for: error.code))
@@ -33,7 +33,8 @@ extension DashboardController {
             let id = context.parameters.get("id") ?? ""
             let created = request.uri.queryParameters["created"] == "1"
             return try await signedIn(request, context, scope: .orgAdmin) { caller, session in
-                try await takeFlash(request, session: session, path: "/webhooks") { secret in
+                // The secret carried here is this endpoint's: its cookie is scoped to this endpoint's page.
+                try await takeFlash(request, session: session, path: "/webhooks/\(id)") { secret in
                     let notice = created ? (secret == nil ? "Endpoint registered. Its secret was shown once; rotate it if it was not copied." : "Endpoint registered.") : nil
                     return try await webhookPage(id, caller, session, secretText: secret, notice: notice, after: HTML.cursor(request))
                 }
@@ -170,7 +171,7 @@ extension DashboardController {
             return try await webhookPage(id, caller, session, error: error.pageMessage, status: ProblemTable.status(for: error.code))
         }
         // The id named a real endpoint of this organisation (the change succeeded), so it is safe in the location.
-        return try redirect("/webhooks/\(id)", notice: notice, showingOnce: secret?.text, path: "/webhooks", session: session)
+        return try redirect("/webhooks/\(id)", notice: notice, showingOnce: secret?.text, path: "/webhooks/\(id)", session: session)
     }
 
     /// What deleting an endpoint asks to be typed: its URL's host.

@@ -196,14 +196,31 @@ struct DashboardController {
         } catch let error as KaitoError where error.code == .missingKey {
             return HTML.redirect("/login", cookies: [setCookie(Self.sessionCookie, "", maxAge: 0)])
         }
-        do {
-            if let scope { try caller.require(scope) }
-            // The notice a redirect after a change carried: the page's layout shows it once, and the cookie goes.
-            guard request.method == .get, let sealed = request.cookies[Self.noticeCookie]?.value else { return try await body(caller, session) }
-            let notice = pageFlash.open(sealed, as: .notice, sessionID: session.id, at: clock.now())
-            var response = try await HTML.$carriedNotice.withValue(notice) { try await body(caller, session) }
+        // The notice a redirect after a change carried, for the page it led to: that page's layout shows it once and
+        // the cookie goes (also when the page itself fails, or when the notice no longer opens); another page, such
+        // as one another tab loads meanwhile, leaves it be.
+        var notice: String?
+        var clearNotice = false
+        if request.method == .get, let sealed = request.cookies[Self.noticeCookie]?.value {
+            let opened = pageFlash.open(sealed, as: .notice, sessionID: session.id, at: clock.now())
+            if let opened, let newline = opened.firstIndex(of: "\n") {
+                if opened[..<newline] == request.uri.path {
+                    notice = String(opened[opened.index(after: newline)...])
+                    clearNotice = true
+                }
+            } else {
+                clearNotice = true
+            }
+        }
+        func cleared(_ response: Response) -> Response {
+            guard clearNotice else { return response }
+            var response = response
             response.setCookie(setCookie(Self.noticeCookie, "", maxAge: 0))
             return response
+        }
+        do {
+            if let scope { try caller.require(scope) }
+            return cleared(try await HTML.$carriedNotice.withValue(notice) { try await body(caller, session) })
         } catch let error as KaitoError {
             let status = ProblemTable.status(for: error.code)
             var message = error.detail
@@ -211,7 +228,7 @@ struct DashboardController {
                 // In a person's words, not a key's: what their role may do, and who can do the rest.
                 message = "This is for the organisation's owners and admins; your role is \(role.rawValue). Ask one of them if you need it."
             }
-            return HTML.response(HTML.page(ProblemTable.title(for: error.code), signedIn: Self.navigation(caller, session), HTML.error(message)), status: status)
+            return cleared(HTML.response(HTML.page(ProblemTable.title(for: error.code), signedIn: Self.navigation(caller, session), HTML.error(message)), status: status))
         }
     }
 
@@ -225,7 +242,7 @@ struct DashboardController {
                 return HTML.response(HTML.page("Form expired", signedIn: Self.navigation(caller, session),
                                                HTML.error("The form expired. Reload the page and try again.")), status: .forbidden)
             }
-            return try await body(caller, session, form)
+            return try await HTML.$postedAction.withValue(request.uri.path) { try await body(caller, session, form) }
         }
     }
 
@@ -280,7 +297,9 @@ struct DashboardController {
     ) throws -> Response {
         var cookies: [Cookie] = []
         if let notice {
-            cookies.append(setCookie(Self.noticeCookie, try pageFlash.seal(notice, as: .notice, sessionID: session.id, at: clock.now()),
+            // Sealed with the path it is for (`signedIn` shows it there only).
+            let path = location.split(separator: "?", maxSplits: 1).first.map(String.init) ?? location
+            cookies.append(setCookie(Self.noticeCookie, try pageFlash.seal(path + "\n" + notice, as: .notice, sessionID: session.id, at: clock.now()),
                                      maxAge: Int(PageFlash.lifetime)))
         }
         if let secret {

@@ -30,6 +30,9 @@ enum HTML {
     /// The fields a refused form got wrong, by their names in the form, with what is wrong in words
     /// (`DashboardController.refused` sets them): the page says each beside its field too.
     @TaskLocal static var fieldErrors: [(name: String, message: String)] = []
+    /// The path the refused form was posted to (`DashboardController.signedInForm` sets it): its fields are the ones
+    /// marked, not those of the page's other forms with the same names.
+    @TaskLocal static var postedAction: String?
 
     /// `body` with each of `fieldErrors` said just before the first field of its name, which is marked invalid and
     /// described by it. (The names come from the form's own table, `KaitoError.formField`; messages are escaped.)
@@ -38,9 +41,15 @@ enum HTML {
         var seen = Set<String>()
         for (name, _) in fieldErrors where seen.insert(name).inserted {
             let message = fieldErrors.filter { $0.name == name }.map(\.message).joined(separator: "; ")
-            guard let field = body.range(of: #"name="\#(name)""#), let tag = body[..<field.lowerBound].lastIndex(of: "<"),
+            // Within the form that was posted (the first form when it is not known).
+            var start = body.startIndex, end = body.endIndex
+            if let action = postedAction, let form = body.range(of: #"action="\#(escape(action))""#) {
+                start = form.upperBound
+                end = body[start...].range(of: "</form>")?.lowerBound ?? body.endIndex
+            }
+            guard let field = body[start..<end].range(of: #"name="\#(escape(name))""#), let tag = body[start..<field.lowerBound].lastIndex(of: "<"),
                   let nameEnd = body[tag...].firstIndex(of: " ") else { continue }
-            let id = "error-" + name
+            let id = escape("error-" + name)
             body.insert(contentsOf: #" aria-invalid="true" aria-describedby="\#(id)""#, at: nameEnd)
             body.insert(contentsOf: #"<span class="field-error" id="\#(id)">\#(escape(message))</span>"#, at: tag)
         }
