@@ -95,10 +95,13 @@ func run(_ executable: URL, _ arguments: [String], environment: [String: String]
 var python: URL { TestEnvironment.python }
 
 /// One request with a bearer key to a server on a real socket; returns the status and the body.
-func request(_ http: HTTPClient, _ method: HTTPMethod, _ url: String, key: String, body: String? = nil) async throws -> (status: UInt, body: Data) {
+func request(
+    _ http: HTTPClient, _ method: HTTPMethod, _ url: String, key: String, body: String? = nil, headers: [(String, String)] = []
+) async throws -> (status: UInt, body: Data) {
     var request = HTTPClientRequest(url: url)
     request.method = method
     request.headers.add(name: "Authorization", value: "Bearer \(key)")
+    for (name, value) in headers { request.headers.add(name: name, value: value) }
     if let body { request.body = .bytes(ByteBuffer(string: body)) }
     let response = try await http.execute(request, timeout: .seconds(30))
     let bytes = try await response.body.collect(upTo: 1 << 20)

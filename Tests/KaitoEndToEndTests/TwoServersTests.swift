@@ -56,6 +56,28 @@ struct TwoServersTests {
         // A slug taken through one server is a conflict through the other.
         #expect(try await request(http, .POST, one + "/v1/tokens", key: key, body: #"{"slug": "aws-prod", "secret": "\#(secret)"}"#).status == 409)
 
+        // One Idempotency-Key sent 32 times at once, half to each server: one endpoint; every other answer is it
+        // again or "still running".
+        let answers = try await withThrowingTaskGroup(of: (status: UInt, body: Data).self) { group in
+            for index in 0..<32 {
+                group.addTask {
+                    try await request(http, .POST, (index % 2 == 0 ? one : two) + "/v1/webhooks", key: admin,
+                                      body: #"{"url": "https://93.184.216.34/once", "topics": ["sms.inbound"]}"#, headers: [("Idempotency-Key", "register-once")])
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(answers.allSatisfy { $0.status == 201 || $0.status == 409 }, "\(answers.map(\.status))")
+        let ids = Set(answers.filter { $0.status == 201 }.compactMap { try? JSONDecoder().decode(WebhookResponse.self, from: $0.body).id })
+        #expect(ids.count == 1)
+        let endpoints = try await request(http, .GET, two + "/v1/webhooks", key: admin)
+        #expect(try JSONDecoder().decode(ListResponse<WebhookResponse>.self, from: endpoints.body).data.filter { $0.url.hasSuffix("/once") }.count == 1)
+        // A retry through the other server gets the kept answer.
+        let retried = try await request(http, .POST, one + "/v1/webhooks", key: admin,
+                                        body: #"{"url": "https://93.184.216.34/once", "topics": ["sms.inbound"]}"#, headers: [("Idempotency-Key", "register-once")])
+        let retriedID = try JSONDecoder().decode(WebhookResponse.self, from: retried.body).id
+        #expect(retried.status == 201 && ids.contains(retriedID))
+
         // Revoked through one, refused by the other at once.
         let keyID = try JSONDecoder().decode(KeyResponse.self, from: created.body).id
         #expect(try await request(http, .DELETE, two + "/v1/keys/\(keyID)", key: admin).status == 204)
