@@ -23,7 +23,9 @@ public struct Problem: Codable, Sendable, Equatable {
         code: String, title: String, status: Int, detail: String, requestID: String?,
         requiredScope: String? = nil, requiredPlan: String? = nil, errors: [FieldError]? = nil
     ) {
-        self.type = "https://docs.kaito.io/problems/\(code)"
+        // A URI reference that resolves on the server that answered (`GET /problems/{code}`), the same string on
+        // every server of a deployment.
+        self.type = "/problems/\(code)"
         self.title = title
         self.status = status
         self.detail = detail

@@ -33,6 +33,13 @@ public struct KaitoError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let rateLimited = Code(rawValue: "rate_limited")
         public static let unavailable = Code(rawValue: "unavailable")
         public static let internalError = Code(rawValue: "internal_error")
+
+        /// Every code, in the order of the errors table of docs/api.md.
+        public static let all: [Code] = [
+            .malformedRequest, .missingKey, .invalidKey, .keyExpired, .signInFailed, .insufficientScope, .ipNotAllowed, .tokenNotAllowed,
+            .planRequired, .invalidSignature, .notFound, .methodNotAllowed, .conflict, .idempotencyKeyInUse, .payloadTooLarge,
+            .validationFailed, .idempotencyKeyReused, .rateLimited, .internalError, .unavailable,
+        ]
     }
 
     /// One invalid field of a request, as listed in a `validation_failed` problem.

@@ -53,7 +53,16 @@ struct OperationsTests {
             #expect(response.status == .forbidden)
             #expect(response.headers[.contentType] == "application/problem+json")
             let object = try response.object()
-            #expect(object["type"] as? String == "https://docs.kaito.io/problems/insufficient_scope")
+            #expect(object["type"] as? String == "/problems/insufficient_scope")
+            // The type resolves on the server that answered, to the code's title, status and meaning.
+            let type = try await client.send(.get, "/problems/insufficient_scope")
+            let described = try type.object()
+            #expect(type.status == .ok && described["status"] as? Int == 403 && described["title"] as? String == object["title"] as? String)
+            #expect(described["reference"] as? String == "docs/api.md#insufficient_scope")
+            #expect(try await client.send(.get, "/problems/no_such_code").status == .notFound)
+            for code in KaitoError.Code.all {
+                #expect(try await client.send(.get, "/problems/\(code.rawValue)").status == .ok, "\(code)")
+            }
             #expect(object["title"] as? String == "Insufficient scope")
             #expect(object["status"] as? Int == 403)
             #expect(object["code"] as? String == "insufficient_scope")

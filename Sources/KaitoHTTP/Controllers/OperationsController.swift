@@ -16,6 +16,18 @@ struct OperationsController {
             }
             return try JSONCoding.response(["status": "ready"])
         }
+        api.addUnauthenticated(.get, "/problems/{code}", summary: "What a problem document's type names: its code's title, status and meaning") { _, context in
+            let name = context.parameters.get("code") ?? ""
+            guard let code = KaitoError.Code.all.first(where: { $0.rawValue == name }) else { throw KaitoError.notFound("The problem type") }
+            struct ProblemType: Encodable {
+                let code: String, title: String, status: Int, meaning: String, reference: String
+            }
+            var response = try JSONCoding.response(ProblemType(
+                code: code.rawValue, title: ProblemTable.title(for: code), status: Int(ProblemTable.status(for: code).code),
+                meaning: ProblemTable.meaning(of: code), reference: "docs/api.md#\(code.rawValue)"))
+            response.headers[.cacheControl] = "public, max-age=86400"
+            return response
+        }
         api.addUnauthenticated(.get, "/metrics", summary: "Prometheus metrics") { _, _ in
             Response(
                 status: .ok,

@@ -39,7 +39,7 @@ enum OpenAPIComponents {
     static var problems: [String: JSONSchema.Object] { [
         "Problem": S.object(
             [
-                "type": S.string("https://docs.kaito.io/problems/<code>", format: "uri"),
+                "type": S.string("/problems/<code>: resolves on the server that answered (GET /problems/{code})", format: "uri-reference"),
                 "title": S.string(), "status": S.integer(minimum: 400, maximum: 599), "detail": S.string(),
                 "code": S.string("A stable machine string (docs/api.md#errors)"), "request_id": S.string(),
                 "required_scope": S.string("With insufficient_scope: the scope the route needs", values: Scope.allCases.map(\.rawValue)),
@@ -239,5 +239,9 @@ enum OpenAPIComponents {
     static var operations: [String: JSONSchema.Object] { [
         "Health": S.object(["status": S.string(values: ["ok"])]),
         "Ready": S.object(["status": S.string(values: ["ready"])]),
+        "ProblemType": S.object([
+            "code": S.string(values: KaitoError.Code.all.map(\.rawValue)), "title": S.string(), "status": S.integer(minimum: 400, maximum: 599),
+            "meaning": S.string(), "reference": S.string("Where the repository's API reference describes it: docs/api.md#<code>"),
+        ], description: "What a problem document's type names"),
     ] }
 }

@@ -48,6 +48,7 @@ enum OpenAPIOperations {
         "GET /health": .init(status: 200, response: "Health"),
         "GET /ready": .init(status: 200, response: "Ready", problems: [.unavailable]),
         "GET /metrics": .init(status: 200, content: "text/plain"),
+        "GET /problems/{code}": .init(status: 200, response: "ProblemType", problems: [.notFound]),
         "GET /v1/openapi.json": .init(status: 200, content: "application/json"),
 
         "POST /v1/tokens": .init(status: 201, response: "Token", request: "CreateTokenRequest", problems: [.conflict, .tokenNotAllowed]),
