@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import KaitoAPIModels
 import KaitoCore
@@ -100,8 +101,12 @@ struct OperationsTests {
             // Problems per status name their codes: the code fetch can be refused for its token binding and limited.
             let codeResponses = try #require(code["responses"] as? [String: [String: Any]])
             #expect(Set(codeResponses.keys) == ["200", "400", "401", "403", "404", "422", "429", "503"])
+            // Problem responses are components, shared by the operations that give the same codes at one status.
+            let reference = try #require(codeResponses["403"]?["$ref"] as? String)
+            let components = try #require(document["components"] as? [String: Any])
+            let shared = try #require((components["responses"] as? [String: [String: Any]])?[String(reference.split(separator: "/").last ?? "")])
             let forbidden = try #require(
-                ((codeResponses["403"]?["content"] as? [String: Any])?["application/problem+json"] as? [String: Any])?["schema"] as? [String: Any])
+                ((shared["content"] as? [String: Any])?["application/problem+json"] as? [String: Any])?["schema"] as? [String: Any])
             let codeEnum = ((forbidden["allOf"] as? [[String: Any]])?.last?["properties"] as? [String: [String: Any]])?["code"]?["enum"] as? [String]
             #expect(codeEnum == ["insufficient_scope", "ip_not_allowed", "token_not_allowed"])
             let success = try #require((codeResponses["200"]?["content"] as? [String: [String: Any]])?["application/json"]?["schema"] as? [String: String])
@@ -109,16 +114,48 @@ struct OperationsTests {
         }
     }
 
-    @Test("openapi.json at the repository root is the document the server serves (KAITO_UPDATE_OPENAPI=1 rewrites it)")
+    @Test("openapi.json at the repository root is the document the server serves, indented (KAITO_UPDATE_OPENAPI=1 rewrites it)")
     func committedOpenAPI() async throws {
-        try await withTestApp { _, client in
+        try await withTestApp { test, client in
             let served = try await client.send(.get, "/v1/openapi.json").text
             let path = TestEnvironment.packageRoot.appendingPathComponent("openapi.json")
             if ProcessInfo.processInfo.environment["KAITO_UPDATE_OPENAPI"] == "1" {
-                try Data((served + "\n").utf8).write(to: path)
+                let pretty = try OpenAPIDocument.json(routes: KaitoRoutes(runtime: test.runtime).routes, pretty: true)
+                try Data(pretty + Array("\n".utf8)).write(to: path)
             }
-            let committed = try String(contentsOf: path, encoding: .utf8)
-            #expect(committed == served + "\n", "a route changed without openapi.json: run KAITO_UPDATE_OPENAPI=1 swift test --filter committedOpenAPI")
+            // The same document: the committed one re-read and written compact, as the server serves it.
+            let committed = try JSONSerialization.jsonObject(with: Data(contentsOf: path))
+            let compact = String(decoding: try JSONSerialization.data(withJSONObject: committed, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
+            #expect(compact == served, "a route changed without openapi.json: run KAITO_UPDATE_OPENAPI=1 swift test --filter committedOpenAPI")
+        }
+    }
+
+    @Test("The served document is built once: compact (80 to 150 KB), an ETag that a conditional GET answers with 304, gzip when accepted")
+    func servedOpenAPI() async throws {
+        try await withTestApp { _, client in
+            let plain = try await client.send(.get, "/v1/openapi.json")
+            #expect(plain.status == .ok && plain.headers[.contentEncoding] == nil && (80_000...150_000).contains(plain.body.readableBytes), "\(plain.body.readableBytes) bytes")
+            let etag = try #require(plain.headers[.eTag])
+            #expect(etag.hasPrefix("\"") && plain.headers[.vary] == "Accept-Encoding")
+            let again = try await client.send(.get, "/v1/openapi.json")
+            #expect(again.headers[.eTag] == etag && again.body == plain.body, "the same bytes each time")
+            let unchanged = try await client.send(.get, "/v1/openapi.json", headers: [.ifNoneMatch: etag])
+            #expect(unchanged.status == .notModified && unchanged.body.readableBytes == 0 && unchanged.headers[.eTag] == etag)
+            #expect(try await client.send(.get, "/v1/openapi.json", headers: [.ifNoneMatch: "\"other\""]).status == .ok)
+            for (accept, gzip) in [("gzip", true), ("br, gzip;q=0.5", true), ("*", true), ("gzip;q=0", false), ("identity", false), ("br", false)] {
+                let answer = try await client.send(.get, "/v1/openapi.json", headers: [.acceptEncoding: accept])
+                #expect((answer.headers[.contentEncoding] == "gzip") == gzip, "\(accept)")
+                if gzip {
+                    #expect(answer.body.readableBytes < plain.body.readableBytes / 4, "\(answer.body.readableBytes)")
+                    // Unzipped by an independent implementation: Python's gzip module gives the plain bytes back.
+                    let directory = try TemporaryDirectory()
+                    defer { directory.remove() }
+                    try Data(answer.body.readableBytesView).write(to: URL(fileURLWithPath: directory.path + "/doc.gz"))
+                    let unzipped = try await TestEnvironment.runPython("import gzip, hashlib, sys; print(hashlib.sha256(gzip.open(sys.argv[1]).read()).hexdigest())", [directory.path + "/doc.gz"])
+                    let expected = SHA256.hash(data: Data(plain.body.readableBytesView)).map { String(format: "%02x", $0) }.joined()
+                    #expect(unzipped.trimmingCharacters(in: .whitespacesAndNewlines) == expected)
+                }
+            }
         }
     }
 

@@ -4,13 +4,16 @@ import KaitoCore
 /// The OpenAPI 3.1 document, generated from the route table and `OpenAPIOperations.table`, so that no route can
 /// exist undocumented: each operation carries its required scope (as a security requirement and `x-kaito-scope`),
 /// its rate-limit group (`x-kaito-rate-limit-group`), its query parameters, request and response schemas, and one
-/// problem response per status with the exact `code` values that status can carry for that operation.
+/// problem response per status with the exact `code` values that status can carry for that operation. What repeats
+/// is written once under `components` and referenced (`$ref`), as GitHub's and Stripe's descriptions do: the headers,
+/// the `Idempotency-Key` parameter, and each problem response (one per status and set of codes).
 enum OpenAPIDocument {
     typealias S = JSONSchema
 
-    /// The document as JSON bytes.
-    static func json(routes: [RouteDescription]) throws -> [UInt8] {
-        Array(try JSONSerialization.data(withJSONObject: make(routes: routes), options: [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted]))
+    /// The document as JSON bytes: compact as served, or indented as the repository keeps it (`pretty`).
+    static func json(routes: [RouteDescription], pretty: Bool = false) throws -> [UInt8] {
+        Array(try JSONSerialization.data(
+            withJSONObject: make(routes: routes), options: pretty ? [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted] : [.sortedKeys, .withoutEscapingSlashes]))
     }
 
     /// Routes without an entry in `OpenAPIOperations.table`, and entries without a route (both must be empty).
@@ -22,8 +25,9 @@ enum OpenAPIDocument {
 
     static func make(routes: [RouteDescription]) -> [String: Any] {
         var paths: [String: [String: Any]] = [:]
+        var problems: [String: Any] = [:]
         for route in routes {
-            paths[route.path, default: [:]][route.method.lowercased()] = operation(route)
+            paths[route.path, default: [:]][route.method.lowercased()] = operation(route, problems: &problems)
         }
         return [
             "openapi": "3.1.0",
@@ -44,11 +48,39 @@ enum OpenAPIDocument {
                     "bearer": ["type": "http", "scheme": "bearer", "description": "A Kaito API key (kto_live_...)"]
                 ],
                 "schemas": OpenAPIComponents.schemas,
+                "headers": componentHeaders,
+                "parameters": ["IdempotencyKey": idempotencyKeyParameter],
+                "responses": problems,
             ],
         ]
     }
 
+    /// The headers responses carry, described once (`headers(rateLimited:)` refers to them).
+    static var componentHeaders: [String: Any] { [
+        "X-Request-Id": ["required": true, "schema": S.string(), "description": "The client's own, if sane, else a new one"],
+        "RateLimit-Policy": ["required": true, "schema": S.string(), "description": "\"<group>\";q=<limit>;w=60"],
+        "RateLimit": ["required": true, "schema": S.string(), "description": "\"<group>\";r=<remaining>;t=<seconds until full>"],
+        "Retry-After": ["required": true, "schema": S.integer(minimum: 1), "description": "Whole seconds"],
+        "Idempotent-Replayed": [
+            "required": false, "schema": S.string(values: ["true"]),
+            "description": "A retry's answer: the kept response of the first request with its Idempotency-Key",
+        ],
+    ] }
+
+    static var idempotencyKeyParameter: [String: Any] { [
+        "name": "Idempotency-Key", "in": "header", "required": false, "schema": S.string(minLength: 1, maxLength: 255),
+        "description": "1 to 255 printable ASCII characters. The first response to this request with this key, from this API key, is kept for 24 hours and replayed to retries with Idempotent-Replayed: true",
+    ] }
+
+    static func headerRef(_ name: String) -> [String: Any] { ["$ref": "#/components/headers/\(name)"] }
+
     static func operation(_ route: RouteDescription) -> [String: Any] {
+        var problems: [String: Any] = [:]
+        return operation(route, problems: &problems)
+    }
+
+    /// The operation of `route`; its problem responses are referred to, and added to `problems` (`components.responses`).
+    static func operation(_ route: RouteDescription, problems: inout [String: Any]) -> [String: Any] {
         guard let doc = OpenAPIOperations.table[route.operationKey] else {
             // Kept visible rather than crashing: the OpenAPI tests fail on it (`mismatches`).
             return ["summary": route.summary, "operationId": operationID(route), "x-kaito-undocumented": true, "responses": [:]]
@@ -60,12 +92,7 @@ enum OpenAPIDocument {
         parameters += doc.query.map {
             ["name": $0.name, "in": "query", "required": $0.required, "schema": $0.schema, "description": $0.description]
         }
-        if route.takesIdempotencyKey {
-            parameters.append([
-                "name": "Idempotency-Key", "in": "header", "required": false, "schema": S.string(minLength: 1, maxLength: 255),
-                "description": "1 to 255 printable ASCII characters. The first response to this request with this key, from this API key, is kept for 24 hours and replayed to retries with Idempotent-Replayed: true",
-            ])
-        }
+        if route.takesIdempotencyKey { parameters.append(["$ref": "#/components/parameters/IdempotencyKey"]) }
         if !parameters.isEmpty { operation["parameters"] = parameters }
         if let request = doc.request {
             operation["requestBody"] = ["required": true, "content": [doc.requestContent: ["schema": S.ref(request)]]]
@@ -90,9 +117,7 @@ enum OpenAPIDocument {
 
         var responses: [String: Any] = [:]
         var successHeaders = headers(rateLimited: group != nil)
-        if route.takesIdempotencyKey {
-            successHeaders["Idempotent-Replayed"] = ["required": false, "schema": S.string(values: ["true"]), "description": "A retry's answer: the kept response of the first request with its Idempotency-Key"]
-        }
+        if route.takesIdempotencyKey { successHeaders["Idempotent-Replayed"] = headerRef("Idempotent-Replayed") }
         var success: [String: Any] = ["description": "Success", "headers": successHeaders]
         if let schema = doc.response {
             success["content"] = ["application/json": ["schema": S.ref(schema)]]
@@ -106,7 +131,10 @@ enum OpenAPIDocument {
         let codes = problemCodes(route, doc)
         for status in Set(codes.map { ProblemTable.status(for: $0).code }) {
             let atStatus = codes.filter { ProblemTable.status(for: $0).code == status }.map(\.rawValue).sorted()
-            responses[String(status)] = problemResponse(status: Int(status), codes: atStatus, rateLimited: status == 429)
+            // One component per status and set of codes, shared by every operation that can give exactly those.
+            let name = "Problem\(status)_" + atStatus.joined(separator: "_")
+            problems[name] = problemResponse(status: Int(status), codes: atStatus, rateLimited: status == 429)
+            responses[String(status)] = ["$ref": "#/components/responses/\(name)"]
         }
         operation["responses"] = responses
         return operation
@@ -131,21 +159,17 @@ enum OpenAPIDocument {
     }
 
     static func headers(rateLimited: Bool) -> [String: Any] {
-        var headers: [String: Any] = [
-            "X-Request-Id": ["required": true, "schema": S.string(), "description": "The client's own, if sane, else a new one"]
-        ]
+        var headers: [String: Any] = ["X-Request-Id": headerRef("X-Request-Id")]
         if rateLimited {
-            headers["RateLimit-Policy"] = ["required": true, "schema": S.string(), "description": "\"<group>\";q=<limit>;w=60"]
-            headers["RateLimit"] = ["required": true, "schema": S.string(), "description": "\"<group>\";r=<remaining>;t=<seconds until full>"]
+            headers["RateLimit-Policy"] = headerRef("RateLimit-Policy")
+            headers["RateLimit"] = headerRef("RateLimit")
         }
         return headers
     }
 
     static func problemResponse(status: Int, codes: [String], rateLimited: Bool) -> [String: Any] {
         var headers = headers(rateLimited: rateLimited)
-        if rateLimited {
-            headers["Retry-After"] = ["required": true, "schema": S.integer(minimum: 1), "description": "Whole seconds"]
-        }
+        if rateLimited { headers["Retry-After"] = headerRef("Retry-After") }
         return [
             "description": "Problem: " + codes.joined(separator: ", "),
             "headers": headers,

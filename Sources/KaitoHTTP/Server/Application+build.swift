@@ -77,13 +77,12 @@ public struct KaitoRoutes {
             pageViews: PageViewTicket(master: runtime.keyring.master), pageFlash: PageFlash(master: runtime.keyring.master),
             secureCookies: publicURL?.lowercased().hasPrefix("https://") ?? false
         ).register(on: router)
-        // Generated from the complete route table (this route included) when asked for; rarely called.
-        api.addUnauthenticated(.get, "/v1/openapi.json", summary: "The OpenAPI 3.1 document of this API") { [api] _, _ in
-            Response(
-                status: .ok, headers: [.contentType: "application/json"],
-                body: .init(byteBuffer: ByteBuffer(bytes: try OpenAPIDocument.json(routes: api.routes)))
-            )
+        // Built once, from the complete route table (this route included), right after this last route is added.
+        let document = ServedDocument.Slot()
+        api.addUnauthenticated(.get, "/v1/openapi.json", summary: "The OpenAPI 3.1 document of this API") { request, _ in
+            try document.response(to: request)
         }
+        document.fill(try? ServedDocument(json: OpenAPIDocument.json(routes: api.routes)))
         self.router = router
         self.routes = api.routes
         self.metrics = metrics
