@@ -59,6 +59,28 @@ public struct KaitoClient: Sendable {
         try await send(.POST, "/v1/sms/messages", body: body, as: OutboundSMSResponse.self)
     }
 
+    /// One request of any method and path (with its query) and an optional JSON body, answered as it came: status,
+    /// headers and body (`kaito api`). Not retried, except a `POST` with an idempotency key as `send` retries it.
+    public func raw(method: String, path: String, body: [UInt8]?) async throws -> (status: Int, headers: [(name: String, value: String)], body: [UInt8]) {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = HTTPMethod(rawValue: method)
+        request.headers.add(name: "User-Agent", value: "kaito-cli/1")
+        request.headers.add(name: "Accept", value: "application/json")
+        if let key { request.headers.add(name: "Authorization", value: "Bearer \(key)") }
+        if method == "POST", let idempotencyKey { request.headers.add(name: "Idempotency-Key", value: idempotencyKey) }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        do {
+            let response = try await http.execute(request, timeout: timeout)
+            let bytes = try await response.body.collect(upTo: 16 * 1024 * 1024)
+            return (Int(response.status.code), response.headers.map { ($0.name, $0.value) }, Array(bytes.readableBytesView))
+        } catch {
+            throw KaitoClientError.transport("cannot reach \(baseURL): \(error)")
+        }
+    }
+
     /// `GET /v1/tokens/{slug}/code`.
     public func code(slug: String, minValid: Int? = nil) async throws -> CodeResponse {
         var path = "/v1/tokens/\(Self.escape(slug))/code"
@@ -195,7 +217,10 @@ public struct KaitoClient: Sendable {
         if method == .POST, let idempotencyKey { request.headers.add(name: "Idempotency-Key", value: idempotencyKey) }
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(body)))
+            // Keys sorted: the same request is the same bytes in every process (an idempotent retry's body must match).
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            request.body = .bytes(ByteBuffer(bytes: try encoder.encode(body)))
         }
         let response: HTTPClientResponse
         let bytes: ByteBuffer

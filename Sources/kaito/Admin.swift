@@ -16,7 +16,7 @@ struct Admin: AsyncParsableCommand {
     struct SetPlan: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "set-plan",
-            abstract: "Change an organisation's plan (free, business, enterprise); gating follows at once."
+            abstract: "Change an organisation's plan (free, business, enterprise); gating follows at once.", discussion: "Example: kaito admin set-plan acme business"
         )
 
         @Argument(help: "The organisation's name or id.")
@@ -41,7 +41,7 @@ struct Admin: AsyncParsableCommand {
     struct CreateOrg: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "create-org",
-            abstract: "Create an organisation and print its first org:admin key."
+            abstract: "Create an organisation and print its first org:admin key.", discussion: "Example: kaito admin create-org acme --data-dir /var/lib/kaito"
         )
 
         @Argument(help: "The organisation's name: [a-z0-9][a-z0-9-]{0,62}.")
@@ -60,7 +60,7 @@ struct Admin: AsyncParsableCommand {
     struct CreateKey: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "create-key",
-            abstract: "Create a key in an organisation and print it."
+            abstract: "Create a key in an organisation and print it.", discussion: "Example: kaito admin create-key --org acme --name ci --scopes tokens:code"
         )
 
         @Option(help: "The organisation's name or id.")
@@ -90,7 +90,7 @@ struct Admin: AsyncParsableCommand {
 /// Opens the database for one operator command and closes it afterwards; domain errors become exit codes.
 extension Admin {
     struct RenameOrg: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "rename-org", abstract: "Rename an organisation (as PATCH /v1/org).")
+        static let configuration = CommandConfiguration(commandName: "rename-org", abstract: "Rename an organisation (as PATCH /v1/org).", discussion: "Example: kaito admin rename-org acme acme-eu")
 
         @Argument(help: "The organisation's name or id.")
         var org: String
@@ -108,7 +108,7 @@ extension Admin {
     }
 
     struct Users: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "users", abstract: "List an organisation's users: id, role, email.")
+        static let configuration = CommandConfiguration(commandName: "users", abstract: "List an organisation's users: id, role, email.", discussion: "Example: kaito admin users acme")
 
         @Argument(help: "The organisation's name or id.")
         var org: String
@@ -126,7 +126,7 @@ extension Admin {
 
     struct AddUser: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "add-user", abstract: "Add a user to an organisation (as POST /v1/org/users; operators may add owners) and print its id.")
+            commandName: "add-user", abstract: "Add a user to an organisation (as POST /v1/org/users; operators may add owners) and print its id.", discussion: "Example: kaito admin add-user acme kim@example.com --role admin --name Kim")
 
         @Argument(help: "The organisation's name or id.")
         var org: String
@@ -185,7 +185,7 @@ extension Admin {
     struct GrantTokens: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "grant-tokens",
-            abstract: "Replace the tokens a member sees in the dashboard (as PUT /v1/org/users/{id}/token-grants); no slugs: none.")
+            abstract: "Replace the tokens a member sees in the dashboard (as PUT /v1/org/users/{id}/token-grants); no slugs: none.", discussion: "Example: kaito admin grant-tokens acme kim@example.com aws-prod github-bot")
 
         @Argument(help: "The organisation's name or id.")
         var org: String
@@ -238,7 +238,7 @@ extension Admin {
 
     struct RemoveUser: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "remove-user", abstract: "Remove a user and revoke the keys issued to them (never the last owner).")
+            commandName: "remove-user", abstract: "Remove a user and revoke the keys issued to them (never the last owner).", discussion: "Example: kaito admin remove-user acme kim@example.com")
 
         @Argument(help: "The organisation's name or id.")
         var org: String

@@ -13,7 +13,7 @@ struct Audit: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Audit events, newest first (audit:read): time, outcome, action, actor, target, reason; --json for a JSON array.")
+            abstract: "Audit events, newest first (audit:read): time, outcome, action, actor, target, reason; --json for a JSON array.", discussion: "Example: kaito audit list --action token.seed.* --since 2026-11-01T00:00:00Z --limit 50")
 
         @Option(help: "An action, or a prefix such as token.*")
         var action: String?
@@ -72,7 +72,7 @@ struct Audit: AsyncParsableCommand {
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check every organisation's audit hash chain (or one with --org); exit 1 at the first broken link."
+            abstract: "Check every organisation's audit hash chain (or one with --org); exit 1 at the first broken link.", discussion: "Example: kaito audit verify --org acme"
         )
 
         @Option(help: "Only this organisation (name or id).")

@@ -12,6 +12,7 @@ extension Admin {
                 The archive holds manifest.json and kaito.sqlite (a VACUUM INTO snapshot), and master.key only with
                 --include-master-key: without it the backup is ciphertext until the restored server gets the same
                 KAITO_MASTER_KEY. For PostgreSQL use pg_dump (docs/operations.md).
+                Example: kaito admin backup --to /backups/kaito-$(date +%F).tar
                 """)
 
         @Option(help: "The archive to write (mode 0600; it must not exist).")
@@ -36,7 +37,7 @@ extension Admin {
     struct RestoreCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "restore",
-            abstract: "Restore a backup into an empty data directory (--data-dir); then start kaito serve on it.")
+            abstract: "Restore a backup into an empty data directory (--data-dir); then start kaito serve on it.", discussion: "Example: kaito admin restore --from /backups/kaito-2026-11-30.tar --data-dir /var/lib/kaito")
 
         @Option(help: "The archive written by kaito admin backup.")
         var from: String
@@ -68,6 +69,7 @@ extension Admin {
                 current key is <data-dir>/master.key, that file is replaced by the new key. Afterwards restart the
                 servers with the new key: one still holding the old key serves the organisations whose data keys it
                 has loaded, and refuses to start again. Then destroy every copy of the old key.
+                Example: kaito admin rotate-master-key --new-key-file /run/secrets/new-master.key
                 """)
 
         @Option(name: .customLong("new-key-file"), help: "A file with the new master key in base64.")
@@ -108,6 +110,7 @@ extension Admin {
                 seeds, webhook secrets and provider credentials sealed by earlier versions are then re-encrypted in
                 batches, each its own transaction, and the earlier versions are deleted. Nothing is decrypted outside
                 this process's memory. Interrupted, it leaves every value readable: run it again.
+                Example: kaito admin rotate-data-key acme
                 """)
 
         @Argument(help: "The organisation's name or id.")

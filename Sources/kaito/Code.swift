@@ -41,7 +41,7 @@ struct ClientOptions: ParsableArguments {
 
 struct Code: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print a token's current code alone on one line (needs a key with tokens:code)."
+        abstract: "Print a token's current code alone on one line (needs a key with tokens:code).", discussion: "Example: AWS_MFA=$(kaito code aws-prod --min-valid 5)"
     )
 
     @Argument(help: "The token's slug.")

@@ -8,7 +8,7 @@ struct Inboxes: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List inboxes (org:admin or sms:read): id, number, provider, label; --json for a JSON array.")
+            abstract: "List inboxes (org:admin or sms:read): id, number, provider, label; --json for a JSON array.", discussion: "Example: kaito inboxes list")
 
         @OptionGroup var client: ClientOptions
 
@@ -21,7 +21,7 @@ struct Inboxes: AsyncParsableCommand {
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create an inbox for a phone number (org:admin) and print its id; --json for the inbox.")
+            abstract: "Create an inbox for a phone number (org:admin) and print its id; --json for the inbox.", discussion: "Example: kaito inboxes create +15551234567 --provider twilio --label \"Shared phone\"")
 
         @Argument(help: "The number in E.164, such as +15551234567.")
         var phoneNumber: String
@@ -44,7 +44,7 @@ struct Inboxes: AsyncParsableCommand {
     }
 
     struct Delete: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete an inbox and its messages (org:admin).")
+        static let configuration = CommandConfiguration(abstract: "Delete an inbox and its messages (org:admin).", discussion: "Example: kaito inboxes delete inb_01J9Z3K4M5N6P7Q8R9S0T1V2W3")
 
         @Argument(help: "The inbox's id, inb_...")
         var id: String

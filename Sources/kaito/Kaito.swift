@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KaitoAPIModels
 import KaitoClient
 
 @main
@@ -14,7 +15,11 @@ struct Kaito: AsyncParsableCommand {
             Exit codes: 0 ok, 1 other error, 2 usage error, 3 authentication or permission denied,
             4 not found, 5 rate limited.
             """,
-        subcommands: [Serve.self, Migrate.self, Admin.self, Audit.self, Code.self, Tokens.self, Keys.self, Inboxes.self, SMS.self, Webhook.self]
+        version: KaitoVersion.current,
+        subcommands: [
+            Serve.self, Migrate.self, Admin.self, Audit.self, Code.self, Tokens.self, Keys.self, Inboxes.self, SMS.self, Webhook.self, API.self,
+            Completion.self,
+        ]
     )
 
     static func main() async {

@@ -8,7 +8,7 @@ struct Keys: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List the organisation's keys (org:admin): id, hint, name, scopes, revoked; --json for a JSON array.")
+            abstract: "List the organisation's keys (org:admin): id, hint, name, scopes, revoked; --json for a JSON array.", discussion: "Example: kaito keys list --json")
 
         @OptionGroup var client: ClientOptions
 
@@ -23,7 +23,7 @@ struct Keys: AsyncParsableCommand {
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create a key (org:admin) and print it alone on one line: it is shown this once. --json for its metadata with the key.")
+            abstract: "Create a key (org:admin) and print it alone on one line: it is shown this once. --json for its metadata with the key.", discussion: "Example: KEY=$(kaito keys create --name deploy --scopes tokens:code --token aws-prod --cidr 10.0.0.0/8)")
 
         @Option(help: "The key's name.")
         var name: String
@@ -77,7 +77,7 @@ struct Keys: AsyncParsableCommand {
     }
 
     struct Revoke: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Revoke a key at once (org:admin).")
+        static let configuration = CommandConfiguration(abstract: "Revoke a key at once (org:admin).", discussion: "Example: kaito keys revoke key_01J9Z3K4M5N6P7Q8R9S0T1V2W3")
 
         @Argument(help: "The key's id, key_...")
         var id: String

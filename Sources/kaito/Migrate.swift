@@ -7,6 +7,7 @@ struct Migrate: AsyncParsableCommand {
         discussion: """
             `kaito serve` migrates on start as well; on PostgreSQL every server takes the same advisory lock, so
             servers starting together apply each migration once. A database migrated by a newer kaito is refused.
+            Example: kaito migrate --database-url postgres://kaito@db/kaito
             """
     )
 

@@ -16,6 +16,7 @@ struct SMS: AsyncParsableCommand {
             discussion: """
                 Needs a key with sms:read. Waits for a message that arrives after the command starts (or after
                 --after), long-polling the server. Exits 0 with the code, 1 when --timeout passes first.
+                Example: CODE=$(kaito sms wait --inbox inb_01J9Z3K4M5N6P7Q8R9S0T1V2W3 --timeout 120)
                 """
         )
 
@@ -62,7 +63,7 @@ struct SMS: AsyncParsableCommand {
 
     struct Messages: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "The newest inbound messages (sms:read): id, from, code (or -), body; --json for a JSON array.")
+            abstract: "The newest inbound messages (sms:read): id, from, code (or -), body; --json for a JSON array.", discussion: "Example: kaito sms messages --inbox inb_01J9Z3K4M5N6P7Q8R9S0T1V2W3 --limit 5")
 
         @Option(help: "Only this inbox (inb_...).")
         var inbox: String?
@@ -118,7 +119,7 @@ struct SMS: AsyncParsableCommand {
 
     struct Simulate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Deliver a message to a simulator inbox, as a provider's callback would (needs org:admin)."
+            abstract: "Deliver a message to a simulator inbox, as a provider's callback would (needs org:admin).", discussion: "Example: kaito sms simulate --inbox inb_01J9Z3K4M5N6P7Q8R9S0T1V2W3 --from +15550001111 --body \"Your code is 482913\""
         )
 
         @Option(help: "The simulator inbox id (inb_...).")

@@ -14,6 +14,7 @@ struct Serve: AsyncParsableCommand {
             With no configuration at all: SQLite and a generated master key in ./kaito-data, listening on
             127.0.0.1:8080. On first start it creates the organisation 'default' and writes an org:admin key
             to <data-dir>/bootstrap-admin.key (mode 0600).
+            Example: kaito serve --port 8080 --data-dir /var/lib/kaito
             """
     )
 

@@ -8,7 +8,7 @@ struct Tokens: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List the tokens the key may see (tokens:read): slug, algorithm, digits, period; --json for a JSON array.")
+            abstract: "List the tokens the key may see (tokens:read): slug, algorithm, digits, period; --json for a JSON array.", discussion: "Example: kaito tokens list --json")
 
         @OptionGroup var client: ClientOptions
 
@@ -25,6 +25,7 @@ struct Tokens: AsyncParsableCommand {
             discussion: """
                 The seed comes from --secret-stdin (a base32 secret or an otpauth:// URI on standard input, so that it
                 stays out of the shell history and the process list), --secret or --otpauth-uri.
+                Example: echo \"$SECRET\" | kaito tokens create aws-prod --secret-stdin --issuer AWS
                 """)
 
         @Argument(help: "The slug: [a-z0-9][a-z0-9-]{0,62}, unique in the organisation.")
@@ -84,7 +85,7 @@ struct Tokens: AsyncParsableCommand {
     }
 
     struct Delete: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete a token and its seed (tokens:write).")
+        static let configuration = CommandConfiguration(abstract: "Delete a token and its seed (tokens:write).", discussion: "Example: kaito tokens delete aws-prod")
 
         @Argument(help: "The token's slug.")
         var slug: String

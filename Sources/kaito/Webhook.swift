@@ -12,7 +12,7 @@ struct Webhook: AsyncParsableCommand {
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Register an endpoint (org:admin) and print its signing secret alone on one line: it is shown this once.")
+            abstract: "Register an endpoint (org:admin) and print its signing secret alone on one line: it is shown this once.", discussion: "Example: SECRET=$(kaito webhook create https://hooks.example.com/kaito --topic sms.inbound)")
 
         @Argument(help: "The receiver's URL, https://...")
         var url: String
@@ -38,7 +38,7 @@ struct Webhook: AsyncParsableCommand {
     }
 
     struct Delete: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete an endpoint and its deliveries (org:admin).")
+        static let configuration = CommandConfiguration(abstract: "Delete an endpoint and its deliveries (org:admin).", discussion: "Example: kaito webhook delete whk_01J9Z3K4M5N6P7Q8R9S0T1V2W3")
 
         @Argument(help: "The endpoint's id, whk_...")
         var id: String
@@ -53,7 +53,7 @@ struct Webhook: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List webhook endpoints (org:admin): id, state, topics, url; --json for a JSON array.")
+            abstract: "List webhook endpoints (org:admin): id, state, topics, url; --json for a JSON array.", discussion: "Example: kaito webhook list")
 
         @OptionGroup var client: ClientOptions
 
@@ -77,6 +77,7 @@ struct Webhook: AsyncParsableCommand {
                 Prints the verified payload (or, with --json, {"valid", "id", "timestamp", "payload"}) and exits 0;
                 exits 3 when no signature is valid under any given secret or the timestamp is outside the tolerance,
                 and 2 when the input is malformed.
+                Example: kaito webhook verify --secret \"$WHSEC\" --id \"$ID\" --timestamp \"$TS\" --signature \"$SIG\" < body.json
                 """
         )
 

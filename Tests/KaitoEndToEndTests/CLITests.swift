@@ -92,6 +92,56 @@ struct CLITests {
         #expect(server.stop() == 0)
     }
 
+    @Test("kaito --version; completion scripts bash, zsh and fish load; every command's --help has an example; kaito api calls any route with the exit code of its status")
+    func versionCompletionHelpAndAPI() async throws {
+        let kaito = try ServerProcess.executable
+        let version = try await run(kaito, ["--version"])
+        #expect(version.status == 0 && version.output == KaitoVersion.current + "\n")
+        let bash = try await run(URL(fileURLWithPath: "/bin/bash"), ["-c", "source <(\"$0\" completion bash) && complete -p kaito", kaito.path])
+        #expect(bash.status == 0 && bash.output.contains("kaito"), "\(bash.output) \(bash.error)")
+        #expect(try await run(kaito, ["completion", "zsh"]).output.hasPrefix("#compdef kaito"))
+        #expect(try await run(kaito, ["completion", "fish"]).output.contains("complete -c 'kaito'"))
+        #expect(try await run(kaito, ["completion", "tcsh"]).status == 2)
+
+        // Every command a user runs (the leaves of the tree) shows one example in its --help.
+        let tree = try JSONSerialization.jsonObject(with: Data(try await run(kaito, ["--experimental-dump-help"]).output.utf8)) as? [String: Any]
+        var leaves: [[String]] = []
+        func walk(_ command: [String: Any], _ path: [String]) {
+            let subcommands = command["subcommands"] as? [[String: Any]] ?? []
+            let name = command["commandName"] as? String ?? ""
+            if subcommands.isEmpty, name != "help" { leaves.append(path) }
+            for sub in subcommands { walk(sub, path + [sub["commandName"] as? String ?? ""]) }
+        }
+        walk(try #require(tree?["command"] as? [String: Any]), [])
+        #expect(leaves.count >= 35, "\(leaves.count) commands")
+        for leaf in leaves {
+            let help = try await run(kaito, leaf + ["--help"])
+            #expect(help.status == 0 && help.output.contains("Example"), "\(leaf.joined(separator: " "))")
+        }
+
+        let server = try await ServerProcess.start()
+        defer { server.directory.remove() }
+        let admin = try String(contentsOfFile: server.directory.path + "/bootstrap-admin.key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let environment = ["KAITO_URL": server.url, "KAITO_KEY": admin]
+        let health = try await run(kaito, ["api", "GET", "/health"], environment: environment)
+        #expect(health.status == 0 && health.output.contains(#""version":"\#(KaitoVersion.current)""#), "\(health.output)")
+        let made = try await run(kaito, ["api", "POST", "/v1/keys", "--raw-field", "name=writer", "--input", "-"], environment: environment)
+        #expect(made.status == 2, "--input and --raw-field exclude each other")
+        let key = try await run(kaito, ["api", "POST", "/v1/keys", "--include", "--input", "-"], environment: environment,
+                                input: Data(#"{"name": "writer", "scopes": ["tokens:write", "tokens:read"]}"#.utf8))
+        #expect(key.status == 0 && key.error.contains("HTTP 201"), "\(key.output) \(key.error)")
+        let writer = try #require(try JSONDecoder().decode(KeyResponse.self, from: Data(key.output.utf8)).key)
+        let writerEnvironment = ["KAITO_URL": server.url, "KAITO_KEY": writer]
+        let token = try await run(kaito, ["api", "POST", "/v1/tokens", "-f", "slug=aws-prod", "-r", "secret=JBSWY3DPEHPK3PXP", "-f", "digits=8"], environment: writerEnvironment)
+        let created = try? JSONDecoder().decode(TokenResponse.self, from: Data(token.output.utf8))
+        #expect(token.status == 0 && created?.digits == 8, "\(token.output) \(token.error)")
+        let missing = try await run(kaito, ["api", "GET", "/v1/tokens/nope"], environment: writerEnvironment)
+        #expect(missing.status == 4 && missing.output.contains("not_found"))
+        #expect(try await run(kaito, ["api", "DELETE", "/v1/keys/key_x"], environment: writerEnvironment).status == 3)
+        #expect(try await run(kaito, ["api", "FETCH", "/v1/tokens"], environment: writerEnvironment).status == 2)
+        #expect(server.stop() == 0)
+    }
+
     @Test("A script's whole setup through the CLI: keys, tokens, inboxes and webhooks created and removed; audit list with filters")
     func changesAndAudit() async throws {
         let server = try await ServerProcess.start()

@@ -14,6 +14,7 @@ struct OperationsTests {
             let health = try await client.send(.get, "/health")
             #expect(health.status == .ok)
             #expect(try health.object()["status"] as? String == "ok")
+            #expect(try health.object()["version"] as? String == KaitoVersion.current)
             let ready = try await client.send(.get, "/ready")
             #expect(ready.status == .ok)
             #expect(try ready.object()["status"] as? String == "ready")

@@ -95,11 +95,20 @@ public struct IdempotencyService: Sendable {
         (1...255).contains(key.utf8.count) && key.utf8.allSatisfy { (0x20...0x7E).contains($0) }
     }
 
-    /// The fingerprint of a request: SHA-256 of its method, path with query, and body.
+    /// The fingerprint of a request: SHA-256 of its method, path with query, and body. A JSON body counts by what it
+    /// says, not how it is spelt: its keys sorted and its whitespace dropped (a client may order keys differently
+    /// in each process); any other body byte for byte.
     public static func fingerprint(method: String, path: String, body: [UInt8]) -> String {
         var hash = SHA256()
         hash.update(data: Array("\(method) \(path)\n".utf8))
-        hash.update(data: body)
+        if let value = try? JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed]),
+           let canonical = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed]) {
+            hash.update(data: Array("json\n".utf8))
+            hash.update(data: canonical)
+        } else {
+            hash.update(data: Array("bytes\n".utf8))
+            hash.update(data: body)
+        }
         return hash.finalize().map { String(format: "%02x", $0) }.joined()
     }
 

@@ -1,4 +1,5 @@
 import Hummingbird
+import KaitoAPIModels
 import KaitoCore
 
 /// `GET /health`, `GET /ready` and `GET /metrics` (docs/api.md#operations-endpoints), unauthenticated.
@@ -8,7 +9,7 @@ struct OperationsController {
 
     func register(on api: APIRouter) {
         api.addUnauthenticated(.get, "/health", summary: "The process is alive") { _, _ in
-            try JSONCoding.response(["status": "ok"])
+            try JSONCoding.response(["status": "ok", "version": KaitoVersion.current])
         }
         api.addUnauthenticated(.get, "/ready", summary: "The database is reachable") { _, _ in
             guard await storage.isReachable() else {

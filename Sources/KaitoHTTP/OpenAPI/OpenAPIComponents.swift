@@ -237,7 +237,7 @@ enum OpenAPIComponents {
     }
 
     static var operations: [String: JSONSchema.Object] { [
-        "Health": S.object(["status": S.string(values: ["ok"])]),
+        "Health": S.object(["status": S.string(values: ["ok"]), "version": S.string("The server's version (semantic versioning)")]),
         "Ready": S.object(["status": S.string(values: ["ready"])]),
         "ProblemType": S.object([
             "code": S.string(values: KaitoError.Code.all.map(\.rawValue)), "title": S.string(), "status": S.integer(minimum: 400, maximum: 599),
