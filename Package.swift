@@ -10,6 +10,8 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "kaito", targets: ["kaito"]),
+        // The Swift SDK: every operation of the API, typed with its request and response models.
+        .library(name: "KaitoClient", targets: ["KaitoClient", "KaitoAPIModels"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -187,6 +189,7 @@ let package = Package(
             name: "KaitoEndToEndTests",
             dependencies: [
                 "KaitoAPIModels",
+                "KaitoClient",
                 "KaitoCore",
                 "KaitoTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -48,9 +48,9 @@ public struct RateLimitsBody: Codable, Sendable, Equatable {
 }
 
 /// `PATCH /v1/keys/{id}`: an absent field stays as it is; `null` clears it.
-public struct UpdateKeyRequest: Decodable, Sendable {
-    /// A field's presence in the body: absent, or given (possibly as null).
-    public enum Field<Value: Decodable & Sendable>: Sendable {
+public struct UpdateKeyRequest: Codable, Sendable {
+    /// A field's presence in the body: absent, or given (possibly as null: clearing it).
+    public enum Field<Value: Codable & Sendable>: Sendable {
         case absent
         case given(Value?)
     }
@@ -67,9 +67,26 @@ public struct UpdateKeyRequest: Decodable, Sendable {
         case tokenSlugs = "token_slugs"
     }
 
+    /// A change of the fields given (`.given(nil)` clears one; absent ones stay as they are).
+    public init(name: Field<String> = .absent, allowedCIDRs: Field<[String]> = .absent, expiresAt: Field<String> = .absent, tokenSlugs: Field<[String]> = .absent) {
+        (self.name, self.allowedCIDRs, self.expiresAt, self.tokenSlugs) = (name, allowedCIDRs, expiresAt, tokenSlugs)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        func put<Value: Codable & Sendable>(_ field: Field<Value>, _ key: CodingKeys) throws {
+            guard case .given(let value) = field else { return }
+            if let value { try container.encode(value, forKey: key) } else { try container.encodeNil(forKey: key) }
+        }
+        try put(name, .name)
+        try put(allowedCIDRs, .allowedCIDRs)
+        try put(expiresAt, .expiresAt)
+        try put(tokenSlugs, .tokenSlugs)
+    }
+
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        func field<Value: Decodable & Sendable>(_ key: CodingKeys) throws -> Field<Value> {
+        func field<Value: Codable & Sendable>(_ key: CodingKeys) throws -> Field<Value> {
             guard container.contains(key) else { return .absent }
             return .given(try container.decodeIfPresent(Value.self, forKey: key))
         }

@@ -7,7 +7,7 @@ import NIOHTTP1
 /// A typed client of the Kaito API, for the `kaito` command and for scripts written in Swift.
 public struct KaitoClient: Sendable {
     public let baseURL: String
-    let key: String?
+    var key: String?
     let http: HTTPClient
     let timeout: TimeAmount
     /// How many seconds in all the client may wait on `429 Retry-After` answers before giving up (0: never retry).
@@ -45,6 +45,13 @@ public struct KaitoClient: Sendable {
             try? await http.shutdown()
             throw error
         }
+    }
+
+    /// This client with another API key (the same connections).
+    public func using(key: String) -> KaitoClient {
+        var copy = self
+        copy.key = key
+        return copy
     }
 
     /// This client, sending `key` as the `Idempotency-Key` of its `POST`s (nil: none).
@@ -278,10 +285,28 @@ public enum KaitoClientError: Error, CustomStringConvertible {
         }
     }
 
-    /// The `Retry-After` of the answer, if it had one.
-    var retryAfter: Int? {
+    /// The `Retry-After` of the answer, in whole seconds, if it had one.
+    public var retryAfter: Int? {
         guard case .problem(_, _, let seconds) = self else { return nil }
         return seconds
+    }
+
+    /// The HTTP status of the answer (nil: no answer).
+    public var status: Int? {
+        guard case .problem(let status, _, _) = self else { return nil }
+        return status
+    }
+
+    /// The problem's `code` (`not_found`, `insufficient_scope`, ...): what to branch on.
+    public var code: String? {
+        guard case .problem(_, let problem, _) = self else { return nil }
+        return problem?.code
+    }
+
+    /// With `insufficient_scope`: the scope the operation needs.
+    public var requiredScope: String? {
+        guard case .problem(_, let problem, _) = self else { return nil }
+        return problem?.requiredScope
     }
 
     /// The exit code of the `kaito` command for this error: 3 authentication or permission, 4 not found,
