@@ -233,6 +233,11 @@ def scenario(binary, base, data_dir, env, screenshots, drivers):
     if screenshots:
         driver.save_screenshot(os.path.join(screenshots, "tokens.png"))
     codes_stay_current(driver, base, auditor)
+    # An owner sees each token's fetches and denials of the last 24 hours, drawn on the server (no script).
+    driver.get(base + "/tokens")
+    chart = driver.find_element(By.CSS_SELECTOR, "tr[data-slug='aws-prod'] svg.spark")
+    check(re.search(r"aws-prod: [1-9][0-9]* code fetch(es)?, 0 denied in 24 h", chart.get_attribute("aria-label") or ""), f"the token's chart: {chart.get_attribute('aria-label')}")
+    check(chart.find_elements(By.CSS_SELECTOR, "rect.ok"), "the chart has a bar for this hour's fetches")
     tokens_from_qr_pictures(driver, base, admin, data_dir)
 
     # The keys page: a key with scope tokens:code, shown once.
@@ -254,6 +259,9 @@ def scenario(binary, base, data_dir, env, screenshots, drivers):
     check(len(call(base, "GET", "/v1/keys?limit=100", admin)["data"]) == keys_before, "a reload makes no other key")
     made = [k for k in call(base, "GET", "/v1/keys?limit=100", admin)["data"] if k["name"] == "ci deploys"]
     check(len(made) == 1 and made[0]["allowed_cidrs"] == ["127.0.0.0/8", "10.0.0.0/8"], f"the key's networks: {made}")
+    keys_chart = driver.find_element(By.CSS_SELECTOR, "svg.spark[aria-label^='ci deploys:']")
+    check("code fetch" in keys_chart.get_attribute("aria-label") and "left this minute: code" in driver.find_element(By.TAG_NAME, "main").text,
+          "the keys page charts each key's last 24 hours and says what its limits leave it")
     if screenshots:
         driver.save_screenshot(os.path.join(screenshots, "keys.png"))
 

@@ -26,6 +26,14 @@ public struct AuditService: Sendable {
         return Page.from(rows, limit: limit, cursor: { String($0.seq) })
     }
 
+    /// Code fetches and denials of the last `hours` hours before `now`, by key, token and hour (`audit:read`): what the
+    /// dashboard's tokens and keys pages chart.
+    public func activity(by caller: Caller, hours: Int = 24, now: Date) async throws -> [ActivityCount] {
+        try caller.require(.auditRead)
+        let since = Date(timeIntervalSince1970: (now.timeIntervalSince1970 / 3600).rounded(.down) * 3600 - Double(hours - 1) * 3600)
+        return try await work.storage.read { session in try await session.audit.activity(organizationID: caller.organizationID, since: since) }
+    }
+
     /// Events in chain order after `afterSeq`, a batch at a time (the export streams these).
     public func batch(by caller: Caller, filter: AuditFilter, afterSeq: Int, limit: Int) async throws -> [AuditEvent] {
         try await work.storage.read { session in

@@ -150,6 +150,9 @@ public protocol AuditRepository: Sendable {
     func insert(_ event: AuditEvent) async throws
     /// The organisation's events matching `filter`, newest first, with `seq` below `beforeSeq`, at most `limit`.
     func list(organizationID: String, filter: AuditFilter, beforeSeq: Int?, limit: Int) async throws -> [AuditEvent]
+    /// Code fetches (`token.code.read`) and denials since `since`, counted by key, token, outcome and hour: one
+    /// range of the (org_id, at) index.
+    func activity(organizationID: String, since: Date) async throws -> [ActivityCount]
     /// The organisation's events in chain order with `seq` above `afterSeq`, at most `limit` (verification, export).
     func chain(organizationID: String, filter: AuditFilter, afterSeq: Int, limit: Int) async throws -> [AuditEvent]
     /// Every organisation, and every organisation that has (or had) a chain.

@@ -126,9 +126,21 @@ extension DashboardController {
                 notice = HTML.notice("Key \(key.name) created. It was shown once, when it was made; if it was not copied then, revoke it and make another.")
             }
         }
+        // Each key's code fetches and denials of the last 24 hours (one query), and what its limits leave it now.
+        let charted = caller.key.scopes.contains(.auditRead)
+        let activity = charted ? Dictionary(grouping: try await audit.activity(by: caller, now: now), by: \.keyID) : [:]
         var rows = ""
         for key in keys {
             let state = Self.state(of: key, at: now)
+            var standing: [String] = []
+            if state == "active" {
+                for group in RateLimitGroup.allCases {
+                    let decision = try await rateLimits.peek(for: key, group: group, at: now)
+                    standing.append("\(group.rawValue) \(decision.remaining)/\(decision.limit)")
+                }
+            }
+            let recent = (charted ? HTML.activityChart(activity[key.id] ?? [], now: now, what: key.name) : "")
+                + (standing.isEmpty ? "" : #"<br><span class="muted activity">left this minute: \#(HTML.escape(standing.joined(separator: " · ")))</span>"#)
             let revoke = state == "revoked" ? "" : HTML.confirmedAction(
                 "/keys/\(key.id)/revoke", "Revoke", expected: key.name,
                 consequence: "Every request with this key is refused from now on; this cannot be undone.", csrf: session.csrfToken)
@@ -140,6 +152,7 @@ extension DashboardController {
                 <td class="optional">\(HTML.escape(Self.restrictions(of: key)))</td>
                 <td class="optional">\(key.expiresAt.map { HTML.time($0) } ?? "never")</td>
                 <td class="optional">\(lastUse)</td>
+                <td class="optional">\(recent)</td>
                 <td>\(state)</td><td>\(revoke)</td></tr>
                 """
         }
@@ -156,7 +169,7 @@ extension DashboardController {
             + Self.moreTokens(shown: tokens, picked: tokensEntered)
         let body = """
             \(notice)\(HTML.error(error))
-            <table><thead><tr><th>Key</th><th>Scopes</th><th class="optional">Restrictions</th><th class="optional">Expires</th><th class="optional">Last used</th><th>State</th><th></th></tr></thead><tbody>\(rows)</tbody></table>
+            <table><thead><tr><th>Key</th><th>Scopes</th><th class="optional">Restrictions</th><th class="optional">Expires</th><th class="optional">Last used</th><th class="optional">Last 24 h</th><th>State</th><th></th></tr></thead><tbody>\(rows)</tbody></table>
             \(toggle)\(HTML.nextPage("/keys", cursor: page.nextCursor, keeping: query.all ? [("all", "1")] : []))
             <h2>Create a key</h2>
             <form method="post" action="/keys">

@@ -213,6 +213,9 @@ extension DashboardController {
             page = try await self.tokens.list(by: caller, after: query.after, limit: Self.pageSize)
         }
         let tokens = page.items
+        // Who may read the audit log sees each token's fetches and denials of the last 24 hours (one query).
+        let charted = caller.key.scopes.contains(.auditRead)
+        let activity = charted ? Dictionary(grouping: try await audit.activity(by: caller, now: clock.now()), by: { $0.tokenSlug ?? "" }) : [:]
         var rows = ""
         var expiries: [String: Int64] = [:]
         for token in tokens {
@@ -232,7 +235,8 @@ extension DashboardController {
             if caller.key.scopes.contains(.tokensSeed) { links.append(#"<a href="/tokens/\#(HTML.escape(token.slug))/seed">seed</a>"#) }
             rows += """
                 <tr data-slug="\(HTML.escape(token.slug))"><td><strong>\(HTML.escape(token.name))</strong><br><span class="muted">\(HTML.escape(token.slug)) · \(links.joined(separator: " · "))</span></td>
-                <td class="optional">\(HTML.escape([token.issuer, token.account].compactMap { $0 }.joined(separator: " · ")))</td>\(codeCell)</tr>
+                <td class="optional">\(HTML.escape([token.issuer, token.account].compactMap { $0 }.joined(separator: " · ")))</td>\(codeCell)\(charted
+                    ? #"<td class="optional">\#(HTML.activityChart(activity[token.slug] ?? [], now: clock.now(), what: token.slug))</td>"# : "")</tr>
                 """
         }
         var body = HTML.error(error)
@@ -258,7 +262,7 @@ extension DashboardController {
             let now = clock.now()
             let ticket = pageViews.issue(sessionID: session.id, slugs: Array(expiries.keys), at: now)
             body += #"<p class="error" id="codes-ended" role="alert" hidden>Your session has ended: these codes are no longer updated. <a href="/login">Sign in again</a>.</p>"#
-                + #"<table data-now="\#(now.unixMilliseconds)" data-view="\#(HTML.escape(ticket))"><thead><tr><th>Token</th><th class="optional">Account</th><th>Code</th><th>Expires</th></tr></thead><tbody>\#(rows)</tbody></table>"#
+                + #"<table data-now="\#(now.unixMilliseconds)" data-view="\#(HTML.escape(ticket))"><thead><tr><th>Token</th><th class="optional">Account</th><th>Code</th><th>Expires</th>\#(charted ? #"<th class="optional">Last 24 h</th>"# : "")</tr></thead><tbody>\#(rows)</tbody></table>"#
         }
         body += HTML.nextPage("/tokens", cursor: page.nextCursor, keeping: query.search.map { [("q", $0)] } ?? [])
         if caller.key.scopes.contains(.tokensWrite) { body += Self.addTokenForm(csrf: session.csrfToken, entered: entered) }

@@ -153,6 +153,19 @@ struct SQLAuditRepository: AuditRepository {
         """
     }
 
+    func activity(organizationID: String, since: Date) async throws -> [ActivityCount] {
+        try await db.raw("""
+            SELECT actor_id, target_id, outcome, at / 3600 AS hour, CAST(SUM(COALESCE(occurrences, 1)) AS BIGINT) AS n FROM audit_events
+            WHERE org_id = \(bind: organizationID) AND at >= \(bind: since.storedSeconds)
+                AND (action = \(bind: AuditAction.tokenCodeRead.rawValue) OR outcome = \(bind: AuditEvent.Outcome.denied.rawValue))
+            GROUP BY actor_id, target_id, outcome, at / 3600
+            """).all().map { row in
+            ActivityCount(
+                keyID: try row.string("actor_id"), tokenSlug: try row.optionalString("target_id"),
+                denied: try row.string("outcome") == AuditEvent.Outcome.denied.rawValue, hour: try row.int("hour"), count: try row.int("n"))
+        }
+    }
+
     func list(organizationID: String, filter: AuditFilter, beforeSeq: Int?, limit: Int) async throws -> [AuditEvent] {
         var query = filtered(organizationID: organizationID, filter)
         if let beforeSeq { query = query.where("seq", .lessThan, beforeSeq) }
