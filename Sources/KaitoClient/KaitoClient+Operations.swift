@@ -227,6 +227,10 @@ public struct Pages<Item: Codable & Sendable>: AsyncSequence, Sendable {
             while buffered.isEmpty {
                 guard !finished else { return nil }
                 let page = try await fetch(cursor)
+                // A cursor that comes back unchanged would fetch the same page for ever.
+                if let next = page.nextCursor, next == cursor {
+                    throw KaitoClientError.unexpected("the list's next cursor repeats the one just used: \(next)")
+                }
                 buffered = page.data.reversed()
                 cursor = page.nextCursor
                 finished = page.nextCursor == nil

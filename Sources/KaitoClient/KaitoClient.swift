@@ -54,7 +54,9 @@ public struct KaitoClient: Sendable {
         return copy
     }
 
-    /// This client, sending `key` as the `Idempotency-Key` of its `POST`s (nil: none).
+    /// This client, sending `key` as the `Idempotency-Key` of its `POST`s (nil: none). A client made so is for one
+    /// logical request and its retries: every `POST` it sends carries the same key, so a second, different request
+    /// through it is refused (422) and the same one is answered with the first's answer. Make one per request.
     public func idempotent(_ key: String?) -> KaitoClient {
         var copy = self
         copy.idempotencyKey = key
@@ -67,7 +69,7 @@ public struct KaitoClient: Sendable {
     }
 
     /// One request of any method and path (with its query) and an optional JSON body, answered as it came: status,
-    /// headers and body (`kaito api`). Not retried, except a `POST` with an idempotency key as `send` retries it.
+    /// headers and body (`kaito api`). Sent once (a `POST` with this client's idempotency key, if it has one).
     public func raw(method: String, path: String, body: [UInt8]?) async throws -> (status: Int, headers: [(name: String, value: String)], body: [UInt8]) {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = HTTPMethod(rawValue: method)
@@ -188,7 +190,7 @@ public struct KaitoClient: Sendable {
 
     func send<Output: Decodable>(_ method: HTTPMethod, _ path: String, body: (some Encodable)? = Optional<String>.none, as: Output.Type) async throws -> Output {
         guard let output = try await sendAllowingNoContent(method, path, body: body, as: Output.self) else {
-            throw KaitoClientError.transport("unexpected empty response from \(baseURL)")
+            throw KaitoClientError.unexpected("unexpected empty response from \(baseURL)")
         }
         return output
     }
@@ -247,7 +249,7 @@ public struct KaitoClient: Sendable {
         do {
             return try JSONDecoder().decode(Output.self, from: data)
         } catch {
-            throw KaitoClientError.transport("unexpected response from \(baseURL): \(error)")
+            throw KaitoClientError.unexpected("unexpected response from \(baseURL): \(error)")
         }
     }
 
@@ -263,15 +265,17 @@ struct NoContent: Decodable {}
 public enum KaitoClientError: Error, CustomStringConvertible {
     /// The server answered with an error status and (usually) a problem document.
     case problem(status: Int, problem: Problem?, retryAfter: Int?)
-    /// The server could not be reached or answered something that is not the API.
+    /// The server could not be reached, or the answer was cut off.
     case transport(String)
+    /// The server answered something that is not what the API answers (a proxy's page, another version).
+    case unexpected(String)
 
     public var description: String {
         switch self {
         case .problem(let status, let problem, _):
             guard let problem else { return "the server answered \(status)" }
             return "\(problem.code): \(problem.detail) (HTTP \(status), request \(problem.requestID ?? "-"))"
-        case .transport(let message):
+        case .transport(let message), .unexpected(let message):
             return message
         }
     }
@@ -281,6 +285,7 @@ public enum KaitoClientError: Error, CustomStringConvertible {
     var isWorthRetrying: Bool {
         switch self {
         case .transport: return true
+        case .unexpected: return false
         case .problem(let status, let problem, _): return status >= 500 || (status == 409 && problem?.code == "idempotency_key_in_use")
         }
     }

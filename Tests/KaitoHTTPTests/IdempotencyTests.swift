@@ -122,6 +122,35 @@ struct IdempotencyTests {
         }
     }
 
+    @Test("A first request that committed its change but lost its answer is never run again; one that stopped before any change runs on retry")
+    func lostAnswers() async throws {
+        let clock = ManualClock(Date(timeIntervalSince1970: 1_800_000_000))
+        try await withTestApp(clock: clock) { test, client in
+            let body = #"{"name": "once", "scopes": ["tokens:read"]}"#
+            #expect(try await client.send(.post, "/v1/keys", key: test.adminKey, json: body, headers: Self.header("lost")).status == .created)
+            let before = try await Self.keyCount(client, test.adminKey)
+            // The change committed (the claim says so), then the answer was lost: the server stopped before keeping it.
+            try await test.execute("UPDATE idempotency_keys SET status = NULL, sealed_body = NULL WHERE idempotency_key = 'lost'")
+            let busy = try await client.send(.post, "/v1/keys", key: test.adminKey, json: body, headers: Self.header("lost"))
+            #expect(busy.status == .conflict && busy.headers[.retryAfter] == "1", "within two minutes it may still be running")
+            clock.advance(by: IdempotencyService.abandonedAfter + 1)
+            let lost = try await client.send(.post, "/v1/keys", key: test.adminKey, json: body, headers: Self.header("lost"))
+            #expect(lost.status == .conflict && (try? lost.problem().code) == "idempotency_key_in_use" && lost.text.contains("took effect"), "\(lost.text)")
+            #expect(try await Self.keyCount(client, test.adminKey) == before, "not run again")
+
+            // A claim whose server stopped before any change: after two minutes a retry runs it.
+            let me = try await client.send(.get, "/v1/keys/self", key: test.adminKey).decode(KeyResponse.self).id
+            let stale = Int(clock.now().timeIntervalSince1970) - Int(IdempotencyService.abandonedAfter) - 1
+            try await test.execute("""
+                INSERT INTO idempotency_keys (id, org_id, key_id, idempotency_key, fingerprint, committed, created_at)
+                VALUES ('idk_stale', '\(test.organization.id)', '\(me)', 'stopped', 'x', 0, \(stale))
+                """)
+            let rerun = try await client.send(.post, "/v1/keys", key: test.adminKey, json: body, headers: Self.header("stopped"))
+            #expect(rerun.status == .created && rerun.headers[HTTPField.Name("Idempotent-Replayed")!] == nil, "\(rerun.text)")
+            #expect(try await Self.keyCount(client, test.adminKey) == before + 1)
+        }
+    }
+
     @Test("32 concurrent POSTs with one key on a real socket: one endpoint registered; the others answered with it or told it is running")
     func race() async throws {
         try await withTestApp(.live) { test, client in

@@ -22,6 +22,8 @@ public struct IdempotencyRecord: Sendable, Equatable {
     public var idempotencyKey: String
     /// SHA-256 (hex) of the method, path, query and body: a retry must send the same request.
     public var fingerprint: String
+    /// Whether a transaction of the request that claimed it has committed a change: it must not run again.
+    public var committed: Bool
     public var status: Int?
     public var contentType: String?
     public var location: String?
@@ -29,10 +31,11 @@ public struct IdempotencyRecord: Sendable, Equatable {
     public var createdAt: Date
 
     public init(
-        id: String, organizationID: String, keyID: String, idempotencyKey: String, fingerprint: String, status: Int? = nil,
-        contentType: String? = nil, location: String? = nil, sealedBody: [UInt8]? = nil, createdAt: Date
+        id: String, organizationID: String, keyID: String, idempotencyKey: String, fingerprint: String, committed: Bool = false,
+        status: Int? = nil, contentType: String? = nil, location: String? = nil, sealedBody: [UInt8]? = nil, createdAt: Date
     ) {
         (self.id, self.organizationID, self.keyID, self.idempotencyKey, self.fingerprint) = (id, organizationID, keyID, idempotencyKey, fingerprint)
+        self.committed = committed
         (self.status, self.contentType, self.location, self.sealedBody, self.createdAt) = (status, contentType, location, sealedBody, createdAt)
     }
 }
@@ -43,9 +46,11 @@ public protocol IdempotencyRepository: Sendable {
     func claim(_ record: IdempotencyRecord) async throws -> Bool
     /// The record of this organisation, API key and idempotency key, or nil.
     func find(organizationID: String, keyID: String, idempotencyKey: String) async throws -> IdempotencyRecord?
+    /// Notes that the request that claimed `id` has committed a change (in that change's own transaction).
+    func markCommitted(id: String) async throws
     /// Records the response of the request that claimed `id`.
     func complete(id: String, status: Int, contentType: String?, location: String?, sealedBody: [UInt8]) async throws
-    /// Deletes the record `id` if it holds no response yet, or if it was created before `before`.
+    /// Deletes the record `id` if it holds no response and no committed change yet, or if it was created before `before`.
     func release(id: String, orCreatedBefore before: Date) async throws
     /// Deletes every record created before `before`; how many.
     func sweep(before: Date) async throws -> Int
@@ -90,6 +95,17 @@ public struct IdempotencyService: Sendable {
         let organizationID: String
     }
 
+    /// The claim of the request this task serves (`APIRouter.once` sets it): every unit of work that changes something
+    /// marks it committed in its own transaction (`UnitOfWork.run`), so that a request whose answer was lost after
+    /// its change (a failed `finish`, a stopped server) is never run again.
+    @TaskLocal public static var running: Claim?
+
+    /// Marks `claim` committed in `session`'s transaction (a unit of work of the claimed request that changes something).
+    public static func markCommitted(_ claim: Claim, organizationID: String, in session: any StorageSession) async throws {
+        guard claim.organizationID == organizationID else { return }
+        try await session.idempotency.markCommitted(id: claim.id)
+    }
+
     /// Whether `key` is an idempotency key: 1 to 255 printable ASCII characters.
     public static func isValid(_ key: String) -> Bool {
         (1...255).contains(key.utf8.count) && key.utf8.allSatisfy { (0x20...0x7E).contains($0) }
@@ -120,14 +136,29 @@ public struct IdempotencyService: Sendable {
         let record = IdempotencyRecord(
             id: Identifier.make(prefix: Self.idPrefix, at: now, random: random), organizationID: caller.organizationID, keyID: caller.key.id,
             idempotencyKey: key, fingerprint: fingerprint, createdAt: now)
-        // Twice at most: a record past its window or abandoned by its server is deleted, then claimed anew.
-        for _ in 0..<2 {
-            let outcome = try await storage.write { session -> IdempotencyRecord? in
-                if try await session.idempotency.claim(record) { return nil }
-                return try await session.idempotency.find(organizationID: record.organizationID, keyID: record.keyID, idempotencyKey: key)
+        enum Outcome: Sendable { case claimed, existing(IdempotencyRecord), vanished }
+        // A few times at most: a record past its window or abandoned by its server before any change is deleted, then
+        // claimed anew; one deleted by another server between this claim and its read is claimed again.
+        for _ in 0..<4 {
+            let outcome = try await storage.write { session -> Outcome in
+                if try await session.idempotency.claim(record) { return .claimed }
+                guard let existing = try await session.idempotency.find(organizationID: record.organizationID, keyID: record.keyID, idempotencyKey: key) else {
+                    return .vanished
+                }
+                return .existing(existing)
             }
-            guard let existing = outcome else { return .run(Claim(id: record.id, organizationID: record.organizationID)) }
+            let existing: IdempotencyRecord
+            switch outcome {
+            case .claimed: return .run(Claim(id: record.id, organizationID: record.organizationID))
+            case .vanished: continue
+            case .existing(let found): existing = found
+            }
             let age = now.timeIntervalSince(existing.createdAt)
+            if existing.status == nil, existing.committed, age >= Self.abandonedAfter, age < Self.window, existing.fingerprint == fingerprint {
+                throw KaitoError(.idempotencyKeyInUse, """
+                    The first request with this Idempotency-Key took effect, but its answer was lost (its server stopped or                     failed to keep it); it is not run again. Look its result up instead of retrying.
+                    """)
+            }
             if age >= Self.window || (existing.status == nil && age >= Self.abandonedAfter) {
                 try await storage.write { session in
                     try await session.idempotency.release(id: existing.id, orCreatedBefore: now.addingTimeInterval(-Self.window))
@@ -147,17 +178,28 @@ public struct IdempotencyService: Sendable {
         throw KaitoError(.idempotencyKeyInUse, "Another request with this Idempotency-Key started at the same moment; retry.", retryAfter: 1)
     }
 
-    /// Keeps `response` for the retries of the claimed request.
+    /// Keeps `response` for the retries of the claimed request (three tries: a claim whose change committed but whose
+    /// answer could not be kept is never run again, see `start`).
     public func finish(_ claim: Claim, _ response: IdempotentResponse) async throws {
-        try await storage.write { session in
-            let sealing = try await keyring.sealingKey(organizationID: claim.organizationID, session: session)
-            let sealed = try sealing.seal(response.body, kind: Self.sealKind, recordID: claim.id, random: random)
-            try await session.idempotency.complete(
-                id: claim.id, status: response.status, contentType: response.contentType, location: response.location, sealedBody: sealed)
+        var attempt = 0
+        while true {
+            do {
+                return try await storage.write { session in
+                    let sealing = try await keyring.sealingKey(organizationID: claim.organizationID, session: session)
+                    let sealed = try sealing.seal(response.body, kind: Self.sealKind, recordID: claim.id, random: random)
+                    try await session.idempotency.complete(
+                        id: claim.id, status: response.status, contentType: response.contentType, location: response.location, sealedBody: sealed)
+                }
+            } catch {
+                attempt += 1
+                guard attempt < 3 else { throw error }
+                try await Task.sleep(for: .milliseconds(50 * attempt))
+            }
         }
     }
 
-    /// Lets go of the claim without a response (a server error, a rate limit): the next retry runs.
+    /// Lets go of the claim without a response (a server error, a rate limit), unless the request has committed a change:
+    /// then its record stays, and a retry is told it took effect rather than run again.
     public func abandon(_ claim: Claim) async throws {
         try await storage.write { session in try await session.idempotency.release(id: claim.id, orCreatedBefore: .distantPast) }
     }

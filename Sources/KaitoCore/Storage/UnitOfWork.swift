@@ -63,6 +63,8 @@ public struct UnitOfWork: Sendable {
         // Like a read's, a write's use of the key is written when it must be (single use, or the stored use is older
         // than the resolution or from another address): a key's row is not a hot row that every write updates.
         let recordsUse = caller.mustRecordUse(at: now)
+        // The idempotency claim of the request this is part of, read here: the write may run on another task.
+        let claim = IdempotencyService.running
         return try await failingClosed {
             try await storage.write { session in
                 // Another server may have changed the key a moment ago (its notification still on the way).
@@ -79,6 +81,7 @@ public struct UnitOfWork: Sendable {
                         record, actor: caller.actor, organizationID: caller.organizationID, ip: caller.address?.description,
                         origin: caller.origin, at: now, in: session)
                 }
+                if let claim { try await IdempotencyService.markCommitted(claim, organizationID: caller.organizationID, in: session) }
                 return result
             }
         }

@@ -151,9 +151,8 @@ extension DashboardController {
                 <td>\(HTML.escape(key.scopes.map(\.rawValue).sorted().joined(separator: ", ")))</td>
                 <td class="optional">\(HTML.escape(Self.restrictions(of: key)))</td>
                 <td class="optional">\(key.expiresAt.map { HTML.time($0) } ?? "never")</td>
-                <td class="optional">\(lastUse)</td>
-                <td class="optional">\(recent)</td>
-                <td>\(state)</td><td>\(revoke)</td></tr>
+                <td class="optional">\(lastUse)\(recent.isEmpty ? "" : "<br>" + recent)</td>
+                <td class="nowrap">\(state)</td><td>\(revoke)</td></tr>
                 """
         }
         let toggle = query.all ? #"<p><a href="/keys">Hide keys no longer usable</a></p>"#
@@ -169,7 +168,7 @@ extension DashboardController {
             + Self.moreTokens(shown: tokens, picked: tokensEntered)
         let body = """
             \(notice)\(HTML.error(error))
-            <table><thead><tr><th>Key</th><th>Scopes</th><th class="optional">Restrictions</th><th class="optional">Expires</th><th class="optional">Last used</th><th class="optional">Last 24 h</th><th>State</th><th></th></tr></thead><tbody>\(rows)</tbody></table>
+            <table><thead><tr><th>Key</th><th>Scopes</th><th class="optional">Restrictions</th><th class="optional">Expires</th><th class="optional">Use (last use, 24 hours, limits)</th><th>State</th><th></th></tr></thead><tbody>\(rows)</tbody></table>
             \(toggle)\(HTML.nextPage("/keys", cursor: page.nextCursor, keeping: query.all ? [("all", "1")] : []))
             <h2>Create a key</h2>
             <form method="post" action="/keys">

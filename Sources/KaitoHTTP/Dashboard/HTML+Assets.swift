@@ -8,7 +8,7 @@ extension HTML {
         * { box-sizing: border-box; }
         .field-error { display: block; color: var(--danger); font-size: .9rem; margin-top: .5rem; }
         .spark { vertical-align: middle; } .spark .ok { fill: var(--accent); } .spark .denied { fill: var(--danger); } .spark .base { fill: #8886; }
-        .activity { font-size: .85rem; }
+        .activity { font-size: .85rem; } .nowrap { white-space: nowrap; }
         [aria-invalid="true"] { border-color: var(--danger); }
         body { margin: 0; font: 16px/1.5 system-ui, sans-serif; }
         header { display: flex; flex-wrap: wrap; gap: .75rem; align-items: center; justify-content: space-between; padding: .75rem 1rem; border-bottom: 1px solid #8884; }

@@ -176,7 +176,7 @@ public final class APIRouter: @unchecked Sendable {
         case .run(let claim):
             var response: Response
             do {
-                response = try await handler(request)
+                response = try await IdempotencyService.$running.withValue(claim) { try await handler(request) }
             } catch let error as KaitoError where ![401, 403, 429].contains(ProblemTable.status(for: error.code).code)
                 && ProblemTable.status(for: error.code).code < 500 {
                 // A refusal of the request itself (malformed, invalid, not found, a conflict) is its answer, kept too.
@@ -193,9 +193,14 @@ public final class APIRouter: @unchecked Sendable {
             try await response.body.write(collected)
             var kept = response
             kept.body = .init(byteBuffer: collected.buffer.value)
-            try await idempotency.finish(claim, IdempotentResponse(
-                status: Int(response.status.code), contentType: response.headers[.contentType], location: response.headers[.location],
-                body: Array(collected.buffer.value.readableBytesView)))
+            do {
+                try await idempotency.finish(claim, IdempotentResponse(
+                    status: Int(response.status.code), contentType: response.headers[.contentType], location: response.headers[.location],
+                    body: Array(collected.buffer.value.readableBytesView)))
+            } catch {
+                // The change is made: this answer still goes out. Its retries are told it took effect (`start`).
+                context.logger.error("an idempotent answer could not be kept", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+            }
             return kept
         }
     }

@@ -1,8 +1,9 @@
 import SQLKit
 
 /// Idempotency keys: the first response to a `POST` sent with an `Idempotency-Key`, per organisation and calling key,
-/// replayed for 24 hours (`IdempotencyService`). `status` is null while the first request still runs; the body is
-/// sealed with the organisation's data key (a response may hold a new API key or webhook secret).
+/// replayed for 24 hours (`IdempotencyService`). `status` is null while the first request still runs; `committed` is
+/// set by the first transaction of that request that changed anything (so a lost answer never lets it run again);
+/// the body is sealed with the organisation's data key (a response may hold a new API key or webhook secret).
 enum Migration015 {
     @Sendable static func apply(_ db: any SQLDatabase) async throws {
         try await db.create(table: "idempotency_keys")
@@ -11,6 +12,7 @@ enum Migration015 {
             .column("key_id", type: .text, .notNull)
             .column("idempotency_key", type: .text, .notNull)
             .column("fingerprint", type: .text, .notNull)
+            .column("committed", type: .bigint, .notNull, .default(0))
             .column("status", type: .bigint)
             .column("content_type", type: .text)
             .column("location", type: .text)

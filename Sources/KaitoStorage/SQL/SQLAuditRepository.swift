@@ -156,7 +156,7 @@ struct SQLAuditRepository: AuditRepository {
     func activity(organizationID: String, since: Date) async throws -> [ActivityCount] {
         try await db.raw("""
             SELECT actor_id, target_id, outcome, at / 3600 AS hour, CAST(SUM(COALESCE(occurrences, 1)) AS BIGINT) AS n FROM audit_events
-            WHERE org_id = \(bind: organizationID) AND at >= \(bind: since.storedSeconds)
+            WHERE org_id = \(bind: organizationID) AND at >= \(bind: since.storedSeconds) AND (target_type IS NULL OR target_type = 'token')
                 AND (action = \(bind: AuditAction.tokenCodeRead.rawValue) OR outcome = \(bind: AuditEvent.Outcome.denied.rawValue))
             GROUP BY actor_id, target_id, outcome, at / 3600
             """).all().map { row in

@@ -25,10 +25,14 @@ struct SQLIdempotencyRepository: IdempotencyRepository {
             IdempotencyRecord(
                 id: try row.string("id"), organizationID: try row.string("org_id"), keyID: try row.string("key_id"),
                 idempotencyKey: try row.string("idempotency_key"), fingerprint: try row.string("fingerprint"),
-                status: try row.optionalInt("status"), contentType: try row.optionalString("content_type"),
+                committed: try row.int("committed") != 0, status: try row.optionalInt("status"), contentType: try row.optionalString("content_type"),
                 location: try row.optionalString("location"), sealedBody: try row.optionalBytes("sealed_body"),
                 createdAt: try row.date("created_at"))
         }
+    }
+
+    func markCommitted(id: String) async throws {
+        try await db.raw("UPDATE idempotency_keys SET committed = 1 WHERE id = \(bind: id)").run()
     }
 
     func complete(id: String, status: Int, contentType: String?, location: String?, sealedBody: [UInt8]) async throws {
@@ -41,7 +45,8 @@ struct SQLIdempotencyRepository: IdempotencyRepository {
 
     func release(id: String, orCreatedBefore before: Date) async throws {
         try await db.raw("""
-            DELETE FROM idempotency_keys WHERE id = \(bind: id) AND (status IS NULL OR created_at < \(bind: before.storedSeconds))
+            DELETE FROM idempotency_keys
+            WHERE id = \(bind: id) AND ((status IS NULL AND committed = 0) OR created_at < \(bind: before.storedSeconds))
             """).run()
     }
 
