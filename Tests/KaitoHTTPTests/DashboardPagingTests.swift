@@ -86,10 +86,17 @@ struct DashboardPagingTests {
             #expect(Set(older.ids) == messages && older.pages == 2)
             let second = try await browser.get("/messages?before=\(messages.sorted()[10])")
             #expect(!second.text.contains("data-after=") && second.text.contains("The newest"))
-            // A cursor that no id follows is only a place in the order: before every id, it is the first page.
-            let early = try await browser.get("/users?after=%00%01")
+            // A cursor that is not an id is no cursor: the first page.
             let firstPage = try await browser.get("/users")
+            let early = try await browser.get("/users?after=%3Cscript%3E")
             #expect(early.status == .ok && Self.ids(early.text, #"<tr><td><a href="/users/([^"]+)">"#) == Self.ids(firstPage.text, #"<tr><td><a href="/users/([^"]+)">"#))
+            // Control characters in any part of a page's address are refused before they reach a query (SQLite and
+            // PostgreSQL alike: PostgreSQL's text holds no NUL).
+            for address in ["/users?after=%00%01", "/tokens?q=a%00b", "/messages?inbox=inb_%00", "/messages/wait?inbox=%0a", "/users/usr_%00", "/webhooks/x%0d%0ay",
+                            "/tokens/aws%00/seed", "/keys?all=%00", "/inboxes?after=%7f"] {
+                let refused = try await browser.get(address)
+                #expect(refused.status == .badRequest && refused.text.contains("characters that no page uses"), "\(address): \(refused.status)")
+            }
         }
     }
 }

@@ -390,8 +390,18 @@ extension KaitoError {
 struct PageErrorMiddleware: RouterMiddleware {
     typealias Context = KaitoRequestContext
 
+    static func hasControlCharacters(_ text: String) -> Bool {
+        text.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }
+    }
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
+            // No page's address holds a control character (a NUL, a line break): refused before any of it reaches a
+            // query, whichever parameter or path segment carries it.
+            if Self.hasControlCharacters(request.uri.path.removingPercentEncoding ?? request.uri.path)
+                || request.uri.queryParameters.contains(where: { Self.hasControlCharacters(String($0.key)) || Self.hasControlCharacters(String($0.value)) }) {
+                throw KaitoError(.malformedRequest, "The address holds characters that no page uses.")
+            }
             return try await next(request, context)
         } catch {
             var failure = ProblemMiddleware.kaitoError(for: error, logger: context.logger)

@@ -104,9 +104,12 @@ enum HTML {
         return #"<p><a href="\#(escape(path + "?" + (components.percentEncodedQuery ?? "")))" rel="next">\#(escape(label))</a></p>"#
     }
 
-    /// A list page's cursor from its address (`after` unless named), at most 200 characters.
+    /// A list page's cursor from its address (`after` unless named): an id or a slug (letters, digits, `_`, `-`), at
+    /// most 200 characters; anything else is no cursor (the first page).
     static func cursor(_ request: Request, _ name: String = "after") -> String? {
-        request.uri.queryParameters[Substring(name)].flatMap { $0.isEmpty ? nil : String($0.prefix(200)) }
+        guard let value = request.uri.queryParameters[Substring(name)], !value.isEmpty, value.count <= 200,
+              value.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) && $0.isASCII || $0 == "_" || $0 == "-" }) else { return nil }
+        return String(value)
     }
 
     /// A form's CSRF field (every form carries the session's token).

@@ -78,7 +78,16 @@ public final class APIRouter: @unchecked Sendable {
         let (keys, metrics, rateLimits, clock, clientAddress) = (self.keys, self.metrics, self.rateLimits, self.clock, self.clientAddress)
         let idempotency = self.idempotency
         router.on(RouterPath(path), method: method) { request, context in
-            try await Self.observe(route, metrics, context) { outcome in
+            var request = request
+            // A body that the second try below must read again (it is a stream, read once): buffered first when the
+            // request has an idempotency key, whose kept answer must be that of the body sent.
+            if request.method == .post, request.headers[.idempotencyKey] != nil,
+               let length = request.headers[.contentLength].flatMap(Int.init), length <= RequestBody.limit {
+                _ = try await request.collectBody(upTo: RequestBody.limit)
+            }
+            let buffered = request
+            return try await Self.observe(route, metrics, context) { outcome in
+                let request = buffered
                 do {
                     return try await keyed(request, context, &outcome)
                 } catch is StaleCredentials {
