@@ -218,34 +218,17 @@ public struct KaitoClient: Sendable {
     }
 
     func sendOnce<Output: Decodable>(_ method: HTTPMethod, _ path: String, body: (some Encodable)?, as: Output.Type) async throws -> Output? {
-        var request = HTTPClientRequest(url: baseURL + path)
-        request.method = method
-        request.headers.add(name: "User-Agent", value: "kaito-cli/1")
-        request.headers.add(name: "Accept", value: "application/json")
-        if let key { request.headers.add(name: "Authorization", value: "Bearer \(key)") }
-        if method == .POST, let idempotencyKey { request.headers.add(name: "Idempotency-Key", value: idempotencyKey) }
-        if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            // Keys sorted: the same request is the same bytes in every process (an idempotent retry's body must match).
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            request.body = .bytes(ByteBuffer(bytes: try encoder.encode(body)))
-        }
-        let response: HTTPClientResponse
-        let bytes: ByteBuffer
-        do {
-            response = try await http.execute(request, timeout: timeout)
-            bytes = try await response.body.collect(upTo: 16 * 1024 * 1024)
-        } catch {
-            throw KaitoClientError.transport("cannot reach \(baseURL): \(error)")
-        }
-        let data = Data(bytes.readableBytesView)
-        guard (200..<300).contains(response.status.code) else {
+        // Keys sorted: the same request is the same bytes in every process (an idempotent retry's body must match).
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let answer = try await raw(method: method.rawValue, path: path, body: try body.map { Array(try encoder.encode($0)) })
+        let data = Data(answer.body)
+        guard (200..<300).contains(answer.status) else {
             let problem = try? JSONDecoder().decode(Problem.self, from: data)
-            let retryAfter = response.headers.first(name: "Retry-After").flatMap(Self.retryAfterSeconds)
-            throw KaitoClientError.problem(status: Int(response.status.code), problem: problem, retryAfter: retryAfter)
+            let retryAfter = answer.headers.first { $0.name.lowercased() == "retry-after" }.flatMap { Self.retryAfterSeconds($0.value) }
+            throw KaitoClientError.problem(status: answer.status, problem: problem, retryAfter: retryAfter)
         }
-        if response.status.code == 204 { return nil }
+        if answer.status == 204 { return nil }
         do {
             return try JSONDecoder().decode(Output.self, from: data)
         } catch {

@@ -215,7 +215,8 @@ extension DashboardController {
         let tokens = page.items
         // Who may read the audit log sees each token's fetches and denials of the last 24 hours (one query).
         let charted = caller.key.scopes.contains(.auditRead)
-        let activity = charted ? Dictionary(grouping: try await audit.activity(by: caller, now: clock.now()), by: { $0.tokenSlug ?? "" }) : [:]
+        let chartedAt = clock.now()
+        let activity = charted ? Dictionary(grouping: try await audit.activity(by: caller, now: chartedAt), by: { $0.tokenSlug ?? "" }) : [:]
         var rows = ""
         var expiries: [String: Int64] = [:]
         for token in tokens {
@@ -236,7 +237,7 @@ extension DashboardController {
             rows += """
                 <tr data-slug="\(HTML.escape(token.slug))"><td><strong>\(HTML.escape(token.name))</strong><br><span class="muted">\(HTML.escape(token.slug)) · \(links.joined(separator: " · "))</span></td>
                 <td class="optional">\(HTML.escape([token.issuer, token.account].compactMap { $0 }.joined(separator: " · ")))</td>\(codeCell)\(charted
-                    ? #"<td class="optional">\#(HTML.activityChart(activity[token.slug] ?? [], now: clock.now(), what: token.slug))</td>"# : "")</tr>
+                    ? #"<td class="optional">\#(HTML.activityChart(activity[token.slug] ?? [], now: chartedAt, what: token.slug))</td>"# : "")</tr>
                 """
         }
         var body = HTML.error(error)
