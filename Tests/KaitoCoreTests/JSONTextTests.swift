@@ -33,3 +33,35 @@ struct JSONTextTests {
         #expect(JSONText.hexString([0x00, 0x0f, 0xa0, 0xff]) == "000fa0ff")
     }
 }
+
+@Suite("Audit canonical form")
+struct AuditCanonicalFormTests {
+    @Test("The hashed form of an event is fixed: name=length:value lines, '-' for an absent value, count only when not 1")
+    func canonicalForm() {
+        var event = AuditEvent(
+            id: "evt_1", organizationID: "org_1", seq: 42, at: Date(timeIntervalSince1970: 1_800_000_000), actor: .init(type: "key", id: "key_1", name: nil),
+            action: .tokenCodeRead, target: .init(type: "token", id: "aws-prod"), outcome: .success, reason: nil, ip: "10.0.0.1",
+            userAgent: "ü", requestID: "", flagged: false, prevHash: "ab", hash: "")
+        #expect(event.canonicalForm == """
+            id=5:evt_1
+            org_id=5:org_1
+            seq=2:42
+            at=20:2027-01-15T08:00:00Z
+            actor.type=3:key
+            actor.id=5:key_1
+            actor.name=-
+            action=15:token.code.read
+            target.type=5:token
+            target.id=8:aws-prod
+            outcome=7:success
+            reason=-
+            ip=8:10.0.0.1
+            user_agent=2:ü
+            request_id=0:
+            flagged=5:false
+            prev_hash=2:ab
+            """)
+        event.count = 3
+        #expect(event.canonicalForm.hasSuffix("\nprev_hash=2:ab\ncount=1:3"))
+    }
+}

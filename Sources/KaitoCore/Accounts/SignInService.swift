@@ -300,14 +300,14 @@ public struct SignInService: Sendable {
 
     /// A session token: 43 base62 characters (256 bits).
     private func newToken() -> (String, [UInt8]) {
-        let token = random.string(count: 43, alphabet: Base62.alphabet)
+        let token = random.string(count: 43, ascii: Base62.ascii)
         return (token, Self.hash(token))
     }
 
     private func newCSRFToken() -> String { Self.randomToken(random) }
 
     /// A CSRF token: 32 base62 characters (190 bits).
-    public static func randomToken(_ random: any RandomSource) -> String { random.string(count: 32, alphabet: Base62.alphabet) }
+    public static func randomToken(_ random: any RandomSource) -> String { random.string(count: 32, ascii: Base62.ascii) }
 
     static func hash(_ token: String) -> [UInt8] { Array(SHA256.hash(data: Array(token.utf8))) }
 

@@ -84,17 +84,37 @@ public struct AuditEvent: Sendable, Equatable {
     /// The canonical encoding the hash covers: every field but `hash`, in a fixed order, each as
     /// `name=<byte length>:<value>` on its own line, so that no choice of values can make two events encode alike.
     public var canonicalForm: String {
-        let fields: [(String, String?)] = [
-            ("id", id), ("org_id", organizationID), ("seq", String(seq)), ("at", Timestamp.format(at)),
-            ("actor.type", actor.type), ("actor.id", actor.id), ("actor.name", actor.name),
-            ("action", action.rawValue), ("target.type", target?.type), ("target.id", target?.id),
-            ("outcome", outcome.rawValue), ("reason", reason), ("ip", ip), ("user_agent", userAgent),
-            ("request_id", requestID), ("flagged", flagged ? "true" : "false"), ("prev_hash", prevHash),
-        ] + (count == 1 ? [] : [("count", String(count))])  // absent for 1: events from before `count` hash as they did
-        return fields.map { name, value in
-            guard let value else { return "\(name)=-" }
-            return "\(name)=\(value.utf8.count):\(value)"
-        }.joined(separator: "\n")
+        // Written field by field into one string (every event on the writer's thread is hashed over this).
+        var text = ""
+        text.reserveCapacity(384)
+        func field(_ name: String, _ value: String?) {
+            if !text.isEmpty { text.append("\n") }
+            text.append(name)
+            guard let value else { return text.append("=-") }
+            text.append("=")
+            text.append(String(value.utf8.count))
+            text.append(":")
+            text.append(value)
+        }
+        field("id", id)
+        field("org_id", organizationID)
+        field("seq", String(seq))
+        field("at", Timestamp.format(at))
+        field("actor.type", actor.type)
+        field("actor.id", actor.id)
+        field("actor.name", actor.name)
+        field("action", action.rawValue)
+        field("target.type", target?.type)
+        field("target.id", target?.id)
+        field("outcome", outcome.rawValue)
+        field("reason", reason)
+        field("ip", ip)
+        field("user_agent", userAgent)
+        field("request_id", requestID)
+        field("flagged", flagged ? "true" : "false")
+        field("prev_hash", prevHash)
+        if count != 1 { field("count", String(count)) }  // absent for 1: events from before `count` hash as they did
+        return text
     }
 
     /// The event as the API shows it, as JSON (the `data` of an `audit.event` webhook).

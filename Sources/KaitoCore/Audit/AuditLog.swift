@@ -66,7 +66,9 @@ public struct AuditLog: Sendable {
     /// `prev_hash`, and `state` moves to it. A state changed outside the server is not signed over: its tag stays
     /// broken for `verify` to report.
     /// `trusted`, when the caller knows it (a state it linked itself), saves checking the state's tag again.
-    public func link(_ pending: PendingAuditEvent, to state: inout AuditChainState, trusted known: Bool? = nil) -> AuditEvent {
+    /// `tagging: false` leaves the state's tag behind (stale) for a caller that links several events in a row and signs
+    /// only the state it stores (`sign`): the tag of a state nobody stores is never read.
+    public func link(_ pending: PendingAuditEvent, to state: inout AuditChainState, trusted known: Bool? = nil, tagging: Bool = true) -> AuditEvent {
         let trusted = known ?? state.isTrusted(by: chain)
         let record = pending.record
         var event = AuditEvent(
@@ -77,8 +79,13 @@ public struct AuditLog: Sendable {
         )
         event.hash = chain.hash(event)
         state.head = AuditHead(seq: event.seq, hash: event.hash)
-        if trusted { state.tag = chain.tag(state) }
+        if trusted && tagging { state.tag = chain.tag(state) }
         return event
+    }
+
+    /// Tags `state` (events linked with `tagging: false`) if it is trusted; an untrusted state keeps its broken tag.
+    public func sign(_ state: inout AuditChainState, trusted: Bool) {
+        if trusted { state.tag = chain.tag(state) }
     }
 
     /// The `audit.event` deliveries of `event` for those of `endpoints` (the organisation's enabled endpoints

@@ -16,7 +16,7 @@ public struct APIKeySecret: Sendable, Equatable, CustomStringConvertible {
 
     /// A key with a fresh random part.
     public static func generate(random: any RandomSource = SystemRandomSource()) -> APIKeySecret {
-        let body = random.string(count: randomLength, alphabet: Base62.alphabet)
+        let body = random.string(count: randomLength, ascii: Base62.ascii)
         return APIKeySecret(unchecked: prefix + body + checksum(of: body))
     }
 

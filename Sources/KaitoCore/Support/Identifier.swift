@@ -5,19 +5,18 @@ import NIOConcurrencyHelpers
 /// creation time in milliseconds (as a ULID does), so that identifiers sort by creation and serve as list cursors.
 public enum Identifier {
     static let crockford: [Character] = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+    static let crockfordASCII: [UInt8] = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
 
     /// A new identifier such as `key_01JD5B4W6T0Q9M8Z7X3C2V1N0P`.
     public static func make(prefix: String, at time: Date, random: any RandomSource) -> String {
         // Ten characters hold 50 bits; a time outside them (or NaN) is clamped, never a trap.
         let milliseconds = (time.timeIntervalSince1970 * 1000).rounded(.down)
-        var millis = milliseconds > 0 ? UInt64(min(milliseconds, Double(1 << 50 - 1))) : 0
-        var timePart: [Character] = []
-        for _ in 0..<10 {
-            timePart.append(crockford[Int(millis & 31)])
-            millis >>= 5
+        let millis = milliseconds > 0 ? UInt64(min(milliseconds, Double(1 << 50 - 1))) : 0
+        let timePart = String(unsafeUninitializedCapacity: 10) { buffer in
+            for position in 0..<10 { buffer[9 - position] = crockfordASCII[Int((millis >> (5 * UInt64(position))) & 31)] }
+            return 10
         }
-        let randomPart = random.string(count: 16, alphabet: crockford)
-        return prefix + "_" + String(timePart.reversed()) + randomPart
+        return prefix + "_" + timePart + random.string(count: 16, ascii: crockfordASCII)
     }
 
     /// Whether `value` has the shape of an identifier with `prefix` (used to refuse garbage before a query).

@@ -33,15 +33,25 @@ extension RandomSource {
     /// `count` characters drawn uniformly from `alphabet` (rejection sampling, no modulo bias).
     public func string(count: Int, alphabet: [Character]) -> String {
         let ascii = alphabet.compactMap(\.asciiValue)
-        precondition(ascii.count == alphabet.count && alphabet.count <= 256 && !alphabet.isEmpty, "an alphabet of ASCII characters")
+        precondition(ascii.count == alphabet.count, "an alphabet of ASCII characters")
+        return string(count: count, ascii: ascii)
+    }
+
+    /// `count` characters drawn uniformly from `ascii` (its bytes, ASCII): the same draw as
+    /// `string(count:alphabet:)`, without turning characters into bytes on every call (identifiers are made on every
+    /// request).
+    public func string(count: Int, ascii: [UInt8]) -> String {
+        precondition(ascii.count <= 256 && !ascii.isEmpty && ascii.allSatisfy { $0 < 128 }, "an alphabet of ASCII characters")
         let limit = 256 - (256 % ascii.count)
-        var result: [UInt8] = []
-        result.reserveCapacity(count)
-        while result.count < count {
-            for byte in bytes(count * 2) where Int(byte) < limit && result.count < count {
-                result.append(ascii[Int(byte) % ascii.count])
+        return String(unsafeUninitializedCapacity: count) { buffer in
+            var filled = 0
+            while filled < count {
+                for byte in bytes(count * 2) where Int(byte) < limit && filled < count {
+                    buffer[filled] = ascii[Int(byte) % ascii.count]
+                    filled += 1
+                }
             }
+            return count
         }
-        return String(decoding: result, as: UTF8.self)
     }
 }

@@ -62,7 +62,7 @@ public final class APIRouter: @unchecked Sendable {
     /// A route without authentication.
     func addUnauthenticated(_ method: HTTPRequest.Method, _ path: String, summary: String, handler: @escaping PublicHandler) {
         let route = register(method, path, access: .unauthenticated, summary: summary)
-        let metrics = self.metrics
+        let metrics = self.metrics.route(path, method: method.rawValue)
         router.on(RouterPath(path), method: method) { request, context in
             try await Self.observe(route, metrics, context) { outcome in
                 outcome = .public
@@ -75,7 +75,8 @@ public final class APIRouter: @unchecked Sendable {
         _ method: HTTPRequest.Method, _ path: String, access: RouteAccess, query: Set<String>, summary: String, handler: @escaping KeyedHandler
     ) {
         let route = register(method, path, access: access, summary: summary)
-        let (keys, metrics, rateLimits, clock, clientAddress) = (self.keys, self.metrics, self.rateLimits, self.clock, self.clientAddress)
+        let metrics = self.metrics.route(path, method: method.rawValue)
+        let (keys, rateLimits, clock, clientAddress) = (self.keys, self.rateLimits, self.clock, self.clientAddress)
         let idempotency = self.idempotency
         router.on(RouterPath(path), method: method) { request, context in
             var request = request
@@ -227,7 +228,7 @@ public final class APIRouter: @unchecked Sendable {
 
     /// Runs `body`, then records the request's metrics and log line, for successes and failures alike.
     private static func observe(
-        _ route: RouteDescription, _ metrics: HTTPMetrics, _ context: Context,
+        _ route: RouteDescription, _ metrics: RouteMetrics, _ context: Context,
         _ body: (inout HTTPMetrics.ScopeOutcome) async throws -> Response
     ) async throws -> Response {
         let start = ContinuousClock.now
@@ -247,10 +248,10 @@ public final class APIRouter: @unchecked Sendable {
 
     private static func finish(
         _ route: RouteDescription, _ status: Int, _ outcome: HTTPMetrics.ScopeOutcome, _ start: ContinuousClock.Instant,
-        _ metrics: HTTPMetrics, _ logger: Logger
+        _ metrics: RouteMetrics, _ logger: Logger
     ) {
         let duration = ContinuousClock.now - start
-        metrics.record(route: route.path, method: route.method, status: status, outcome: outcome, duration: duration)
+        metrics.record(status: status, outcome: outcome, duration: duration)
         logger.info("request", metadata: [
             "method": .string(route.method), "route": .string(route.path), "status": .stringConvertible(status),
             "scope_outcome": .string(outcome.rawValue), "duration_ms": .stringConvertible(duration.milliseconds),

@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import Prometheus
 
 /// Request counts by route, method, status and scope outcome, and latency histograms by route, kept in the
@@ -20,22 +21,56 @@ public struct HTTPMetrics: Sendable {
         .seconds(1), .seconds(5), .seconds(30), .seconds(60),
     ]
 
-    func record(route: String, method: String, status: Int, outcome: ScopeOutcome, duration: Duration) {
-        registry.makeCounter(
-            descriptor: MetricNameDescriptor(
-                namespace: "kaito", metricName: "http_requests", unitName: "total",
-                helpText: "HTTP requests by route, method, status and scope outcome"),
-            labels: [("route", route), ("method", method), ("status", String(status)), ("scope_outcome", outcome.rawValue)]
-        ).increment()
-        registry.makeDurationHistogram(
-            descriptor: MetricNameDescriptor(
-                namespace: "kaito", metricName: "http_request_duration", unitName: "seconds",
-                helpText: "HTTP request latency by route and method"),
-            labels: [("route", route), ("method", method)],
-            buckets: Self.buckets
-        ).record(duration)
+    /// The metrics of one route, made once, when the route is registered (the registry is not searched per request).
+    func route(_ path: String, method: String) -> RouteMetrics {
+        RouteMetrics(registry: registry, route: path, method: method)
     }
 
     /// The Prometheus text exposition of every metric.
     func exposition() -> String { registry.emitToString() }
+}
+
+/// One route's latency histogram and its request counters by status and scope outcome: the registry's own metrics
+/// (the same objects `makeCounter` returns for these labels), kept at hand.
+final class RouteMetrics: Sendable {
+    private struct Key: Hashable {
+        let status: Int
+        let outcome: HTTPMetrics.ScopeOutcome
+    }
+
+    private let registry: PrometheusCollectorRegistry
+    private let route: String
+    private let method: String
+    private let duration: DurationHistogram
+    private let counters = NIOLockedValueBox<[Key: Counter]>([:])
+
+    init(registry: PrometheusCollectorRegistry, route: String, method: String) {
+        self.registry = registry
+        self.route = route
+        self.method = method
+        self.duration = registry.makeDurationHistogram(
+            descriptor: MetricNameDescriptor(
+                namespace: "kaito", metricName: "http_request_duration", unitName: "seconds",
+                helpText: "HTTP request latency by route and method"),
+            labels: [("route", route), ("method", method)],
+            buckets: HTTPMetrics.buckets
+        )
+    }
+
+    func record(status: Int, outcome: HTTPMetrics.ScopeOutcome, duration: Duration) {
+        let key = Key(status: status, outcome: outcome)
+        let counter = counters.withLockedValue { counters in
+            if let counter = counters[key] { return counter }
+            let counter = registry.makeCounter(
+                descriptor: MetricNameDescriptor(
+                    namespace: "kaito", metricName: "http_requests", unitName: "total",
+                    helpText: "HTTP requests by route, method, status and scope outcome"),
+                labels: [("route", route), ("method", method), ("status", String(status)), ("scope_outcome", outcome.rawValue)]
+            )
+            counters[key] = counter
+            return counter
+        }
+        counter.increment()
+        self.duration.record(duration)
+    }
 }

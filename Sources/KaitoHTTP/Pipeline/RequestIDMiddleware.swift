@@ -12,7 +12,7 @@ struct RequestIDMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        let requestID = request.headers[.xRequestID].flatMap(Self.sane) ?? "req_" + random.string(count: 20, alphabet: Base62.alphabet)
+        let requestID = request.headers[.xRequestID].flatMap(Self.sane) ?? "req_" + random.string(count: 20, ascii: Base62.ascii)
         context.requestID = requestID
         context.logger[metadataKey: "request_id"] = .string(requestID)
         var response = try await next(request, context)

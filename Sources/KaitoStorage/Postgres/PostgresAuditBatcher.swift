@@ -200,10 +200,12 @@ final class PostgresAuditBatcher: Sendable {
         var events: [AuditEvent] = []
         var deliveries: [WebhookDelivery] = []
         for item in items {
-            let event = item.log.link(item.pending, to: &state, trusted: trusted)
+            // The state the statement stores is signed once, after the last event.
+            let event = item.log.link(item.pending, to: &state, trusted: trusted, tagging: false)
             events.append(event)
             deliveries += item.log.deliveries(of: event, to: endpoints)
         }
+        items[0].log.sign(&state, trusted: trusted)
         let began = ContinuousClock.now
         guard try await session.audit.append(events, deliveries: deliveries, from: head, to: state, trusted: trusted) else {
             // Another server (or a unit of work) moved the head: this attempt wrote nothing.

@@ -64,21 +64,24 @@ final class SQLiteAppender: @unchecked Sendable {
     /// Links and writes `items` in the current transaction. If it throws, the caller rolls the transaction back and
     /// calls `forget`.
     func write(_ items: [Item]) throws {
-        var before: [String: AuditChainState] = [:]
+        var before: [String: (state: AuditChainState, log: AuditLog)] = [:]
         var deliveries: [WebhookDelivery] = []
         for item in items {
             let organizationID = item.pending.organizationID
             var (state, trusted) = try head(organizationID, chain: item.log.chain)
-            if before[organizationID] == nil { before[organizationID] = state }
-            let event = item.log.link(item.pending, to: &state, trusted: trusted)
+            if before[organizationID] == nil { before[organizationID] = (state, item.log) }
+            // The stored state is signed once, after the batch's last event of the chain (below).
+            let event = item.log.link(item.pending, to: &state, trusted: trusted, tagging: false)
             heads[organizationID] = (state, trusted)
             try insert(event)
             deliveries += item.log.deliveries(of: event, to: try subscribers(organizationID))
         }
         for delivery in deliveries { try insert(delivery) }
         for (organizationID, head) in before {
-            guard let state = heads[organizationID]?.state else { continue }
-            try advance(from: head, to: state)
+            guard var (state, trusted) = heads[organizationID] else { continue }
+            head.log.sign(&state, trusted: trusted)
+            heads[organizationID] = (state, trusted)
+            try advance(from: head.state, to: state)
         }
     }
 
@@ -113,11 +116,14 @@ final class SQLiteAppender: @unchecked Sendable {
         return endpoints
     }
 
+    /// Made once: the writer finds its prepared statement by this text, for every event.
+    private static let insertEvent = """
+        INSERT INTO audit_events (\(SQLAuditRepository.eventColumns))
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
+        """
+
     private func insert(_ event: AuditEvent) throws {
-        try db.run("""
-            INSERT INTO audit_events (\(SQLAuditRepository.eventColumns))
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
-            """, values: [
+        try db.run(Self.insertEvent, values: [
             .text(event.id), .text(event.organizationID), .integer(Int64(event.seq)), .integer(Timestamp.unixSeconds(event.at)),
             .text(event.actor.type), .text(event.actor.id), .text(event.actor.name), .text(event.action.rawValue),
             .text(event.target?.type), .text(event.target?.id), .text(event.outcome.rawValue), .text(event.reason),
