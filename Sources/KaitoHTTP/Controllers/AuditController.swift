@@ -8,11 +8,11 @@ import NIOCore
 struct AuditController {
     let audit: AuditService
 
-    static let filterNames: Set<String> = ["action", "actor", "target", "outcome", "flagged", "since", "until"]
     static let exportBatch = 500
 
     func register(on api: APIRouter) {
-        api.add(.get, "/v1/audit", scope: .auditRead, query: Self.filterNames.union(["limit", "cursor"]), summary: "Audit events, newest first, with filters") { request, context, caller in
+        api.add(.get, "/v1/audit", scope: .auditRead, summary: "Audit events, newest first, with filters",
+            doc: .init(status: 200, response: "AuditEventList", query: OperationDoc.auditFilters + OperationDoc.page)) { request, context, caller in
             let query = context.query
             let filter = try Self.filter(query)
             let limit = try query.integer("limit", in: PageLimits.range) ?? PageLimits.defaultLimit
@@ -26,7 +26,8 @@ struct AuditController {
             let page = try await audit.list(by: caller, filter: filter, beforeSeq: before, limit: limit)
             return try JSONCoding.response(page.response(cursor: { String($0.seq) }, AuditEventResponse.init))
         }
-        api.add(.get, "/v1/audit/export", scope: .auditRead, query: Self.filterNames, summary: "Audit events in chain order as JSON Lines (streamed)") { request, context, caller in
+        api.add(.get, "/v1/audit/export", scope: .auditRead, summary: "Audit events in chain order as JSON Lines (streamed)",
+            doc: .init(status: 200, content: "application/x-ndjson", query: OperationDoc.auditFilters)) { request, context, caller in
             let filter = try Self.filter(context.query)
             let audit = self.audit
             // Streamed a batch at a time: constant memory however many events match.

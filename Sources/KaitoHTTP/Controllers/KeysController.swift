@@ -10,7 +10,8 @@ struct KeysController {
     let clock: any KaitoClock
 
     func register(on api: APIRouter) {
-        api.add(.post, "/v1/keys", scope: .orgAdmin, summary: "Create a key; the key is in this response only") { request, context, caller in
+        api.add(.post, "/v1/keys", scope: .orgAdmin, summary: "Create a key; the key is in this response only",
+            doc: .init(status: 201, response: "Key", request: "CreateKeyRequest", problems: [.planRequired, .notFound, .insufficientScope])) { request, context, caller in
             let body = try await RequestBody.decode(
                 CreateKeyRequest.self, from: request, context: context,
                 allowedFields: CreateKeyRequest.CodingKeys.allCases.map(\.rawValue))
@@ -28,13 +29,15 @@ struct KeysController {
             response.headers[.cacheControl] = "no-store"
             return response
         }
-        api.add(.get, "/v1/keys", scope: .orgAdmin, query: QueryParameters.paginationNames, summary: "List the organisation's keys") { request, context, caller in
+        api.add(.get, "/v1/keys", scope: .orgAdmin, summary: "List the organisation's keys",
+            doc: .init(status: 200, response: "KeyList", query: OperationDoc.page)) { request, context, caller in
             let (limit, after) = try context.query.pagination()
             let page = try await keys.list(by: caller, after: after, limit: limit)
             return try JSONCoding.response(page.response(cursor: \.id) { KeyResponse($0) })
         }
         // Registered before /v1/keys/{id} so that "self" is never taken for an id.
-        api.addForAnyKey(.get, "/v1/keys/self", summary: "The calling key's own metadata and rate-limit standing") { request, _, caller in
+        api.addForAnyKey(.get, "/v1/keys/self", summary: "The calling key's own metadata and rate-limit standing",
+            doc: .init(status: 200, response: "Key")) { request, _, caller in
             let key = try await keys.current(caller)
             var body = KeyResponse(key)
             var standing: [String: RateLimitStanding] = [:]
@@ -46,11 +49,13 @@ struct KeysController {
             body.rateLimitStanding = standing
             return try JSONCoding.response(body)
         }
-        api.add(.get, "/v1/keys/{id}", scope: .orgAdmin, summary: "Read a key's metadata") { request, context, caller in
+        api.add(.get, "/v1/keys/{id}", scope: .orgAdmin, summary: "Read a key's metadata",
+            doc: .init(status: 200, response: "Key")) { request, context, caller in
             let key = try await keys.get(id: context.parameters.get("id") ?? "", by: caller)
             return try JSONCoding.response(KeyResponse(key))
         }
-        api.add(.patch, "/v1/keys/{id}", scope: .orgAdmin, summary: "Change a key's name, networks, expiry or token binding") { request, context, caller in
+        api.add(.patch, "/v1/keys/{id}", scope: .orgAdmin, summary: "Change a key's name, networks, expiry or token binding",
+            doc: .init(status: 200, response: "Key", request: "UpdateKeyRequest", problems: [.insufficientScope, .tokenNotAllowed])) { request, context, caller in
             let body = try await RequestBody.decode(
                 UpdateKeyRequest.self, from: request, context: context,
                 allowedFields: UpdateKeyRequest.CodingKeys.allCases.map(\.rawValue), nullable: ["allowed_cidrs", "expires_at", "token_slugs"])
@@ -62,7 +67,8 @@ struct KeysController {
             let key = try await keys.update(id: context.parameters.get("id") ?? "", change, by: caller)
             return try JSONCoding.response(KeyResponse(key))
         }
-        api.add(.delete, "/v1/keys/{id}", scope: .orgAdmin, summary: "Revoke a key at once") { request, context, caller in
+        api.add(.delete, "/v1/keys/{id}", scope: .orgAdmin, summary: "Revoke a key at once",
+            doc: .init(status: 204, problems: [.insufficientScope, .tokenNotAllowed])) { request, context, caller in
             try await keys.revoke(id: context.parameters.get("id") ?? "", by: caller)
             return Response(status: .noContent)
         }

@@ -8,16 +8,19 @@ struct OperationsController {
     let metrics: HTTPMetrics
 
     func register(on api: APIRouter) {
-        api.addUnauthenticated(.get, "/health", summary: "The process is alive") { _, _ in
+        api.addUnauthenticated(.get, "/health", summary: "The process is alive",
+            doc: .init(status: 200, response: "Health")) { _, _ in
             try JSONCoding.response(["status": "ok", "version": KaitoVersion.current])
         }
-        api.addUnauthenticated(.get, "/ready", summary: "The database is reachable") { _, _ in
+        api.addUnauthenticated(.get, "/ready", summary: "The database is reachable",
+            doc: .init(status: 200, response: "Ready", problems: [.unavailable])) { _, _ in
             guard await storage.isReachable() else {
                 throw KaitoError(.unavailable, "The database is not reachable.")
             }
             return try JSONCoding.response(["status": "ready"])
         }
-        api.addUnauthenticated(.get, "/problems/{code}", summary: "What a problem document's type names: its code's title, status and meaning") { _, context in
+        api.addUnauthenticated(.get, "/problems/{code}", summary: "What a problem document's type names: its code's title, status and meaning",
+            doc: .init(status: 200, response: "ProblemType", problems: [.notFound])) { _, context in
             let name = context.parameters.get("code") ?? ""
             guard let code = KaitoError.Code.all.first(where: { $0.rawValue == name }) else { throw KaitoError.notFound("The problem type") }
             struct ProblemType: Encodable {
@@ -29,7 +32,8 @@ struct OperationsController {
             response.headers[.cacheControl] = "public, max-age=86400"
             return response
         }
-        api.addUnauthenticated(.get, "/metrics", summary: "Prometheus metrics") { _, _ in
+        api.addUnauthenticated(.get, "/metrics", summary: "Prometheus metrics",
+            doc: .init(status: 200, content: "text/plain")) { _, _ in
             Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

@@ -11,48 +11,61 @@ struct SMSController {
 
     func register(on api: APIRouter) {
         let credentialFields = TwilioCredentialsRequest.CodingKeys.allCases.map(\.rawValue)
-        api.add(.put, "/v1/org/providers/twilio", scope: .orgAdmin, summary: "Set the organisation's Twilio Account SID and Auth Token (stored encrypted, never returned)") { request, context, caller in
+        api.add(.put, "/v1/org/providers/twilio", scope: .orgAdmin, summary: "Set the organisation's Twilio Account SID and Auth Token (stored encrypted, never returned)",
+            doc: .init(status: 200, response: "TwilioCredentials", request: "TwilioCredentialsRequest")) { request, context, caller in
             let body = try await RequestBody.decode(TwilioCredentialsRequest.self, from: request, context: context, allowedFields: credentialFields)
             let credentials = try await sms.setTwilioCredentials(accountSID: body.accountSID, authToken: body.authToken, by: caller)
             return try JSONCoding.response(TwilioCredentialsResponse(credentials))
         }
-        api.add(.get, "/v1/org/providers/twilio", scope: .orgAdmin, summary: "The organisation's Twilio account (the Auth Token only as auth_token_set)") { request, _, caller in
+        api.add(.get, "/v1/org/providers/twilio", scope: .orgAdmin, summary: "The organisation's Twilio account (the Auth Token only as auth_token_set)",
+            doc: .init(status: 200, response: "TwilioCredentials", problems: [.notFound])) { request, _, caller in
             let credentials = try await sms.twilioCredentials(by: caller)
             return try JSONCoding.response(credentials.map(TwilioCredentialsResponse.init) ?? TwilioCredentialsResponse(accountSID: nil, authTokenSet: false, updatedAt: nil))
         }
 
         let inboxFields = InboxRequest.CodingKeys.allCases.map(\.rawValue)
-        api.add(.post, "/v1/inboxes", scope: .orgAdmin, summary: "Create an inbox for a phone number (E.164) of a provider") { request, context, caller in
+        api.add(.post, "/v1/inboxes", scope: .orgAdmin, summary: "Create an inbox for a phone number (E.164) of a provider",
+            doc: .init(status: 201, response: "Inbox", request: "CreateInboxRequest", problems: [.conflict])) { request, context, caller in
             let body = try await RequestBody.decode(InboxRequest.self, from: request, context: context, allowedFields: inboxFields)
             let inbox = try await sms.createInbox(phoneNumber: body.phoneNumber, label: body.label, provider: body.provider, by: caller)
             var response = try JSONCoding.response(InboxResponse(inbox), status: .created)
             response.headers[.location] = "/v1/inboxes/\(inbox.id)"
             return response
         }
-        api.add(.get, "/v1/inboxes", anyOf: [.smsRead, .orgAdmin], query: QueryParameters.paginationNames, summary: "List inboxes") { request, context, caller in
+        api.add(.get, "/v1/inboxes", anyOf: [.smsRead, .orgAdmin], summary: "List inboxes",
+            doc: .init(status: 200, response: "InboxList", query: OperationDoc.page)) { request, context, caller in
             let (limit, after) = try context.query.pagination()
             let page = try await sms.listInboxes(by: caller, after: after, limit: limit)
             return try JSONCoding.response(page.response(cursor: \.id, InboxResponse.init))
         }
-        api.add(.get, "/v1/inboxes/{id}", anyOf: [.smsRead, .orgAdmin], summary: "Read an inbox") { request, context, caller in
+        api.add(.get, "/v1/inboxes/{id}", anyOf: [.smsRead, .orgAdmin], summary: "Read an inbox",
+            doc: .init(status: 200, response: "Inbox")) { request, context, caller in
             return try JSONCoding.response(InboxResponse(try await sms.inbox(id: id(context), by: caller)))
         }
-        api.add(.patch, "/v1/inboxes/{id}", scope: .orgAdmin, summary: "Change an inbox's label (the number and provider are fixed)") { request, context, caller in
+        api.add(.patch, "/v1/inboxes/{id}", scope: .orgAdmin, summary: "Change an inbox's label (the number and provider are fixed)",
+            doc: .init(status: 200, response: "Inbox", request: "UpdateInboxRequest")) { request, context, caller in
             let body = try await RequestBody.decode(InboxRequest.self, from: request, context: context, allowedFields: ["label"], nullable: ["label"])
             return try JSONCoding.response(InboxResponse(try await sms.updateInbox(id: id(context), label: body.label, by: caller)))
         }
-        api.add(.delete, "/v1/inboxes/{id}", scope: .orgAdmin, summary: "Delete an inbox and its messages") { request, context, caller in
+        api.add(.delete, "/v1/inboxes/{id}", scope: .orgAdmin, summary: "Delete an inbox and its messages",
+            doc: .init(status: 204)) { request, context, caller in
             try await sms.deleteInbox(id: id(context), by: caller)
             return Response(status: .noContent)
         }
         let simulateFields = SimulateRequest.CodingKeys.allCases.map(\.rawValue)
-        api.add(.post, "/v1/inboxes/{id}/simulate", scope: .orgAdmin, summary: "Deliver a message to a simulator inbox through the provider callback's path") { request, context, caller in
+        api.add(.post, "/v1/inboxes/{id}/simulate", scope: .orgAdmin, summary: "Deliver a message to a simulator inbox through the provider callback's path",
+            doc: .init(status: 201, response: "Message", request: "SimulateRequest")) { request, context, caller in
             let body = try await RequestBody.decode(SimulateRequest.self, from: request, context: context, allowedFields: simulateFields)
             let message = try await sms.simulate(inboxID: id(context), from: body.from, body: body.body, by: caller)
             return try JSONCoding.response(SMSMessageResponse(message), status: .created)
         }
 
-        api.add(.get, "/v1/sms/messages", scope: .smsRead, query: QueryParameters.paginationNames.union(["inbox", "from", "since"]), summary: "Inbound messages, newest first, filtered by inbox, from, since") { request, context, caller in
+        api.add(.get, "/v1/sms/messages", scope: .smsRead, summary: "Inbound messages, newest first, filtered by inbox, from, since",
+            doc: .init(status: 200, response: "MessageList", query: [
+                OperationDoc.QueryDoc(name: "inbox", schema: JSONSchema.string(), description: "Only this inbox's messages"),
+                OperationDoc.QueryDoc(name: "from", schema: JSONSchema.string(), description: "Only messages from this number"),
+                OperationDoc.QueryDoc(name: "since", schema: JSONSchema.timestamp(), description: "Only messages received at or after this time"),
+            ] + OperationDoc.page, problems: [.notFound])) { request, context, caller in
             let query = context.query
             let (limit, before) = try query.pagination()
             var filter = SMSMessageFilter(inboxID: query["inbox"], from: query["from"])
@@ -64,7 +77,13 @@ struct SMSController {
             return try JSONCoding.response(page.response(cursor: \.id, SMSMessageResponse.init))
         }
         // Registered before `/v1/sms/messages/{id}` so that `wait` is not taken for an id.
-        api.add(.get, "/v1/sms/messages/wait", scope: .smsRead, query: ["inbox", "after", "timeout"], summary: "Long-poll: the first message of an inbox newer than `after`, or 204 at the timeout") { request, context, caller in
+        api.add(.get, "/v1/sms/messages/wait", scope: .smsRead, summary: "Long-poll: the first message of an inbox newer than `after`, or 204 at the timeout",
+            doc: .init(status: 200, response: "Message", query: [
+                OperationDoc.QueryDoc(name: "inbox", schema: JSONSchema.string(), description: "The inbox to wait on", required: true),
+                OperationDoc.QueryDoc(name: "after", schema: JSONSchema.string(pattern: "^sms_[0-9A-HJKMNP-TV-Z]{26}$"), description: "A message id: wait for one newer than it"),
+                OperationDoc.QueryDoc(name: "timeout", schema: JSONSchema.integer(minimum: SMSService.waitRange.lowerBound, maximum: SMSService.waitRange.upperBound),
+                  description: "Seconds to wait, default 30"),
+            ], problems: [.notFound], alsoEmpty: [204: "No message arrived before the timeout"])) { request, context, caller in
             let query = context.query
             guard let inbox = query["inbox"] else { throw KaitoError.validation("inbox", "is required") }
             let timeout = try query.integer("timeout", in: SMSService.waitRange) ?? 30
@@ -77,17 +96,20 @@ struct SMSController {
             return try JSONCoding.response(SMSMessageResponse(message))
         }
         let sendFields = SendSMSRequest.CodingKeys.allCases.map(\.rawValue)
-        api.add(.post, "/v1/sms/messages", scope: .smsSend, summary: "Send an SMS from an inbox (plan Business or Enterprise); 202 with status queued") { request, context, caller in
+        api.add(.post, "/v1/sms/messages", scope: .smsSend, summary: "Send an SMS from an inbox (plan Business or Enterprise); 202 with status queued",
+            doc: .init(status: 202, response: "OutboundMessage", request: "SendSMSRequest", problems: [.planRequired, .notFound])) { request, context, caller in
             let body = try await RequestBody.decode(SendSMSRequest.self, from: request, context: context, allowedFields: sendFields)
             let message = try await sms.send(from: body.from, to: body.to, body: body.body, by: caller)
             var response = try JSONCoding.response(OutboundSMSResponse(message), status: .accepted)
             response.headers[.location] = "/v1/sms/outbound/\(message.id)"
             return response
         }
-        api.add(.get, "/v1/sms/outbound/{id}", anyOf: [.smsSend, .smsRead], summary: "An sent SMS and its delivery status") { request, context, caller in
+        api.add(.get, "/v1/sms/outbound/{id}", anyOf: [.smsSend, .smsRead], summary: "An sent SMS and its delivery status",
+            doc: .init(status: 200, response: "OutboundMessage")) { request, context, caller in
             return try JSONCoding.response(OutboundSMSResponse(try await sms.outbound(id: id(context), by: caller)))
         }
-        api.add(.get, "/v1/sms/messages/{id}", scope: .smsRead, summary: "Read an inbound message") { request, context, caller in
+        api.add(.get, "/v1/sms/messages/{id}", scope: .smsRead, summary: "Read an inbound message",
+            doc: .init(status: 200, response: "Message")) { request, context, caller in
             let messageID = id(context)
             guard Identifier.isWellFormed(messageID, prefix: SMSMessage.idPrefix) else { throw KaitoError.notFound("The message") }
             return try JSONCoding.response(SMSMessageResponse(try await sms.message(id: messageID, by: caller)))
@@ -105,7 +127,10 @@ struct TwilioCallbackController {
     static let bodyLimit = 64 * 1024
 
     func register(on api: APIRouter) {
-        api.addUnauthenticated(.post, "/providers/twilio/sms", summary: "Twilio inbound SMS callback (form-encoded, X-Twilio-Signature); answers empty TwiML") { request, context in
+        api.addUnauthenticated(.post, "/providers/twilio/sms", summary: "Twilio inbound SMS callback (form-encoded, X-Twilio-Signature); answers empty TwiML",
+            doc: .init(
+                status: 200, content: "text/xml", request: "TwilioCallback", requestContent: "application/x-www-form-urlencoded",
+                problems: [.malformedRequest, .invalidSignature, .notFound, .payloadTooLarge])) { request, context in
             let parameters = try await Self.form(request)
             let url = Self.signedURL(request, publicURL: publicURL)
             switch try await sms.twilioInbound(url: url, parameters: parameters, signature: request.headers[.twilioSignature]) {
@@ -119,7 +144,10 @@ struct TwilioCallbackController {
                 throw KaitoError(.malformedRequest, "The callback lacks a valid \(field).")
             }
         }
-        api.addUnauthenticated(.post, "/providers/twilio/status", summary: "Twilio delivery-status callback (form-encoded, X-Twilio-Signature); moves a status forward only") { request, context in
+        api.addUnauthenticated(.post, "/providers/twilio/status", summary: "Twilio delivery-status callback (form-encoded, X-Twilio-Signature); moves a status forward only",
+            doc: .init(
+                status: 204, request: "TwilioCallback", requestContent: "application/x-www-form-urlencoded",
+                problems: [.malformedRequest, .invalidSignature, .notFound, .payloadTooLarge])) { request, context in
             let parameters = try await Self.form(request)
             let url = Self.signedURL(request, publicURL: publicURL)
             switch try await sms.twilioStatus(url: url, parameters: parameters, signature: request.headers[.twilioSignature]) {

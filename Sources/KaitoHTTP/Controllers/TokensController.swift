@@ -7,7 +7,8 @@ struct TokensController {
     let tokens: TokenService
 
     func register(on api: APIRouter) {
-        api.add(.post, "/v1/tokens", scope: .tokensWrite, summary: "Create a token from a base32 secret or an otpauth URI") { request, context, caller in
+        api.add(.post, "/v1/tokens", scope: .tokensWrite, summary: "Create a token from a base32 secret or an otpauth URI",
+            doc: .init(status: 201, response: "Token", request: "CreateTokenRequest", problems: [.conflict, .tokenNotAllowed])) { request, context, caller in
             let body = try await RequestBody.decode(
                 CreateTokenRequest.self, from: request, context: context,
                 allowedFields: CreateTokenRequest.CodingKeys.allCases.map(\.rawValue))
@@ -16,16 +17,19 @@ struct TokensController {
             response.headers[.location] = "/v1/tokens/\(token.slug)"
             return response
         }
-        api.add(.get, "/v1/tokens", scope: .tokensRead, query: QueryParameters.paginationNames, summary: "List tokens (metadata only)") { request, context, caller in
+        api.add(.get, "/v1/tokens", scope: .tokensRead, summary: "List tokens (metadata only)",
+            doc: .init(status: 200, response: "TokenList", query: OperationDoc.page)) { request, context, caller in
             let (limit, after) = try context.query.pagination()
             let page = try await tokens.list(by: caller, after: after, limit: limit)
             return try JSONCoding.response(page.response(cursor: \.slug, TokenResponse.init))
         }
-        api.add(.get, "/v1/tokens/{slug}", scope: .tokensRead, summary: "Read a token's metadata") { request, context, caller in
+        api.add(.get, "/v1/tokens/{slug}", scope: .tokensRead, summary: "Read a token's metadata",
+            doc: .init(status: 200, response: "Token")) { request, context, caller in
             let token = try await tokens.get(slug: try slug(context), by: caller)
             return try JSONCoding.response(TokenResponse(token))
         }
-        api.add(.patch, "/v1/tokens/{slug}", scope: .tokensWrite, summary: "Change a token's name, issuer or account") { request, context, caller in
+        api.add(.patch, "/v1/tokens/{slug}", scope: .tokensWrite, summary: "Change a token's name, issuer or account",
+            doc: .init(status: 200, response: "Token", request: "UpdateTokenRequest")) { request, context, caller in
             let body = try await RequestBody.decode(
                 UpdateTokenRequest.self, from: request, context: context,
                 allowedFields: UpdateTokenRequest.CodingKeys.allCases.map(\.rawValue))
@@ -33,11 +37,16 @@ struct TokensController {
             let token = try await tokens.update(slug: try slug(context), change, by: caller)
             return try JSONCoding.response(TokenResponse(token))
         }
-        api.add(.delete, "/v1/tokens/{slug}", scope: .tokensWrite, summary: "Delete a token") { request, context, caller in
+        api.add(.delete, "/v1/tokens/{slug}", scope: .tokensWrite, summary: "Delete a token",
+            doc: .init(status: 204)) { request, context, caller in
             try await tokens.delete(slug: try slug(context), by: caller)
             return Response(status: .noContent)
         }
-        api.add(.get, "/v1/tokens/{slug}/code", scope: .tokensCode, query: ["min_valid"], summary: "The token's current code") { request, context, caller in
+        api.add(.get, "/v1/tokens/{slug}/code", scope: .tokensCode, summary: "The token's current code",
+            doc: .init(status: 200, response: "Code", query: [
+                OperationDoc.QueryDoc(name: "min_valid", schema: JSONSchema.integer(minimum: 0, maximum: TOTPParameters.periodRange.upperBound - 1),
+                  description: "If fewer seconds than this are left, wait for the next period's code (0..period-1)"),
+            ])) { request, context, caller in
             let query = context.query
             let minValid = try query.integer("min_valid", in: 0...(TOTPParameters.periodRange.upperBound - 1))
             let code = try await tokens.code(slug: try slug(context), minValid: minValid, by: caller)
@@ -45,13 +54,15 @@ struct TokensController {
             response.headers[.cacheControl] = "no-store"
             return response
         }
-        api.add(.get, "/v1/tokens/{slug}/seed", scope: .tokensSeed, summary: "Read the token's seed (flagged in audit)") { request, context, caller in
+        api.add(.get, "/v1/tokens/{slug}/seed", scope: .tokensSeed, summary: "Read the token's seed (flagged in audit)",
+            doc: .init(status: 200, response: "Seed")) { request, context, caller in
             let uri = try await tokens.seed(slug: try slug(context), by: caller)
             var response = try JSONCoding.response(SeedResponse(secret: Base32.encode(uri.secret), otpauthURI: uri.uriString))
             response.headers[.cacheControl] = "no-store"
             return response
         }
-        api.add(.post, "/v1/tokens/{slug}/seed", scope: .tokensSeed, summary: "Rotate the token's seed (flagged in audit)") { request, context, caller in
+        api.add(.post, "/v1/tokens/{slug}/seed", scope: .tokensSeed, summary: "Rotate the token's seed (flagged in audit)",
+            doc: .init(status: 200, response: "Token", request: "RotateSeedRequest")) { request, context, caller in
             let body = try await RequestBody.decode(
                 CreateTokenRequest.self, from: request, context: context,
                 allowedFields: ["secret", "otpauth_uri", "algorithm", "digits", "period", "kind"])

@@ -8,7 +8,8 @@ struct WebhooksController {
 
     func register(on api: APIRouter) {
         let fields = WebhookRequest.CodingKeys.allCases.map(\.rawValue)
-        api.add(.post, "/v1/webhooks", scope: .orgAdmin, summary: "Register a webhook endpoint; its secret is in this response only") { request, context, caller in
+        api.add(.post, "/v1/webhooks", scope: .orgAdmin, summary: "Register a webhook endpoint; its secret is in this response only",
+            doc: .init(status: 201, response: "Webhook", request: "CreateWebhookRequest")) { request, context, caller in
             let body = try await RequestBody.decode(WebhookRequest.self, from: request, context: context, allowedFields: fields)
             let (endpoint, secret) = try await webhooks.create(WebhookService.Draft(body), by: caller)
             var response = try JSONCoding.response(WebhookResponse(endpoint, secret: secret), status: .created)
@@ -16,38 +17,46 @@ struct WebhooksController {
             response.headers[.cacheControl] = "no-store"
             return response
         }
-        api.add(.get, "/v1/webhooks", scope: .orgAdmin, query: QueryParameters.paginationNames, summary: "List webhook endpoints") { request, context, caller in
+        api.add(.get, "/v1/webhooks", scope: .orgAdmin, summary: "List webhook endpoints",
+            doc: .init(status: 200, response: "WebhookList", query: OperationDoc.page)) { request, context, caller in
             let (limit, after) = try context.query.pagination()
             let page = try await webhooks.list(by: caller, after: after, limit: limit)
             return try JSONCoding.response(page.response(cursor: \.id) { WebhookResponse($0) })
         }
-        api.add(.get, "/v1/webhooks/{id}", scope: .orgAdmin, summary: "Read a webhook endpoint") { request, context, caller in
+        api.add(.get, "/v1/webhooks/{id}", scope: .orgAdmin, summary: "Read a webhook endpoint",
+            doc: .init(status: 200, response: "Webhook")) { request, context, caller in
             return try JSONCoding.response(WebhookResponse(try await webhooks.get(id: id(context), by: caller)))
         }
-        api.add(.patch, "/v1/webhooks/{id}", scope: .orgAdmin, summary: "Change a webhook endpoint (url, topics, audit_actions, description, enabled)") { request, context, caller in
+        api.add(.patch, "/v1/webhooks/{id}", scope: .orgAdmin, summary: "Change a webhook endpoint (url, topics, audit_actions, description, enabled)",
+            doc: .init(status: 200, response: "Webhook", request: "UpdateWebhookRequest")) { request, context, caller in
             let body = try await RequestBody.decode(WebhookRequest.self, from: request, context: context, allowedFields: fields)
             return try JSONCoding.response(WebhookResponse(try await webhooks.update(id: id(context), WebhookService.Draft(body), by: caller)))
         }
-        api.add(.delete, "/v1/webhooks/{id}", scope: .orgAdmin, summary: "Delete a webhook endpoint and its deliveries") { request, context, caller in
+        api.add(.delete, "/v1/webhooks/{id}", scope: .orgAdmin, summary: "Delete a webhook endpoint and its deliveries",
+            doc: .init(status: 204)) { request, context, caller in
             try await webhooks.delete(id: id(context), by: caller)
             return Response(status: .noContent)
         }
-        api.add(.post, "/v1/webhooks/{id}/rotate-secret", scope: .orgAdmin, summary: "A new secret; the old one keeps signing beside it for 24 hours") { request, context, caller in
+        api.add(.post, "/v1/webhooks/{id}/rotate-secret", scope: .orgAdmin, summary: "A new secret; the old one keeps signing beside it for 24 hours",
+            doc: .init(status: 200, response: "Webhook")) { request, context, caller in
             let (endpoint, secret) = try await webhooks.rotateSecret(id: id(context), by: caller)
             var response = try JSONCoding.response(WebhookResponse(endpoint, secret: secret))
             response.headers[.cacheControl] = "no-store"
             return response
         }
-        api.add(.post, "/v1/webhooks/{id}/test", scope: .orgAdmin, summary: "Queue a webhook.test delivery") { request, context, caller in
+        api.add(.post, "/v1/webhooks/{id}/test", scope: .orgAdmin, summary: "Queue a webhook.test delivery",
+            doc: .init(status: 202, response: "WebhookDelivery")) { request, context, caller in
             let delivery = try await webhooks.sendTest(id: id(context), by: caller)
             return try JSONCoding.response(WebhookDeliveryResponse(delivery, attempts: []), status: .accepted)
         }
-        api.add(.get, "/v1/webhooks/{id}/deliveries", scope: .orgAdmin, query: QueryParameters.paginationNames, summary: "Deliveries, newest first, with every attempt") { request, context, caller in
+        api.add(.get, "/v1/webhooks/{id}/deliveries", scope: .orgAdmin, summary: "Deliveries, newest first, with every attempt",
+            doc: .init(status: 200, response: "WebhookDeliveryList", query: OperationDoc.page)) { request, context, caller in
             let (limit, after) = try context.query.pagination()
             let page = try await webhooks.deliveries(endpointID: id(context), by: caller, after: after, limit: limit)
             return try JSONCoding.response(page.response(cursor: { $0.0.id }) { WebhookDeliveryResponse($0.0, attempts: $0.1) })
         }
-        api.add(.post, "/v1/webhooks/{id}/deliveries/{delivery_id}/retry", scope: .orgAdmin, summary: "Send a delivery again now, same webhook-id") { request, context, caller in
+        api.add(.post, "/v1/webhooks/{id}/deliveries/{delivery_id}/retry", scope: .orgAdmin, summary: "Send a delivery again now, same webhook-id",
+            doc: .init(status: 202, response: "WebhookDelivery")) { request, context, caller in
             let delivery = try await webhooks.retry(endpointID: id(context), deliveryID: context.parameters.get("delivery_id") ?? "", by: caller)
             return try JSONCoding.response(WebhookDeliveryResponse(delivery, attempts: []), status: .accepted)
         }

@@ -38,30 +38,31 @@ public final class APIRouter: @unchecked Sendable {
         self.clientAddress = clientAddress
     }
 
-    /// A route that needs a key with `scope`; `query`: the query parameters it takes (any other is 400), which its
-    /// handler reads from `context.query`.
+    /// A route that needs a key with `scope`. Each route is described once, where it is registered: `summary` and `doc`
+    /// (its bodies, statuses, problems and query parameters) make its OpenAPI operation, and the query parameters
+    /// `doc` names are the only ones it takes (any other is 400); its handler reads them from `context.query`.
     func add(
-        _ method: HTTPRequest.Method, _ path: String, scope: Scope, query: Set<String> = [], summary: String, handler: @escaping KeyedHandler
+        _ method: HTTPRequest.Method, _ path: String, scope: Scope, summary: String, doc: OperationDoc, handler: @escaping KeyedHandler
     ) {
-        addKeyed(method, path, access: .scope(scope), query: query, summary: summary, handler: handler)
+        addKeyed(method, path, access: .scope(scope), summary: summary, doc: doc, handler: handler)
     }
 
     /// A route that needs a key with at least one of `scopes`.
     func add(
-        _ method: HTTPRequest.Method, _ path: String, anyOf scopes: [Scope], query: Set<String> = [], summary: String,
+        _ method: HTTPRequest.Method, _ path: String, anyOf scopes: [Scope], summary: String, doc: OperationDoc,
         handler: @escaping KeyedHandler
     ) {
-        addKeyed(method, path, access: .anyOf(scopes), query: query, summary: summary, handler: handler)
+        addKeyed(method, path, access: .anyOf(scopes), summary: summary, doc: doc, handler: handler)
     }
 
     /// A route that any valid key may call.
-    func addForAnyKey(_ method: HTTPRequest.Method, _ path: String, query: Set<String> = [], summary: String, handler: @escaping KeyedHandler) {
-        addKeyed(method, path, access: .anyKey, query: query, summary: summary, handler: handler)
+    func addForAnyKey(_ method: HTTPRequest.Method, _ path: String, summary: String, doc: OperationDoc, handler: @escaping KeyedHandler) {
+        addKeyed(method, path, access: .anyKey, summary: summary, doc: doc, handler: handler)
     }
 
     /// A route without authentication.
-    func addUnauthenticated(_ method: HTTPRequest.Method, _ path: String, summary: String, handler: @escaping PublicHandler) {
-        let route = register(method, path, access: .unauthenticated, summary: summary)
+    func addUnauthenticated(_ method: HTTPRequest.Method, _ path: String, summary: String, doc: OperationDoc, handler: @escaping PublicHandler) {
+        let route = register(method, path, access: .unauthenticated, summary: summary, doc: doc)
         let metrics = self.metrics.route(path, method: method.rawValue)
         router.on(RouterPath(path), method: method) { request, context in
             try await Self.observe(route, metrics, context) { outcome in
@@ -72,9 +73,10 @@ public final class APIRouter: @unchecked Sendable {
     }
 
     private func addKeyed(
-        _ method: HTTPRequest.Method, _ path: String, access: RouteAccess, query: Set<String>, summary: String, handler: @escaping KeyedHandler
+        _ method: HTTPRequest.Method, _ path: String, access: RouteAccess, summary: String, doc: OperationDoc, handler: @escaping KeyedHandler
     ) {
-        let route = register(method, path, access: access, summary: summary)
+        let route = register(method, path, access: access, summary: summary, doc: doc)
+        let query = Set(doc.query.map(\.name))
         let metrics = self.metrics.route(path, method: method.rawValue)
         let (keys, rateLimits, clock, clientAddress) = (self.keys, self.rateLimits, self.clock, self.clientAddress)
         let idempotency = self.idempotency
@@ -273,8 +275,8 @@ public final class APIRouter: @unchecked Sendable {
         return best.methods
     }
 
-    private func register(_ method: HTTPRequest.Method, _ path: String, access: RouteAccess, summary: String) -> RouteDescription {
-        let description = RouteDescription(method: method.rawValue, path: path, access: access, summary: summary)
+    private func register(_ method: HTTPRequest.Method, _ path: String, access: RouteAccess, summary: String, doc: OperationDoc) -> RouteDescription {
+        let description = RouteDescription(method: method.rawValue, path: path, access: access, summary: summary, doc: doc)
         precondition(!routes.contains { $0.method == description.method && $0.path == path }, "route \(method) \(path) registered twice")
         routes.append(description)
         return description

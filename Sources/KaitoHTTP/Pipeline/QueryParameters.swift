@@ -51,8 +51,6 @@ struct QueryParameters {
         }
         return (limit, after)
     }
-
-    static let paginationNames: Set<String> = ["limit", "cursor"]
 }
 
 /// Opaque list cursors: the base64url of the last item's sort key, with a version tag.

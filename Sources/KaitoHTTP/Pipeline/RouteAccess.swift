@@ -18,6 +18,8 @@ public struct RouteDescription: Sendable {
     public let path: String
     public let access: RouteAccess
     public let summary: String
+    /// What the OpenAPI document says of it beyond its path, method, access and summary.
+    let doc: OperationDoc
 
     /// `code` for the code fetch, `read` for other GETs under /v1, `write` for other methods under /v1.
     public var rateLimitGroup: RateLimitGroup? {

@@ -79,7 +79,8 @@ public struct KaitoRoutes {
         ).register(on: router)
         // Built once, from the complete route table (this route included), right after this last route is added.
         let document = ServedDocument.Slot()
-        api.addUnauthenticated(.get, "/v1/openapi.json", summary: "The OpenAPI 3.1 document of this API") { request, _ in
+        api.addUnauthenticated(.get, "/v1/openapi.json", summary: "The OpenAPI 3.1 document of this API",
+            doc: .init(status: 200, content: "application/json")) { request, _ in
             try document.response(to: request)
         }
         document.fill(try? ServedDocument(json: OpenAPIDocument.json(routes: api.routes)))
