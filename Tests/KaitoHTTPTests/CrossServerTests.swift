@@ -255,7 +255,7 @@ struct CrossServerTests {
 
     @Test("Two servers' SMS senders racing over 30 queued messages send each exactly once")
     func sendersNeverSendTwice() async throws {
-        try await withTestRuntime(clock: ManualClock(Date())) { test in
+        try await withTestRuntime(clock: ManualClock()) { test in
             let second = try await test.sibling()
             let fake = try await FakeTwilio.start(accountSID: SMSTests.accountSID, authToken: SMSTests.authToken)
             do {

@@ -29,7 +29,7 @@ struct DashboardAdminTests {
 
     @Test("A member sees only the tokens granted on the user page; the grants API validates, refuses admins and other organisations' users")
     func grants() async throws {
-        let clock = ManualClock(Date())
+        let clock = ManualClock()
         try await withTestApp(clock: clock) { test, client in
             try await Self.tokens(test, client)
             let erin = try await DashboardTests.user(test, "erin@example.com", role: "admin")
@@ -90,7 +90,7 @@ struct DashboardAdminTests {
 
     @Test("Admins add users, set passwords (not an owner's, not their own) and remove users on the users pages; bad input changes nothing")
     func users() async throws {
-        let clock = ManualClock(Date())
+        let clock = ManualClock()
         try await withTestApp(clock: clock) { test, client in
             _ = try await DashboardTests.user(test, "erin@example.com", role: "admin")
             let olive = try await DashboardTests.user(test, "olive@example.com", role: "owner")
@@ -147,7 +147,7 @@ struct DashboardAdminTests {
 
     @Test("Users change their own password with the current one: mismatch, short or wrong are refused (wrong audited); other sessions end")
     func ownPassword() async throws {
-        let clock = ManualClock(Date())
+        let clock = ManualClock()
         try await withTestApp(clock: clock) { test, client in
             let kim = try await DashboardTests.user(test, "kim@example.com", role: "member")
             let browser = Browser(client)
@@ -185,7 +185,7 @@ struct DashboardAdminTests {
 
     @Test("Admins add, relabel, test and delete inboxes; the simulated message shows on the messages page; members and other organisations cannot")
     func inboxes() async throws {
-        let clock = ManualClock(Date())
+        let clock = ManualClock()
         try await withTestApp(clock: clock) { test, client in
             _ = try await DashboardTests.user(test, "erin@example.com", role: "admin")
             _ = try await DashboardTests.user(test, "kim@example.com", role: "member")
@@ -329,7 +329,7 @@ struct DashboardAdminTests {
 
     @Test("Sessions that ended (idle or past their lifetime) are deleted at the next sign-in; live ones stay")
     func endedSessionsDeleted() async throws {
-        let clock = ManualClock(Date())
+        let clock = ManualClock()
         try await withTestApp(clock: clock) { test, client in
             _ = try await DashboardTests.user(test, "erin@example.com", role: "admin")
             _ = try await DashboardTests.user(test, "kim@example.com", role: "member")
@@ -357,7 +357,7 @@ struct DashboardAdminTests {
 
     @Test("An over-16 KiB form is refused with an HTML page and changes nothing; signing out of an ended session goes to the sign-in page")
     func limits() async throws {
-        let clock = ManualClock(Date())
+        let clock = ManualClock()
         try await withTestApp(clock: clock) { test, client in
             _ = try await DashboardTests.user(test, "erin@example.com", role: "admin")
             let admin = Browser(client)

@@ -91,7 +91,7 @@ struct DashboardTests {
 
     @Test("Password, then a second factor enrolled from the secret shown once; the tokens page shows pyotp's code; all audited as the user")
     func signInAndEnrol() async throws {
-        let clock = ManualClock(Date())
+        let clock = ManualClock()
         try await withTestApp(clock: clock) { test, client in
             let alice = try await Self.user(test, "alice@example.com")
             #expect(try await client.send(.post, "/v1/tokens", key: try await test.key([.tokensWrite]), json: #"{"slug": "aws-prod", "name": "AWS prod", "secret": "JBSWY3DPEHPK3PXP"}"#).status == .created)
@@ -149,7 +149,7 @@ struct DashboardTests {
 
     @Test("Wrong passwords are refused with one message and audited; five lock the account for 15 minutes; an unknown email names nobody")
     func lockout() async throws {
-        let clock = ManualClock(Date())
+        let clock = ManualClock()
         try await withTestApp(clock: clock) { test, client in
             let bob = try await Self.user(test, "bob@example.com")
             let browser = Browser(client)
@@ -176,7 +176,7 @@ struct DashboardTests {
 
     @Test("CSRF: a form without the token is refused and changes nothing (sign-in, key creation, sign-out)")
     func csrf() async throws {
-        let clock = ManualClock(Date())
+        let clock = ManualClock()
         try await withTestApp(clock: clock) { test, client in
             _ = try await Self.user(test, "carol@example.com")
             let browser = Browser(client)
@@ -196,7 +196,7 @@ struct DashboardTests {
 
     @Test("Sessions end after 30 idle minutes and 12 hours at most")
     func expiry() async throws {
-        let clock = ManualClock(Date())
+        let clock = ManualClock()
         try await withTestApp(clock: clock) { test, client in
             _ = try await Self.user(test, "dave@example.com")
             let browser = Browser(client)
@@ -220,7 +220,7 @@ struct DashboardTests {
 
     @Test("An admin creates a key with scope tokens:code on the keys page, sees it once, and it fetches a code from the API; a member may not")
     func keysByRole() async throws {
-        let clock = ManualClock(Date())
+        let clock = ManualClock()
         // On a real socket: the key is allowed from 127.0.0.1 only, and the in-process router has no peer address.
         try await withTestApp(.live, clock: clock) { test, client in
             let erin = try await Self.user(test, "erin@example.com", role: "admin")
@@ -282,7 +282,7 @@ struct DashboardTests {
 
     @Test("Another organisation's user signs in to their own organisation only; a removed user's sessions end")
     func organisations() async throws {
-        let clock = ManualClock(Date())
+        let clock = ManualClock()
         try await withTestApp(clock: clock) { test, client in
             let (other, _) = try await test.otherOrganization()
             _ = try await test.runtime.organizations.addUserAsOperator(other.name, email: "grace@example.com", name: nil, role: "owner")
@@ -309,7 +309,7 @@ struct DashboardTests {
 
     @Test("The audit page lists events with the API's filters; the billing page changes the plan (audited as the user); members see neither")
     func auditAndBilling() async throws {
-        let clock = ManualClock(Date())
+        let clock = ManualClock()
         try await withTestApp(clock: clock) { test, client in
             let ivy = try await Self.user(test, "ivy@example.com", role: "owner")
             _ = try await Self.user(test, "jack@example.com", role: "member")
@@ -350,7 +350,7 @@ struct DashboardTests {
 
     @Test("Password attempts are limited per address (ten a minute), for unknown accounts too")
     func addressLimit() async throws {
-        let clock = ManualClock(Date())
+        let clock = ManualClock()
         try await withTestApp(clock: clock) { _, client in
             let browser = Browser(client)
             for attempt in 1...SignInService.attemptsPerAddressPerMinute {
@@ -369,7 +369,7 @@ struct DashboardTests {
 
     @Test("The messages page shows an inbox's messages with their codes to a member, audited as the user; another inbox's filter narrows it")
     func messages() async throws {
-        let clock = ManualClock(Date())
+        let clock = ManualClock()
         try await withTestApp(clock: clock) { test, client in
             let kim = try await Self.user(test, "kim@example.com", role: "member")
             var inboxes: [String] = []
@@ -395,7 +395,7 @@ struct DashboardTests {
 
     @Test("A seed is shown only after the second factor again: a wrong or reused code shows nothing; the view is a flagged event; members cannot")
     func seed() async throws {
-        let clock = ManualClock(Date())
+        let clock = ManualClock()
         try await withTestApp(clock: clock) { test, client in
             let lena = try await Self.user(test, "lena@example.com", role: "admin")
             _ = try await Self.user(test, "max@example.com", role: "member")

@@ -338,7 +338,7 @@ extension SMSTests {
 
 /// The application configured with `SMSTests.publicURL`, in process.
 func withSMSApp(_ body: @Sendable @escaping (TestRuntime, any TestClientProtocol) async throws -> Void) async throws {
-    try await withTestRuntime(clock: ManualClock(Date())) { test in
+    try await withTestRuntime(clock: ManualClock()) { test in
         try await test.withApp(publicURL: SMSTests.publicURL) { client in try await body(test, client) }
     }
 }
