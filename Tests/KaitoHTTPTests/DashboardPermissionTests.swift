@@ -98,7 +98,7 @@ struct DashboardPermissionTests {
 
     @Test("Signed out: every page sends the browser to sign in; a member gets 403 on what the role lacks; without the CSRF token nothing changes; an admin sees every page")
     func matrix() async throws {
-        let clock = ManualClock(Date())
+        let clock = ManualClock()
         try await withTestApp(clock: clock) { test, client in
             _ = try await DashboardTests.user(test, "erin@example.com", role: "admin")
             let kim = try await DashboardTests.user(test, "kim@example.com", role: "member")
