@@ -23,14 +23,14 @@ enum HTML {
         return out
     }
 
-    /// What the change before this page did, carried across its redirect (`DashboardController.signedIn` sets it):
+    /// What the change before this page did, carried across its redirect (`DashboardPage.signedIn` sets it):
     /// a signed-in page's layout says it above the page's own content.
     @TaskLocal static var carriedNotice: String?
 
     /// The fields a refused form got wrong, by their names in the form, with what is wrong in words
-    /// (`DashboardController.refused` sets them): the page says each beside its field too.
+    /// (`DashboardPage.refused` sets them): the page says each beside its field too.
     @TaskLocal static var fieldErrors: [(name: String, message: String)] = []
-    /// The path the refused form was posted to (`DashboardController.signedInForm` sets it): its fields are the ones
+    /// The path the refused form was posted to (`DashboardPage.signedInForm` sets it): its fields are the ones
     /// marked, not those of the page's other forms with the same names.
     @TaskLocal static var postedAction: String?
 
@@ -131,7 +131,7 @@ enum HTML {
     }
 
     /// A destructive action behind a disclosure (the first step) whose form asks for `expected` to be typed (the
-    /// second): `DashboardController.confirmed` checks it.
+    /// second): `DashboardPage.confirmed` checks it.
     static func confirmedAction(_ action: String, _ label: String, expected: String, consequence: String, csrf token: String) -> String {
         let id = "confirm-" + String(action.unicodeScalars.filter { CharacterSet.alphanumerics.contains($0) }.prefix(60))
         return """

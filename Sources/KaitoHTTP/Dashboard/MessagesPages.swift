@@ -7,8 +7,11 @@ import NIOCore
 /// The SMS inboxes and what they received (each view is an audited `sms.message.read`, as in the API). The page
 /// waits for the next message of the inbox chosen, or of any inbox (`GET /messages/wait`, the API's long-poll: each
 /// message it brings is an audited read too), and adds it at the top without a reload.
-extension DashboardController {
-    func registerMessages(on router: RouterGroup<KaitoRequestContext>) {
+struct MessagesPages: DashboardPage {
+    let shared: DashboardShared
+    let sms: SMSService
+
+    func register(on router: RouterGroup<KaitoRequestContext>) {
         router.get("/messages") { request, context in
             try await signedIn(request, context, scope: .smsRead) { caller, session in try await messagesPage(request, caller, session) }
         }
@@ -26,7 +29,7 @@ extension DashboardController {
             let code: String?
             let body: String
         }
-        guard let (caller, _) = try await pageSession(request, context) else { return try Self.json(SignedOut(), status: .unauthorized) }
+        guard let (caller, _) = try await pageSession(request, context) else { return try Self.json(DashboardSignedOut(), status: .unauthorized) }
         try caller.require(.smsRead)
         let inbox = request.uri.queryParameters["inbox"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
         let after = request.uri.queryParameters["after"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
@@ -48,7 +51,7 @@ extension DashboardController {
         let inboxes = inboxPage.items
         let selected = request.uri.queryParameters["inbox"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
         let before = HTML.cursor(request, "before")
-        let page = try await sms.messages(SMSMessageFilter(inboxID: selected), by: caller, before: before, limit: Self.pageSize)
+        let page = try await sms.messages(SMSMessageFilter(inboxID: selected), by: caller, before: before, limit: DashboardShared.pageSize)
         let messages = page.items
         let links = ([#"<a href="/messages"\#(selected == nil ? #" aria-current="page""# : "")>All inboxes</a>"#] + inboxes.map { inbox -> String in
             let name = inbox.label.map { "\($0) (\(inbox.phoneNumber))" } ?? inbox.phoneNumber

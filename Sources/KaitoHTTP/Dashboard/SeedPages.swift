@@ -5,8 +5,11 @@ import KaitoCore
 
 /// A token's seed, shown only after the user enters a code of their second factor again (`tokens:seed`; the view is
 /// the API's flagged `token.seed.read` event).
-extension DashboardController {
-    func registerSeed(on router: RouterGroup<KaitoRequestContext>) {
+struct SeedPages: DashboardPage {
+    let shared: DashboardShared
+    let tokens: TokenService
+
+    func register(on router: RouterGroup<KaitoRequestContext>) {
         router.get("/tokens/{slug}/seed") { request, context in
             let slug = context.parameters.get("slug") ?? ""
             return try await signedIn(request, context, scope: .tokensSeed) { caller, session in

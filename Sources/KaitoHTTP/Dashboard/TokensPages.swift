@@ -7,8 +7,17 @@ import KaitoCore
 /// `otpauth://` URI (what an authenticator app exports, or a QR code holds) or from a secret typed in; replacing a
 /// seed asks for a code of the user's second factor again, as viewing one does; deleting asks for the slug typed.
 /// Every change answers with a redirect (303) to the page that shows its result, so a reload never repeats it.
-extension DashboardController {
-    func registerTokens(on router: RouterGroup<KaitoRequestContext>) {
+struct TokensPages: DashboardPage {
+    let shared: DashboardShared
+    let tokens: TokenService
+    let audit: AuditService
+    let pageViews: PageViewTicket
+
+    func register(on router: RouterGroup<KaitoRequestContext>) {
+        router.get("/tokens") { request, context in
+            try await signedIn(request, context, scope: .tokensRead) { caller, session in try await tokensPage(caller, session, query: TokensQuery(request)) }
+        }
+        router.get("/tokens/codes") { request, context in try await openPageCodes(request, context) }
         router.post("/tokens") { request, context in
             try await signedInForm(request, context, scope: .tokensWrite) { caller, session, form in
                 let draft = TokenDraft(
@@ -208,9 +217,9 @@ extension DashboardController {
         try caller.require(.tokensRead)
         let page: Page<Token>
         if let search = query.search {
-            page = try await self.tokens.search(search, by: caller, after: query.after, limit: Self.pageSize)
+            page = try await self.tokens.search(search, by: caller, after: query.after, limit: DashboardShared.pageSize)
         } else {
-            page = try await self.tokens.list(by: caller, after: query.after, limit: Self.pageSize)
+            page = try await self.tokens.list(by: caller, after: query.after, limit: DashboardShared.pageSize)
         }
         let tokens = page.items
         // Who may read the audit log sees each token's fetches and denials of the last 24 hours (one query).
@@ -285,7 +294,7 @@ extension DashboardController {
             let now: Int64
             let codes: [Code]
         }
-        guard let (caller, session) = try await pageSession(request, context) else { return try Self.json(SignedOut(), status: .unauthorized) }
+        guard let (caller, session) = try await pageSession(request, context) else { return try Self.json(DashboardSignedOut(), status: .unauthorized) }
         try caller.require(.tokensCode)
         let slugs = request.uri.queryParameters.getAll("slug").map { String($0) }
         guard slugs.count <= 100 else { throw KaitoError.validation("slug", "at most 100 tokens at once") }

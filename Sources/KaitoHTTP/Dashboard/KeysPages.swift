@@ -4,8 +4,14 @@ import Hummingbird
 import KaitoCore
 
 /// The keys page (`org:admin`): the organisation's keys, creating one (shown once) and revoking.
-extension DashboardController {
-    func registerKeys(on router: RouterGroup<KaitoRequestContext>) {
+struct KeysPages: DashboardPage {
+    let shared: DashboardShared
+    let keys: KeyService
+    let tokens: TokenService
+    let organizations: OrganizationService
+    let audit: AuditService
+
+    func register(on router: RouterGroup<KaitoRequestContext>) {
         router.get("/keys") { request, context in
             var query = KeysQuery(request)
             return try await signedIn(request, context, scope: .orgAdmin) { caller, session in
@@ -102,7 +108,7 @@ extension DashboardController {
     ) async throws -> Response {
         try caller.require(.orgAdmin)
         let now = clock.now()
-        let page = try await self.keys.list(by: caller, after: query.after, limit: Self.pageSize)
+        let page = try await self.keys.list(by: caller, after: query.after, limit: DashboardShared.pageSize)
         let keys = query.all ? page.items : page.items.filter { Self.state(of: $0, at: now) == "active" }
         let hidden = page.items.count - keys.count
         let emails = Dictionary(try await organizations.users(by: caller, after: nil, limit: PageLimits.range.upperBound).items.map { ($0.id, $0.email) },

@@ -4,8 +4,12 @@ import Hummingbird
 import KaitoCore
 
 /// The administrators' pages: the audit log with filters, and the plan.
-extension DashboardController {
-    func registerAdministration(on router: RouterGroup<KaitoRequestContext>) {
+struct AdministrationPages: DashboardPage {
+    let shared: DashboardShared
+    let audit: AuditService
+    let organizations: OrganizationService
+
+    func register(on router: RouterGroup<KaitoRequestContext>) {
         router.get("/audit") { request, context in
             try await signedIn(request, context, scope: .auditRead) { caller, session in try await auditPage(request, caller, session) }
         }

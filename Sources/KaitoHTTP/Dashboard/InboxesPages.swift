@@ -5,8 +5,11 @@ import KaitoCore
 
 /// The inboxes page (`org:admin`): the organisation's phone numbers, adding one, relabelling, deleting, and
 /// delivering a test message to a simulator inbox. What they received is on the messages page.
-extension DashboardController {
-    func registerInboxes(on router: RouterGroup<KaitoRequestContext>) {
+struct InboxesPages: DashboardPage {
+    let shared: DashboardShared
+    let sms: SMSService
+
+    func register(on router: RouterGroup<KaitoRequestContext>) {
         router.get("/inboxes") { request, context in
             try await signedIn(request, context, scope: .orgAdmin) { caller, session in try await inboxesPage(caller, session, error: nil, after: HTML.cursor(request)) }
         }
@@ -56,7 +59,7 @@ extension DashboardController {
     ) async throws -> Response {
         // After a refusal the "Add an inbox" form comes back as it was sent.
         func value(_ name: String) -> String { HTML.escape(entered?.first(name) ?? "") }
-        let page = try await sms.listInboxes(by: caller, after: after, limit: Self.pageSize)
+        let page = try await sms.listInboxes(by: caller, after: after, limit: DashboardShared.pageSize)
         let inboxes = page.items
         var rows = ""
         for inbox in inboxes {

@@ -5,8 +5,12 @@ import KaitoCore
 
 /// The webhooks pages (`org:admin`): endpoints (registering one shows its secret once), and an endpoint's
 /// deliveries with every attempt, a test delivery, a retry, a secret rotation, enabling, disabling and deleting.
-extension DashboardController {
-    func registerWebhooks(on router: RouterGroup<KaitoRequestContext>) {
+struct WebhooksPages: DashboardPage {
+    let shared: DashboardShared
+    let webhooks: WebhookService
+    let audit: AuditService
+
+    func register(on router: RouterGroup<KaitoRequestContext>) {
         router.get("/webhooks") { request, context in
             let deleted = request.uri.queryParameters["deleted"] == "1" ? "Endpoint deleted, with its secret and delivery log." : nil
             return try await signedIn(request, context, scope: .orgAdmin) { caller, session in
@@ -63,7 +67,7 @@ extension DashboardController {
         // After a refusal the form comes back as it was sent.
         func value(_ name: String) -> String { HTML.escape(entered?.first(name) ?? "") }
         let topicsEntered = Set(entered?.all("topic") ?? [])
-        let page = try await webhooks.list(by: caller, after: after, limit: Self.pageSize)
+        let page = try await webhooks.list(by: caller, after: after, limit: DashboardShared.pageSize)
         let endpoints = page.items
         let rows = endpoints.map { endpoint -> String in
             """

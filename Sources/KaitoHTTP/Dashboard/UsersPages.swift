@@ -5,8 +5,12 @@ import KaitoCore
 
 /// The users page (`org:admin`): the organisation's users, adding and removing them, a member's token grants, and
 /// setting another user's password; and every user's own account page (changing their password).
-extension DashboardController {
-    func registerUsers(on router: RouterGroup<KaitoRequestContext>) {
+struct UsersPages: DashboardPage {
+    let shared: DashboardShared
+    let organizations: OrganizationService
+    let tokens: TokenService
+
+    func register(on router: RouterGroup<KaitoRequestContext>) {
         router.get("/users") { request, context in
             let removed = request.uri.queryParameters["removed"] == "1" ? "User removed; their sessions ended and their keys are revoked." : nil
             return try await signedIn(request, context, scope: .orgAdmin) { caller, session in
@@ -32,7 +36,7 @@ extension DashboardController {
             let id = context.parameters.get("id") ?? ""
             return try await signedInForm(request, context, scope: .orgAdmin) { caller, session, form in
                 try await userAction(id, caller, session, done: "Token grants saved.") {
-                    _ = try await organizations.setGrants(userID: id, slugs: Self.pickedTokens(form), by: caller)
+                    _ = try await organizations.setGrants(userID: id, slugs: KeysPages.pickedTokens(form), by: caller)
                 }
             }
         }
@@ -92,7 +96,7 @@ extension DashboardController {
         // After a refusal the form comes back as it was sent.
         func value(_ name: String) -> String { HTML.escape(entered?.first(name) ?? "") }
         let chosenRole = entered?.first("role") ?? OrgUser.Role.member.rawValue
-        let page = try await organizations.users(by: caller, after: after, limit: Self.pageSize)
+        let page = try await organizations.users(by: caller, after: after, limit: DashboardShared.pageSize)
         let users = page.items
         let rows = users.map { user -> String in
             """
@@ -127,10 +131,10 @@ extension DashboardController {
         let action = "/users/\(HTML.escape(user.id))"
         var grants = "<p>\(user.role == .owner ? "An owner" : "An admin") sees every token.</p>"
         if user.role == .member {
-            let tokens = try await self.tokens.list(by: caller, after: nil, limit: Self.pickerSize).items
+            let tokens = try await self.tokens.list(by: caller, after: nil, limit: KeysPages.pickerSize).items
             let boxes = tokens.map { token in
                 HTML.checkbox(name: "token", value: token.slug, label: "\(token.name) (\(token.slug))", checked: granted.contains(token.slug))
-            }.joined() + Self.moreTokens(shown: tokens, picked: granted)
+            }.joined() + KeysPages.moreTokens(shown: tokens, picked: granted)
             grants = """
                 <form method="post" action="\(action)/grants">
                 \(HTML.csrf(session.csrfToken))
