@@ -9,24 +9,17 @@ import NIOCore
 /// `Caller` whose scopes are the user's role's (`SignInService.caller`). This is the dashboard's composition: it
 /// registers each page group (`SignInPages`, `TokensPages`, `KeysPages`, ...) with the services that group calls.
 struct DashboardController {
-    /// The services the pages call (the same as the API's), and what sign-in throttling and tokens need.
-    let signIn: SignInService
+    /// What every page group shares (sessions, redirects' notices, cookies), and the services the pages call (the
+    /// same as the API's).
+    let shared: DashboardShared
     let tokens: TokenService
     let keys: KeyService
     let organizations: OrganizationService
     let audit: AuditService
     let webhooks: WebhookService
     let sms: SMSService
-    let rateLimits: any RateLimitStore
-    let clock: any KaitoClock
-    let random: any RandomSource
-    let clientAddress: ClientAddress
     /// Signs what a tokens page showed, for its refreshes (`openPageCodes`).
     let pageViews: PageViewTicket
-    /// Seals what a form shows once after its redirect (a new key).
-    let pageFlash: PageFlash
-    /// `Secure` on cookies: on unless the public URL is plain http (a server on loopback during development).
-    let secureCookies: Bool
 
     func register(on parent: Router<KaitoRequestContext>) {
         let router = parent.group().add(middleware: PageErrorMiddleware())
@@ -41,9 +34,6 @@ struct DashboardController {
             Response(status: .ok, headers: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "max-age=300"],
                      body: .init(byteBuffer: ByteBuffer(string: HTML.script + "\n" + HTML.qrReader)))
         }
-        let shared = DashboardShared(
-            signIn: signIn, rateLimits: rateLimits, clock: clock, random: random, clientAddress: clientAddress, pageFlash: pageFlash,
-            secureCookies: secureCookies)
         SignInPages(shared: shared).register(on: router)
         TokensPages(shared: shared, tokens: tokens, audit: audit, pageViews: pageViews).register(on: router)
         SeedPages(shared: shared, tokens: tokens).register(on: router)
