@@ -228,6 +228,9 @@ struct OperationsTests {
             #expect(text.contains(#"kaito_http_requests_total{route="/v1/tokens/{slug}/code",method="GET",status="403",scope_outcome="denied"} 1"#))
             #expect(text.contains(#"kaito_http_requests_total{route="/v1/tokens",method="GET",status="401",scope_outcome="unauthenticated"} 1"#))
             #expect(text.contains("kaito_http_request_duration_seconds_bucket"))
+            #expect(text.contains(#"kaito_http_request_duration_seconds_count{route="/v1/tokens",method="GET"} 2"#))
+            // A route nobody called has no series.
+            #expect(!text.contains(#"route="/v1/webhooks""#))
             #expect(!text.contains(reader) && !text.contains(test.adminKey))
         }
     }

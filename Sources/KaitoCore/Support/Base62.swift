@@ -2,7 +2,7 @@
 public enum Base62 {
     public static let alphabet: [Character] = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
     /// `alphabet` as ASCII bytes (for `RandomSource.string(count:ascii:)`).
-    public static let ascii: [UInt8] = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
+    public static let ascii: [UInt8] = alphabet.compactMap(\.asciiValue)
 
     /// `value` in base62, most significant digit first, left-padded with `0` to `width` characters.
     public static func encode(_ value: UInt64, width: Int) -> String {

@@ -5,7 +5,7 @@ import NIOConcurrencyHelpers
 /// creation time in milliseconds (as a ULID does), so that identifiers sort by creation and serve as list cursors.
 public enum Identifier {
     static let crockford: [Character] = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
-    static let crockfordASCII: [UInt8] = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
+    static let crockfordASCII: [UInt8] = crockford.compactMap(\.asciiValue)
 
     /// A new identifier such as `key_01JD5B4W6T0Q9M8Z7X3C2V1N0P`.
     public static func make(prefix: String, at time: Date, random: any RandomSource) -> String {

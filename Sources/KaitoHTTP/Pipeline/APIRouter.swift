@@ -62,6 +62,8 @@ public final class APIRouter: @unchecked Sendable {
 
     /// A route without authentication.
     func addUnauthenticated(_ method: HTTPRequest.Method, _ path: String, summary: String, doc: OperationDoc, handler: @escaping PublicHandler) {
+        // Only keyed routes read query parameters (`addKeyed` checks them): one documented here would not be checked.
+        precondition(doc.query.isEmpty, "\(method) \(path): an unauthenticated route with query parameters")
         let route = register(method, path, access: .unauthenticated, summary: summary, doc: doc)
         let metrics = self.metrics.route(path, method: method.rawValue)
         router.on(RouterPath(path), method: method) { request, context in

@@ -31,46 +31,51 @@ public struct HTTPMetrics: Sendable {
 }
 
 /// One route's latency histogram and its request counters by status and scope outcome: the registry's own metrics
-/// (the same objects `makeCounter` returns for these labels), kept at hand.
+/// (the same objects `makeCounter` and `makeDurationHistogram` return for these labels), kept at hand. Each is made
+/// on the route's first request that needs it, as before: a route nobody called has no series in the exposition.
 final class RouteMetrics: Sendable {
     private struct Key: Hashable {
         let status: Int
         let outcome: HTTPMetrics.ScopeOutcome
     }
 
+    private struct Made {
+        var duration: DurationHistogram?
+        var counters: [Key: Counter] = [:]
+    }
+
     private let registry: PrometheusCollectorRegistry
     private let route: String
     private let method: String
-    private let duration: DurationHistogram
-    private let counters = NIOLockedValueBox<[Key: Counter]>([:])
+    private let made = NIOLockedValueBox(Made())
 
     init(registry: PrometheusCollectorRegistry, route: String, method: String) {
         self.registry = registry
         self.route = route
         self.method = method
-        self.duration = registry.makeDurationHistogram(
-            descriptor: MetricNameDescriptor(
-                namespace: "kaito", metricName: "http_request_duration", unitName: "seconds",
-                helpText: "HTTP request latency by route and method"),
-            labels: [("route", route), ("method", method)],
-            buckets: HTTPMetrics.buckets
-        )
     }
 
     func record(status: Int, outcome: HTTPMetrics.ScopeOutcome, duration: Duration) {
         let key = Key(status: status, outcome: outcome)
-        let counter = counters.withLockedValue { counters in
-            if let counter = counters[key] { return counter }
-            let counter = registry.makeCounter(
+        let (counter, histogram) = made.withLockedValue { made -> (Counter, DurationHistogram) in
+            let counter = made.counters[key] ?? registry.makeCounter(
                 descriptor: MetricNameDescriptor(
                     namespace: "kaito", metricName: "http_requests", unitName: "total",
                     helpText: "HTTP requests by route, method, status and scope outcome"),
                 labels: [("route", route), ("method", method), ("status", String(status)), ("scope_outcome", outcome.rawValue)]
             )
-            counters[key] = counter
-            return counter
+            made.counters[key] = counter
+            let histogram = made.duration ?? registry.makeDurationHistogram(
+                descriptor: MetricNameDescriptor(
+                    namespace: "kaito", metricName: "http_request_duration", unitName: "seconds",
+                    helpText: "HTTP request latency by route and method"),
+                labels: [("route", route), ("method", method)],
+                buckets: HTTPMetrics.buckets
+            )
+            made.duration = histogram
+            return (counter, histogram)
         }
         counter.increment()
-        self.duration.record(duration)
+        histogram.record(duration)
     }
 }

@@ -65,23 +65,25 @@ final class SQLiteAppender: @unchecked Sendable {
     /// calls `forget`.
     func write(_ items: [Item]) throws {
         var before: [String: (state: AuditChainState, log: AuditLog)] = [:]
+        // Each chain's state as linked so far in this batch, not yet signed: only signed states go to `heads`.
+        var linked: [String: (state: AuditChainState, trusted: Bool)] = [:]
         var deliveries: [WebhookDelivery] = []
         for item in items {
             let organizationID = item.pending.organizationID
-            var (state, trusted) = try head(organizationID, chain: item.log.chain)
+            var (state, trusted) = try linked[organizationID] ?? head(organizationID, chain: item.log.chain)
             if before[organizationID] == nil { before[organizationID] = (state, item.log) }
             // The stored state is signed once, after the batch's last event of the chain (below).
             let event = item.log.link(item.pending, to: &state, trusted: trusted, tagging: false)
-            heads[organizationID] = (state, trusted)
+            linked[organizationID] = (state, trusted)
             try insert(event)
             deliveries += item.log.deliveries(of: event, to: try subscribers(organizationID))
         }
         for delivery in deliveries { try insert(delivery) }
         for (organizationID, head) in before {
-            guard var (state, trusted) = heads[organizationID] else { continue }
+            guard var (state, trusted) = linked[organizationID] else { continue }
             head.log.sign(&state, trusted: trusted)
-            heads[organizationID] = (state, trusted)
             try advance(from: head.state, to: state)
+            heads[organizationID] = (state, trusted)
         }
     }
 
