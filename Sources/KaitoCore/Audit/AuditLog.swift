@@ -66,10 +66,23 @@ public struct AuditLog: Sendable {
     /// `prev_hash`, and `state` moves to it. A state changed outside the server is not signed over: its tag stays
     /// broken for `verify` to report.
     /// `trusted`, when the caller knows it (a state it linked itself), saves checking the state's tag again.
-    /// `tagging: false` leaves the state's tag behind (stale) for a caller that links several events in a row and signs
-    /// only the state it stores (`sign`): the tag of a state nobody stores is never read.
-    public func link(_ pending: PendingAuditEvent, to state: inout AuditChainState, trusted known: Bool? = nil, tagging: Bool = true) -> AuditEvent {
+    public func link(_ pending: PendingAuditEvent, to state: inout AuditChainState, trusted known: Bool? = nil) -> AuditEvent {
         let trusted = known ?? state.isTrusted(by: chain)
+        let event = chained(pending, to: &state)
+        if trusted { state.tag = chain.tag(state) }
+        return event
+    }
+
+    /// Links `pendings`, in order, to the chain `state` ends with (a batch: the state is tagged once, after the last,
+    /// since only the state a batch ends with is stored).
+    public func link(_ pendings: [PendingAuditEvent], to state: inout AuditChainState, trusted: Bool) -> [AuditEvent] {
+        let events = pendings.map { chained($0, to: &state) }
+        if trusted { state.tag = chain.tag(state) }
+        return events
+    }
+
+    /// `pending` as the event after `state`'s head, and `state`'s head moved to it (its tag left to the caller).
+    private func chained(_ pending: PendingAuditEvent, to state: inout AuditChainState) -> AuditEvent {
         let record = pending.record
         var event = AuditEvent(
             id: pending.id, organizationID: pending.organizationID, seq: state.head.seq + 1, at: pending.at, actor: pending.actor,
@@ -79,13 +92,7 @@ public struct AuditLog: Sendable {
         )
         event.hash = chain.hash(event)
         state.head = AuditHead(seq: event.seq, hash: event.hash)
-        if trusted && tagging { state.tag = chain.tag(state) }
         return event
-    }
-
-    /// Tags `state` (events linked with `tagging: false`) if it is trusted; an untrusted state keeps its broken tag.
-    public func sign(_ state: inout AuditChainState, trusted: Bool) {
-        if trusted { state.tag = chain.tag(state) }
     }
 
     /// The `audit.event` deliveries of `event` for those of `endpoints` (the organisation's enabled endpoints

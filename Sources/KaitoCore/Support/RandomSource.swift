@@ -41,7 +41,9 @@ extension RandomSource {
     /// `string(count:alphabet:)`, without turning characters into bytes on every call (identifiers are made on every
     /// request).
     public func string(count: Int, ascii: [UInt8]) -> String {
-        precondition(ascii.count <= 256 && !ascii.isEmpty && ascii.allSatisfy { $0 < 128 }, "an alphabet of ASCII characters")
+        precondition(ascii.count <= 256 && !ascii.isEmpty, "an alphabet of 1 to 256 characters")
+        // Checked in debug builds only: the alphabets are constants, and this runs for every identifier.
+        assert(ascii.allSatisfy { $0 < 128 }, "an alphabet of ASCII characters")
         let limit = 256 - (256 % ascii.count)
         return String(unsafeUninitializedCapacity: count) { buffer in
             var filled = 0

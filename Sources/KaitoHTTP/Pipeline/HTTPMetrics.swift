@@ -21,7 +21,7 @@ public struct HTTPMetrics: Sendable {
         .seconds(1), .seconds(5), .seconds(30), .seconds(60),
     ]
 
-    /// The metrics of one route, made once, when the route is registered (the registry is not searched per request).
+    /// The metrics of one route, asked for once, when the route is registered (the registry is not searched per request).
     func route(_ path: String, method: String) -> RouteMetrics {
         RouteMetrics(registry: registry, route: path, method: method)
     }
@@ -58,6 +58,7 @@ final class RouteMetrics: Sendable {
     func record(status: Int, outcome: HTTPMetrics.ScopeOutcome, duration: Duration) {
         let key = Key(status: status, outcome: outcome)
         let (counter, histogram) = made.withLockedValue { made -> (Counter, DurationHistogram) in
+            if let counter = made.counters[key], let histogram = made.duration { return (counter, histogram) }
             let counter = made.counters[key] ?? registry.makeCounter(
                 descriptor: MetricNameDescriptor(
                     namespace: "kaito", metricName: "http_requests", unitName: "total",

@@ -197,15 +197,9 @@ final class PostgresAuditBatcher: Sendable {
             trusted = head.isTrusted(by: items[0].log.chain)
         }
         var state = head
-        var events: [AuditEvent] = []
-        var deliveries: [WebhookDelivery] = []
-        for item in items {
-            // The state the statement stores is signed once, after the last event.
-            let event = item.log.link(item.pending, to: &state, trusted: trusted, tagging: false)
-            events.append(event)
-            deliveries += item.log.deliveries(of: event, to: endpoints)
-        }
-        items[0].log.sign(&state, trusted: trusted)
+        let log = items[0].log
+        let events = log.link(items.map(\.pending), to: &state, trusted: trusted)
+        let deliveries = events.flatMap { log.deliveries(of: $0, to: endpoints) }
         let began = ContinuousClock.now
         guard try await session.audit.append(events, deliveries: deliveries, from: head, to: state, trusted: trusted) else {
             // Another server (or a unit of work) moved the head: this attempt wrote nothing.

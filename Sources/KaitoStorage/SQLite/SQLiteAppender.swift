@@ -64,27 +64,22 @@ final class SQLiteAppender: @unchecked Sendable {
     /// Links and writes `items` in the current transaction. If it throws, the caller rolls the transaction back and
     /// calls `forget`.
     func write(_ items: [Item]) throws {
-        var before: [String: (state: AuditChainState, log: AuditLog)] = [:]
-        // Each chain's state as linked so far in this batch, not yet signed: only signed states go to `heads`.
-        var linked: [String: (state: AuditChainState, trusted: Bool)] = [:]
+        // Each chain's events in arrival order, linked as one batch: its stored head moves (and is tagged) once.
         var deliveries: [WebhookDelivery] = []
-        for item in items {
-            let organizationID = item.pending.organizationID
-            var (state, trusted) = try linked[organizationID] ?? head(organizationID, chain: item.log.chain)
-            if before[organizationID] == nil { before[organizationID] = (state, item.log) }
-            // The stored state is signed once, after the batch's last event of the chain (below).
-            let event = item.log.link(item.pending, to: &state, trusted: trusted, tagging: false)
-            linked[organizationID] = (state, trusted)
-            try insert(event)
-            deliveries += item.log.deliveries(of: event, to: try subscribers(organizationID))
-        }
-        for delivery in deliveries { try insert(delivery) }
-        for (organizationID, head) in before {
-            guard var (state, trusted) = linked[organizationID] else { continue }
-            head.log.sign(&state, trusted: trusted)
-            try advance(from: head.state, to: state)
+        for (organizationID, chain) in Dictionary(grouping: items, by: \.pending.organizationID) {
+            let log = chain[0].log
+            let (head, trusted) = try head(organizationID, chain: log.chain)
+            var state = head
+            let events = log.link(chain.map(\.pending), to: &state, trusted: trusted)
+            let endpoints = try subscribers(organizationID)
+            for event in events {
+                try insert(event)
+                deliveries += log.deliveries(of: event, to: endpoints)
+            }
+            try advance(from: head, to: state)
             heads[organizationID] = (state, trusted)
         }
+        for delivery in deliveries { try insert(delivery) }
     }
 
     private func head(_ organizationID: String, chain: AuditChainKey) throws -> (AuditChainState, Bool) {
