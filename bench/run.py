@@ -170,16 +170,29 @@ def main():
                 lua.write("function request()\n  n = n % #keys + 1\n  wrk.headers[\"Authorization\"] = keys[n]\n"
                           "  return wrk.format()\nend\n")
                 if delay_ms is not None:
-                    lua.write(f"function delay() return {delay_ms:.3f} end\n")
+                    # wrk waits whole milliseconds: a fractional pause is the mean of a random choice between the
+                    # two whole ones around it.
+                    whole, fraction = int(delay_ms), delay_ms - int(delay_ms)
+                    lua.write(f"function delay()\n  if math.random() < {fraction:.4f} then return {whole + 1} end\n"
+                              f"  return {whole}\nend\n")
             return path
 
         code_url = base + "/v1/tokens/aws-prod/code"
         rows = [("GET /health", wrk(base + "/health", None, args.duration, args.connections))]
         health = rows[0][1][0]
         rows.append(("GET /v1/tokens/{slug}/code", wrk(code_url, None, args.duration, args.connections, script("code"))))
-        # The latency goal is at half of /health's rate: each connection waits between requests (wrk's delay()).
-        paced = script("paced", delay_ms=1000.0 * args.connections / (health / 2))
-        rows.append(("GET /v1/tokens/{slug}/code at 1/2 of /health", wrk(code_url, None, args.duration, args.connections, paced)))
+        # The latency goal is at half of /health's rate. Each connection pauses between a response and its next
+        # request (wrk's delay()), so its cycle is the pause plus the response time: the pause is calibrated in short
+        # runs until the offered rate is half of /health (a server that cannot keep up ends with no pause: saturated).
+        target = health / 2
+        pause = 1000.0 * args.connections / target
+        for _ in range(4):
+            rate = wrk(code_url, None, 3, args.connections, script("paced", delay_ms=pause))[0]
+            if abs(rate - target) <= 0.02 * target or (pause == 0 and rate < target):
+                break
+            pause = max(0.0, pause + 1000.0 * args.connections / target - 1000.0 * args.connections / rate)
+        rows.append(("GET /v1/tokens/{slug}/code at 1/2 of /health",
+                     wrk(code_url, None, args.duration, args.connections, script("paced", delay_ms=pause))))
         rows.append(("GET /v1/tokens", wrk(base + "/v1/tokens", None, args.duration, args.connections, script("list"))))
         if args.servers == 2:
             # A second server on the same database; the same total load, first on one server, then split over both.
