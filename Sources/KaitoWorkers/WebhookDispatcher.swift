@@ -18,6 +18,8 @@ public struct WebhookDispatcher: Service {
     let keyring: Keyring
     let clock: any KaitoClock
     let random: any RandomSource
+    /// Writes the endpoint's health with its `webhook.disabled` event.
+    let work: UnitOfWork
     let policy: WebhookAddressPolicy
     let resolver: any HostResolver
     let logger: Logger
@@ -39,6 +41,7 @@ public struct WebhookDispatcher: Service {
         self.keyring = keyring
         self.clock = clock
         self.random = random
+        self.work = UnitOfWork(storage: storage, clock: clock, random: random, auditChain: keyring.auditChain)
         self.policy = policy
         self.resolver = resolver
         self.logger = logger
@@ -215,14 +218,13 @@ public struct WebhookDispatcher: Service {
             latencyMilliseconds: latency, error: outcome.error, nextAttemptAt: delivery.nextAttemptAt
         )
         let (changedEndpoint, changedDelivery, disableReason) = (endpoint, delivery, disable)
-        let audit = AuditLog(random: random, chain: keyring.auditChain)
-        try await storage.write { session in
+        try await work.write { unit in
+            let session = unit.session
             try await session.webhooks.recordAttempt(attempt, delivery: changedDelivery)
             if let disableReason, changedEndpoint.disabledAt == nil {
-                try await audit.append(
+                try await unit.record(
                     AuditRecord(.webhookDisabled, target: .init(type: "webhook", id: changedEndpoint.id), reason: disableReason),
-                    actor: .system("webhook-dispatcher"), organizationID: changedEndpoint.organizationID,
-                    ip: nil, origin: RequestOrigin(), at: now, in: session)
+                    by: .system("webhook-dispatcher", in: changedEndpoint.organizationID), at: now)
             }
             try await session.webhooks.setHealth(
                 id: changedEndpoint.id, organizationID: changedEndpoint.organizationID, failingSince: changedEndpoint.failingSince,

@@ -12,15 +12,14 @@ extension SignInService {
         let hash = try await passwordHash(password, field: "password")
         let now = clock.now()
         let email = email.trimmingCharacters(in: .whitespaces).lowercased()
-        return try await storage.write { session in
-            guard let user = try await session.users.find(email: email, organizationID: organization.id) else {
+        return try await work.write { unit in
+            guard let user = try await unit.session.users.find(email: email, organizationID: organization.id) else {
                 throw KaitoError.notFound("The user \(email)")
             }
-            try await storePassword(hash, of: user, resetSecondFactor: resetSecondFactor, keeping: nil, in: session, at: now)
-            try await work.audit.append(
+            try await storePassword(hash, of: user, resetSecondFactor: resetSecondFactor, keeping: nil, in: unit.session, at: now)
+            try await unit.record(
                 AuditRecord(.userPasswordSet, target: .init(type: "user", id: user.id), reason: resetSecondFactor ? "second factor reset" : nil),
-                actor: .operator, organizationID: organization.id, ip: nil, origin: RequestOrigin(),
-                at: now, in: session)
+                by: .operator(organization.id), at: now)
             return user
         }
     }
@@ -34,17 +33,18 @@ extension SignInService {
     public func setPassword(userID: String, password: String, resetSecondFactor: Bool, by caller: Caller) async throws -> OrgUser {
         let hash = try await passwordHash(password, field: "password")
         let now = clock.now()
-        let acting = OrganizationService.Acting(caller)
-        return try await work.run(for: caller, writes: true) { session in
+        let acting = Acting(caller)
+        return try await work.write(for: caller) { unit in
+            let session = unit.session
             let user = try await OrganizationService.findUser(userID, caller.organizationID, session)
             guard user.id != acting.userID else {
                 throw KaitoError.conflict("Change your own password on the account page, with the current one.")
             }
             if user.role == .owner { try await OrganizationService.requireOwnerPowers(acting, session, to: "set an owner's password") }
             try await storePassword(hash, of: user, resetSecondFactor: resetSecondFactor, keeping: nil, in: session, at: now)
-            try await work.audit.append(
+            try await unit.record(
                 AuditRecord(.userPasswordSet, target: .init(type: "user", id: user.id), reason: resetSecondFactor ? "second factor reset" : nil),
-                actor: caller.actor, organizationID: caller.organizationID, ip: caller.address?.description, origin: caller.origin, at: now, in: session)
+                by: acting, at: now)
             return user
         }
     }
@@ -66,8 +66,9 @@ extension SignInService {
     ///   is not locked.
     public func unlock(userID: String, by caller: Caller) async throws {
         let now = clock.now()
-        let acting = OrganizationService.Acting(caller)
-        try await work.run(for: caller, writes: true) { session in
+        let acting = Acting(caller)
+        try await work.write(for: caller) { unit in
+            let session = unit.session
             let user = try await OrganizationService.findUser(userID, caller.organizationID, session)
             // Not one's own lock: a stolen session must not lift the lock its wrong codes earned.
             guard user.id != acting.userID else { throw KaitoError.conflict("Another owner or admin lifts your lock.") }
@@ -80,9 +81,7 @@ extension SignInService {
             credentials.failedAttempts = 0
             credentials.updatedAt = now
             try await session.accounts.saveCredentials(credentials)
-            try await work.audit.append(
-                AuditRecord(.userUnlock, target: .init(type: "user", id: user.id)),
-                actor: caller.actor, organizationID: caller.organizationID, ip: caller.address?.description, origin: caller.origin, at: now, in: session)
+            try await unit.record(AuditRecord(.userUnlock, target: .init(type: "user", id: user.id)), by: acting, at: now)
         }
     }
 
@@ -108,11 +107,11 @@ extension SignInService {
                 countAttempt: true)
             throw KaitoError(.signInFailed, "The current password is wrong.")
         }
-        try await storage.write { session in
-            try await storePassword(hash, of: user, resetSecondFactor: false, keeping: signedIn.id, in: session, at: now)
-            try await work.audit.append(
+        try await work.write { unit in
+            try await storePassword(hash, of: user, resetSecondFactor: false, keeping: signedIn.id, in: unit.session, at: now)
+            try await unit.record(
                 AuditRecord(.userPasswordSet, target: .init(type: "user", id: user.id), reason: "changed by the user"),
-                actor: caller.actor, organizationID: user.organizationID, ip: caller.address?.description, origin: caller.origin, at: now, in: session)
+                by: Acting(organizationID: user.organizationID, actor: caller.actor, ip: caller.address?.description, origin: caller.origin), at: now)
         }
     }
 

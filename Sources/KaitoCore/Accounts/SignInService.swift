@@ -133,7 +133,8 @@ public struct SignInService: Sendable {
         let (next, hash) = newToken()
         let csrf = newCSRFToken()
         enum Outcome: Sendable { case completed(DashboardSession), refused(OrgUser, String), unknown }
-        let outcome: Outcome = try await storage.write { session in
+        let outcome: Outcome = try await work.write { unit in
+            let session = unit.session
             guard var pending = try await session.accounts.session(tokenHash: Self.hash(token)), !pending.isComplete, pending.expiresAt > now,
                   let user = try await session.users.find(id: pending.userID, organizationID: pending.organizationID)
             else { return .unknown }
@@ -149,15 +150,10 @@ public struct SignInService: Sendable {
             pending.lastSeenAt = now
             pending.expiresAt = now.addingTimeInterval(Self.sessionLifetime)
             try await session.accounts.updateSession(pending)
-            let audit = work.audit
-            let actor = AuditEvent.Actor.user(user)
+            let acting = Acting.user(user, ip: address, origin: origin)
             let target = AuditEvent.Target(type: "user", id: user.id)
-            if enrolling {
-                try await audit.append(AuditRecord(.userSecondFactorEnrol, target: target), actor: actor, organizationID: user.organizationID,
-                                       ip: address, origin: origin, at: now, in: session)
-            }
-            try await audit.append(AuditRecord(.userSignIn, target: target), actor: actor, organizationID: user.organizationID,
-                                   ip: address, origin: origin, at: now, in: session)
+            if enrolling { try await unit.record(AuditRecord(.userSecondFactorEnrol, target: target), by: acting, at: now) }
+            try await unit.record(AuditRecord(.userSignIn, target: target), by: acting, at: now)
             return .completed(pending)
         }
         switch outcome {
@@ -262,13 +258,12 @@ public struct SignInService: Sendable {
     /// Ends the session behind a cookie (audited when it was signed in).
     public func signOut(token: String, address: String?, origin: RequestOrigin) async throws {
         let now = clock.now()
-        try await storage.write { session in
+        try await work.write { unit in
+            let session = unit.session
             guard let ended = try await session.accounts.session(tokenHash: Self.hash(token)) else { return }
             try await session.accounts.deleteSession(id: ended.id)
             guard ended.isComplete, let user = try await session.users.find(id: ended.userID, organizationID: ended.organizationID) else { return }
-            try await work.audit.append(
-                AuditRecord(.userSignOut, target: .init(type: "user", id: user.id)), actor: .user(user),
-                organizationID: user.organizationID, ip: address, origin: origin, at: now, in: session)
+            try await unit.record(AuditRecord(.userSignOut, target: .init(type: "user", id: user.id)), by: .user(user, ip: address, origin: origin), at: now)
         }
     }
 
@@ -278,7 +273,8 @@ public struct SignInService: Sendable {
     func recordRefusal(
         _ user: OrgUser, action: AuditAction = .userSignIn, reason: String, address: String?, origin: RequestOrigin, at now: Date, countAttempt: Bool = false
     ) async throws {
-        try await storage.write { session in
+        try await work.write { unit in
+            let session = unit.session
             if countAttempt, var credentials = try await session.accounts.credentials(userID: user.id, organizationID: user.organizationID, lock: true) {
                 credentials.failedAttempts += 1
                 if credentials.failedAttempts >= Self.attemptLimit {
@@ -288,9 +284,9 @@ public struct SignInService: Sendable {
                 credentials.updatedAt = now
                 try await session.accounts.saveCredentials(credentials)
             }
-            try await work.audit.append(
+            try await unit.record(
                 AuditRecord(action, target: .init(type: "user", id: user.id), outcome: .denied, reason: reason),
-                actor: .user(user), organizationID: user.organizationID, ip: address, origin: origin, at: now, in: session)
+                by: .user(user, ip: address, origin: origin), at: now)
         }
     }
 

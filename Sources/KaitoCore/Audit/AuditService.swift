@@ -46,7 +46,7 @@ public struct AuditService: Sendable {
     public func prune(retentionDays days: Int, now: Date) async throws -> Int {
         let cutoff = now.addingTimeInterval(-Double(days) * 86_400)
         let storage = work.storage
-        let chain = work.audit.chain
+        let chain = work.auditChain
         var deleted = 0
         for id in try await storage.read({ try await $0.audit.organizationIDs() }) {
             deleted += try await storage.write { session in
@@ -92,7 +92,7 @@ public struct AuditService: Sendable {
 
     private func verifyChain(_ id: String, expect: AuditHead?) async throws -> AuditVerification {
         let storage = work.storage
-        let chain = work.audit.chain
+        let chain = work.auditChain
         let state = try await storage.read { try await $0.audit.state(organizationID: id) }
         // Every organisation's log starts with its `org.create`: an existing organisation without a chain had it
         // emptied (or its head row removed).

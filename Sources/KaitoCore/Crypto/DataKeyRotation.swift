@@ -134,13 +134,12 @@ extension OrganizationService {
     public func rotateDataKey(_ nameOrID: String, batchSize: Int = 100) async throws -> DataKeyRotation.Result {
         let organization = try await find(nameOrID)
         let rotation = DataKeyRotation(keyring: keyring, batchSize: batchSize)
-        let actor = AuditEvent.Actor.operator
-        let now = clock.now()
-        let version = try await work.runAsSystem(
-            actor, organizationID: { _ in organization.id },
-            audit: { AuditRecord(.organizationDataKeyRotate, target: .init(type: "org", id: organization.id), reason: "v\($0)") }
-        ) { session in
-            try await rotation.advance(organizationID: organization.id, session: session, at: now)
+        let version = try await work.write { unit in
+            let version = try await rotation.advance(organizationID: organization.id, session: unit.session, at: unit.now)
+            try await unit.record(
+                AuditRecord(.organizationDataKeyRotate, target: .init(type: "org", id: organization.id), reason: "v\(version)"),
+                by: .operator(organization.id))
+            return version
         }
         return try await rotation.reencrypt(organizationID: organization.id, version: version, storage: storage)
     }

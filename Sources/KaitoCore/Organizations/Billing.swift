@@ -5,22 +5,19 @@ import Foundation
 /// `billing.subscription.created|updated|canceled` through the outbox and is audited, in one transaction.
 /// Leaving Enterprise drops every key's rate-limit overrides back to the defaults, each with a `key.update` event.
 public struct Billing: Sendable {
-    let audit: AuditLog
     let random: any RandomSource
     /// The period a paid plan runs before it renews (there is no payment provider: it only informs).
     public static let period: TimeInterval = 30 * 86_400
 
-    /// Plan changes audited through `audit`; delivery ids drawn from `random`.
-    public init(audit: AuditLog, random: any RandomSource) {
-        self.audit = audit
+    /// Plan changes whose delivery ids are drawn from `random`.
+    public init(random: any RandomSource) {
         self.random = random
     }
 
-    /// Changes the plan inside `session`'s transaction; a change to the current plan changes nothing.
-    public func change(
-        organizationID: String, to plan: Plan, actor: AuditEvent.Actor, ip: String?, origin: RequestOrigin, at now: Date,
-        in session: any StorageSession
-    ) async throws -> Organization {
+    /// Changes the plan of the acting organisation inside `unit`'s transaction; a change to the current plan changes
+    /// nothing.
+    public func change(to plan: Plan, by acting: Acting, in unit: AuditedUnit) async throws -> Organization {
+        let (session, now, organizationID) = (unit.session, unit.now, acting.organizationID)
         guard var organization = try await session.organizations.find(id: organizationID) else {
             throw KaitoError.notFound("The organisation")
         }
@@ -32,14 +29,14 @@ public struct Billing: Sendable {
         organization.currentPeriodEnd = plan == .free ? now : now.addingTimeInterval(Self.period)
         try await session.organizations.setSubscription(organization)
 
-        try await audit.append(
+        try await unit.record(
             AuditRecord(.organizationPlanChange, target: .init(type: "org", id: organizationID), reason: "\(previous.rawValue) -> \(plan.rawValue)"),
-            actor: actor, organizationID: organizationID, ip: ip, origin: origin, at: now, in: session)
+            by: acting)
         if plan != .enterprise {
             for keyID in try await session.keys.clearRateLimitOverrides(organizationID: organizationID) {
-                try await audit.append(
+                try await unit.record(
                     AuditRecord(.keyUpdate, target: .init(type: "key", id: keyID), reason: "rate-limit overrides removed: plan \(plan.rawValue)"),
-                    actor: actor, organizationID: organizationID, ip: ip, origin: origin, at: now, in: session)
+                    by: acting)
             }
         }
         try await Outbox(random: random).enqueue(topic, data: Outbox.json([
@@ -77,12 +74,7 @@ extension OrganizationService {
         guard let text, let plan = Plan(rawValue: text) else {
             throw KaitoError.validation("plan", "must be one of: \(Plan.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        let now = clock.now()
-        let billing = Billing(audit: work.audit, random: random)
-        return try await work.run(for: caller, writes: true) { session in
-            try await billing.change(
-                organizationID: caller.organizationID, to: plan, actor: caller.actor, ip: caller.address?.description,
-                origin: caller.origin, at: now, in: session)
-        }
+        let billing = Billing(random: random)
+        return try await work.write(for: caller) { unit in try await billing.change(to: plan, by: Acting(caller), in: unit) }
     }
 }

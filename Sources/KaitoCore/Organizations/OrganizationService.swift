@@ -24,12 +24,13 @@ public struct OrganizationService: Sendable {
             id: Identifier.make(prefix: Organization.idPrefix, at: clock.now(), random: random),
             name: name, plan: plan, createdAt: clock.now()
         )
-        let actor = AuditEvent.Actor.system(createdBy)
-        return try await work.runAsSystem(actor, organizationID: { $0.0.id }, audit: { AuditRecord(.organizationCreate, target: .init(type: "org", id: $0.0.id)) }) { session in
+        return try await work.write { unit in
+            let session = unit.session
             try await session.organizations.insert(organization)
             _ = try await keyring.createDataKey(organizationID: organization.id, session: session)
             let draft = KeyDraft(name: "\(name) admin", scopes: [.orgAdmin])
             let (_, secret) = try await keys.create(draft, organizationID: organization.id, createdBy: createdBy, session: session)
+            try await unit.record(AuditRecord(.organizationCreate, target: .init(type: "org", id: organization.id)), by: .system(createdBy, in: organization.id))
             return (organization, secret)
         }
     }
@@ -49,12 +50,8 @@ public struct OrganizationService: Sendable {
     /// `PUT /v1/org/billing/subscription`, with its webhook and audit events.
     public func setPlan(_ nameOrID: String, plan: Plan) async throws -> Organization {
         let organization = try await find(nameOrID)
-        let now = clock.now()
-        let billing = Billing(audit: work.audit, random: random)
-        return try await storage.write { session in
-            try await billing.change(organizationID: organization.id, to: plan, actor: .operator,
-                                     ip: nil, origin: RequestOrigin(), at: now, in: session)
-        }
+        let billing = Billing(random: random)
+        return try await work.write { unit in try await billing.change(to: plan, by: .operator(organization.id), in: unit) }
     }
 
     /// Finds an organisation by name or id (what operators type).
@@ -72,9 +69,10 @@ extension OrganizationService {
     /// Creates a key as an operator (`kaito admin create-key`), with its audit event.
     public func createKeyAsOperator(_ draft: KeyDraft, in organization: Organization) async throws -> (APIKey, APIKeySecret) {
         let id = keys.newID()
-        let actor = AuditEvent.Actor.operator
-        return try await work.runAsSystem(actor, organizationID: { _ in organization.id }, audit: { _ in .key(.keyCreate, id) }) { session in
-            try await keys.create(draft, organizationID: organization.id, createdBy: "operator", id: id, session: session)
+        return try await work.write { unit in
+            let created = try await keys.create(draft, organizationID: organization.id, createdBy: "operator", id: id, session: unit.session)
+            try await unit.record(.key(.keyCreate, id), by: .operator(organization.id))
+            return created
         }
     }
 }
@@ -85,15 +83,12 @@ extension OrganizationService {
     /// new `org:admin` key issued to nobody in the same transaction. Returns the revoked ids and the new key.
     public func retireBootstrapKey(_ nameOrID: String, replace: Bool) async throws -> (revoked: [String], replacement: APIKeySecret?) {
         let organization = try await find(nameOrID)
-        let now = clock.now()
-        let actor = AuditEvent.Actor.operator
-        let audit = work.audit
-        return try await storage.write { session in
-            let revoked = try await session.keys.revokeCreated(by: "bootstrap", organizationID: organization.id, at: now)
+        let acting = Acting.operator(organization.id)
+        return try await work.write { unit in
+            let session = unit.session
+            let revoked = try await session.keys.revokeCreated(by: "bootstrap", organizationID: organization.id, at: unit.now)
             for id in revoked {
-                try await audit.append(
-                    AuditRecord(.keyRevoke, target: .init(type: "key", id: id), reason: "bootstrap key retired"),
-                    actor: actor, organizationID: organization.id, ip: nil, origin: RequestOrigin(), at: now, in: session)
+                try await unit.record(AuditRecord(.keyRevoke, target: .init(type: "key", id: id), reason: "bootstrap key retired"), by: acting)
             }
             guard replace else { return (revoked, nil) }
             let id = keys.newID()
@@ -101,7 +96,7 @@ extension OrganizationService {
             let (_, secret) = try await keys.create(
                 KeyDraft(name: "\(organization.name) admin", scopes: [.orgAdmin]), organizationID: organization.id,
                 createdBy: "bootstrap", id: id, session: session)
-            try await audit.append(.key(.keyCreate, id), actor: actor, organizationID: organization.id, ip: nil, origin: RequestOrigin(), at: now, in: session)
+            try await unit.record(.key(.keyCreate, id), by: acting)
             return (revoked, secret)
         }
     }

@@ -3,35 +3,6 @@ import Foundation
 /// The organisation's users (`/v1/org/users`, `kaito admin *-user`). A key issued to a user acts within that user's
 /// role: only an owner's key (or a key issued to nobody: the bootstrap key; or an operator) adds or removes owners.
 extension OrganizationService {
-    /// Who is acting: a key (with the user it was issued to, if any) or an operator.
-    struct Acting: Sendable {
-        var organizationID: String
-        var actor: AuditEvent.Actor
-        var ip: String?
-        var origin: RequestOrigin
-        /// The user the acting key was issued to; nil for unbound keys and operators (no role limit).
-        var userID: String?
-        /// Whether the acting key is bound to tokens: it then has no owner powers and acts on members only.
-        var boundToTokens = false
-
-        init(_ caller: Caller) {
-            self.init(organizationID: caller.organizationID, actor: caller.actor, ip: caller.address?.description, origin: caller.origin, userID: caller.key.userID)
-            self.boundToTokens = caller.key.tokenSlugs != nil
-        }
-
-        init(organizationID: String, actor: AuditEvent.Actor, ip: String? = nil, origin: RequestOrigin = RequestOrigin(), userID: String? = nil) {
-            self.organizationID = organizationID
-            self.actor = actor
-            self.ip = ip
-            self.origin = origin
-            self.userID = userID
-        }
-
-        static func `operator`(_ organizationID: String) -> Acting {
-            Acting(organizationID: organizationID, actor: .operator)
-        }
-    }
-
     /// One page of the caller's organisation's users, in id order.
     public func users(by caller: Caller, after cursor: String?, limit: Int) async throws -> Page<OrgUser> {
         let rows = try await work.run(for: caller) { session in
@@ -48,16 +19,14 @@ extension OrganizationService {
         if caller.key.tokenSlugs != nil, user.role != .member {
             throw KaitoError(.tokenNotAllowed, "A key bound to tokens can add members only: an admin or owner sees every token.")
         }
-        let acting = Acting(caller)
-        return try await work.run(for: caller, writes: true) { session in try await insert(user, acting, session) }
+        return try await work.write(for: caller) { unit in try await insert(user, Acting(caller), unit) }
     }
 
     /// Removes a user and revokes every key issued to them, each with its `key.revoke` event, in one transaction.
     /// - Throws: `conflict` for the last owner; `insufficient_scope` when a non-owner's key removes an owner.
     @discardableResult
     public func removeUser(id: String, by caller: Caller) async throws -> [String] {
-        let acting = Acting(caller)
-        return try await work.run(for: caller, writes: true) { session in try await remove(id, acting, session) }
+        return try await work.write(for: caller) { unit in try await remove(id, Acting(caller), unit) }
     }
 
     // MARK: Token grants
@@ -82,18 +51,18 @@ extension OrganizationService {
         if let index = slugs.firstIndex(where: { !caller.allowsToken($0) }) {
             throw KaitoError.validation("token_slugs[\(index)]", "'\(slugs[index])' is not among the calling key's tokens")
         }
-        let acting = Acting(caller)
-        return try await work.run(for: caller, writes: true) { session in try await replaceGrants(userID, slugs, valid, acting, session) }
+        return try await work.write(for: caller) { unit in try await replaceGrants(userID, slugs, valid, Acting(caller), unit) }
     }
 
     /// `setGrants` as an operator (`kaito admin grant-tokens`).
     public func setGrantsAsOperator(_ nameOrID: String, userID: String, slugs: [String]) async throws -> [String] {
         let organization = try await find(nameOrID)
         let valid = try KeyDraft.validatedSlugs(slugs)
-        return try await storage.write { session in try await replaceGrants(userID, slugs, valid, .operator(organization.id), session) }
+        return try await work.write { unit in try await replaceGrants(userID, slugs, valid, .operator(organization.id), unit) }
     }
 
-    func replaceGrants(_ userID: String, _ slugs: [String], _ valid: [String], _ acting: Acting, _ session: any StorageSession) async throws -> [String] {
+    func replaceGrants(_ userID: String, _ slugs: [String], _ valid: [String], _ acting: Acting, _ unit: AuditedUnit) async throws -> [String] {
+        let session = unit.session
         let user = try await Self.findUser(userID, acting.organizationID, session)
         guard user.role == .member else {
             throw KaitoError.conflict("Owners and admins see every token; grants apply to members.")
@@ -103,12 +72,9 @@ extension OrganizationService {
             throw KaitoError.validation("token_slugs[\(missing)]", "the organisation has no token '\(slugs[missing])'")
         }
         let sorted = valid.sorted()
-        let now = clock.now()
-        try await session.users.setGrants(userID: user.id, organizationID: acting.organizationID, slugs: sorted, at: now)
+        try await session.users.setGrants(userID: user.id, organizationID: acting.organizationID, slugs: sorted, at: unit.now)
         let reason = sorted.isEmpty ? "none" : sorted.joined(separator: ",")
-        try await work.audit.append(
-            AuditRecord(.userGrantsUpdate, target: .init(type: "user", id: user.id), reason: String(reason.prefix(1000))),
-            actor: acting.actor, organizationID: acting.organizationID, ip: acting.ip, origin: acting.origin, at: now, in: session)
+        try await unit.record(AuditRecord(.userGrantsUpdate, target: .init(type: "user", id: user.id), reason: String(reason.prefix(1000))), by: acting)
         return sorted
     }
 
@@ -134,7 +100,7 @@ extension OrganizationService {
     public func addUserAsOperator(_ nameOrID: String, email: String, name: String?, role: String) async throws -> OrgUser {
         let organization = try await find(nameOrID)
         let user = try newUser(email: email, name: name, role: role, organizationID: organization.id)
-        return try await storage.write { session in try await insert(user, .operator(organization.id), session) }
+        return try await work.write { unit in try await insert(user, .operator(organization.id), unit) }
     }
 
     /// `removeUser` as an operator (`kaito admin remove-user`); returns the ids of the keys it revoked.
@@ -142,7 +108,7 @@ extension OrganizationService {
     @discardableResult
     public func removeUserAsOperator(_ nameOrID: String, userID: String) async throws -> [String] {
         let organization = try await find(nameOrID)
-        return try await storage.write { session in try await remove(userID, .operator(organization.id), session) }
+        return try await work.write { unit in try await remove(userID, .operator(organization.id), unit) }
     }
 
     /// Renames an organisation as an operator (`kaito admin rename-org`), audited `org.update` with both names.
@@ -150,13 +116,11 @@ extension OrganizationService {
     public func renameAsOperator(_ nameOrID: String, to name: String) async throws -> Organization {
         try Organization.validateName(name)
         let organization = try await find(nameOrID)
-        let now = clock.now()
-        let audit = work.audit
-        return try await storage.write { session in
-            try await session.organizations.rename(id: organization.id, name: name)
-            try await audit.append(
+        return try await work.write { unit in
+            try await unit.session.organizations.rename(id: organization.id, name: name)
+            try await unit.record(
                 AuditRecord(.organizationUpdate, target: .init(type: "org", id: organization.id), reason: "\(organization.name) -> \(name)"),
-                actor: Acting.operator(organization.id).actor, organizationID: organization.id, ip: nil, origin: RequestOrigin(), at: now, in: session)
+                by: .operator(organization.id))
             var renamed = organization
             renamed.name = name
             return renamed
@@ -180,16 +144,15 @@ extension OrganizationService {
             email: validEmail, name: cleanName, role: chosen, createdAt: now)
     }
 
-    func insert(_ user: OrgUser, _ acting: Acting, _ session: any StorageSession) async throws -> OrgUser {
-        if user.role == .owner { try await Self.requireOwnerPowers(acting, session) }
-        try await session.users.insert(user)
-        try await work.audit.append(
-            AuditRecord(.userCreate, target: .init(type: "user", id: user.id), reason: user.role.rawValue),
-            actor: acting.actor, organizationID: acting.organizationID, ip: acting.ip, origin: acting.origin, at: user.createdAt, in: session)
+    func insert(_ user: OrgUser, _ acting: Acting, _ unit: AuditedUnit) async throws -> OrgUser {
+        if user.role == .owner { try await Self.requireOwnerPowers(acting, unit.session) }
+        try await unit.session.users.insert(user)
+        try await unit.record(AuditRecord(.userCreate, target: .init(type: "user", id: user.id), reason: user.role.rawValue), by: acting, at: user.createdAt)
         return user
     }
 
-    func remove(_ id: String, _ acting: Acting, _ session: any StorageSession) async throws -> [String] {
+    func remove(_ id: String, _ acting: Acting, _ unit: AuditedUnit) async throws -> [String] {
+        let (session, now) = (unit.session, unit.now)
         let user = try await Self.findUser(id, acting.organizationID, session)
         if acting.boundToTokens, user.role != .member {
             throw KaitoError(.tokenNotAllowed, "A key bound to tokens can remove members only: an admin or owner sees every token.")
@@ -199,21 +162,15 @@ extension OrganizationService {
             let owners = try await session.users.lockOwners(organizationID: acting.organizationID)
             guard owners.count > 1 else { throw KaitoError.conflict("The last owner of the organisation cannot be removed.") }
         }
-        let now = clock.now()
-        let audit = work.audit
         _ = try await session.users.delete(id: id, organizationID: acting.organizationID)
         // Signed out everywhere, and unable to sign in again.
         _ = try await session.accounts.deleteSessions(userID: id, organizationID: acting.organizationID, except: nil)
         try await session.accounts.deleteCredentials(userID: id, organizationID: acting.organizationID)
         try await session.users.deleteGrants(userID: id, organizationID: acting.organizationID)
-        try await audit.append(
-            AuditRecord(.userRemove, target: .init(type: "user", id: id)),
-            actor: acting.actor, organizationID: acting.organizationID, ip: acting.ip, origin: acting.origin, at: now, in: session)
+        try await unit.record(AuditRecord(.userRemove, target: .init(type: "user", id: id)), by: acting)
         let revoked = try await session.keys.revokeIssued(userID: id, organizationID: acting.organizationID, at: now)
         for keyID in revoked {
-            try await audit.append(
-                AuditRecord(.keyRevoke, target: .init(type: "key", id: keyID), reason: "issued to removed user \(id)"),
-                actor: acting.actor, organizationID: acting.organizationID, ip: acting.ip, origin: acting.origin, at: now, in: session)
+            try await unit.record(AuditRecord(.keyRevoke, target: .init(type: "key", id: keyID), reason: "issued to removed user \(id)"), by: acting)
         }
         return revoked
     }

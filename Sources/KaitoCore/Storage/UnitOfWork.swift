@@ -3,10 +3,16 @@ import Foundation
 /// Runs one request's unit of work on behalf of a caller: its effect, its audit event and the key's use (a
 /// single-use key spent, `last_used_at` refreshed) commit together or not at all. If the audit event cannot be
 /// written, nothing commits and the request fails with `unavailable`: no code or seed leaves without its event.
+///
+/// It is the one way audit events are written, for the API, the dashboard, operators and workers: a unit's own
+/// record (`run(for:audit:)`), what a unit's body records (`write`, `AuditedUnit.record`), a read's event
+/// (`recordRead`) and a refusal's (`recordDenial`).
 public struct UnitOfWork: Sendable {
     public let storage: any Storage
     let clock: any KaitoClock
-    public let audit: AuditLog
+    private let audit: AuditLog
+    /// The key the organisations' chains are tagged with (to verify and prune them).
+    public var auditChain: AuditChainKey { audit.chain }
     /// Repeated denials counted in memory (shared by every copy of this unit of work).
     public let denials = DenialFolding()
     /// Keys and tokens kept in memory while the storage allows it.
@@ -58,6 +64,22 @@ public struct UnitOfWork: Sendable {
     ) async throws -> T {
         let now = clock.now()
         guard writes || record != nil || caller.mustRecordUse(at: now) else { return try await storage.read(body) }
+        return try await write(for: caller, at: now) { unit in
+            let result = try await body(unit.session)
+            if let record { try await unit.record(record, by: Acting(caller)) }
+            return result
+        }
+    }
+
+    /// Runs `body` as a write for `caller` (its key checked and its use recorded, as `run(for:writes:)` does); the
+    /// events the body records commit with its change.
+    public func write<T: Sendable>(for caller: Caller, _ body: @Sendable @escaping (AuditedUnit) async throws -> T) async throws -> T {
+        try await write(for: caller, at: clock.now(), body)
+    }
+
+    private func write<T: Sendable>(
+        for caller: Caller, at now: Date, _ body: @Sendable @escaping (AuditedUnit) async throws -> T
+    ) async throws -> T {
         let audit = self.audit
         let verifiesKey = storage.cachedKeysMayLag && caller.user == nil
         // Like a read's, a write's use of the key is written when it must be (single use, or the stored use is older
@@ -75,15 +97,19 @@ public struct UnitOfWork: Sendable {
                 // The key's row before anything else, in every unit: row locks are then always taken key first,
                 // chain head (an audit event, the body's own or the record's below) after.
                 if recordsUse { try await caller.recordUse(in: session, at: now) }
-                let result = try await body(session)
-                if let record {
-                    try await audit.append(
-                        record, actor: caller.actor, organizationID: caller.organizationID, ip: caller.address?.description,
-                        origin: caller.origin, at: now, in: session)
-                }
+                let result = try await body(AuditedUnit(session: session, now: now, log: audit))
                 if let claim { try await IdempotencyService.markCommitted(claim, organizationID: caller.organizationID, in: session) }
                 return result
             }
+        }
+    }
+
+    /// Runs `body` as a write with no caller: an operator's change (`kaito admin`), a user signing in or out, a
+    /// worker's. The events it records commit with its change.
+    public func write<T: Sendable>(_ body: @Sendable @escaping (AuditedUnit) async throws -> T) async throws -> T {
+        let (audit, now) = (self.audit, clock.now())
+        return try await failingClosed {
+            try await storage.write { session in try await body(AuditedUnit(session: session, now: now, log: audit)) }
         }
     }
 
@@ -98,22 +124,6 @@ public struct UnitOfWork: Sendable {
             record, actor: caller.actor, organizationID: caller.organizationID, ip: caller.address?.description, origin: caller.origin, at: now)
         let key = caller.user == nil ? caller.key : nil
         try await failingClosed { try await storage.appendAudit(pending, log: audit, key: key) }
-    }
-
-    /// Runs an operator's or the system's change with its audit event (`kaito admin`, bootstrap).
-    public func runAsSystem<T: Sendable>(
-        _ actor: AuditEvent.Actor, organizationID: @escaping @Sendable (T) -> String, audit record: @escaping @Sendable (T) -> AuditRecord,
-        _ body: @Sendable @escaping (any StorageSession) async throws -> T
-    ) async throws -> T {
-        let now = clock.now()
-        let audit = self.audit
-        return try await failingClosed {
-            try await storage.write { session in
-                let result = try await body(session)
-                try await audit.append(record(result), actor: actor, organizationID: organizationID(result), ip: nil, origin: RequestOrigin(), at: now, in: session)
-                return result
-            }
-        }
     }
 
     /// Records that a known key was refused (401 for an expired, revoked or spent key; 403). The first denial of
