@@ -3,8 +3,8 @@ import HTTPTypes
 import Hummingbird
 import KaitoCore
 
-/// Server-rendered HTML: every value goes through `escape`, and pages share one layout, one stylesheet and one
-/// script, served from the same origin (the Content-Security-Policy allows nothing inline).
+/// Server-rendered HTML from templates that escape every value (`Templates`); pages share one layout, one
+/// stylesheet and one script, served from the same origin (the Content-Security-Policy allows nothing inline).
 enum HTML {
     /// Text for an element's content or a quoted attribute value.
     static func escape(_ text: String) -> String {
@@ -58,40 +58,27 @@ enum HTML {
 
     /// A whole page: `title`, the navigation when `signedIn` (with the sign-out form's CSRF token), and `body`.
     static func page(_ title: String, signedIn: (email: String, csrf: String, isAdmin: Bool)? = nil, _ body: String) -> String {
-        var navigation = ""
-        if let signedIn {
-            navigation = """
-                <nav aria-label="Main"><a href="/tokens">Tokens</a><a href="/messages">Messages</a>\(signedIn.isAdmin ? #"<a href="/keys">Keys</a><a href="/inboxes">Inboxes</a><a href="/webhooks">Webhooks</a><a href="/users">Users</a><a href="/audit">Audit</a><a href="/billing">Billing</a>"# : "")
-                <form method="post" action="/logout" class="inline">\(csrf(signedIn.csrf))
-                <a class="who" href="/account">\(escape(signedIn.email))</a> <button type="submit">Sign out</button></form></nav>
-                """
-        }
-        return """
-            <!doctype html>
-            <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>\(escape(title)) · Kaito</title><link rel="stylesheet" href="/dashboard/app.css"><script src="/dashboard/app.js" defer></script></head>
-            <body><header><a class="brand" href="/">Kaito</a>\(navigation)</header><main><h1>\(escape(title))</h1>
-            <span id="copy-status" class="visually-hidden" role="status" aria-live="polite"></span>
-            \(signedIn == nil ? "" : notice(carriedNotice))\(fieldErrors.isEmpty ? body : markingFields(body))
-            </main></body></html>
-            """
+        struct Navigation { let email: String, csrf: String, isAdmin: Bool }
+        struct Page { let title: String, signedIn: Navigation?, notice: String?, body: String }
+        return Templates.render("page", Page(
+            title: title, signedIn: signedIn.map { Navigation(email: $0.email, csrf: $0.csrf, isAdmin: $0.isAdmin) },
+            notice: signedIn == nil ? nil : carriedNotice, body: fieldErrors.isEmpty ? body : markingFields(body)))
     }
 
     static func error(_ message: String?) -> String {
         guard let message else { return "" }
-        return #"<p class="error" role="alert">\#(escape(message))</p>"#
+        return Templates.render("error", ["error": message])
     }
 
     /// What a change did, announced to screen readers.
     static func notice(_ message: String?) -> String {
         guard let message else { return "" }
-        return #"<p class="notice" role="status">\#(escape(message))</p>"#
+        return Templates.render("notice", ["notice": message])
     }
 
     /// An instant: UTC in the page (and on hover), which the page's script turns into the reader's local time.
     static func time(_ date: Date) -> String {
-        let utc = escape(Timestamp.format(date))
-        return #"<time datetime="\#(utc)" title="\#(utc)">\#(utc)</time>"#
+        Templates.render("time", ["utc": Timestamp.format(date)])
     }
 
     /// The link to a list's next page: `path` with `query` kept and the cursor the list ended at (`after`, or
@@ -101,7 +88,7 @@ enum HTML {
         guard let cursor else { return "" }
         var components = URLComponents()
         components.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) } + [URLQueryItem(name: name, value: cursor)]
-        return #"<p><a href="\#(escape(path + "?" + (components.percentEncodedQuery ?? "")))" rel="next">\#(escape(label))</a></p>"#
+        return Templates.render("next_page", ["href": path + "?" + (components.percentEncodedQuery ?? ""), "label": label])
     }
 
     /// A list page's cursor from its address (`after` unless named): an id or a slug (letters, digits, `_`, `-`), at
@@ -113,34 +100,32 @@ enum HTML {
     }
 
     /// A form's CSRF field (every form carries the session's token).
-    static func csrf(_ token: String) -> String { #"<input type="hidden" name="csrf" value="\#(escape(token))">"# }
+    static func csrf(_ token: String) -> String { Templates.render("csrf", ["csrf": token]) }
 
     /// A value to copy (a secret shown once, a seed) with its copy button.
     static func copyable(_ value: String, id: String) -> String {
-        #"<code class="secret" id="\#(escape(id))">\#(escape(value))</code> <button type="button" data-copy="\#(escape(id))">Copy</button>"#
+        Templates.render("copyable", ["value": value, "id": id])
     }
 
     /// One checkbox of a list (a line each).
     static func checkbox(name: String, value: String, label: String, checked: Bool = false) -> String {
-        #"<label class="inline"><input type="checkbox" name="\#(escape(name))" value="\#(escape(value))"\#(checked ? " checked" : "")> \#(escape(label))</label><br>"#
+        struct Checkbox { let name: String, value: String, label: String, checked: Bool }
+        return Templates.render("checkbox", Checkbox(name: name, value: value, label: label, checked: checked))
     }
 
     /// A one-button form posting to `action` (revoke, delete, send a test).
     static func postButton(_ action: String, _ label: String, csrf token: String, danger: Bool = false) -> String {
-        #"<form method="post" action="\#(escape(action))" class="inline">\#(csrf(token))<button\#(danger ? #" class="danger""# : "") type="submit">\#(escape(label))</button></form>"#
+        struct Button { let action: String, label: String, csrf: String, danger: Bool }
+        return Templates.render("post_button", Button(action: action, label: label, csrf: token, danger: danger))
     }
 
     /// A destructive action behind a disclosure (the first step) whose form asks for `expected` to be typed (the
     /// second): `DashboardPage.confirmed` checks it.
     static func confirmedAction(_ action: String, _ label: String, expected: String, consequence: String, csrf token: String) -> String {
+        struct Confirmation { let action: String, label: String, expected: String, consequence: String, csrf: String, id: String }
         let id = "confirm-" + String(action.unicodeScalars.filter { CharacterSet.alphanumerics.contains($0) }.prefix(60))
-        return """
-            <details class="confirm"><summary>\(escape(label))…</summary><form method="post" action="\(escape(action))">\(csrf(token))
-            <p>\(escape(consequence))</p>
-            <label for="\(escape(id))">Type <code>\(escape(expected))</code> to confirm</label>
-            <input type="text" id="\(escape(id))" name="confirm" required autocomplete="off" spellcheck="false">
-            <p><button class="danger" type="submit">\(escape(label))</button></p></form></details>
-            """
+        return Templates.render("confirmed_action", Confirmation(
+            action: action, label: label, expected: expected, consequence: consequence, csrf: token, id: id))
     }
 
     /// Headers of every dashboard page: no caching, no framing, no inline script, no referrer.

@@ -1,0 +1,45 @@
+import Foundation
+import Testing
+
+@testable import KaitoHTTP
+
+/// The dashboard's templates: each parses, and every value they are given is escaped, in text and in attributes.
+@Suite("Dashboard templates")
+struct TemplatesTests {
+    /// Markup, both quotes and an entity: what a hostile token name, email or URL could hold.
+    static let hostile = #"<script>alert("x")</script>' onmouseover='x' &amp;"#
+    static let escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39; onmouseover=&#39;x&#39; &amp;amp;"
+
+    @Test("Every template parses")
+    func everyTemplateParses() {
+        for name in ["page", "csrf", "error", "notice", "time", "copyable", "checkbox", "post_button", "confirmed_action", "next_page"] {
+            #expect(Templates.library.getTemplate(named: name) != nil, "\(name)")
+        }
+    }
+
+    @Test("A value is escaped wherever a template puts it")
+    func valuesAreEscaped() {
+        let h = Self.hostile
+        let fragments = [
+            HTML.page(h, signedIn: (email: h, csrf: h, isAdmin: true), "<p>body</p>"),
+            HTML.error(h), HTML.notice(h), HTML.csrf(h), HTML.copyable(h, id: h),
+            HTML.checkbox(name: h, value: h, label: h, checked: true), HTML.postButton(h, h, csrf: h, danger: true),
+            HTML.confirmedAction(h, h, expected: h, consequence: h, csrf: h),
+            HTML.nextPage(h, cursor: "c", label: h),
+        ]
+        for html in fragments {
+            #expect(!html.contains("<script>"), "\(html)")
+            #expect(!html.contains("'x'"), "\(html)")
+            #expect(html.contains(Self.escaped) || html.contains("%3Cscript%3E"), "\(html)")
+        }
+    }
+
+    @Test("A page's body is HTML a template made: it goes in as it is, once")
+    func bodyIsInsertedOnce() {
+        let page = HTML.page("Title", "<p id=\"mine\">body</p>")
+        #expect(page.components(separatedBy: "<p id=\"mine\">body</p>").count == 2)
+        #expect(page.hasPrefix("<!doctype html>"))
+        #expect(page.hasSuffix("</html>"))
+        #expect(!page.contains("<nav"), "no navigation when signed out")
+    }
+}
