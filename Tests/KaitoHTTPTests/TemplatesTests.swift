@@ -12,7 +12,7 @@ struct TemplatesTests {
 
     @Test("Every template parses")
     func everyTemplateParses() {
-        for name in ["page", "csrf", "error", "notice", "time", "copyable", "checkbox", "post_button", "confirmed_action", "next_page"] {
+        for (name, _) in Templates.files {
             #expect(Templates.library.getTemplate(named: name) != nil, "\(name)")
         }
     }

@@ -43,27 +43,12 @@ struct SeedPages: DashboardPage {
         slug: String, _ caller: Caller, _ session: DashboardSession, shown: OTPAuthURI?, error: String?, status: HTTPResponse.Status = .ok
     ) async throws -> Response {
         let token = try await self.tokens.get(slug: slug, by: caller)
-        let body: String
-        if let shown {
-            body = """
-                <p>The seed of <strong>\(HTML.escape(token.name))</strong>. This view is recorded in the audit log.</p>
-                <p>\(HTML.copyable(Base32.encode(shown.secret), id: "seed"))</p>
-                <p><a href="\(HTML.escape(shown.uriString))">Open in an authenticator app</a></p>
-                <p><a href="/tokens">Back to tokens</a></p>
-                """
-        } else {
-            body = """
-                \(HTML.error(error))
-                <p>Showing the seed of <strong>\(HTML.escape(token.name))</strong> (\(HTML.escape(token.slug))) needs a code from your
-                authenticator app again.</p>
-                <form method="post" action="/tokens/\(HTML.escape(token.slug))/seed">
-                \(HTML.csrf(session.csrfToken))
-                <label for="code">Code from your authenticator app</label>
-                <input type="text" id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required autofocus>
-                <p><button class="primary" type="submit">Show the seed</button></p>
-                </form>
-                """
-        }
+        struct Shown { let secret: Templates.Copyable, uri: String }
+        struct Page { let name: String, slug: String, shown: Shown?, error: String?, csrf: String }
+        let body = Templates.render("seed", Page(
+            name: token.name, slug: token.slug,
+            shown: shown.map { Shown(secret: Templates.Copyable(value: Base32.encode($0.secret), id: "seed"), uri: $0.uriString) },
+            error: error, csrf: session.csrfToken))
         return HTML.response(HTML.page("Seed", signedIn: Self.navigation(caller, session), body), status: status)
     }
 }

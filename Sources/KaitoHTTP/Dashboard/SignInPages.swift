@@ -19,16 +19,8 @@ struct SignInPages: DashboardPage {
 
     func loginPage(error: String?, organization: String, email: String, status: HTTPResponse.Status = .ok) -> Response {
         let csrf = SignInService.randomToken(random)
-        let body = """
-            \(HTML.error(error))
-            <form method="post" action="/login">
-            \(HTML.csrf(csrf))
-            <label for="organization">Organisation</label><input type="text" id="organization" name="organization" value="\(HTML.escape(organization))" required autocomplete="organization">
-            <label for="email">Email</label><input type="email" id="email" name="email" value="\(HTML.escape(email))" required autocomplete="username">
-            <label for="password">Password</label><input type="password" id="password" name="password" required autocomplete="current-password">
-            <p><button class="primary" type="submit">Continue</button></p>
-            </form>
-            """
+        struct Page { let error: String?, csrf: String, organization: String, email: String }
+        let body = Templates.render("login", Page(error: error, csrf: csrf, organization: organization, email: email))
         return HTML.response(HTML.page("Sign in", body), status: status, cookies: [setCookie(DashboardShared.loginCSRFCookie, csrf, path: "/login")])
     }
 
@@ -60,25 +52,14 @@ struct SignInPages: DashboardPage {
         guard let token = request.cookies[DashboardShared.sessionCookie]?.value, let pending = try await signIn.pendingSession(token: token) else {
             return HTML.redirect("/login")
         }
-        var enrolment = ""
-        if let (secret, uri) = try await signIn.enrolment(for: pending) {
-            enrolment = """
-                <p>Every account signs in with a second factor. Add this account to your authenticator app, then enter the code it shows.</p>
-                \(QRCode(uri).map { "<p>Scan this code with the app:</p><p>" + $0.svg(label: "QR code of the account for an authenticator app") + "</p>" } ?? "")
-                <p><a href="\(HTML.escape(uri))" id="otpauth-link">Open in an authenticator app</a> or enter the secret:</p>
-                <p>\(HTML.copyable(secret, id: "totp-secret"))</p>
-                """
+        struct Enrolment { let qrCode: String?, uri: String, secret: Templates.Copyable }
+        struct Page { let error: String?, enrolment: Enrolment?, csrf: String }
+        let enrolment = try await signIn.enrolment(for: pending).map { secret, uri in
+            // The QR code is SVG this server drew (`QRCode.svg`): markup, not a value to escape.
+            Enrolment(qrCode: QRCode(uri)?.svg(label: "QR code of the account for an authenticator app"), uri: uri, secret: Templates.Copyable(value: secret, id: "totp-secret"))
         }
-        let body = """
-            \(HTML.error(error))\(enrolment)
-            <form method="post" action="/login/second-factor">
-            \(HTML.csrf(pending.csrfToken))
-            <label for="code">Code from your authenticator app</label>
-            <input type="text" id="code" name="code" inputmode="numeric" pattern="[0-9 ]*" autocomplete="one-time-code" required autofocus>
-            <p><button class="primary" type="submit">Sign in</button></p>
-            </form>
-            """
-        return HTML.response(HTML.page(enrolment.isEmpty ? "Second factor" : "Set up your second factor", body), status: status)
+        let body = Templates.render("second_factor", Page(error: error, enrolment: enrolment, csrf: pending.csrfToken))
+        return HTML.response(HTML.page(enrolment == nil ? "Second factor" : "Set up your second factor", body), status: status)
     }
 
     func secondFactor(_ request: Request, _ context: KaitoRequestContext) async throws -> Response {

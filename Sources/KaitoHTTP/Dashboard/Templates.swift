@@ -9,18 +9,6 @@ import Mustache
 enum Templates {
     /// Every template, by its file name without `.mustache` (each one is also a partial of the others).
     static let library: MustacheLibrary = {
-        let files: [(String, [UInt8])] = [
-            ("page", PackageResources.page_mustache),
-            ("csrf", PackageResources.csrf_mustache),
-            ("error", PackageResources.error_mustache),
-            ("notice", PackageResources.notice_mustache),
-            ("time", PackageResources.time_mustache),
-            ("copyable", PackageResources.copyable_mustache),
-            ("checkbox", PackageResources.checkbox_mustache),
-            ("post_button", PackageResources.post_button_mustache),
-            ("confirmed_action", PackageResources.confirmed_action_mustache),
-            ("next_page", PackageResources.next_page_mustache),
-        ]
         var library = MustacheLibrary()
         for (name, bytes) in files {
             var text = String(decoding: bytes, as: UTF8.self)
@@ -34,6 +22,29 @@ enum Templates {
         }
         return library
     }()
+
+    /// The template files, by name.
+    static let files: [(String, [UInt8])] = [
+        ("page", PackageResources.page_mustache),
+        ("csrf", PackageResources.csrf_mustache),
+        ("error", PackageResources.error_mustache),
+        ("notice", PackageResources.notice_mustache),
+        ("time", PackageResources.time_mustache),
+        ("copyable", PackageResources.copyable_mustache),
+        ("checkbox", PackageResources.checkbox_mustache),
+        ("post_button", PackageResources.post_button_mustache),
+        ("confirmed_action", PackageResources.confirmed_action_mustache),
+        ("next_page", PackageResources.next_page_mustache),
+        ("seed", PackageResources.seed_mustache),
+        ("login", PackageResources.login_mustache),
+        ("second_factor", PackageResources.second_factor_mustache),
+    ]
+
+    /// A value to copy with its button (the `copyable` fragment).
+    struct Copyable {
+        let value: String
+        let id: String
+    }
 
     /// `name` rendered with `object`'s properties (a struct's, or a dictionary's keys).
     static func render(_ name: String, _ object: Any) -> String {
