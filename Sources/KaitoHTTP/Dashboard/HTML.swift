@@ -78,7 +78,7 @@ enum HTML {
 
     /// An instant: UTC in the page (and on hover), which the page's script turns into the reader's local time.
     static func time(_ date: Date) -> String {
-        Templates.render("time", ["utc": Timestamp.format(date)])
+        Templates.render("time", Templates.Time(date))
     }
 
     /// The link to a list's next page: `path` with `query` kept and the cursor the list ended at (`after`, or

@@ -53,34 +53,29 @@ struct MessagesPages: DashboardPage {
         let before = HTML.cursor(request, "before")
         let page = try await sms.messages(SMSMessageFilter(inboxID: selected), by: caller, before: before, limit: DashboardShared.pageSize)
         let messages = page.items
-        let links = ([#"<a href="/messages"\#(selected == nil ? #" aria-current="page""# : "")>All inboxes</a>"#] + inboxes.map { inbox -> String in
-            let name = inbox.label.map { "\($0) (\(inbox.phoneNumber))" } ?? inbox.phoneNumber
-            return #"<a href="/messages?inbox=\#(HTML.escape(inbox.id))"\#(selected == inbox.id ? #" aria-current="page""# : "")>\#(HTML.escape(name))</a>"#
-        }).joined(separator: " · ") + (inboxPage.nextCursor == nil ? ""
-            : #" · <a href="/inboxes">more inboxes</a> (the first \#(Self.inboxLinks) are named here; every inbox's messages open from its page)"#)
+        struct InboxLink { let id: String, name: String, current: Bool }
+        struct Message { let id: String, receivedAt: Templates.Time, from: String, to: String, code: String?, body: String }
+        struct Live { let inbox: String, after: String }
+        struct Page {
+            let selected: String?, inboxes: [InboxLink], moreInboxes: Bool, inboxLinks: Int, older: Bool, live: Live?
+            let messages: [Message], nextPage: String
+        }
         let number = Dictionary(inboxes.map { ($0.id, $0.phoneNumber) }, uniquingKeysWith: { first, _ in first })
-        let rows = messages.map { message -> String in
-            let code = message.code.map { code in
-                #"<span class="code" id="code-\#(HTML.escape(message.id))">\#(HTML.escape(code))</span> <button type="button" data-copy="code-\#(HTML.escape(message.id))">Copy</button><br>"#
-            }
-            return """
-                <tr><td>\(HTML.time(message.receivedAt))</td><td>\(HTML.escape(message.from))</td>
-                <td class="optional">\(HTML.escape(number[message.inboxID] ?? message.to))</td>
-                <td>\(code ?? "")\(HTML.escape(message.body))</td></tr>
-                """
-        }.joined()
         // The first page waits for the next message of what it shows (after the newest shown; with none yet, after
         // the page's own time: a message that arrives before the page's first wait is still newer than it). Older
         // pages stay as they are.
         let after = messages.first?.id ?? SMSService.cursor(at: clock.now())
-        let live = before != nil ? "" : #" data-inbox="\#(HTML.escape(selected ?? ""))" data-after="\#(HTML.escape(after))""#
-        let body = """
-            <p>\(links)</p>
-            <p class="muted" id="live-status" role="status">\(before == nil ? "New messages appear here as they arrive." : #"Older messages. <a href="/messages\#(selected.map { "?inbox=" + HTML.escape($0) } ?? "")">The newest</a>"#)</p>
-            <table id="messages"\(live)\(messages.isEmpty ? " hidden" : "")><thead><tr><th>Received</th><th>From</th><th class="optional">To</th><th>Message</th></tr></thead><tbody>\(rows)</tbody></table>
-            \(messages.isEmpty ? #"<p class="muted" id="no-messages">No messages yet.</p>"# : "")
-            \(HTML.nextPage("/messages", cursor: page.nextCursor, name: "before", keeping: selected.map { [("inbox", $0)] } ?? [], label: "Older messages"))
-            """
+        let body = Templates.render("messages", Page(
+            selected: selected,
+            inboxes: inboxes.map { inbox in
+                InboxLink(id: inbox.id, name: inbox.label.map { "\($0) (\(inbox.phoneNumber))" } ?? inbox.phoneNumber, current: selected == inbox.id)
+            },
+            moreInboxes: inboxPage.nextCursor != nil, inboxLinks: Self.inboxLinks, older: before != nil,
+            live: before != nil ? nil : Live(inbox: selected ?? "", after: after),
+            messages: messages.map {
+                Message(id: $0.id, receivedAt: Templates.Time($0.receivedAt), from: $0.from, to: number[$0.inboxID] ?? $0.to, code: $0.code, body: $0.body)
+            },
+            nextPage: HTML.nextPage("/messages", cursor: page.nextCursor, name: "before", keeping: selected.map { [("inbox", $0)] } ?? [], label: "Older messages")))
         return HTML.response(HTML.page("Messages", signedIn: Self.navigation(caller, session), body))
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+import KaitoCore
 import Mustache
 
 /// The dashboard's HTML templates (`Templates/*.mustache`, compiled into the binary): Mustache escapes every
@@ -38,12 +40,19 @@ enum Templates {
         ("seed", PackageResources.seed_mustache),
         ("login", PackageResources.login_mustache),
         ("second_factor", PackageResources.second_factor_mustache),
+        ("messages", PackageResources.messages_mustache),
     ]
 
     /// A value to copy with its button (the `copyable` fragment).
     struct Copyable {
         let value: String
         let id: String
+    }
+
+    /// An instant (the `time` fragment): UTC, which the page's script shows in the reader's zone.
+    struct Time {
+        let utc: String
+        init(_ date: Date) { utc = Timestamp.format(date) }
     }
 
     /// `name` rendered with `object`'s properties (a struct's, or a dictionary's keys).
