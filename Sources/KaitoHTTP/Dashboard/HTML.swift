@@ -122,10 +122,8 @@ enum HTML {
     /// A destructive action behind a disclosure (the first step) whose form asks for `expected` to be typed (the
     /// second): `DashboardPage.confirmed` checks it.
     static func confirmedAction(_ action: String, _ label: String, expected: String, consequence: String, csrf token: String) -> String {
-        struct Confirmation { let action: String, label: String, expected: String, consequence: String, csrf: String, id: String }
-        let id = "confirm-" + String(action.unicodeScalars.filter { CharacterSet.alphanumerics.contains($0) }.prefix(60))
-        return Templates.render("confirmed_action", Confirmation(
-            action: action, label: label, expected: expected, consequence: consequence, csrf: token, id: id))
+        Templates.render("confirmed_action", Templates.Confirmation(
+            action: action, label: label, expected: expected, consequence: consequence, csrf: token))
     }
 
     /// Headers of every dashboard page: no caching, no framing, no inline script, no referrer.

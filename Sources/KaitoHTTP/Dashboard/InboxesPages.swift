@@ -57,49 +57,25 @@ struct InboxesPages: DashboardPage {
         _ caller: Caller, _ session: DashboardSession, error: String?, entered: FormBody? = nil, after: String? = nil,
         status: HTTPResponse.Status = .ok
     ) async throws -> Response {
-        // After a refusal the "Add an inbox" form comes back as it was sent.
-        func value(_ name: String) -> String { HTML.escape(entered?.first(name) ?? "") }
-        let page = try await sms.listInboxes(by: caller, after: after, limit: DashboardShared.pageSize)
-        let inboxes = page.items
-        var rows = ""
-        for inbox in inboxes {
-            let action = "/inboxes/\(HTML.escape(inbox.id))"
-            let simulate = inbox.provider == .simulator ? """
-                <details><summary>Deliver a test message</summary><form method="post" action="\(action)/simulate">
-                \(HTML.csrf(session.csrfToken))
-                <label for="from-\(HTML.escape(inbox.id))">From</label><input type="text" id="from-\(HTML.escape(inbox.id))" name="from" placeholder="+15557654321" required>
-                <label for="body-\(HTML.escape(inbox.id))">Message</label><input type="text" id="body-\(HTML.escape(inbox.id))" name="body" required maxlength="1600">
-                <p><button type="submit">Deliver</button></p></form></details>
-                """ : ""
-            rows += """
-                <tr><td><a href="/messages?inbox=\(HTML.escape(inbox.id))"><strong>\(HTML.escape(inbox.phoneNumber))</strong></a><br>
-                <span class="muted">\(HTML.escape(inbox.id)) · \(inbox.provider.rawValue)</span>\(simulate)</td>
-                <td><form method="post" action="\(action)/label" class="inline">\(HTML.csrf(session.csrfToken))
-                <label class="visually-hidden" for="label-\(HTML.escape(inbox.id))">Label</label><input type="text" id="label-\(HTML.escape(inbox.id))" name="label" value="\(HTML.escape(inbox.label ?? ""))" maxlength="200">
-                <button type="submit">Save</button></form></td>
-                <td>\(HTML.confirmedAction("/inboxes/\(inbox.id)/delete", "Delete", expected: inbox.phoneNumber,
-                    consequence: "The inbox and every message it received are deleted; this cannot be undone.", csrf: session.csrfToken))</td></tr>
-                """
+        struct Row { let id: String, phoneNumber: String, provider: String, simulator: Bool, label: String, delete: Templates.Confirmation }
+        struct Provider { let name: String, selected: Bool }
+        struct Page {
+            let error: String?, inboxes: [Row], hasInboxes: Bool, nextPage: String, csrf: String
+            let enteredPhoneNumber: String, enteredLabel: String, providers: [Provider]
         }
+        let page = try await sms.listInboxes(by: caller, after: after, limit: DashboardShared.pageSize)
+        let rows = page.items.map { inbox in
+            Row(id: inbox.id, phoneNumber: inbox.phoneNumber, provider: inbox.provider.rawValue, simulator: inbox.provider == .simulator,
+                label: inbox.label ?? "", delete: Templates.Confirmation(
+                    action: "/inboxes/\(inbox.id)/delete", label: "Delete", expected: inbox.phoneNumber,
+                    consequence: "The inbox and every message it received are deleted; this cannot be undone.", csrf: session.csrfToken))
+        }
+        // After a refusal the "Add an inbox" form comes back as it was sent.
         let chosen = entered?.first("provider")
-        let providers = SMSProvider.allCases.map {
-            #"<option value="\#($0.rawValue)"\#($0.rawValue == chosen ? " selected" : "")>\#($0.rawValue)</option>"#
-        }.joined()
-        let body = """
-            \(HTML.error(error))
-            \(inboxes.isEmpty ? #"<p class="muted">No inboxes yet.</p>"# : #"<table><thead><tr><th>Number</th><th>Label</th><th></th></tr></thead><tbody>\#(rows)</tbody></table>"#)
-            \(HTML.nextPage("/inboxes", cursor: page.nextCursor))
-            <h2>Add an inbox</h2>
-            <p class="muted">Point the number's incoming-message webhook at <code>/providers/twilio/sms</code> on this server's public URL; set the
-            organisation's Twilio credentials with the API (<code>PUT /v1/org/providers/twilio</code>).</p>
-            <form method="post" action="/inboxes">
-            \(HTML.csrf(session.csrfToken))
-            <label for="phone">Phone number (E.164)</label><input type="text" id="phone" name="phone_number" placeholder="+15551234567" required value="\(value("phone_number"))">
-            <label for="label">Label (optional)</label><input type="text" id="label" name="label" maxlength="200" value="\(value("label"))">
-            <label for="provider">Provider</label><select id="provider" name="provider">\(providers)</select>
-            <p><button class="primary" type="submit">Add inbox</button></p>
-            </form>
-            """
+        let body = Templates.render("inboxes", Page(
+            error: error, inboxes: rows, hasInboxes: !rows.isEmpty, nextPage: HTML.nextPage("/inboxes", cursor: page.nextCursor),
+            csrf: session.csrfToken, enteredPhoneNumber: entered?.first("phone_number") ?? "", enteredLabel: entered?.first("label") ?? "",
+            providers: SMSProvider.allCases.map { Provider(name: $0.rawValue, selected: $0.rawValue == chosen) }))
         return HTML.response(HTML.page("Inboxes", signedIn: Self.navigation(caller, session), body), status: status)
     }
 

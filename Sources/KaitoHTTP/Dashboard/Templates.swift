@@ -41,12 +41,26 @@ enum Templates {
         ("login", PackageResources.login_mustache),
         ("second_factor", PackageResources.second_factor_mustache),
         ("messages", PackageResources.messages_mustache),
+        ("inboxes", PackageResources.inboxes_mustache),
     ]
 
     /// A value to copy with its button (the `copyable` fragment).
     struct Copyable {
         let value: String
         let id: String
+    }
+
+    /// A destructive action behind a disclosure whose form asks for `expected` to be typed (the `confirmed_action`
+    /// fragment; `DashboardPage.confirmed` checks it).
+    struct Confirmation {
+        let action: String, label: String, expected: String, consequence: String, csrf: String
+        /// The confirmation field's id, from the action's letters and digits.
+        let id: String
+
+        init(action: String, label: String, expected: String, consequence: String, csrf: String) {
+            (self.action, self.label, self.expected, self.consequence, self.csrf) = (action, label, expected, consequence, csrf)
+            id = "confirm-" + String(action.unicodeScalars.filter { CharacterSet.alphanumerics.contains($0) }.prefix(60))
+        }
     }
 
     /// An instant (the `time` fragment): UTC, which the page's script shows in the reader's zone.
