@@ -58,36 +58,31 @@ struct AdministrationPages: DashboardPage {
         } catch let failure as KaitoError where failure.code == .malformedRequest {
             error = failure.detail
         }
-        func field(_ name: String, _ label: String, placeholder: String) -> String {
-            #"<label for="f-\#(name)">\#(label)</label><input type="text" id="f-\#(name)" name="\#(name)" value="\#(HTML.escape(values[name] ?? ""))" placeholder="\#(placeholder)">"#
+        struct Field { let name: String, label: String, value: String, placeholder: String }
+        struct Row {
+            let seq: Int, at: Templates.Time, action: String, flagged: Bool, actor: String, target: String, outcome: String
+            let reason: String?, ip: String
+        }
+        struct Page {
+            let fields: [Field], since: Field, success: Bool, denied: Bool, error: String?, events: [Row], noMatch: Bool, older: String?
+        }
+        func field(_ name: String, _ label: String, placeholder: String) -> Field {
+            Field(name: name, label: label, value: values[name] ?? "", placeholder: placeholder)
         }
         let outcome = values["outcome"] ?? ""
-        let rows = events.map { event -> String in
-            let actor = event.actor.name.map { "\(event.actor.type) \($0)" } ?? "\(event.actor.type) \(event.actor.id)"
-            let target = event.target.map { "\($0.type) \($0.id)" } ?? ""
-            return """
-                <tr\(event.flagged ? #" class="flagged""# : "")><td class="optional">\(event.seq)</td><td>\(HTML.time(event.at))</td>
-                <td><strong>\(HTML.escape(event.action.rawValue))</strong>\(event.flagged ? " ⚑" : "")</td><td>\(HTML.escape(actor))</td>
-                <td>\(HTML.escape(target))</td><td>\(HTML.escape(event.outcome.rawValue))\(event.reason.map { "<br><span class=\"muted\">\(HTML.escape($0))</span>" } ?? "")</td>
-                <td class="optional">\(HTML.escape(event.ip ?? ""))</td></tr>
-                """
-        }.joined()
-        let body = """
-            <form method="get" action="/audit" class="filters">
-            \(field("action", "Action", placeholder: "token.* or token.code.read"))
-            \(field("actor", "Actor id", placeholder: "key_… or usr_…"))
-            \(field("target", "Target id", placeholder: "aws-prod"))
-            <label for="f-outcome">Outcome</label><select id="f-outcome" name="outcome"><option value="">any</option>
-            <option value="success"\(outcome == "success" ? " selected" : "")>success</option><option value="denied"\(outcome == "denied" ? " selected" : "")>denied</option></select>
-            \(field("since", "Since (RFC 3339)", placeholder: "2026-11-01T00:00:00Z"))
-            <p><button class="primary" type="submit">Filter</button> <a href="/audit">Clear</a></p>
-            </form>
-            \(HTML.error(error))
-            <table><thead><tr><th class="optional">#</th><th>Time (UTC)</th><th>Action</th><th>Actor</th><th>Target</th><th>Outcome</th><th class="optional">Address</th></tr></thead>
-            <tbody>\(rows)</tbody></table>
-            \(events.isEmpty && error == nil ? #"<p class="muted">No events match.</p>"# : "")
-            \(next.map { #"<p><a href="\#(HTML.escape($0))">Older events</a></p>"# } ?? "")
-            """
+        let body = Templates.render("audit", Page(
+            fields: [
+                field("action", "Action", placeholder: "token.* or token.code.read"), field("actor", "Actor id", placeholder: "key_… or usr_…"),
+                field("target", "Target id", placeholder: "aws-prod"),
+            ],
+            since: field("since", "Since (RFC 3339)", placeholder: "2026-11-01T00:00:00Z"),
+            success: outcome == "success", denied: outcome == "denied", error: error,
+            events: events.map { event in
+                Row(seq: event.seq, at: Templates.Time(event.at), action: event.action.rawValue, flagged: event.flagged,
+                    actor: event.actor.name.map { "\(event.actor.type) \($0)" } ?? "\(event.actor.type) \(event.actor.id)",
+                    target: event.target.map { "\($0.type) \($0.id)" } ?? "", outcome: event.outcome.rawValue, reason: event.reason, ip: event.ip ?? "")
+            },
+            noMatch: events.isEmpty && error == nil, older: next))
         return HTML.response(HTML.page("Audit log", signedIn: Self.navigation(caller, session), body), status: error == nil ? .ok : .badRequest)
     }
 
@@ -96,22 +91,16 @@ struct AdministrationPages: DashboardPage {
     ) async throws -> Response {
         try caller.require(.orgAdmin)
         let organization = try await organizations.organization(by: caller)
-        let choices = Plan.allCases.map { plan -> String in
-            #"<label class="inline"><input type="radio" name="plan" value="\#(plan.rawValue)"\#(plan == organization.plan ? " checked" : "")> \#(plan.rawValue)</label><br>"#
-        }.joined()
-        let body = """
-            \(HTML.notice(changed ? "Plan changed to \(organization.plan.rawValue): its limits apply from now on." : nil))\(HTML.error(error))
-            <p>Organisation <strong>\(HTML.escape(organization.name))</strong>: plan <strong id="plan">\(HTML.escape(organization.plan.rawValue))</strong>,
-            subscription \(HTML.escape(organization.subscriptionStatus ?? "none"))\(organization.currentPeriodEnd.map { ", current period until " + HTML.time($0) } ?? "").</p>
-            <form method="post" action="/billing">
-            \(HTML.csrf(session.csrfToken))
-            <fieldset><legend>Change the plan (at once)</legend>\(choices)</fieldset>
-            <p>Every key's rate limits and the organisation's quotas change at once.</p>
-            <label for="confirm-plan">Type <code>\(HTML.escape(organization.name))</code> to confirm</label>
-            <input type="text" id="confirm-plan" name="confirm" required autocomplete="off" spellcheck="false">
-            <p><button class="primary" type="submit">Change plan</button></p>
-            </form>
-            """
+        struct Choice { let name: String, current: Bool }
+        struct Page {
+            let notice: String?, error: String?, name: String, plan: String, subscription: String, periodEnd: Templates.Time?
+            let csrf: String, plans: [Choice]
+        }
+        let body = Templates.render("billing", Page(
+            notice: changed ? "Plan changed to \(organization.plan.rawValue): its limits apply from now on." : nil, error: error,
+            name: organization.name, plan: organization.plan.rawValue, subscription: organization.subscriptionStatus ?? "none",
+            periodEnd: organization.currentPeriodEnd.map(Templates.Time.init), csrf: session.csrfToken,
+            plans: Plan.allCases.map { Choice(name: $0.rawValue, current: $0 == organization.plan) }))
         return HTML.response(HTML.page("Billing", signedIn: Self.navigation(caller, session), body), status: status)
     }
 }

@@ -42,6 +42,8 @@ enum Templates {
         ("second_factor", PackageResources.second_factor_mustache),
         ("messages", PackageResources.messages_mustache),
         ("inboxes", PackageResources.inboxes_mustache),
+        ("audit", PackageResources.audit_mustache),
+        ("billing", PackageResources.billing_mustache),
     ]
 
     /// A value to copy with its button (the `copyable` fragment).
