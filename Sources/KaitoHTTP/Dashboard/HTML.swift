@@ -109,14 +109,12 @@ enum HTML {
 
     /// One checkbox of a list (a line each).
     static func checkbox(name: String, value: String, label: String, checked: Bool = false) -> String {
-        struct Checkbox { let name: String, value: String, label: String, checked: Bool }
-        return Templates.render("checkbox", Checkbox(name: name, value: value, label: label, checked: checked))
+        Templates.render("checkbox", Templates.Checkbox(name: name, value: value, label: label, checked: checked))
     }
 
     /// A one-button form posting to `action` (revoke, delete, send a test).
     static func postButton(_ action: String, _ label: String, csrf token: String, danger: Bool = false) -> String {
-        struct Button { let action: String, label: String, csrf: String, danger: Bool }
-        return Templates.render("post_button", Button(action: action, label: label, csrf: token, danger: danger))
+        Templates.render("post_button", Templates.PostButton(action: action, label: label, csrf: token, danger: danger))
     }
 
     /// A destructive action behind a disclosure (the first step) whose form asks for `expected` to be typed (the

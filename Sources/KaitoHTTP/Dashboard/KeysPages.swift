@@ -66,15 +66,6 @@ struct KeysPages: DashboardPage {
 
     /// Below a token picker's checkboxes: a field for tokens beyond them, by slug, holding those already picked that
     /// no checkbox shows (so that saving the form keeps them).
-    static func moreTokens(shown: [Token], picked: [String]) -> String {
-        let unshown = picked.filter { slug in !shown.contains { $0.slug == slug } }
-        guard shown.count >= pickerSize || !unshown.isEmpty else { return "" }
-        return """
-            <label for="more-tokens">More tokens, by slug (one per line; the first \(pickerSize) are listed above)</label>
-            <textarea id="more-tokens" name="more_tokens" rows="3">\(HTML.escape(unshown.joined(separator: "\n")))</textarea>
-            """
-    }
-
     /// The tokens a picker's form names: its checkboxes and its `more_tokens` field, each once.
     static func pickedTokens(_ form: FormBody) -> [String] {
         let typed = (form.first("more_tokens") ?? "").split(whereSeparator: { $0.isNewline || $0 == "," || $0 == " " }).map(String.init)
@@ -170,8 +161,8 @@ struct KeysPages: DashboardPage {
         let scopeBoxes = Scope.allCases.map {
             HTML.checkbox(name: "scope", value: $0.rawValue, label: $0.rawValue, checked: scopesEntered.contains($0.rawValue))
         }.joined()
-        let tokenBoxes = tokens.map { HTML.checkbox(name: "token", value: $0.slug, label: $0.slug, checked: tokensEntered.contains($0.slug)) }.joined()
-            + Self.moreTokens(shown: tokens, picked: tokensEntered)
+        let tokenBoxes = Templates.render(
+            "token_picker", Templates.TokenPicker(shown: tokens, picked: tokensEntered, pickerSize: Self.pickerSize) { $0.slug })
         let body = """
             \(notice)\(HTML.error(error))
             <table><thead><tr><th>Key</th><th>Scopes</th><th class="optional">Restrictions</th><th class="optional">Expires</th><th class="optional">Use (last use, 24 hours, limits)</th><th>State</th><th></th></tr></thead><tbody>\(rows)</tbody></table>

@@ -44,6 +44,10 @@ enum Templates {
         ("inboxes", PackageResources.inboxes_mustache),
         ("audit", PackageResources.audit_mustache),
         ("billing", PackageResources.billing_mustache),
+        ("token_picker", PackageResources.token_picker_mustache),
+        ("users", PackageResources.users_mustache),
+        ("user", PackageResources.user_mustache),
+        ("account", PackageResources.account_mustache),
     ]
 
     /// A value to copy with its button (the `copyable` fragment).
@@ -62,6 +66,37 @@ enum Templates {
         init(action: String, label: String, expected: String, consequence: String, csrf: String) {
             (self.action, self.label, self.expected, self.consequence, self.csrf) = (action, label, expected, consequence, csrf)
             id = "confirm-" + String(action.unicodeScalars.filter { CharacterSet.alphanumerics.contains($0) }.prefix(60))
+        }
+    }
+
+    /// One checkbox of a list, a line each (the `checkbox` fragment).
+    struct Checkbox {
+        let name: String, value: String, label: String, checked: Bool
+    }
+
+    /// A one-button form posting to `action` (the `post_button` fragment: revoke, delete, send a test).
+    struct PostButton {
+        let action: String, label: String, csrf: String, danger: Bool
+    }
+
+    /// A form's tokens (the `token_picker` fragment): a checkbox for each of the first `pickerSize`, and the rest, if
+    /// there may be more, typed by slug.
+    struct TokenPicker {
+        struct More {
+            let pickerSize: Int
+            /// The picked slugs that have no checkbox, a line each.
+            let unshown: String
+        }
+        let boxes: [Checkbox]
+        let more: More?
+        let empty: Bool
+
+        /// `shown` as checkboxes labelled by `label`, those in `picked` checked.
+        init(shown: [Token], picked: [String], pickerSize: Int, label: (Token) -> String) {
+            boxes = shown.map { Checkbox(name: "token", value: $0.slug, label: label($0), checked: picked.contains($0.slug)) }
+            let unshown = picked.filter { slug in !shown.contains { $0.slug == slug } }
+            more = shown.count >= pickerSize || !unshown.isEmpty ? More(pickerSize: pickerSize, unshown: unshown.joined(separator: "\n")) : nil
+            empty = shown.isEmpty
         }
     }
 

@@ -93,34 +93,21 @@ struct UsersPages: DashboardPage {
         _ caller: Caller, _ session: DashboardSession, notice: String? = nil, error: String?, entered: FormBody? = nil, after: String? = nil,
         status: HTTPResponse.Status = .ok
     ) async throws -> Response {
+        struct Row { let id: String, email: String, name: String?, role: String, createdAt: Templates.Time }
+        struct Role { let name: String, selected: Bool }
+        struct Page {
+            let notice: String?, error: String?, users: [Row], nextPage: String, csrf: String, enteredEmail: String, enteredName: String
+            let roles: [Role]
+        }
         // After a refusal the form comes back as it was sent.
-        func value(_ name: String) -> String { HTML.escape(entered?.first(name) ?? "") }
         let chosenRole = entered?.first("role") ?? OrgUser.Role.member.rawValue
         let page = try await organizations.users(by: caller, after: after, limit: DashboardShared.pageSize)
-        let users = page.items
-        let rows = users.map { user -> String in
-            """
-            <tr><td><a href="/users/\(HTML.escape(user.id))"><strong>\(HTML.escape(user.email))</strong></a>\(user.name.map { "<br><span class=\"muted\">\(HTML.escape($0))</span>" } ?? "")</td>
-            <td>\(user.role.rawValue)</td><td class="optional">\(HTML.time(user.createdAt))</td></tr>
-            """
-        }.joined()
-        let roles = OrgUser.Role.allCases.map { role -> String in
-            #"<option value="\#(role.rawValue)"\#(role.rawValue == chosenRole ? " selected" : "")>\#(role.rawValue)</option>"#
-        }.joined()
-        let body = """
-            \(HTML.notice(notice))\(HTML.error(error))
-            <table><thead><tr><th>User</th><th>Role</th><th class="optional">Added (UTC)</th></tr></thead><tbody>\(rows)</tbody></table>
-            \(HTML.nextPage("/users", cursor: page.nextCursor))
-            <h2>Add a user</h2>
-            <p class="muted">Members see only the tokens granted to them; owners and admins see everything. Set the new user's password on their page.</p>
-            <form method="post" action="/users">
-            \(HTML.csrf(session.csrfToken))
-            <label for="email">Email</label><input type="email" id="email" name="email" required maxlength="254" value="\(value("email"))">
-            <label for="name">Name (optional)</label><input type="text" id="name" name="name" maxlength="200" value="\(value("name"))">
-            <label for="role">Role</label><select id="role" name="role">\(roles)</select>
-            <p><button class="primary" type="submit">Add user</button></p>
-            </form>
-            """
+        let body = Templates.render("users", Page(
+            notice: notice, error: error,
+            users: page.items.map { Row(id: $0.id, email: $0.email, name: $0.name, role: $0.role.rawValue, createdAt: Templates.Time($0.createdAt)) },
+            nextPage: HTML.nextPage("/users", cursor: page.nextCursor), csrf: session.csrfToken,
+            enteredEmail: entered?.first("email") ?? "", enteredName: entered?.first("name") ?? "",
+            roles: OrgUser.Role.allCases.map { Role(name: $0.rawValue, selected: $0.rawValue == chosenRole) }))
         return HTML.response(HTML.page("Users", signedIn: Self.navigation(caller, session), body), status: status)
     }
 
@@ -128,42 +115,22 @@ struct UsersPages: DashboardPage {
         _ id: String, _ caller: Caller, _ session: DashboardSession, error: String?, status: HTTPResponse.Status = .ok
     ) async throws -> Response {
         let (user, granted) = try await organizations.grants(userID: id, by: caller)
-        let action = "/users/\(HTML.escape(user.id))"
-        var grants = "<p>\(user.role == .owner ? "An owner" : "An admin") sees every token.</p>"
+        struct Page {
+            let error: String?, email: String, name: String?, role: String, id: String, owner: Bool, picker: Templates.TokenPicker?, csrf: String
+            let lockedUntil: Templates.Time?, unlock: Templates.PostButton, remove: Templates.Confirmation
+        }
+        var picker: Templates.TokenPicker?
         if user.role == .member {
             let tokens = try await self.tokens.list(by: caller, after: nil, limit: KeysPages.pickerSize).items
-            let boxes = tokens.map { token in
-                HTML.checkbox(name: "token", value: token.slug, label: "\(token.name) (\(token.slug))", checked: granted.contains(token.slug))
-            }.joined() + KeysPages.moreTokens(shown: tokens, picked: granted)
-            grants = """
-                <form method="post" action="\(action)/grants">
-                \(HTML.csrf(session.csrfToken))
-                <fieldset><legend>Tokens this member sees and uses</legend>\(tokens.isEmpty ? #"<p class="muted">No tokens yet.</p>"# : boxes)</fieldset>
-                <p><button class="primary" type="submit">Save grants</button></p>
-                </form>
-                """
+            picker = Templates.TokenPicker(shown: tokens, picked: granted, pickerSize: KeysPages.pickerSize) { "\($0.name) (\($0.slug))" }
         }
-        let body = """
-            \(HTML.error(error))
-            <p><strong>\(HTML.escape(user.email))</strong>\(user.name.map { " · " + HTML.escape($0) } ?? ""), role <strong>\(user.role.rawValue)</strong>,
-            id <code>\(HTML.escape(user.id))</code></p>
-            <h2>Token grants</h2>
-            \(grants)
-            \(try await signIn.lockedUntil(userID: user.id, by: caller).map { until in
-                #"<h2>Locked</h2><p class="error">Locked after failed sign-ins until \#(HTML.time(until)).</p>"#
-                    + HTML.postButton("\(action)/unlock", "Lift the lock", csrf: session.csrfToken)
-            } ?? "")
-            <h2>Password</h2>
-            <form method="post" action="\(action)/password">
-            \(HTML.csrf(session.csrfToken))
-            <label for="password">New password (12 to 72 bytes)</label><input type="password" id="password" name="password" required minlength="12" autocomplete="new-password">
-            <p><label class="inline"><input type="checkbox" name="reset_second_factor" value="true"> Also reset the second factor (the user enrols a new one)</label></p>
-            <p><button type="submit">Set password</button></p>
-            </form>
-            <h2>Remove</h2>
-            \(HTML.confirmedAction("/users/\(user.id)/remove", "Remove user", expected: user.email,
-                consequence: "Removing the user ends their sessions and revokes every key issued to them.", csrf: session.csrfToken))
-            """
+        let body = Templates.render("user", Page(
+            error: error, email: user.email, name: user.name, role: user.role.rawValue, id: user.id, owner: user.role == .owner,
+            picker: picker, csrf: session.csrfToken, lockedUntil: try await signIn.lockedUntil(userID: user.id, by: caller).map(Templates.Time.init),
+            unlock: Templates.PostButton(action: "/users/\(user.id)/unlock", label: "Lift the lock", csrf: session.csrfToken, danger: false),
+            remove: Templates.Confirmation(
+                action: "/users/\(user.id)/remove", label: "Remove user", expected: user.email,
+                consequence: "Removing the user ends their sessions and revokes every key issued to them.", csrf: session.csrfToken)))
         return HTML.response(HTML.page("User", signedIn: Self.navigation(caller, session), body), status: status)
     }
 
@@ -177,19 +144,9 @@ struct UsersPages: DashboardPage {
     }
 
     func accountPage(_ caller: Caller, _ session: DashboardSession, error: String?, status: HTTPResponse.Status = .ok) async throws -> Response {
-        let user = caller.user
-        let body = """
-            \(HTML.error(error))
-            <p>Signed in as <strong>\(HTML.escape(user?.email ?? ""))</strong>, role <strong>\(user?.role.rawValue ?? "")</strong>.</p>
-            <h2>Change your password</h2>
-            <form method="post" action="/account/password">
-            \(HTML.csrf(session.csrfToken))
-            <label for="current">Current password</label><input type="password" id="current" name="current_password" required autocomplete="current-password">
-            <label for="new">New password (12 to 72 bytes)</label><input type="password" id="new" name="new_password" required minlength="12" autocomplete="new-password">
-            <label for="confirm">New password again</label><input type="password" id="confirm" name="confirm_password" required minlength="12" autocomplete="new-password">
-            <p><button class="primary" type="submit">Change password</button></p>
-            </form>
-            """
+        struct Page { let error: String?, email: String, role: String, csrf: String }
+        let body = Templates.render("account", Page(
+            error: error, email: caller.user?.email ?? "", role: caller.user?.role.rawValue ?? "", csrf: session.csrfToken))
         return HTML.response(HTML.page("Account", signedIn: Self.navigation(caller, session), body), status: status)
     }
 }
