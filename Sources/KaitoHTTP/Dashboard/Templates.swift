@@ -48,6 +48,9 @@ enum Templates {
         ("users", PackageResources.users_mustache),
         ("user", PackageResources.user_mustache),
         ("account", PackageResources.account_mustache),
+        ("webhook_state", PackageResources.webhook_state_mustache),
+        ("webhooks", PackageResources.webhooks_mustache),
+        ("webhook", PackageResources.webhook_mustache),
     ]
 
     /// A value to copy with its button (the `copyable` fragment).

@@ -64,36 +64,24 @@ struct WebhooksPages: DashboardPage {
         _ caller: Caller, _ session: DashboardSession, notice: String? = nil, error: String?, entered: FormBody? = nil, after: String? = nil,
         status: HTTPResponse.Status = .ok
     ) async throws -> Response {
+        struct Row { let id: String, url: String, description: String?, subscriptions: String, state: State }
+        struct Page {
+            let notice: String?, error: String?, endpoints: [Row], hasEndpoints: Bool, nextPage: String, csrf: String
+            let enteredURL: String, topics: [Templates.Checkbox], enteredActions: String, enteredDescription: String
+        }
         // After a refusal the form comes back as it was sent.
-        func value(_ name: String) -> String { HTML.escape(entered?.first(name) ?? "") }
         let topicsEntered = Set(entered?.all("topic") ?? [])
         let page = try await webhooks.list(by: caller, after: after, limit: DashboardShared.pageSize)
-        let endpoints = page.items
-        let rows = endpoints.map { endpoint -> String in
-            """
-            <tr><td><a href="/webhooks/\(HTML.escape(endpoint.id))"><strong>\(HTML.escape(endpoint.url))</strong></a>
-            <br><span class="muted">\(HTML.escape(endpoint.id))\(endpoint.description.map { " · " + HTML.escape($0) } ?? "")</span></td>
-            <td class="optional">\(HTML.escape(Self.subscriptions(endpoint)))</td><td>\(Self.state(endpoint))</td></tr>
-            """
-        }.joined()
-        let topics = WebhookTopic.allCases.map {
-            HTML.checkbox(name: "topic", value: $0.rawValue, label: $0.rawValue, checked: topicsEntered.contains($0.rawValue))
-        }.joined()
-        let body = """
-            \(HTML.notice(notice))\(HTML.error(error))
-            \(endpoints.isEmpty ? #"<p class="muted">No endpoints yet.</p>"# : #"<table><thead><tr><th>Endpoint</th><th class="optional">Receives</th><th>State</th></tr></thead><tbody>\#(rows)</tbody></table>"#)
-            \(HTML.nextPage("/webhooks", cursor: page.nextCursor))
-            <h2>Register an endpoint</h2>
-            <p class="muted">Deliveries are signed as Standard Webhooks; the secret is shown once, after registering.</p>
-            <form method="post" action="/webhooks">
-            \(HTML.csrf(session.csrfToken))
-            <label for="url">URL (https)</label><input type="text" id="url" name="url" required placeholder="https://hooks.example.com/kaito" maxlength="2048" value="\(value("url"))">
-            <fieldset><legend>Topics</legend>\(topics)</fieldset>
-            <label for="actions">Audit actions for audit.event (comma-separated; token.* allowed)</label><input type="text" id="actions" name="audit_actions" placeholder="token.seed.read, key.*" value="\(value("audit_actions"))">
-            <label for="description">Description (optional)</label><input type="text" id="description" name="description" maxlength="200" value="\(value("description"))">
-            <p><button class="primary" type="submit">Register endpoint</button></p>
-            </form>
-            """
+        let rows = page.items.map {
+            Row(id: $0.id, url: $0.url, description: $0.description, subscriptions: Self.subscriptions($0), state: State($0))
+        }
+        let body = Templates.render("webhooks", Page(
+            notice: notice, error: error, endpoints: rows, hasEndpoints: !rows.isEmpty, nextPage: HTML.nextPage("/webhooks", cursor: page.nextCursor),
+            csrf: session.csrfToken, enteredURL: entered?.first("url") ?? "",
+            topics: WebhookTopic.allCases.map {
+                Templates.Checkbox(name: "topic", value: $0.rawValue, label: $0.rawValue, checked: topicsEntered.contains($0.rawValue))
+            },
+            enteredActions: entered?.first("audit_actions") ?? "", enteredDescription: entered?.first("description") ?? ""))
         return HTML.response(HTML.page("Webhooks", signedIn: Self.navigation(caller, session), body), status: status)
     }
 
@@ -106,40 +94,35 @@ struct WebhooksPages: DashboardPage {
         let endpoint = try await webhooks.get(id: id, by: caller)
         let page = try await webhooks.deliveries(endpointID: endpoint.id, by: caller, after: after, limit: Self.deliveriesPageSize)
         let deliveries = page.items
-        func button(_ action: String, _ label: String, danger: Bool = false) -> String {
-            HTML.postButton("/webhooks/\(endpoint.id)/\(action)", label, csrf: session.csrfToken, danger: danger)
+        struct Attempt { let text: String, first: Bool }
+        struct Row { let id: String, createdAt: Templates.Time, type: String, status: String, attempts: [Attempt], retry: Templates.PostButton }
+        struct Page {
+            let secret: Templates.Copyable?, notice: String?, error: String?, url: String, description: String?, id: String, subscriptions: String
+            let state: State, test: Templates.PostButton, rotate: Templates.PostButton, toggle: Templates.PostButton, delete: Templates.Confirmation
+            let deliveries: [Row], hasDeliveries: Bool, nextPage: String
         }
-        var shown = ""
-        if let secretText, secretText.hasPrefix("whsec_") {
-            shown = """
-                <section class="created" aria-live="polite"><h2>Signing secret</h2><p>Copy it now: it is shown only once.</p>
-                <p>\(HTML.copyable(secretText, id: "webhook-secret"))</p></section>
-                """
+        func button(_ action: String, _ label: String) -> Templates.PostButton {
+            Templates.PostButton(action: "/webhooks/\(endpoint.id)/\(action)", label: label, csrf: session.csrfToken, danger: false)
         }
-        let rows = deliveries.map { delivery, attempts -> String in
-            let tried = attempts.map { attempt -> String in
+        let rows = deliveries.map { delivery, attempts in
+            let tried = attempts.enumerated().map { index, attempt in
                 let result = attempt.statusCode.map { "HTTP \($0)" } ?? (attempt.error ?? "no answer")
-                return "#\(attempt.number) \(Timestamp.format(attempt.at)): \(result), \(attempt.latencyMilliseconds) ms"
+                return Attempt(text: "#\(attempt.number) \(Timestamp.format(attempt.at)): \(result), \(attempt.latencyMilliseconds) ms", first: index == 0)
             }
-            return """
-                <tr><td><code>\(HTML.escape(delivery.id))</code><br><span class="muted">\(HTML.time(delivery.createdAt))</span></td>
-                <td>\(HTML.escape(delivery.type))</td><td>\(HTML.escape(delivery.status.rawValue))</td>
-                <td class="optional">\(tried.isEmpty ? "—" : tried.map(HTML.escape).joined(separator: "<br>"))</td>
-                <td>\(button("deliveries/\(delivery.id)/retry", "Retry"))</td></tr>
-                """
-        }.joined()
-        let body = """
-            \(shown)\(HTML.notice(notice))\(HTML.error(error))
-            <p><strong>\(HTML.escape(endpoint.url))</strong>\(endpoint.description.map { " · " + HTML.escape($0) } ?? "")<br>
-            <span class="muted">\(HTML.escape(endpoint.id)) · receives \(HTML.escape(Self.subscriptions(endpoint))) · \(Self.state(endpoint))</span></p>
-            <p>\(button("test", "Send a test delivery")) \(button("rotate-secret", "Rotate secret"))
-            \(endpoint.disabledAt == nil ? button("disable", "Disable") : button("enable", "Enable"))</p>
-            \(HTML.confirmedAction("/webhooks/\(endpoint.id)/delete", "Delete endpoint", expected: Self.confirmation(endpoint),
-                consequence: "The endpoint, its secret and its delivery log are deleted; nothing more is sent to it.", csrf: session.csrfToken))
-            <h2>Deliveries</h2>
-            \(deliveries.isEmpty ? #"<p class="muted">No deliveries yet.</p>"# : #"<table><thead><tr><th>Delivery</th><th>Type</th><th>Status</th><th class="optional">Attempts</th><th></th></tr></thead><tbody>\#(rows)</tbody></table>"#)
-            \(HTML.nextPage("/webhooks/\(endpoint.id)", cursor: page.nextCursor, label: "Older deliveries"))
-            """
+            return Row(id: delivery.id, createdAt: Templates.Time(delivery.createdAt), type: delivery.type, status: delivery.status.rawValue,
+                       attempts: tried, retry: button("deliveries/\(delivery.id)/retry", "Retry"))
+        }
+        let body = Templates.render("webhook", Page(
+            secret: secretText.flatMap { $0.hasPrefix("whsec_") ? Templates.Copyable(value: $0, id: "webhook-secret") : nil },
+            notice: notice, error: error, url: endpoint.url, description: endpoint.description, id: endpoint.id,
+            subscriptions: Self.subscriptions(endpoint), state: State(endpoint),
+            test: button("test", "Send a test delivery"), rotate: button("rotate-secret", "Rotate secret"),
+            toggle: endpoint.disabledAt == nil ? button("disable", "Disable") : button("enable", "Enable"),
+            delete: Templates.Confirmation(
+                action: "/webhooks/\(endpoint.id)/delete", label: "Delete endpoint", expected: Self.confirmation(endpoint),
+                consequence: "The endpoint, its secret and its delivery log are deleted; nothing more is sent to it.", csrf: session.csrfToken),
+            deliveries: rows, hasDeliveries: !rows.isEmpty,
+            nextPage: HTML.nextPage("/webhooks/\(endpoint.id)", cursor: page.nextCursor, label: "Older deliveries")))
         return HTML.response(HTML.page("Webhook", signedIn: Self.navigation(caller, session), body), status: status)
     }
 
@@ -189,8 +172,16 @@ struct WebhooksPages: DashboardPage {
         return (topics + actions).joined(separator: "; ")
     }
 
-    static func state(_ endpoint: WebhookEndpoint) -> String {
-        guard let disabled = endpoint.disabledAt else { return endpoint.failingSince == nil ? "enabled" : "failing" }
-        return "disabled \(HTML.time(disabled))\(endpoint.disabledReason.map { " (" + HTML.escape($0) + ")" } ?? "")"
+    /// An endpoint's state as the pages show it (the `webhook_state` fragment): enabled, failing, or disabled since
+    /// when and why.
+    struct State {
+        struct Disabled { let at: Templates.Time, reason: String? }
+        let disabled: Disabled?
+        let word: String
+
+        init(_ endpoint: WebhookEndpoint) {
+            disabled = endpoint.disabledAt.map { Disabled(at: Templates.Time($0), reason: endpoint.disabledReason) }
+            word = endpoint.failingSince == nil ? "enabled" : "failing"
+        }
     }
 }
