@@ -236,6 +236,7 @@ struct DashboardTests {
             let shown = try await admin.get(location)
             #expect(shown.status == .ok && admin.cookies["kaito_flash"] == nil, "the page clears the cookie that carried the key")
             let key = try #require(Browser.match(#"id="new-key">(kto_live_[A-Za-z0-9]+)<"#, in: shown.text))
+            #expect(shown.text.contains("<h2>Key created: ci</h2>"))
             let reloaded = try await admin.get(location)
             #expect(!reloaded.text.contains(key) && reloaded.text.contains("It was shown once"))
             let code = try await client.send(.get, "/v1/tokens/aws-prod/code", key: key)
@@ -263,7 +264,9 @@ struct DashboardTests {
             // Revoked keys are hidden until asked for, then listed as revoked.
             let afterwards = try await admin.get(try #require(revoked.headers[.location]))
             #expect(afterwards.text.contains("revoked: it no longer authenticates") && !afterwards.text.contains(#"<tr class="key-revoked">"#))
-            #expect(try await admin.get("/keys?all=1").text.contains(#"<tr class="key-revoked">"#))
+            #expect(afterwards.text.contains(#"<a href="/keys?all=1">Show revoked, spent and expired keys (1 on this page)</a>"#))
+            let all = try await admin.get("/keys?all=1").text
+            #expect(all.contains(#"<tr class="key-revoked">"#) && all.contains(#"<a href="/keys">Hide keys no longer usable</a>"#))
 
             // A member sees tokens and codes, not keys, and cannot create one by posting the form.
             let member = Browser(client)

@@ -110,23 +110,31 @@ struct KeysPages: DashboardPage {
             guard let id else { return nil }
             return try? await self.keys.get(id: id, by: caller)
         }
-        var notice = await named(query.revoked).flatMap { $0.revokedAt == nil ? nil : $0 }
-            .map { HTML.notice("Key \($0.name) revoked: it no longer authenticates.") } ?? ""
+        struct Created { let name: String, secret: Templates.Copyable }
+        struct LastUse { let at: Templates.Time, ip: String? }
+        struct Recent { let chart: String, standing: String? }
+        struct Row {
+            let state: String, name: String, id: String, hint: String, issuedTo: String, scopes: String, restrictions: String
+            let expiresAt: Templates.Time?, lastUse: LastUse?, recent: Recent?, revoke: Templates.Confirmation?
+        }
+        struct Entered { let name, cidrs, expiresAt: String, singleUse: Bool, code, read, write: String }
+        struct Page {
+            let notice: String?, created: Created?, error: String?, keys: [Row], showingAll: Bool, hiddenCount: Int?, nextPage: String
+            let csrf: String, entered: Entered, scopeBoxes: [Templates.Checkbox], picker: Templates.TokenPicker?
+        }
+        var notice = await named(query.revoked).flatMap { $0.revokedAt == nil ? nil : $0 }.map { "Key \($0.name) revoked: it no longer authenticates." }
+        var created: Created?
         if let key = await named(query.created) {
             if let secret = query.createdKey, APIKeySecret(parsing: secret) != nil {
-                notice = """
-                    <section class="created" aria-live="polite"><h2>Key created: \(HTML.escape(key.name))</h2>
-                    <p>Copy it now: it is shown only once.</p>
-                    <p>\(HTML.copyable(secret, id: "new-key"))</p></section>
-                    """
+                (notice, created) = (nil, Created(name: key.name, secret: Templates.Copyable(value: secret, id: "new-key")))
             } else {
-                notice = HTML.notice("Key \(key.name) created. It was shown once, when it was made; if it was not copied then, revoke it and make another.")
+                notice = "Key \(key.name) created. It was shown once, when it was made; if it was not copied then, revoke it and make another."
             }
         }
         // Each key's code fetches and denials of the last 24 hours (one query), and what its limits leave it now.
         let charted = caller.key.scopes.contains(.auditRead)
         let activity = charted ? Dictionary(grouping: try await audit.activity(by: caller, now: now), by: \.keyID) : [:]
-        var rows = ""
+        var rows: [Row] = []
         for key in keys {
             let state = Self.state(of: key, at: now)
             var standing: [String] = []
@@ -136,56 +144,33 @@ struct KeysPages: DashboardPage {
                     standing.append("\(group.rawValue) \(decision.remaining)/\(decision.limit)")
                 }
             }
-            let recent = (charted ? HTML.activityChart(activity[key.id] ?? [], now: now, what: key.name) : "")
-                + (standing.isEmpty ? "" : #"<br><span class="muted activity">left this minute: \#(HTML.escape(standing.joined(separator: " · ")))</span>"#)
-            let revoke = state == "revoked" ? "" : HTML.confirmedAction(
-                "/keys/\(key.id)/revoke", "Revoke", expected: key.name,
-                consequence: "Every request with this key is refused from now on; this cannot be undone.", csrf: session.csrfToken)
-            let issuedTo = key.userID.map { "issued to " + (emails[$0] ?? $0) } ?? (key.createdBy == "bootstrap" ? "the bootstrap key" : "issued to nobody")
-            let lastUse = key.lastUsedAt.map { HTML.time($0) + (key.lastUsedIP.map { " from " + HTML.escape($0) } ?? "") } ?? "never"
-            rows += """
-                <tr class="key-\(state)"><td><strong>\(HTML.escape(key.name))</strong><br><span class="muted">\(HTML.escape(key.id)) · \(HTML.escape(key.hint)) · \(HTML.escape(issuedTo))</span></td>
-                <td>\(HTML.escape(key.scopes.map(\.rawValue).sorted().joined(separator: ", ")))</td>
-                <td class="optional">\(HTML.escape(Self.restrictions(of: key)))</td>
-                <td class="optional">\(key.expiresAt.map { HTML.time($0) } ?? "never")</td>
-                <td class="optional">\(lastUse)\(recent.isEmpty ? "" : "<br>" + recent)</td>
-                <td class="nowrap">\(state)</td><td>\(revoke)</td></tr>
-                """
+            // The chart is SVG this server draws (`HTML.activityChart`): markup, not a value to escape.
+            let chart = charted ? HTML.activityChart(activity[key.id] ?? [], now: now, what: key.name) : ""
+            let recent = chart.isEmpty && standing.isEmpty ? nil : Recent(chart: chart, standing: standing.isEmpty ? nil : standing.joined(separator: " · "))
+            rows.append(Row(
+                state: state, name: key.name, id: key.id, hint: key.hint,
+                issuedTo: key.userID.map { "issued to " + (emails[$0] ?? $0) } ?? (key.createdBy == "bootstrap" ? "the bootstrap key" : "issued to nobody"),
+                scopes: key.scopes.map(\.rawValue).sorted().joined(separator: ", "), restrictions: Self.restrictions(of: key),
+                expiresAt: key.expiresAt.map(Templates.Time.init), lastUse: key.lastUsedAt.map { LastUse(at: Templates.Time($0), ip: key.lastUsedIP) },
+                recent: recent,
+                revoke: state == "revoked" ? nil : Templates.Confirmation(
+                    action: "/keys/\(key.id)/revoke", label: "Revoke", expected: key.name,
+                    consequence: "Every request with this key is refused from now on; this cannot be undone.", csrf: session.csrfToken)))
         }
-        let toggle = query.all ? #"<p><a href="/keys">Hide keys no longer usable</a></p>"#
-            : hidden > 0 ? #"<p><a href="/keys?all=1">Show revoked, spent and expired keys (\#(hidden) on this page)</a></p>"# : ""
         // After a refusal the form comes back as it was sent.
-        func value(_ name: String) -> String { HTML.escape(entered?.first(name) ?? "") }
+        func value(_ name: String) -> String { entered?.first(name) ?? "" }
         let scopesEntered = Set(entered?.all("scope") ?? [])
         let tokensEntered = entered.map(Self.pickedTokens) ?? []
-        let scopeBoxes = Scope.allCases.map {
-            HTML.checkbox(name: "scope", value: $0.rawValue, label: $0.rawValue, checked: scopesEntered.contains($0.rawValue))
-        }.joined()
-        let tokenBoxes = Templates.render(
-            "token_picker", Templates.TokenPicker(shown: tokens, picked: tokensEntered, pickerSize: Self.pickerSize) { $0.slug })
-        let body = """
-            \(notice)\(HTML.error(error))
-            <table><thead><tr><th>Key</th><th>Scopes</th><th class="optional">Restrictions</th><th class="optional">Expires</th><th class="optional">Use (last use, 24 hours, limits)</th><th>State</th><th></th></tr></thead><tbody>\(rows)</tbody></table>
-            \(toggle)\(HTML.nextPage("/keys", cursor: page.nextCursor, keeping: query.all ? [("all", "1")] : []))
-            <h2>Create a key</h2>
-            <form method="post" action="/keys">
-            \(HTML.csrf(session.csrfToken))
-            <label for="name">Name</label><input type="text" id="name" name="name" required maxlength="200" value="\(value("name"))">
-            <fieldset><legend>Scopes</legend>\(scopeBoxes)</fieldset>
-            <fieldset><legend>Restrictions (optional)</legend>
-            <label for="cidrs">Allowed networks (CIDRs, one per line)</label><textarea id="cidrs" name="allowed_cidrs" rows="2" cols="40">\(value("allowed_cidrs"))</textarea>
-            <label for="expires">Expires at (UTC)</label><input type="datetime-local" id="expires" name="expires_at" data-utc="expires-utc" value="\(value("expires_at"))">
-            <input type="hidden" id="expires-utc" name="expires_at_utc">
-            <label class="inline"><input type="checkbox" name="single_use" value="true"\(entered?.first("single_use") == "true" ? " checked" : "")> Single use</label>
-            \(tokens.isEmpty ? "" : "<p>Only these tokens (none ticked: every token)</p>" + tokenBoxes)
-            <p>Requests per minute instead of the defaults (plan Enterprise; empty: the default)</p>
-            <label for="limit-code">Code requests</label><input type="number" id="limit-code" name="rate_limit_code" min="1" value="\(value("rate_limit_code"))">
-            <label for="limit-read">Other reads</label><input type="number" id="limit-read" name="rate_limit_read" min="1" value="\(value("rate_limit_read"))">
-            <label for="limit-write">Writes</label><input type="number" id="limit-write" name="rate_limit_write" min="1" value="\(value("rate_limit_write"))">
-            </fieldset>
-            <p><button class="primary" type="submit">Create key</button></p>
-            </form>
-            """
+        let body = Templates.render("keys", Page(
+            notice: notice, created: created, error: error, keys: rows, showingAll: query.all, hiddenCount: !query.all && hidden > 0 ? hidden : nil,
+            nextPage: HTML.nextPage("/keys", cursor: page.nextCursor, keeping: query.all ? [("all", "1")] : []), csrf: session.csrfToken,
+            entered: Entered(
+                name: value("name"), cidrs: value("allowed_cidrs"), expiresAt: value("expires_at"), singleUse: entered?.first("single_use") == "true",
+                code: value("rate_limit_code"), read: value("rate_limit_read"), write: value("rate_limit_write")),
+            scopeBoxes: Scope.allCases.map {
+                Templates.Checkbox(name: "scope", value: $0.rawValue, label: $0.rawValue, checked: scopesEntered.contains($0.rawValue))
+            },
+            picker: tokens.isEmpty ? nil : Templates.TokenPicker(shown: tokens, picked: tokensEntered, pickerSize: Self.pickerSize) { $0.slug }))
         return HTML.response(HTML.page("Keys", signedIn: Self.navigation(caller, session), body), status: status)
     }
 

@@ -51,6 +51,7 @@ enum Templates {
         ("webhook_state", PackageResources.webhook_state_mustache),
         ("webhooks", PackageResources.webhooks_mustache),
         ("webhook", PackageResources.webhook_mustache),
+        ("keys", PackageResources.keys_mustache),
     ]
 
     /// A value to copy with its button (the `copyable` fragment).
