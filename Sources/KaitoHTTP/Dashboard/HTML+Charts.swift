@@ -18,26 +18,23 @@ extension HTML {
         }
         let (totalFetched, totalDenied) = (fetched.reduce(0, +), denied.reduce(0, +))
         let summary = "\(totalFetched) code fetch\(totalFetched == 1 ? "" : "es"), \(totalDenied) denied in 24 h"
+        struct Rect { let x: Int, y: String, height: String }
+        struct Bar { let title: String, ok: Rect?, denied: Rect? }
+        struct Chart { let width: Int, label: String, bars: [Bar], summary: String }
         let peak = max(1, zip(fetched, denied).map { $0 + $1 }.max() ?? 1)
         let (height, bar) = (24.0, 5)
-        var bars = ""
+        var bars: [Bar] = []
         for index in 0..<chartHours where fetched[index] + denied[index] > 0 {
             let x = index * bar
             let okHeight = height * Double(fetched[index]) / Double(peak)
             let deniedHeight = height * Double(denied[index]) / Double(peak)
             let hour = String(format: "%02d:00 UTC", (last - chartHours + 1 + index) % 24)
-            let label = escape("\(hour): \(fetched[index]) fetched, \(denied[index]) denied")
-            bars += #"<g><title>\#(label)</title>"#
-            if fetched[index] > 0 {
-                bars += #"<rect class="ok" x="\#(x)" y="\#(format(height - okHeight))" width="4" height="\#(format(okHeight))"/>"#
-            }
-            if denied[index] > 0 {
-                bars += #"<rect class="denied" x="\#(x)" y="\#(format(height - okHeight - deniedHeight))" width="4" height="\#(format(deniedHeight))"/>"#
-            }
-            bars += "</g>"
+            bars.append(Bar(
+                title: "\(hour): \(fetched[index]) fetched, \(denied[index]) denied",
+                ok: fetched[index] > 0 ? Rect(x: x, y: format(height - okHeight), height: format(okHeight)) : nil,
+                denied: denied[index] > 0 ? Rect(x: x, y: format(height - okHeight - deniedHeight), height: format(deniedHeight)) : nil))
         }
-        return #"<svg class="spark" viewBox="0 0 \#(chartHours * bar) 24" width="\#(chartHours * bar)" height="24" role="img" aria-label="\#(escape(what + ": " + summary))"><rect class="base" x="0" y="23" width="\#(chartHours * bar)" height="1"/>\#(bars)</svg>"#
-            + #"<br><span class="muted activity">\#(escape(summary))</span>"#
+        return Templates.render("activity_chart", Chart(width: chartHours * bar, label: what + ": " + summary, bars: bars, summary: summary))
     }
 
     private static func format(_ value: Double) -> String { String(format: "%.1f", value) }

@@ -49,9 +49,9 @@ enum HTML {
             }
             guard let field = body[start..<end].range(of: #"name="\#(escape(name))""#), let tag = body[start..<field.lowerBound].lastIndex(of: "<"),
                   let nameEnd = body[tag...].firstIndex(of: " ") else { continue }
-            let id = escape("error-" + name)
-            body.insert(contentsOf: #" aria-invalid="true" aria-describedby="\#(id)""#, at: nameEnd)
-            body.insert(contentsOf: #"<span class="field-error" id="\#(id)">\#(escape(message))</span>"#, at: tag)
+            let mark = ["id": "error-" + name, "message": message]
+            body.insert(contentsOf: Templates.render("field_marks", mark), at: nameEnd)
+            body.insert(contentsOf: Templates.render("field_error", mark), at: tag)
         }
         return body
     }

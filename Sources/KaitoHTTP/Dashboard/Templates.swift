@@ -52,6 +52,13 @@ enum Templates {
         ("webhooks", PackageResources.webhooks_mustache),
         ("webhook", PackageResources.webhook_mustache),
         ("keys", PackageResources.keys_mustache),
+        ("qr_field", PackageResources.qr_field_mustache),
+        ("add_token", PackageResources.add_token_mustache),
+        ("token", PackageResources.token_mustache),
+        ("tokens", PackageResources.tokens_mustache),
+        ("activity_chart", PackageResources.activity_chart_mustache),
+        ("field_error", PackageResources.field_error_mustache),
+        ("field_marks", PackageResources.field_marks_mustache),
     ]
 
     /// A value to copy with its button (the `copyable` fragment).

@@ -102,83 +102,36 @@ struct TokensPages: DashboardPage {
         }
     }
 
-    /// A picture of the QR code instead of its URI: read in the browser (`HTML.qrReader`), never uploaded (the field has
-    /// no name, so the form does not send it), it fills the URI field.
-    static let qrField = """
-        <label for="qr-image">or a picture of the QR code (read in this browser, not uploaded)</label><input type="file" id="qr-image" accept="image/*" data-qr-target="otpauth_uri">
-        <p class="muted" id="qr-image-status" role="status"></p>
-        """
+    /// The "Add a token" form of the tokens page (the `add_token` fragment), with what was entered (never the secret
+    /// or URI) after a refusal. Its picture of a QR code (`qr_field`) is read in the browser (`HTML.qrReader`), never
+    /// uploaded (the field has no name, so the form does not send it): it fills the URI field.
+    struct AddTokenForm {
+        let open: Bool, csrf: String, slug, name, issuer, account, digits, period: String, sha256, sha512: Bool
 
-    /// The "Add a token" form of the tokens page, with what was entered (never the secret or URI) after a refusal.
-    static func addTokenForm(csrf: String, entered: FormBody?) -> String {
-        func value(_ name: String) -> String { HTML.escape(entered?.first(name) ?? "") }
-        func selected(_ name: String, _ option: String) -> String { entered?.first(name) == option ? " selected" : "" }
-        return """
-            <details\(entered == nil ? "" : " open")><summary>Add a token</summary>
-            <form method="post" action="/tokens">
-            \(HTML.csrf(csrf))
-            <label for="slug">Slug (what the API and CLI call it: a-z, 0-9, -)</label><input type="text" id="slug" name="slug" value="\(value("slug"))" required pattern="[a-z0-9][a-z0-9-]*" autocomplete="off">
-            <label for="token-name">Name</label><input type="text" id="token-name" name="name" value="\(value("name"))" autocomplete="off">
-            <label for="otpauth_uri">otpauth:// URI (from an authenticator app's export or a QR code)</label><input type="text" id="otpauth_uri" name="otpauth_uri" autocomplete="off" spellcheck="false">
-            \(Self.qrField)
-            <label for="secret">or the secret (base32)</label><input type="password" id="secret" name="secret" autocomplete="off" spellcheck="false">
-            <details><summary>Issuer, account and parameters (a URI carries its own)</summary>
-            <label for="issuer">Issuer</label><input type="text" id="issuer" name="issuer" value="\(value("issuer"))" autocomplete="off">
-            <label for="account">Account</label><input type="text" id="account" name="account" value="\(value("account"))" autocomplete="off">
-            <label for="algorithm">Algorithm</label><select id="algorithm" name="algorithm"><option value="">SHA1 (most services)</option><option\(selected("algorithm", "SHA256"))>SHA256</option><option\(selected("algorithm", "SHA512"))>SHA512</option></select>
-            <label for="digits">Digits</label><input type="number" id="digits" name="digits" min="6" max="8" placeholder="6" value="\(value("digits"))">
-            <label for="period">Period (seconds)</label><input type="number" id="period" name="period" min="15" max="300" placeholder="30" value="\(value("period"))">
-            </details>
-            <p><button class="primary" type="submit">Add token</button></p>
-            </form></details>
-            """
+        init(csrf: String, entered: FormBody?) {
+            func value(_ name: String) -> String { entered?.first(name) ?? "" }
+            (open, self.csrf) = (entered != nil, csrf)
+            (slug, name, issuer, account, digits, period) = (value("slug"), value("name"), value("issuer"), value("account"), value("digits"), value("period"))
+            (sha256, sha512) = (entered?.first("algorithm") == "SHA256", entered?.first("algorithm") == "SHA512")
+        }
     }
 
     func tokenPage(
         slug: String, _ caller: Caller, _ session: DashboardSession, notice: TokenNotice?, error: String?, entered: FormBody? = nil,
         status: HTTPResponse.Status = .ok
     ) async throws -> Response {
-        // After a refused save, the details come back as they were sent.
-        func value(_ name: String, _ stored: String?) -> String { HTML.escape(entered?.first(name) ?? stored ?? "") }
-        let token = try await self.tokens.get(slug: slug, by: caller)
-        let slugText = HTML.escape(token.slug)
-        let parameters = "\(token.parameters.algorithm.rawValue.uppercased()), \(token.parameters.digits) digits, every \(token.parameters.period) s"
-        var body = """
-            \(HTML.notice(notice?.message))\(HTML.error(error))
-            <dl><dt>Slug</dt><dd><code>\(slugText)</code></dd><dt>Codes</dt><dd>\(HTML.escape(parameters))</dd></dl>
-            """
-        if caller.key.scopes.contains(.tokensWrite) {
-            body += """
-                <h2>Details</h2>
-                <form method="post" action="/tokens/\(slugText)">
-                \(HTML.csrf(session.csrfToken))
-                <label for="token-name">Name</label><input type="text" id="token-name" name="name" value="\(value("name", token.name))" required>
-                <label for="issuer">Issuer</label><input type="text" id="issuer" name="issuer" value="\(value("issuer", token.issuer))">
-                <label for="account">Account</label><input type="text" id="account" name="account" value="\(value("account", token.account))">
-                <p><button class="primary" type="submit">Save</button></p>
-                </form>
-                <h2>Replace the seed</h2>
-                <p>When the service issued a new secret. The codes change at once; it needs a code from your authenticator app.</p>
-                <form method="post" action="/tokens/\(slugText)/rotate">
-                \(HTML.csrf(session.csrfToken))
-                <label for="otpauth_uri">New otpauth:// URI</label><input type="text" id="otpauth_uri" name="otpauth_uri" autocomplete="off" spellcheck="false">
-                \(Self.qrField)
-                <label for="secret">or the new secret (base32)</label><input type="password" id="secret" name="secret" autocomplete="off" spellcheck="false">
-                <label for="code">Code from your authenticator app</label>
-                <input type="text" id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required>
-                <p><button type="submit">Replace the seed</button></p>
-                </form>
-                <h2>Delete</h2>
-                <p>Deleting <strong>\(HTML.escape(token.name))</strong> ends every code of it and every member's grant; keys bound to it
-                can no longer read it. It cannot be undone.</p>
-                <form method="post" action="/tokens/\(slugText)/delete">
-                \(HTML.csrf(session.csrfToken))
-                <label for="confirm">Type <code>\(slugText)</code> to confirm</label><input type="text" id="confirm" name="confirm" autocomplete="off" required>
-                <p><button class="danger" type="submit">Delete token</button></p>
-                </form>
-                """
+        struct Entered { let name, issuer, account: String }
+        struct Page {
+            let notice: String?, error: String?, slug: String, name: String, parameters: String, writable: Bool, csrf: String, entered: Entered
         }
-        body += #"<p><a href="/tokens">Back to tokens</a></p>"#
+        let token = try await self.tokens.get(slug: slug, by: caller)
+        // After a refused save, the details come back as they were sent.
+        func value(_ name: String, _ stored: String?) -> String { entered?.first(name) ?? stored ?? "" }
+        let body = Templates.render("token", Page(
+            notice: notice?.message, error: error, slug: token.slug, name: token.name,
+            parameters: "\(token.parameters.algorithm.rawValue.uppercased()), \(token.parameters.digits) digits, every \(token.parameters.period) s",
+            writable: caller.key.scopes.contains(.tokensWrite), csrf: session.csrfToken,
+            entered: Entered(name: value("name", token.name), issuer: value("issuer", token.issuer), account: value("account", token.account))))
         return HTML.response(HTML.page(token.name, signedIn: Self.navigation(caller, session), body), status: status)
     }
 
@@ -226,56 +179,50 @@ struct TokensPages: DashboardPage {
         let charted = caller.key.scopes.contains(.auditRead)
         let chartedAt = clock.now()
         let activity = charted ? Dictionary(grouping: try await audit.activity(by: caller, now: chartedAt), by: { $0.tokenSlug ?? "" }) : [:]
-        var rows = ""
+        struct Code { let code: String, expiresAt: Int64, period: Int, expiresIn: Int }
+        struct Row { let slug: String, name: String, seed: Bool, account: String, code: Code?, chart: String? }
+        struct Table { let now: Int64, ticket: String, charted: Bool, rows: [Row] }
+        struct Notice { let notice: String }
+        struct View {
+            let error: String?, notices: [Notice], search: String?, empty: Bool, searched: Bool, member: Bool, table: Table?, nextPage: String
+            let addForm: AddTokenForm?
+        }
+        var rows: [Row] = []
         var expiries: [String: Int64] = [:]
         for token in tokens {
-            var codeCell = #"<td class="muted">—</td><td></td>"#
+            var code: Code?
             if caller.key.scopes.contains(.tokensCode) {
-                let code = try await self.tokens.code(slug: token.slug, minValid: nil, by: caller)
-                expiries[token.slug] = code.expiresAt
-                codeCell = """
-                    <td><span class="code" id="code-\(HTML.escape(token.slug))">\(HTML.escape(code.code))</span>
-                    <button type="button" data-copy="code-\(HTML.escape(token.slug))">Copy</button></td>
-                    <td data-expires-at="\(code.expiresAt)" data-period="\(code.period)"><svg class="ring" viewBox="0 0 32 32" aria-hidden="true">
-                    <circle class="track" cx="16" cy="16" r="14"/><circle class="left" cx="16" cy="16" r="14"/></svg>
-                    <span class="seconds">\(code.expiresIn) s</span></td>
-                    """
+                let read = try await self.tokens.code(slug: token.slug, minValid: nil, by: caller)
+                expiries[token.slug] = read.expiresAt
+                code = Code(code: read.code, expiresAt: read.expiresAt, period: read.period, expiresIn: read.expiresIn)
             }
-            var links = [#"<a href="/tokens/\#(HTML.escape(token.slug))">details</a>"#]
-            if caller.key.scopes.contains(.tokensSeed) { links.append(#"<a href="/tokens/\#(HTML.escape(token.slug))/seed">seed</a>"#) }
-            rows += """
-                <tr data-slug="\(HTML.escape(token.slug))"><td><strong>\(HTML.escape(token.name))</strong><br><span class="muted">\(HTML.escape(token.slug)) · \(links.joined(separator: " · "))</span></td>
-                <td class="optional">\(HTML.escape([token.issuer, token.account].compactMap { $0 }.joined(separator: " · ")))</td>\(codeCell)\(charted
-                    ? #"<td class="optional">\#(HTML.activityChart(activity[token.slug] ?? [], now: chartedAt, what: token.slug))</td>"# : "")</tr>
-                """
+            rows.append(Row(
+                slug: token.slug, name: token.name, seed: caller.key.scopes.contains(.tokensSeed),
+                account: [token.issuer, token.account].compactMap { $0 }.joined(separator: " · "), code: code,
+                // The chart is SVG this server draws (`HTML.activityChart`): markup, not a value to escape.
+                chart: charted ? HTML.activityChart(activity[token.slug] ?? [], now: chartedAt, what: token.slug) : nil))
         }
-        var body = HTML.error(error)
         // Notices from the redirect's link say only what the server can check: a slug (letters, digits, dashes) that
         // exists, or that no longer does.
+        var notices: [Notice] = []
         if let added = query.added, Token.isValidSlug(added), (try? await self.tokens.get(slug: added, by: caller)) != nil {
-            body += HTML.notice("Token \(added) added.")
+            notices.append(Notice(notice: "Token \(added) added."))
         }
         if let deleted = query.deleted, Token.isValidSlug(deleted), (try? await self.tokens.get(slug: deleted, by: caller)) == nil {
-            body += HTML.notice("Token \(deleted) deleted.")
+            notices.append(Notice(notice: "Token \(deleted) deleted."))
         }
-        body += """
-            <form method="get" action="/tokens" class="search" role="search"><label for="q" class="visually-hidden">Search tokens</label>
-            <input type="search" id="q" name="q" value="\(HTML.escape(query.search ?? ""))" placeholder="Search by slug, name, issuer or account">
-            <button type="submit">Search</button>\(query.search == nil ? "" : #" <a href="/tokens">Show all</a>"#)</form>
-            """
-        if tokens.isEmpty {
-            body += query.search != nil ? #"<p class="muted">No token matches.</p>"#
-                : caller.user?.role == .member ? #"<p class="muted">No tokens have been shared with you yet: an admin of your organisation grants them on the Users page.</p>"#
-                : #"<p class="muted">No tokens yet: add one below (from the <code>otpauth://</code> link of an authenticator app's export, or its secret).</p>"#
-        } else {
+        var table: Table?
+        if !tokens.isEmpty {
             // Stamped after the codes were read, so that the page's clock lags the server's by the transfer only.
             let now = clock.now()
             let ticket = pageViews.issue(sessionID: session.id, slugs: Array(expiries.keys), at: now)
-            body += #"<p class="error" id="codes-ended" role="alert" hidden>Your session has ended: these codes are no longer updated. <a href="/login">Sign in again</a>.</p>"#
-                + #"<table data-now="\#(now.unixMilliseconds)" data-view="\#(HTML.escape(ticket))"><thead><tr><th>Token</th><th class="optional">Account</th><th>Code</th><th>Expires</th>\#(charted ? #"<th class="optional">Last 24 h</th>"# : "")</tr></thead><tbody>\#(rows)</tbody></table>"#
+            table = Table(now: now.unixMilliseconds, ticket: ticket, charted: charted, rows: rows)
         }
-        body += HTML.nextPage("/tokens", cursor: page.nextCursor, keeping: query.search.map { [("q", $0)] } ?? [])
-        if caller.key.scopes.contains(.tokensWrite) { body += Self.addTokenForm(csrf: session.csrfToken, entered: entered) }
+        let body = Templates.render("tokens", View(
+            error: error, notices: notices, search: query.search, empty: tokens.isEmpty, searched: query.search != nil,
+            member: caller.user?.role == .member, table: table,
+            nextPage: HTML.nextPage("/tokens", cursor: page.nextCursor, keeping: query.search.map { [("q", $0)] } ?? []),
+            addForm: caller.key.scopes.contains(.tokensWrite) ? AddTokenForm(csrf: session.csrfToken, entered: entered) : nil))
         return HTML.response(HTML.page("Tokens", signedIn: Self.navigation(caller, session), body), status: status)
     }
 
