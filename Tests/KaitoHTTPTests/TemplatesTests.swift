@@ -22,9 +22,12 @@ struct TemplatesTests {
         let h = Self.hostile
         let fragments = [
             HTML.page(h, signedIn: (email: h, csrf: h, isAdmin: true), "<p>body</p>"),
-            HTML.error(h), HTML.notice(h), HTML.csrf(h), HTML.copyable(h, id: h),
-            HTML.checkbox(name: h, value: h, label: h, checked: true), HTML.postButton(h, h, csrf: h, danger: true),
-            HTML.confirmedAction(h, h, expected: h, consequence: h, csrf: h),
+            HTML.error(h), Templates.render("notice", ["notice": h]), Templates.render("csrf", ["csrf": h]),
+            Templates.render("copyable", Templates.Copyable(value: h, id: h)),
+            Templates.render("checkbox", Templates.Checkbox(name: h, value: h, label: h, checked: true)),
+            Templates.render("post_button", Templates.PostButton(action: h, label: h, csrf: h, danger: true)),
+            Templates.render("confirmed_action", Templates.Confirmation(action: h, label: h, expected: h, consequence: h, csrf: h)),
+            Templates.render("field_error", ["id": h, "message": h]), Templates.render("field_marks", ["id": h]),
             HTML.nextPage(h, cursor: "c", label: h),
         ]
         for html in fragments {

@@ -6,7 +6,8 @@ import KaitoCore
 /// Server-rendered HTML from templates that escape every value (`Templates`); pages share one layout, one
 /// stylesheet and one script, served from the same origin (the Content-Security-Policy allows nothing inline).
 enum HTML {
-    /// Text for an element's content or a quoted attribute value.
+    /// Text as the templates escape it: to find a rendered form field (`markingFields`) and for the label of the QR
+    /// code's SVG, which is drawn by code. Everything else on a page goes through a template (`Templates`).
     static func escape(_ text: String) -> String {
         var out = ""
         out.reserveCapacity(text.count)
@@ -70,17 +71,6 @@ enum HTML {
         return Templates.render("error", ["error": message])
     }
 
-    /// What a change did, announced to screen readers.
-    static func notice(_ message: String?) -> String {
-        guard let message else { return "" }
-        return Templates.render("notice", ["notice": message])
-    }
-
-    /// An instant: UTC in the page (and on hover), which the page's script turns into the reader's local time.
-    static func time(_ date: Date) -> String {
-        Templates.render("time", Templates.Time(date))
-    }
-
     /// The link to a list's next page: `path` with `query` kept and the cursor the list ended at (`after`, or
     /// `before` for lists that go back in time); nothing on the last page.
     static func nextPage(_ path: String, cursor: String?, name: String = "after", keeping query: [(String, String)] = [],
@@ -97,31 +87,6 @@ enum HTML {
         guard let value = request.uri.queryParameters[Substring(name)], !value.isEmpty, value.count <= 200,
               value.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) && $0.isASCII || $0 == "_" || $0 == "-" }) else { return nil }
         return String(value)
-    }
-
-    /// A form's CSRF field (every form carries the session's token).
-    static func csrf(_ token: String) -> String { Templates.render("csrf", ["csrf": token]) }
-
-    /// A value to copy (a secret shown once, a seed) with its copy button.
-    static func copyable(_ value: String, id: String) -> String {
-        Templates.render("copyable", ["value": value, "id": id])
-    }
-
-    /// One checkbox of a list (a line each).
-    static func checkbox(name: String, value: String, label: String, checked: Bool = false) -> String {
-        Templates.render("checkbox", Templates.Checkbox(name: name, value: value, label: label, checked: checked))
-    }
-
-    /// A one-button form posting to `action` (revoke, delete, send a test).
-    static func postButton(_ action: String, _ label: String, csrf token: String, danger: Bool = false) -> String {
-        Templates.render("post_button", Templates.PostButton(action: action, label: label, csrf: token, danger: danger))
-    }
-
-    /// A destructive action behind a disclosure (the first step) whose form asks for `expected` to be typed (the
-    /// second): `DashboardPage.confirmed` checks it.
-    static func confirmedAction(_ action: String, _ label: String, expected: String, consequence: String, csrf token: String) -> String {
-        Templates.render("confirmed_action", Templates.Confirmation(
-            action: action, label: label, expected: expected, consequence: consequence, csrf: token))
     }
 
     /// Headers of every dashboard page: no caching, no framing, no inline script, no referrer.
