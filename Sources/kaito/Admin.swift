@@ -32,7 +32,7 @@ struct Admin: AsyncParsableCommand {
                 throw CLIError(message: "the plan must be free, business or enterprise", exitCode: 2)
             }
             try await withRuntime(options) { runtime in
-                let organization = try await runtime.organizations.setPlan(org, plan: plan)
+                let organization = try await runtime.billing.changePlan(to: plan, by: try await runtime.asOperator(in: org))
                 print("\(organization.name): \(organization.plan.rawValue)")
             }
         }
@@ -102,7 +102,7 @@ extension Admin {
 
         func run() async throws {
             try await withRuntime(options) { runtime in
-                print(try await runtime.organizations.renameAsOperator(org, to: name).name)
+                print(try await runtime.organizations.rename(to: name, by: try await runtime.asOperator(in: org)).name)
             }
         }
     }
@@ -117,7 +117,7 @@ extension Admin {
 
         func run() async throws {
             try await withRuntime(options) { runtime in
-                for user in try await runtime.organizations.usersAsOperator(org) {
+                for user in try await runtime.users.list(by: try await runtime.asOperator(in: org), after: nil, limit: 10_000).items {
                     print("\(user.id)\t\(user.role.rawValue)\t\(user.email)")
                 }
             }
@@ -144,7 +144,7 @@ extension Admin {
 
         func run() async throws {
             try await withRuntime(options) { runtime in
-                print(try await runtime.organizations.addUserAsOperator(org, email: email, name: name, role: role).id)
+                print(try await runtime.users.add(email: email, name: name, role: role, by: try await runtime.asOperator(in: org)).id)
             }
         }
     }
@@ -200,7 +200,7 @@ extension Admin {
 
         func run() async throws {
             try await withRuntime(options) { runtime in
-                let granted = try await runtime.organizations.setGrantsAsOperator(org, userID: user, slugs: slugs)
+                let granted = try await runtime.users.setGrants(userID: user, slugs: slugs, by: try await runtime.asOperator(in: org))
                 print(granted.isEmpty ? "\(user) is granted no tokens" : "\(user) is granted: \(granted.joined(separator: " "))")
             }
         }
@@ -250,7 +250,7 @@ extension Admin {
 
         func run() async throws {
             try await withRuntime(options) { runtime in
-                let revoked = try await runtime.organizations.removeUserAsOperator(org, userID: user)
+                let revoked = try await runtime.users.remove(id: user, by: try await runtime.asOperator(in: org))
                 print("removed \(user); revoked \(revoked.count) key(s)")
             }
         }

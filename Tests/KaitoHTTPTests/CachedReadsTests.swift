@@ -138,7 +138,7 @@ struct CachedReadsTests {
             var logger = Logger(label: "kaito-test")
             logger.logLevel = .warning
             let operatorRuntime = try await Runtime.open(test.configuration, logger: logger)
-            for plan in [Plan.business, .enterprise] { _ = try await operatorRuntime.organizations.setPlan("default", plan: plan) }
+            for plan in [Plan.business, .enterprise] { _ = try await operatorRuntime.billing.changePlan(to: plan, by: try await operatorRuntime.asOperator(in: "default")) }
             try await operatorRuntime.storage.close()
 
             for _ in 0..<3 { #expect(try await client.send(.get, "/v1/tokens/a/code", key: key).status == .ok) }

@@ -105,7 +105,7 @@ struct CrossServerTests {
     @Test("A key allowed 5,000 a minute, used through two servers at one instant: exactly 5,000 pass (leases never over-admit)")
     func leasedRateLimit() async throws {
         try await withTwoServers { test, one, two in
-            _ = try await test.runtime.organizations.setPlan("default", plan: .enterprise)
+            _ = try await test.runtime.billing.changePlan(to: Plan.enterprise, by: try await test.runtime.asOperator(in: "default"))
             let writer = try await test.key([.tokensWrite])
             _ = try await one.send(.post, "/v1/tokens", key: writer, json: #"{"slug": "s", "secret": "\#(Self.secret)"}"#)
             let created = try await one.send(.post, "/v1/keys", key: test.adminKey, json: #"{"name": "busy", "scopes": ["tokens:code"], "rate_limits": {"code": 5000}}"#)
@@ -141,7 +141,7 @@ struct CrossServerTests {
     @Test("1,000 audited requests through two servers at once verify as one chain")
     func auditChainAcrossServers() async throws {
         try await withTwoServers { test, one, two in
-            _ = try await test.runtime.organizations.setPlan("default", plan: .enterprise)
+            _ = try await test.runtime.billing.changePlan(to: Plan.enterprise, by: try await test.runtime.asOperator(in: "default"))
             let writer = try await test.key([.tokensWrite])
             _ = try await one.send(.post, "/v1/tokens", key: writer, json: #"{"slug": "s", "secret": "\#(Self.secret)"}"#)
             let created = try await one.send(.post, "/v1/keys", key: test.adminKey, json: #"{"name": "busy", "scopes": ["tokens:code"], "rate_limits": {"code": 100000}}"#)
@@ -159,7 +159,7 @@ struct CrossServerTests {
     @Test("Audited writes and code reads through two servers at once, each server's writes taking turns on the chain, verify as one chain")
     func auditedWritesAcrossServers() async throws {
         try await withTwoServers { test, one, two in
-            _ = try await test.runtime.organizations.setPlan("default", plan: .enterprise)
+            _ = try await test.runtime.billing.changePlan(to: Plan.enterprise, by: try await test.runtime.asOperator(in: "default"))
             let created = try await one.send(.post, "/v1/keys", key: test.adminKey, json: #"{"name": "busy", "scopes": ["tokens:code", "tokens:write"], "rate_limits": {"code": 100000, "write": 100000}}"#)
             let key = try #require(try created.decode(KeyResponse.self).key)
             for index in 0..<8 {
@@ -262,7 +262,7 @@ struct CrossServerTests {
                 try await test.withApp { client in
                     _ = try await client.send(.put, "/v1/org/providers/twilio", key: test.adminKey, json: #"{"account_sid": "\#(SMSTests.accountSID)", "auth_token": "\#(SMSTests.authToken)"}"#)
                     let inbox = try await client.send(.post, "/v1/inboxes", key: test.adminKey, json: #"{"phone_number": "+15551234567"}"#).decode(InboxResponse.self)
-                    _ = try await test.runtime.organizations.setPlan("default", plan: .business)
+                    _ = try await test.runtime.billing.changePlan(to: Plan.business, by: try await test.runtime.asOperator(in: "default"))
                     let sender = try await test.key([.smsSend])
                     var queued: Set<String> = []
                     for index in 0..<30 {

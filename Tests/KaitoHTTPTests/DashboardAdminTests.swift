@@ -102,13 +102,13 @@ struct DashboardAdminTests {
             let badRole = try await admin.post("/users", [("email", "x@example.com"), ("role", "root")])
             #expect(badRole.status == .unprocessableContent && badRole.text.contains("role"))
             #expect(try await admin.post("/users", [("email", "boss@example.com"), ("role", "owner")]).status == .forbidden, "only owners add owners")
-            let before = try await test.runtime.organizations.usersAsOperator("default").count
+            let before = try await test.runtime.users.list(by: try await test.runtime.asOperator(in: "default"), after: nil, limit: 10_000).items.count
 
             let added = try await admin.post("/users", [("email", "New@Example.com"), ("name", "New <one>"), ("role", "member")])
             #expect(added.status == .seeOther)
             let location = try #require(added.headers[.location])
             let id = String(location.dropFirst("/users/".count))
-            #expect(try await test.runtime.organizations.usersAsOperator("default").count == before + 1)
+            #expect(try await test.runtime.users.list(by: try await test.runtime.asOperator(in: "default"), after: nil, limit: 10_000).items.count == before + 1)
             let page = try await admin.get(location)
             #expect(page.text.contains("new@example.com") && page.text.contains("New &lt;one&gt;"))
             #expect(try await admin.post("\(location)/password", [("password", "short")]).status == .unprocessableContent)
@@ -123,25 +123,25 @@ struct DashboardAdminTests {
             // An admin may not set an owner's password, nor their own here; an unknown or another organisation's user is 404.
             _ = try await admin.get("/users/\(olive.id)")
             #expect(try await admin.post("/users/\(olive.id)/password", [("password", "another long password")]).status == .forbidden)
-            let erinID = try #require(try await test.runtime.organizations.usersAsOperator("default").first { $0.email == "erin@example.com" }).id
+            let erinID = try #require(try await test.runtime.users.list(by: try await test.runtime.asOperator(in: "default"), after: nil, limit: 10_000).items.first { $0.email == "erin@example.com" }).id
             #expect(try await admin.post("/users/\(erinID)/password", [("password", "another long password")]).status == .conflict)
             let (other, _) = try await test.otherOrganization()
-            let stranger = try await test.runtime.organizations.addUserAsOperator(other.name, email: "zed@example.com", name: nil, role: "member")
+            let stranger = try await test.runtime.users.add(email: "zed@example.com", name: nil, role: "member", by: try await test.runtime.asOperator(in: other.name))
             #expect(try await admin.get("/users/\(stranger.id)").status == .notFound)
             _ = try await admin.get("/users")
             #expect(try await admin.post("/users/\(stranger.id)/remove", []).status == .notFound)
-            #expect(try await test.runtime.organizations.usersAsOperator(other.name).count == 1)
+            #expect(try await test.runtime.users.list(by: try await test.runtime.asOperator(in: other.name), after: nil, limit: 10_000).items.count == 1)
 
             // Removing the newcomer ends their session.
             _ = try await admin.get(location)
             #expect(try await admin.post("\(location)/remove", []).status == .unprocessableContent, "not confirmed")
             #expect(try await newcomer.get("/tokens").status == .ok, "nothing removed")
-            let newcomerEmail = try #require(try await test.runtime.organizations.usersAsOperator("default").first { location.hasSuffix($0.id) }?.email)
+            let newcomerEmail = try #require(try await test.runtime.users.list(by: try await test.runtime.asOperator(in: "default"), after: nil, limit: 10_000).items.first { location.hasSuffix($0.id) }?.email)
             let removed = try await admin.post("\(location)/remove", [("confirm", newcomerEmail)])
             #expect(removed.status == .seeOther && removed.headers[.location]?.hasPrefix("/users?removed=") == true)
             #expect(try await admin.get(try #require(removed.headers[.location])).text.contains("removed; their sessions ended"))
             #expect(try await newcomer.get("/tokens").headers[.location] == "/login")
-            #expect(try await test.runtime.organizations.usersAsOperator("default").count == before)
+            #expect(try await test.runtime.users.list(by: try await test.runtime.asOperator(in: "default"), after: nil, limit: 10_000).items.count == before)
         }
     }
 
@@ -371,7 +371,7 @@ struct DashboardAdminTests {
             _ = try await admin.get("/keys")
             let free = try await admin.post("/keys", [("name", "limited"), ("scope", "tokens:read"), ("rate_limit_read", "10")])
             #expect(free.status == .forbidden && free.text.contains("Enterprise"))
-            _ = try await test.runtime.organizations.setPlan("default", plan: .enterprise)
+            _ = try await test.runtime.billing.changePlan(to: Plan.enterprise, by: try await test.runtime.asOperator(in: "default"))
             _ = try await admin.get("/keys")
             #expect(try await admin.post("/keys", [("name", "limited"), ("scope", "tokens:read"), ("rate_limit_read", "ten")]).status == .unprocessableContent)
             let limited = try await admin.post("/keys", [("name", "limited"), ("scope", "tokens:read"), ("rate_limit_code", ""), ("rate_limit_read", "10"), ("rate_limit_write", "5")])

@@ -270,7 +270,7 @@ struct DashboardTokensTests {
         let clock = ManualClock(Date(timeIntervalSince1970: 1_800_000_015))
         try await withTestApp(clock: clock) { test, client in
             _ = try await DashboardTests.user(test, "alice@example.com")
-            _ = try await test.runtime.organizations.setPlan("default", plan: .enterprise)
+            _ = try await test.runtime.billing.changePlan(to: Plan.enterprise, by: try await test.runtime.asOperator(in: "default"))
             let writer = try #require(try await client.send(.post, "/v1/keys", key: test.adminKey,
                                                             json: #"{"name": "w", "scopes": ["tokens:write"], "rate_limits": {"write": 1000}}"#).decode(KeyResponse.self).key)
             for index in 0..<120 {
@@ -408,7 +408,7 @@ struct DashboardWordsTests {
 
             // Not one's own lock (a stolen session must not lift what its wrong codes earned).
             _ = try await alice.get("/users")
-            let aliceID = try #require(try await test.runtime.organizations.usersAsOperator("default").first { $0.email == "alice@example.com" }).id
+            let aliceID = try #require(try await test.runtime.users.list(by: try await test.runtime.asOperator(in: "default"), after: nil, limit: 10_000).items.first { $0.email == "alice@example.com" }).id
             let own = try await alice.post("/users/\(aliceID)/unlock", [])
             #expect(own.status == .conflict && own.text.contains("Another owner or admin lifts your lock"))
             // alice is an admin: an owner's lock is an owner's to lift.

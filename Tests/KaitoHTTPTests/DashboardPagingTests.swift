@@ -35,13 +35,13 @@ struct DashboardPagingTests {
         let clock = ManualClock(Date(timeIntervalSince1970: 1_800_000_015))
         try await withTestApp(clock: clock) { test, client in
             _ = try await DashboardTests.user(test, "alice@example.com")
-            _ = try await test.runtime.organizations.setPlan("default", plan: .enterprise)
+            _ = try await test.runtime.billing.changePlan(to: Plan.enterprise, by: try await test.runtime.asOperator(in: "default"))
             let writer = try #require(try await client.send(.post, "/v1/keys", key: test.adminKey, json: """
                 {"name": "writer", "scopes": ["org:admin", "sms:read"], "rate_limits": {"write": 10000, "read": 10000}}
                 """).decode(KeyResponse.self).key)
             var users: Set<String> = [], keys: Set<String> = [], inboxes: Set<String> = [], endpoints: Set<String> = [], messages: Set<String> = []
             for index in 0..<60 {
-                users.insert(try await test.runtime.organizations.addUserAsOperator("default", email: "u\(index)@example.com", name: nil, role: "member").id)
+                users.insert(try await test.runtime.users.add(email: "u\(index)@example.com", name: nil, role: "member", by: try await test.runtime.asOperator(in: "default")).id)
                 let key = try await client.send(.post, "/v1/keys", key: writer, json: #"{"name": "k\#(index)", "scopes": ["tokens:read"]}"#)
                 keys.insert(try key.decode(KeyResponse.self).id)
                 let inbox = try await client.send(.post, "/v1/inboxes", key: writer, json: #"{"phone_number": "+1555000\#(1000 + index)", "provider": "simulator"}"#)
@@ -63,7 +63,7 @@ struct DashboardPagingTests {
                 deliveries.insert(try #require(try test.object()["id"] as? String))
             }
             // Users, keys and endpoints made beside the test's own: the pages show those too.
-            users.formUnion(try await test.runtime.organizations.usersAsOperator("default").map(\.id))
+            users.formUnion(try await test.runtime.users.list(by: try await test.runtime.asOperator(in: "default"), after: nil, limit: 10_000).items.map(\.id))
             let allKeys = try await client.send(.get, "/v1/keys?limit=200", key: writer).decode(ListResponse<KeyResponse>.self).data
             keys.formUnion(allKeys.map(\.id))
 

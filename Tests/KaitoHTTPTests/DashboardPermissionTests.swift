@@ -90,7 +90,7 @@ struct DashboardPermissionTests {
         for path in ["/v1/keys", "/v1/inboxes", "/v1/webhooks", "/v1/org/users", "/v1/org/billing"] {
             lines.append(try await client.send(.get, path, key: admin).text)
         }
-        for user in try await test.runtime.organizations.usersAsOperator("default") {
+        for user in try await test.runtime.users.list(by: try await test.runtime.asOperator(in: "default"), after: nil, limit: 10_000).items {
             lines.append(try await client.send(.get, "/v1/org/users/\(user.id)/token-grants", key: admin).text)
         }
         return lines

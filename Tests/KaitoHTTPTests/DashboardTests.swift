@@ -70,7 +70,7 @@ struct DashboardTests {
 
     /// A user with a password, in the default organisation.
     static func user(_ test: TestRuntime, _ email: String, role: String = "admin") async throws -> OrgUser {
-        let user = try await test.runtime.organizations.addUserAsOperator("default", email: email, name: nil, role: role)
+        let user = try await test.runtime.users.add(email: email, name: nil, role: role, by: try await test.runtime.asOperator(in: "default"))
         _ = try await test.runtime.signIn.setPassword(in: test.organization, email: email, password: password)
         return user
     }
@@ -288,7 +288,7 @@ struct DashboardTests {
         let clock = ManualClock()
         try await withTestApp(clock: clock) { test, client in
             let (other, _) = try await test.otherOrganization()
-            _ = try await test.runtime.organizations.addUserAsOperator(other.name, email: "grace@example.com", name: nil, role: "owner")
+            _ = try await test.runtime.users.add(email: "grace@example.com", name: nil, role: "owner", by: try await test.runtime.asOperator(in: other.name))
             _ = try await test.runtime.signIn.setPassword(in: other, email: "grace@example.com", password: Self.password)
             #expect(try await client.send(.post, "/v1/tokens", key: try await test.key([.tokensWrite]), json: #"{"slug": "aws-prod", "secret": "JBSWY3DPEHPK3PXP"}"#).status == .created)
             let browser = Browser(client)
@@ -305,7 +305,7 @@ struct DashboardTests {
             let henry = try await Self.user(test, "henry@example.com")
             let removed = Browser(client)
             try await Self.signIn(removed, "henry@example.com", clock: clock)
-            try await test.runtime.organizations.removeUserAsOperator("default", userID: henry.id)
+            try await test.runtime.users.remove(id: henry.id, by: try await test.runtime.asOperator(in: "default"))
             #expect(try await removed.get("/tokens").headers[.location] == "/login")
         }
     }

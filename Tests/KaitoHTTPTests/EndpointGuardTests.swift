@@ -96,7 +96,7 @@ struct EndpointGuardTests {
             let delivery = try await client.send(.post, "/v1/webhooks/\(hook.id)/test", key: owner).decode(WebhookDeliveryResponse.self)
             let inbox = try await client.send(.post, "/v1/inboxes", key: owner, json: #"{"phone_number": "+15557770000", "provider": "simulator"}"#).decode(InboxResponse.self)
             let message = try await client.send(.post, "/v1/inboxes/\(inbox.id)/simulate", key: owner, json: #"{"from": "+15550003333", "body": "Your code is 424242"}"#).decode(SMSMessageResponse.self)
-            _ = try await test.runtime.organizations.setPlan("default", plan: .business)
+            _ = try await test.runtime.billing.changePlan(to: Plan.business, by: try await test.runtime.asOperator(in: "default"))
             let outbound = try await client.send(.post, "/v1/sms/messages", key: owner, json: #"{"from": "\#(inbox.id)", "to": "+15550004444", "body": "hello"}"#).decode(OutboundSMSResponse.self)
             let user = try await client.send(.post, "/v1/org/users", key: owner, json: #"{"email": "fixture@example.com", "role": "admin"}"#).decode(UserResponse.self)
             let resourceID = endpoint.route.hasPrefix("/v1/webhooks") ? hook.id

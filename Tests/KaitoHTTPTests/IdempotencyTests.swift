@@ -101,7 +101,7 @@ struct IdempotencyTests {
     func notKeptAndSwept() async throws {
         let clock = ManualClock(Date(timeIntervalSince1970: 1_800_000_000))
         try await withTestApp(clock: clock) { test, client in
-            _ = try await test.runtime.organizations.setPlan("default", plan: .enterprise)
+            _ = try await test.runtime.billing.changePlan(to: Plan.enterprise, by: try await test.runtime.asOperator(in: "default"))
             let limited = try #require(try await client.send(.post, "/v1/keys", key: test.adminKey, json: """
                 {"name": "slow", "scopes": ["tokens:write"], "rate_limits": {"write": 1}}
                 """).decode(KeyResponse.self).key)

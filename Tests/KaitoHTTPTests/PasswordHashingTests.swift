@@ -37,7 +37,7 @@ struct PasswordHashingTests {
     @Test("Every sign-in path does exactly one bcrypt verify, and no hash", arguments: SignInPath.allCases)
     func oneVerifyPerPath(path: SignInPath) async throws {
         try await withTestRuntime { test in
-            _ = try await test.runtime.organizations.addUserAsOperator("default", email: "ann@example.com", name: nil, role: "admin")
+            _ = try await test.runtime.users.add(email: "ann@example.com", name: nil, role: "admin", by: try await test.runtime.asOperator(in: "default"))
             _ = try await test.runtime.signIn.setPassword(in: test.organization, email: "ann@example.com", password: Self.password)
             let hasher = CountingHasher()
             let runtime = Runtime(storage: test.runtime.storage, keyring: test.runtime.keyring, clock: test.clock, passwordHasher: hasher)

@@ -88,7 +88,7 @@ struct RateLimitTests {
             let problem = try refused.problem()
             #expect(problem.code == "plan_required" && problem.requiredPlan == "enterprise")
 
-            _ = try await test.runtime.organizations.setPlan("default", plan: .enterprise)
+            _ = try await test.runtime.billing.changePlan(to: Plan.enterprise, by: try await test.runtime.asOperator(in: "default"))
             let invalid = try await client.send(.post, "/v1/keys", key: test.adminKey, json: #"{"name": "x", "scopes": ["tokens:code"], "rate_limits": {"code": 0}}"#)
             #expect(invalid.status == .unprocessableContent)
             #expect(try invalid.problem().errors?.first?.field == "rate_limits.code")

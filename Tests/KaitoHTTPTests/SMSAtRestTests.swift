@@ -26,7 +26,7 @@ struct SMSAtRestTests {
                 .post, "/v1/inboxes/\(box.id)/simulate", key: test.adminKey,
                 json: #"{"from": "+15550001111", "body": "Your code is \#(code) \#(inboundMarker)"}"#)
             #expect(simulated.status == .created, "\(simulated.text)")
-            _ = try await test.runtime.organizations.setPlan("default", plan: .business)
+            _ = try await test.runtime.billing.changePlan(to: Plan.business, by: try await test.runtime.asOperator(in: "default"))
             let sender = try await test.key([.smsSend, .smsRead])
             let sent = try await client.send(.post, "/v1/sms/messages", key: sender, json: #"{"from": "\#(box.id)", "to": "+15557654321", "body": "\#(outboundMarker)"}"#)
             #expect(sent.status == .accepted, "\(sent.text)")

@@ -269,7 +269,7 @@ extension SMSTests {
             #expect(refused.status == .forbidden)
             #expect(try refused.problem().code == "plan_required")
             #expect(try await smsSender.sendDue() == 0)
-            _ = try await test.runtime.organizations.setPlan("default", plan: .business)
+            _ = try await test.runtime.billing.changePlan(to: Plan.business, by: try await test.runtime.asOperator(in: "default"))
 
             let queued = try await client.send(.post, "/v1/sms/messages", key: sender, json: send)
             #expect(queued.status == .accepted, "\(queued.text)")

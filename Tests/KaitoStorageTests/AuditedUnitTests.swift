@@ -75,7 +75,7 @@ struct AuditedUnitTests {
     func operatorIsRecorded() async throws {
         try await withTestRuntime { test in
             let (other, _) = try await test.otherOrganization()
-            _ = try await test.runtime.organizations.renameAsOperator(other.id, to: "renamed-by-operator")
+            _ = try await test.runtime.organizations.rename(to: "renamed-by-operator", by: .operator(organizationID: other.id))
             let stored = try await test.runtime.storage.read { session in
                 try await session.audit.chain(organizationID: other.id, filter: AuditFilter(), afterSeq: 0, limit: 100)
             }

@@ -36,11 +36,11 @@ extension SignInService {
         let acting = Acting(caller)
         return try await work.write(for: caller) { unit in
             let session = unit.session
-            let user = try await OrganizationService.findUser(userID, caller.organizationID, session)
+            let user = try await UserService.findUser(userID, caller.organizationID, session)
             guard user.id != acting.userID else {
                 throw KaitoError.conflict("Change your own password on the account page, with the current one.")
             }
-            if user.role == .owner { try await OrganizationService.requireOwnerPowers(acting, session, to: "set an owner's password") }
+            if user.role == .owner { try await UserService.requireOwnerPowers(acting, session, to: "set an owner's password") }
             try await storePassword(hash, of: user, resetSecondFactor: resetSecondFactor, keeping: nil, in: session, at: now)
             try await unit.record(
                 AuditRecord(.userPasswordSet, target: .init(type: "user", id: user.id), reason: resetSecondFactor ? "second factor reset" : nil),
@@ -54,7 +54,7 @@ extension SignInService {
     public func lockedUntil(userID: String, by caller: Caller) async throws -> Date? {
         let now = clock.now()
         return try await work.run(for: caller) { session in
-            let user = try await OrganizationService.findUser(userID, caller.organizationID, session)
+            let user = try await UserService.findUser(userID, caller.organizationID, session)
             let credentials = try await session.accounts.credentials(userID: user.id, organizationID: user.organizationID, lock: false)
             return credentials?.lockedUntil.flatMap { $0 > now ? $0 : nil }
         }
@@ -69,10 +69,10 @@ extension SignInService {
         let acting = Acting(caller)
         try await work.write(for: caller) { unit in
             let session = unit.session
-            let user = try await OrganizationService.findUser(userID, caller.organizationID, session)
+            let user = try await UserService.findUser(userID, caller.organizationID, session)
             // Not one's own lock: a stolen session must not lift the lock its wrong codes earned.
             guard user.id != acting.userID else { throw KaitoError.conflict("Another owner or admin lifts your lock.") }
-            if user.role == .owner { try await OrganizationService.requireOwnerPowers(acting, session, to: "unlock an owner") }
+            if user.role == .owner { try await UserService.requireOwnerPowers(acting, session, to: "unlock an owner") }
             guard var credentials = try await session.accounts.credentials(userID: user.id, organizationID: user.organizationID, lock: true),
                   let until = credentials.lockedUntil, until > now else {
                 throw KaitoError.conflict("The account is not locked.")

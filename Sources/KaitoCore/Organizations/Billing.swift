@@ -49,32 +49,29 @@ public struct Billing: Sendable {
     }
 }
 
-extension OrganizationService {
-    /// The caller's organisation.
-    public func organization(by caller: Caller) async throws -> Organization {
-        try await work.run(for: caller) { session in
-            guard let organization = try await session.organizations.find(id: caller.organizationID) else { throw KaitoError.notFound("The organisation") }
-            return organization
-        }
+/// The organisation's plan (`PUT /v1/org/billing/subscription`, the dashboard's billing page, `kaito admin set-plan`).
+public struct BillingService: Sendable {
+    let work: UnitOfWork
+    let random: any RandomSource
+
+    /// Plan changes kept through `work`, their webhook deliveries' ids drawn from `random`.
+    public init(work: UnitOfWork, random: any RandomSource) {
+        self.work = work
+        self.random = random
     }
 
-    /// Renames the caller's organisation.
-    public func rename(to name: String?, by caller: Caller) async throws -> Organization {
-        guard let name else { throw KaitoError.validation("name", "is required") }
-        try Organization.validateName(name)
-        return try await work.run(for: caller, audit: AuditRecord(.organizationUpdate, target: .init(type: "org", id: caller.organizationID))) { session in
-            try await session.organizations.rename(id: caller.organizationID, name: name)
-            guard let organization = try await session.organizations.find(id: caller.organizationID) else { throw KaitoError.notFound("The organisation") }
-            return organization
-        }
-    }
-
-    /// `PUT /v1/org/billing/subscription`.
-    public func changePlan(to text: String?, by caller: Caller) async throws -> Organization {
+    /// Changes the plan (named as the API names it), with its webhook and audit events.
+    /// - Throws: `validation_failed` for an unknown plan.
+    public func changePlan(to text: String?, by requester: Requester) async throws -> Organization {
         guard let text, let plan = Plan(rawValue: text) else {
             throw KaitoError.validation("plan", "must be one of: \(Plan.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        let billing = Billing(random: random)
-        return try await work.write(for: caller) { unit in try await billing.change(to: plan, by: Acting(caller), in: unit) }
+        return try await changePlan(to: plan, by: requester)
+    }
+
+    /// Changes the plan, with its webhook and audit events; a change to the current plan changes nothing.
+    public func changePlan(to plan: Plan, by requester: Requester) async throws -> Organization {
+        let (billing, acting) = (Billing(random: random), requester.acting)
+        return try await work.write(by: requester) { unit in try await billing.change(to: plan, by: acting, in: unit) }
     }
 }

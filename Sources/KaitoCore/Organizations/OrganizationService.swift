@@ -46,14 +46,6 @@ public struct OrganizationService: Sendable {
         }
     }
 
-    /// Changes an organisation's plan as an operator (`kaito admin set-plan`): the same change as
-    /// `PUT /v1/org/billing/subscription`, with its webhook and audit events.
-    public func setPlan(_ nameOrID: String, plan: Plan) async throws -> Organization {
-        let organization = try await find(nameOrID)
-        let billing = Billing(random: random)
-        return try await work.write { unit in try await billing.change(to: plan, by: .operator(organization.id), in: unit) }
-    }
-
     /// Finds an organisation by name or id (what operators type).
     public func find(_ nameOrID: String) async throws -> Organization {
         let found: Organization? = try await storage.read { session in
@@ -98,6 +90,34 @@ extension OrganizationService {
                 createdBy: "bootstrap", id: id, session: session)
             try await unit.record(.key(.keyCreate, id), by: acting)
             return (revoked, secret)
+        }
+    }
+}
+
+extension OrganizationService {
+    /// The requester's organisation.
+    public func organization(by requester: Requester) async throws -> Organization {
+        try await work.read(by: requester) { session in
+            guard let organization = try await session.organizations.find(id: requester.organizationID) else { throw KaitoError.notFound("The organisation") }
+            return organization
+        }
+    }
+
+    /// Renames the requester's organisation, audited `org.update` with both names.
+    /// - Throws: `validation_failed` for a missing or bad name; `not_found`; `conflict` when the name is taken.
+    public func rename(to name: String?, by requester: Requester) async throws -> Organization {
+        guard let name else { throw KaitoError.validation("name", "is required") }
+        try Organization.validateName(name)
+        let acting = requester.acting
+        return try await work.write(by: requester) { unit in
+            guard var organization = try await unit.session.organizations.find(id: requester.organizationID) else {
+                throw KaitoError.notFound("The organisation")
+            }
+            try await unit.session.organizations.rename(id: organization.id, name: name)
+            try await unit.record(
+                AuditRecord(.organizationUpdate, target: .init(type: "org", id: organization.id), reason: "\(organization.name) -> \(name)"), by: acting)
+            organization.name = name
+            return organization
         }
     }
 }

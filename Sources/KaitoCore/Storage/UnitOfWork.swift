@@ -104,6 +104,23 @@ public struct UnitOfWork: Sendable {
         }
     }
 
+    /// Runs `body` as a write for `requester`: as `write(for:)` for a caller, as `write(_:)` for an operator.
+    public func write<T: Sendable>(by requester: Requester, _ body: @Sendable @escaping (AuditedUnit) async throws -> T) async throws -> T {
+        switch requester {
+        case .caller(let caller): try await write(for: caller, body)
+        case .operator: try await write(body)
+        }
+    }
+
+    /// Runs `body` as a read for `requester`: as `run(for:)` for a caller (which writes the key's use when it must),
+    /// in a read snapshot for an operator.
+    public func read<T: Sendable>(by requester: Requester, _ body: @Sendable @escaping (any StorageSession) async throws -> T) async throws -> T {
+        switch requester {
+        case .caller(let caller): try await run(for: caller, body)
+        case .operator: try await storage.read(body)
+        }
+    }
+
     /// Runs `body` as a write with no caller: an operator's change (`kaito admin`), a user signing in or out, a
     /// worker's. The events it records commit with its change.
     public func write<T: Sendable>(_ body: @Sendable @escaping (AuditedUnit) async throws -> T) async throws -> T {

@@ -8,6 +8,7 @@ struct AdministrationPages: DashboardPage {
     let shared: DashboardShared
     let audit: AuditService
     let organizations: OrganizationService
+    let billing: BillingService
 
     func register(on router: RouterGroup<KaitoRequestContext>) {
         router.get("/audit") { request, context in
@@ -23,8 +24,8 @@ struct AdministrationPages: DashboardPage {
             try await signedInForm(request, context, scope: .orgAdmin) { caller, session, form in
                 do {
                     // The limits of every key change at once: the organisation's name typed confirms it.
-                    try Self.confirmed(form, try await organizations.organization(by: caller).name)
-                    _ = try await organizations.changePlan(to: form.first("plan"), by: caller)
+                    try Self.confirmed(form, try await organizations.organization(by: .caller(caller)).name)
+                    _ = try await billing.changePlan(to: form.first("plan"), by: .caller(caller))
                     return HTML.redirect("/billing?changed=1")
                 } catch let error as KaitoError where error.code == .validationFailed {
                     return try await billingPage(caller, session, error: error.pageMessage, status: .unprocessableContent)
@@ -90,7 +91,7 @@ struct AdministrationPages: DashboardPage {
         _ caller: Caller, _ session: DashboardSession, changed: Bool = false, error: String?, status: HTTPResponse.Status = .ok
     ) async throws -> Response {
         try caller.require(.orgAdmin)
-        let organization = try await organizations.organization(by: caller)
+        let organization = try await organizations.organization(by: .caller(caller))
         struct Choice { let name: String, current: Bool }
         struct Page {
             let notice: String?, error: String?, name: String, plan: String, subscription: String, periodEnd: Templates.Time?

@@ -15,6 +15,8 @@ struct DashboardController {
     let tokens: TokenService
     let keys: KeyService
     let organizations: OrganizationService
+    let users: UserService
+    let billing: BillingService
     let audit: AuditService
     let webhooks: WebhookService
     let sms: SMSService
@@ -37,9 +39,9 @@ struct DashboardController {
         SignInPages(shared: shared).register(on: router)
         TokensPages(shared: shared, tokens: tokens, audit: audit, pageViews: pageViews).register(on: router)
         SeedPages(shared: shared, tokens: tokens).register(on: router)
-        KeysPages(shared: shared, keys: keys, tokens: tokens, organizations: organizations, audit: audit).register(on: router)
-        UsersPages(shared: shared, organizations: organizations, tokens: tokens).register(on: router)
-        AdministrationPages(shared: shared, audit: audit, organizations: organizations).register(on: router)
+        KeysPages(shared: shared, keys: keys, tokens: tokens, users: users, audit: audit).register(on: router)
+        UsersPages(shared: shared, users: users, tokens: tokens).register(on: router)
+        AdministrationPages(shared: shared, audit: audit, organizations: organizations, billing: billing).register(on: router)
         InboxesPages(shared: shared, sms: sms).register(on: router)
         MessagesPages(shared: shared, sms: sms).register(on: router)
         WebhooksPages(shared: shared, webhooks: webhooks, audit: audit).register(on: router)

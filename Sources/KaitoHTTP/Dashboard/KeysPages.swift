@@ -8,7 +8,7 @@ struct KeysPages: DashboardPage {
     let shared: DashboardShared
     let keys: KeyService
     let tokens: TokenService
-    let organizations: OrganizationService
+    let users: UserService
     let audit: AuditService
 
     func register(on router: RouterGroup<KaitoRequestContext>) {
@@ -102,7 +102,7 @@ struct KeysPages: DashboardPage {
         let page = try await self.keys.list(by: caller, after: query.after, limit: DashboardShared.pageSize)
         let keys = query.all ? page.items : page.items.filter { Self.state(of: $0, at: now) == "active" }
         let hidden = page.items.count - keys.count
-        let emails = Dictionary(try await organizations.users(by: caller, after: nil, limit: PageLimits.range.upperBound).items.map { ($0.id, $0.email) },
+        let emails = Dictionary(try await users.list(by: .caller(caller), after: nil, limit: PageLimits.range.upperBound).items.map { ($0.id, $0.email) },
                                 uniquingKeysWith: { first, _ in first })
         let tokens = try await self.tokens.list(by: caller, after: nil, limit: Self.pickerSize).items
         // The keys a redirect names, by id, wherever their page is (never words from the link itself).

@@ -7,7 +7,7 @@ import KaitoCore
 /// setting another user's password; and every user's own account page (changing their password).
 struct UsersPages: DashboardPage {
     let shared: DashboardShared
-    let organizations: OrganizationService
+    let users: UserService
     let tokens: TokenService
 
     func register(on router: RouterGroup<KaitoRequestContext>) {
@@ -20,8 +20,8 @@ struct UsersPages: DashboardPage {
         router.post("/users") { request, context in
             try await signedInForm(request, context, scope: .orgAdmin) { caller, session, form in
                 do {
-                    let user = try await organizations.addUser(email: form.first("email"), name: form.first("name").flatMap { $0.isEmpty ? nil : $0 },
-                                                                       role: form.first("role"), by: caller)
+                    let user = try await users.add(
+                        email: form.first("email"), name: form.first("name").flatMap { $0.isEmpty ? nil : $0 }, role: form.first("role"), by: .caller(caller))
                     return HTML.redirect("/users/\(user.id)")
                 } catch let error as KaitoError {
                     return try await refused(error) { try await usersPage(caller, session, error: error.pageMessage, entered: form, status: ProblemTable.status(for: error.code)) }
@@ -36,7 +36,7 @@ struct UsersPages: DashboardPage {
             let id = context.parameters.get("id") ?? ""
             return try await signedInForm(request, context, scope: .orgAdmin) { caller, session, form in
                 try await userAction(id, caller, session, done: "Token grants saved.") {
-                    _ = try await organizations.setGrants(userID: id, slugs: KeysPages.pickedTokens(form), by: caller)
+                    _ = try await users.setGrants(userID: id, slugs: KeysPages.pickedTokens(form), by: .caller(caller))
                 }
             }
         }
@@ -61,9 +61,9 @@ struct UsersPages: DashboardPage {
             let id = context.parameters.get("id") ?? ""
             return try await signedInForm(request, context, scope: .orgAdmin) { caller, session, form in
                 do {
-                    let (user, _) = try await organizations.grants(userID: id, by: caller)
+                    let (user, _) = try await users.grants(userID: id, by: .caller(caller))
                     try Self.confirmed(form, user.email)
-                    try await organizations.removeUser(id: id, by: caller)
+                    try await users.remove(id: id, by: .caller(caller))
                     return HTML.redirect("/users?removed=1")
                 } catch let error as KaitoError where error.code != .notFound {
                     return try await userPage(id, caller, session, error: error.pageMessage, status: ProblemTable.status(for: error.code))
@@ -101,7 +101,7 @@ struct UsersPages: DashboardPage {
         }
         // After a refusal the form comes back as it was sent.
         let chosenRole = entered?.first("role") ?? OrgUser.Role.member.rawValue
-        let page = try await organizations.users(by: caller, after: after, limit: DashboardShared.pageSize)
+        let page = try await users.list(by: .caller(caller), after: after, limit: DashboardShared.pageSize)
         let body = Templates.render("users", Page(
             notice: notice, error: error,
             users: page.items.map { Row(id: $0.id, email: $0.email, name: $0.name, role: $0.role.rawValue, createdAt: Templates.Time($0.createdAt)) },
@@ -114,7 +114,7 @@ struct UsersPages: DashboardPage {
     func userPage(
         _ id: String, _ caller: Caller, _ session: DashboardSession, error: String?, status: HTTPResponse.Status = .ok
     ) async throws -> Response {
-        let (user, granted) = try await organizations.grants(userID: id, by: caller)
+        let (user, granted) = try await users.grants(userID: id, by: .caller(caller))
         struct Page {
             let error: String?, email: String, name: String?, role: String, id: String, owner: Bool, picker: Templates.TokenPicker?, csrf: String
             let lockedUntil: Templates.Time?, unlock: Templates.PostButton, remove: Templates.Confirmation

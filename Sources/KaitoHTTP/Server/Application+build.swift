@@ -68,14 +68,15 @@ public struct KaitoRoutes {
         AuditController(audit: runtime.audit).register(on: api)
         WebhooksController(webhooks: runtime.webhooks).register(on: api)
         SMSController(sms: runtime.sms).register(on: api)
-        OrganizationController(organizations: runtime.organizations).register(on: api)
+        OrganizationController(organizations: runtime.organizations, users: runtime.users, billing: runtime.billing).register(on: api)
         TwilioCallbackController(sms: runtime.sms, publicURL: publicURL).register(on: api)
         let pages = DashboardShared(
             signIn: runtime.signIn, rateLimits: runtime.storage.rateLimits, clock: runtime.clock, random: runtime.random,
             clientAddress: ClientAddress(trustedProxies: trustedProxies), pageFlash: PageFlash(master: runtime.keyring.master),
             secureCookies: publicURL?.lowercased().hasPrefix("https://") ?? false)
         DashboardController(
-            shared: pages, tokens: runtime.tokens, keys: runtime.keys, organizations: runtime.organizations, audit: runtime.audit,
+            shared: pages, tokens: runtime.tokens, keys: runtime.keys, organizations: runtime.organizations, users: runtime.users, billing: runtime.billing,
+            audit: runtime.audit,
             webhooks: runtime.webhooks, sms: runtime.sms, pageViews: PageViewTicket(master: runtime.keyring.master)
         ).register(on: router)
         // Built once, from the complete route table (this route included), right after this last route is added.

@@ -31,6 +31,10 @@ public struct Runtime: Sendable {
     public let keys: KeyService
     public let tokens: TokenService
     public let organizations: OrganizationService
+    /// The organisation's users and their token grants.
+    public let users: UserService
+    /// The organisation's plan.
+    public let billing: BillingService
     public let audit: AuditService
     public let webhooks: WebhookService
     public let sms: SMSService
@@ -56,6 +60,8 @@ public struct Runtime: Sendable {
         self.keys = KeyService(work: work, keyring: keyring, clock: clock, random: random)
         self.tokens = TokenService(work: work, keyring: keyring, clock: clock, random: random)
         self.organizations = OrganizationService(work: work, keyring: keyring, keys: keys, clock: clock, random: random)
+        self.users = UserService(work: work, clock: clock, random: random)
+        self.billing = BillingService(work: work, random: random)
         self.audit = AuditService(work: work)
         self.webhooks = WebhookService(work: work, keyring: keyring, clock: clock, random: random, policy: webhookPolicy, resolver: resolver)
         self.sms = SMSService(work: work, keyring: keyring, clock: clock, random: random)
@@ -157,5 +163,13 @@ public struct Runtime: Sendable {
         try? FileManager.default.removeItem(atPath: configuration.bootstrapKeyPath)
         try SecretFile.create(configuration.bootstrapKeyPath, contents: secret.value + "\n")
         logger.notice("created organisation 'default'; its org:admin key is in the bootstrap file; \(retire)", metadata: ["path": "\(configuration.bootstrapKeyPath)"])
+    }
+}
+
+extension Runtime {
+    /// The operator at this machine, acting in the organisation `nameOrID` (what `kaito admin` commands name).
+    /// - Throws: `not_found` for an unknown organisation.
+    public func asOperator(in nameOrID: String) async throws -> Requester {
+        .operator(organizationID: try await organizations.find(nameOrID).id)
     }
 }

@@ -1,12 +1,47 @@
 import Foundation
 
-/// The organisation's users (`/v1/org/users`, `kaito admin *-user`). A key issued to a user acts within that user's
-/// role: only an owner's key (or a key issued to nobody: the bootstrap key; or an operator) adds or removes owners.
-extension OrganizationService {
-    /// One page of the caller's organisation's users, in id order.
-    public func users(by caller: Caller, after cursor: String?, limit: Int) async throws -> Page<OrgUser> {
-        let rows = try await work.run(for: caller) { session in
-            try await session.users.list(organizationID: caller.organizationID, after: cursor, limit: limit + 1)
+/// Who asks a service for something: a caller of the API or the dashboard (a key, or a signed-in user's session), or
+/// an operator at the server's machine (`kaito admin`), in the organisation they named. The same operation serves
+/// both; what differs is who acts (`Acting`) and how their right to ask was established.
+public enum Requester: Sendable {
+    case caller(Caller)
+    case `operator`(organizationID: String)
+
+    public var organizationID: String {
+        switch self {
+        case .caller(let caller): caller.organizationID
+        case .operator(let organizationID): organizationID
+        }
+    }
+
+    /// Who acts, as the audit log records them.
+    public var acting: Acting {
+        switch self {
+        case .caller(let caller): Acting(caller)
+        case .operator(let organizationID): .operator(organizationID)
+        }
+    }
+}
+
+/// The organisation's users (`/v1/org/users`, the dashboard's users pages, `kaito admin *-user`). A key issued to a
+/// user acts within that user's role: only an owner's key (or a key issued to nobody: the bootstrap key; or an
+/// operator) adds or removes owners.
+public struct UserService: Sendable {
+    let work: UnitOfWork
+    let clock: any KaitoClock
+    let random: any RandomSource
+
+    /// Users kept through `work`, their ids drawn from `random` at `clock`'s time.
+    public init(work: UnitOfWork, clock: any KaitoClock, random: any RandomSource) {
+        self.work = work
+        self.clock = clock
+        self.random = random
+    }
+
+    /// One page of the organisation's users, in id order.
+    public func list(by requester: Requester, after cursor: String?, limit: Int) async throws -> Page<OrgUser> {
+        let rows = try await work.read(by: requester) { session in
+            try await session.users.list(organizationID: requester.organizationID, after: cursor, limit: limit + 1)
         }
         return Page.from(rows, limit: limit, cursor: \.id)
     }
@@ -14,19 +49,22 @@ extension OrganizationService {
     /// Adds a user. A key bound to tokens adds members only: an admin or owner sees every token.
     /// - Throws: `validation_failed`; `conflict` for a taken email; `insufficient_scope` for an owner without owner
     ///   powers; `token_not_allowed` for an admin or owner added by a token-bound key.
-    public func addUser(email: String?, name: String?, role: String?, by caller: Caller) async throws -> OrgUser {
-        let user = try newUser(email: email, name: name, role: role, organizationID: caller.organizationID)
-        if caller.key.tokenSlugs != nil, user.role != .member {
+    public func add(email: String?, name: String?, role: String?, by requester: Requester) async throws -> OrgUser {
+        let user = try newUser(email: email, name: name, role: role, organizationID: requester.organizationID)
+        let acting = requester.acting
+        if acting.boundToTokens, user.role != .member {
             throw KaitoError(.tokenNotAllowed, "A key bound to tokens can add members only: an admin or owner sees every token.")
         }
-        return try await work.write(for: caller) { unit in try await insert(user, Acting(caller), unit) }
+        return try await work.write(by: requester) { unit in try await insert(user, acting, unit) }
     }
 
-    /// Removes a user and revokes every key issued to them, each with its `key.revoke` event, in one transaction.
-    /// - Throws: `conflict` for the last owner; `insufficient_scope` when a non-owner's key removes an owner.
+    /// Removes a user and revokes every key issued to them, each with its `key.revoke` event, in one transaction;
+    /// returns the ids of the keys it revoked.
+    /// - Throws: `not_found`; `conflict` for the last owner; `insufficient_scope` when a non-owner's key removes an owner.
     @discardableResult
-    public func removeUser(id: String, by caller: Caller) async throws -> [String] {
-        return try await work.write(for: caller) { unit in try await remove(id, Acting(caller), unit) }
+    public func remove(id: String, by requester: Requester) async throws -> [String] {
+        let acting = requester.acting
+        return try await work.write(by: requester) { unit in try await remove(id, acting, unit) }
     }
 
     // MARK: Token grants
@@ -34,31 +72,25 @@ extension OrganizationService {
     /// The tokens granted to a member: what the member sees and uses in the dashboard. Owners and admins see every
     /// token and have no grants.
     /// - Throws: `not_found` for an unknown user.
-    public func grants(userID: String, by caller: Caller) async throws -> (OrgUser, [String]) {
-        try await work.run(for: caller) { session in
-            let user = try await Self.findUser(userID, caller.organizationID, session)
-            return (user, try await session.users.grants(userID: user.id, organizationID: caller.organizationID))
+    public func grants(userID: String, by requester: Requester) async throws -> (OrgUser, [String]) {
+        try await work.read(by: requester) { session in
+            let user = try await Self.findUser(userID, requester.organizationID, session)
+            return (user, try await session.users.grants(userID: user.id, organizationID: requester.organizationID))
         }
     }
 
-    /// Replaces a member's token grants (audited `user.grants.update`, the slugs as reason).
+    /// Replaces a member's token grants (audited `user.grants.update`, the slugs as reason). A key bound to tokens
+    /// grants only those: a grant reaches no further than the key that makes it.
     /// - Throws: `not_found` for an unknown user; `conflict` for an owner or admin (they see every token);
     ///   `validation_failed` naming `token_slugs[i]` for a malformed slug or a token the organisation lacks.
-    public func setGrants(userID: String, slugs: [String]?, by caller: Caller) async throws -> [String] {
+    public func setGrants(userID: String, slugs: [String]?, by requester: Requester) async throws -> [String] {
         guard let slugs else { throw KaitoError.validation("token_slugs", "is required (an empty list grants nothing)") }
         let valid = try KeyDraft.validatedSlugs(slugs)
-        // A key bound to tokens grants only those: a grant reaches no further than the key that makes it.
-        if let index = slugs.firstIndex(where: { !caller.allowsToken($0) }) {
+        if case .caller(let caller) = requester, let index = slugs.firstIndex(where: { !caller.allowsToken($0) }) {
             throw KaitoError.validation("token_slugs[\(index)]", "'\(slugs[index])' is not among the calling key's tokens")
         }
-        return try await work.write(for: caller) { unit in try await replaceGrants(userID, slugs, valid, Acting(caller), unit) }
-    }
-
-    /// `setGrants` as an operator (`kaito admin grant-tokens`).
-    public func setGrantsAsOperator(_ nameOrID: String, userID: String, slugs: [String]) async throws -> [String] {
-        let organization = try await find(nameOrID)
-        let valid = try KeyDraft.validatedSlugs(slugs)
-        return try await work.write { unit in try await replaceGrants(userID, slugs, valid, .operator(organization.id), unit) }
+        let acting = requester.acting
+        return try await work.write(by: requester) { unit in try await replaceGrants(userID, slugs, valid, acting, unit) }
     }
 
     func replaceGrants(_ userID: String, _ slugs: [String], _ valid: [String], _ acting: Acting, _ unit: AuditedUnit) async throws -> [String] {
@@ -86,48 +118,7 @@ extension OrganizationService {
         return user
     }
 
-    // MARK: Operators (`kaito admin`)
-
-    /// Every user (up to 10,000) of the organisation `nameOrID`, for `kaito admin users`.
-    /// - Throws: `not_found` for an unknown organisation.
-    public func usersAsOperator(_ nameOrID: String) async throws -> [OrgUser] {
-        let organization = try await find(nameOrID)
-        return try await storage.read { session in try await session.users.list(organizationID: organization.id, after: nil, limit: 10_000) }
-    }
-
-    /// `addUser` as an operator (`kaito admin add-user`), who may add owners.
-    /// - Throws: `not_found` for an unknown organisation; `validation_failed`; `conflict` for a taken email.
-    public func addUserAsOperator(_ nameOrID: String, email: String, name: String?, role: String) async throws -> OrgUser {
-        let organization = try await find(nameOrID)
-        let user = try newUser(email: email, name: name, role: role, organizationID: organization.id)
-        return try await work.write { unit in try await insert(user, .operator(organization.id), unit) }
-    }
-
-    /// `removeUser` as an operator (`kaito admin remove-user`); returns the ids of the keys it revoked.
-    /// - Throws: `not_found` for an unknown organisation or user; `conflict` for the last owner.
-    @discardableResult
-    public func removeUserAsOperator(_ nameOrID: String, userID: String) async throws -> [String] {
-        let organization = try await find(nameOrID)
-        return try await work.write { unit in try await remove(userID, .operator(organization.id), unit) }
-    }
-
-    /// Renames an organisation as an operator (`kaito admin rename-org`), audited `org.update` with both names.
-    /// - Throws: `validation_failed` for a bad name; `not_found`; `conflict` when the name is taken.
-    public func renameAsOperator(_ nameOrID: String, to name: String) async throws -> Organization {
-        try Organization.validateName(name)
-        let organization = try await find(nameOrID)
-        return try await work.write { unit in
-            try await unit.session.organizations.rename(id: organization.id, name: name)
-            try await unit.record(
-                AuditRecord(.organizationUpdate, target: .init(type: "org", id: organization.id), reason: "\(organization.name) -> \(name)"),
-                by: .operator(organization.id))
-            var renamed = organization
-            renamed.name = name
-            return renamed
-        }
-    }
-
-    // MARK: The one path both take
+    // MARK: The steps every requester takes
 
     func newUser(email: String?, name: String?, role: String?, organizationID: String) throws -> OrgUser {
         var errors: [KaitoError.FieldError] = []
