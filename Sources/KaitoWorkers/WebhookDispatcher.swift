@@ -32,16 +32,17 @@ public struct WebhookDispatcher: Service {
     /// The most of a receiver's answer body that is read (it is not used).
     public static let maximumBodyBytes = WebhookTransport.maximumBodyBytes
 
+    /// A dispatcher over `work`'s storage (whose units write the endpoints' health with their events).
     public init(
-        storage: any Storage, keyring: Keyring, clock: any KaitoClock, random: any RandomSource,
+        work: UnitOfWork, keyring: Keyring, clock: any KaitoClock, random: any RandomSource,
         policy: WebhookAddressPolicy, resolver: any HostResolver, logger: Logger, pollInterval: Duration = .milliseconds(500),
         timeout: Duration = Self.defaultTimeout, maximumInFlight: Int = 64
     ) {
-        self.storage = storage
+        self.storage = work.storage
         self.keyring = keyring
         self.clock = clock
         self.random = random
-        self.work = UnitOfWork(storage: storage, clock: clock, random: random, auditChain: keyring.auditChain)
+        self.work = work
         self.policy = policy
         self.resolver = resolver
         self.logger = logger

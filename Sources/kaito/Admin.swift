@@ -102,6 +102,8 @@ extension Admin {
 
         func run() async throws {
             try await withRuntime(options) { runtime in
+                // The name is checked before the organisation is looked up.
+                try Organization.validateName(name)
                 print(try await runtime.organizations.rename(to: name, by: try await runtime.asOperator(in: org)).name)
             }
         }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import KaitoAPIModels
 import KaitoTestSupport
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import Testing
@@ -29,19 +30,23 @@ struct BackupTests {
             let webhook = try JSONDecoder().decode(WebhookResponse.self, from: hook.body)
 
             // Writes keep coming while the backup is taken.
+            let rounds = NIOLockedValueBox(0)
             let writes = Task {
                 var count = 0
                 while !Task.isCancelled {
                     _ = try? await request(http, .PATCH, server.url + "/v1/tokens/aws-prod", key: key, body: #"{"name": "write \#(count)"}"#)
                     _ = try? await request(http, .GET, server.url + "/v1/tokens/aws-prod/code", key: key)
                     count += 1
+                    rounds.withLockedValue { $0 = count }
                 }
                 return count
             }
-            try await Task.sleep(for: .milliseconds(300))
+            // Writes before, during and after the backup.
+            try await waitUntil("writes are under way") { rounds.withLockedValue { $0 } >= 5 }
             let archive = scratch.path + "/backup.tar"
             let backup = try await run(kaito, ["admin", "backup", "--to", archive, "--data-dir", server.directory.path])
-            try await Task.sleep(for: .milliseconds(200))
+            let atEnd = rounds.withLockedValue { $0 }
+            try await waitUntil("writes go on after the backup") { rounds.withLockedValue { $0 } >= atEnd + 3 }
             writes.cancel()
             let written = await writes.value
             #expect(backup.status == 0, "\(backup.error)")

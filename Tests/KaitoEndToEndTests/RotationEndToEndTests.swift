@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import KaitoAPIModels
 import KaitoTestSupport
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import Testing
@@ -24,6 +25,7 @@ struct RotationEndToEndTests {
             let key = try #require(try JSONDecoder().decode(KeyResponse.self, from: made.body).key)
             _ = try await request(http, .POST, server.url + "/v1/tokens", key: key, body: #"{"slug": "aws-prod", "secret": "JBSWY3DPEHPK3PXP"}"#)
 
+            let answered = NIOLockedValueBox(0)
             let load = Task {
                 var statuses: [UInt: Int] = [:]
                 // Paced under the key's 60 codes a minute burst: every answer should be a 200.
@@ -31,15 +33,18 @@ struct RotationEndToEndTests {
                     let status = (try? await request(http, .GET, server.url + "/v1/tokens/aws-prod/code", key: key).status) ?? 0
                     if Task.isCancelled { break }
                     statuses[status, default: 0] += 1
+                    answered.withLockedValue { $0 += 1 }
                     try? await Task.sleep(for: .milliseconds(20))
                 }
                 return statuses
             }
-            try await Task.sleep(for: .milliseconds(200))
+            // Codes are read before, during and after the rotation.
+            try await waitUntil("codes are being read") { answered.withLockedValue { $0 } >= 5 }
             let newKey = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
             try Data((newKey + "\n").utf8).write(to: URL(fileURLWithPath: directory + "/new.key"))
             let rotated = try await run(kaito, ["admin", "rotate-master-key", "--new-key-file", directory + "/new.key", "--data-dir", directory])
-            try await Task.sleep(for: .milliseconds(300))
+            let atEnd = answered.withLockedValue { $0 }
+            try await waitUntil("codes are read after the rotation") { answered.withLockedValue { $0 } >= atEnd + 5 }
             load.cancel()
             let statuses = await load.value
             #expect(rotated.status == 0, "\(rotated.error)")
@@ -86,16 +91,18 @@ struct RotationEndToEndTests {
             for (index, seed) in seeds.enumerated() {
                 #expect(try await request(http, .POST, server.url + "/v1/tokens", key: key, body: #"{"slug": "t\#(index)", "secret": "\#(seed)"}"#).status == 201)
             }
+            let answered = NIOLockedValueBox(0)
             let load = Task {
                 var statuses: [UInt: Int] = [:]
                 for round in 0..<40 {
                     let status = (try? await request(http, .GET, server.url + "/v1/tokens/t\(round % seeds.count)/code", key: key).status) ?? 0
                     statuses[status, default: 0] += 1
+                    answered.withLockedValue { $0 += 1 }
                     try? await Task.sleep(for: .milliseconds(10))
                 }
                 return statuses
             }
-            try await Task.sleep(for: .milliseconds(100))
+            try await waitUntil("codes are being read") { answered.withLockedValue { $0 } >= 5 }
             let rotated = try await run(kaito, ["admin", "rotate-data-key", "default", "--batch-size", "1", "--data-dir", directory])
             let statuses = await load.value
             #expect(rotated.status == 0, "\(rotated.error)")

@@ -200,7 +200,7 @@ struct CrossServerTests {
                     logger.logLevel = .warning
                     let dispatchers = [test.runtime, second].map { runtime in
                         WebhookDispatcher(
-                            storage: runtime.storage, keyring: runtime.keyring, clock: test.clock, random: runtime.random,
+                            work: runtime.work, keyring: runtime.keyring, clock: test.clock, random: runtime.random,
                             policy: TestRuntime.testWebhookPolicy, resolver: runtime.resolver, logger: logger)
                     }
                     // Both claim in small batches at the same time until nothing is due.
@@ -242,7 +242,9 @@ struct CrossServerTests {
             let reader = try await test.key([.smsRead])
             let started = ContinuousClock.now
             async let waited = one.send(.get, "/v1/sms/messages/wait?inbox=\(inbox.id)&timeout=30", key: reader)
-            try await Task.sleep(for: .milliseconds(300))
+            try await waitUntil("the long-poll on the first server waits") {
+                test.runtime.storage.changes.subscriberCount(topic: SMSService.topic(inboxID: inbox.id)) == 1
+            }
             let sent = try await two.send(.post, "/v1/inboxes/\(inbox.id)/simulate", key: test.adminKey, json: #"{"from": "+15550001111", "body": "Your code is 482913"}"#)
             #expect(sent.status == .created)
             let response = try await waited

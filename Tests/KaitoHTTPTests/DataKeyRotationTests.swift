@@ -56,6 +56,7 @@ struct DataKeyRotationTests {
             // holds version 1 when the rotation starts.
             // Stopped by a flag, not by cancelling: a cancelled task's storage call fails with CancellationError.
             let running = NIOLockedValueBox(true)
+            let rounds = NIOLockedValueBox(0)
             let load = Task {
                 var created: [String] = []
                 var failures: [String] = []
@@ -70,15 +71,18 @@ struct DataKeyRotationTests {
                         failures.append("\(error)")
                     }
                     round += 1
+                    rounds.withLockedValue { $0 = round }
                     await Task.yield()
                 }
                 return (created, failures)
             }
             // The operator's process: its own runtime (keyring) on the same database, batches of two values.
             let operatorRuntime = Runtime(storage: runtime.storage, keyring: Keyring(master: runtime.keyring.master), clock: test.clock)
-            try await Task.sleep(for: .milliseconds(20))
+            // The load runs before, during and after the rotation.
+            try await waitUntil("the load has run") { rounds.withLockedValue { $0 } >= 3 }
             let result = try await operatorRuntime.organizations.rotateDataKey(organizationID, batchSize: 2)
-            try await Task.sleep(for: .milliseconds(20))
+            let atEnd = rounds.withLockedValue { $0 }
+            try await waitUntil("the load has run after the rotation") { rounds.withLockedValue { $0 } >= atEnd + 3 }
             running.withLockedValue { $0 = false }
             let (created, failures) = await load.value
             #expect(failures.isEmpty, "\(failures)")
@@ -110,7 +114,7 @@ struct DataKeyRotationTests {
             var logger = Logger(label: "kaito-test")
             logger.logLevel = .warning
             let dispatcher = WebhookDispatcher(
-                storage: restarted.storage, keyring: restarted.keyring, clock: test.clock, random: restarted.random,
+                work: restarted.work, keyring: restarted.keyring, clock: test.clock, random: restarted.random,
                 policy: restarted.webhookPolicy, resolver: restarted.resolver, logger: logger)
             let reloaded = try #require(try await restarted.storage.read { try await $0.webhooks.find(id: endpoint.id, organizationID: organizationID) })
             #expect(try await dispatcher.signingSecrets(reloaded) == [currentSecret, firstSecret])

@@ -219,7 +219,7 @@ struct SMSTests {
 
             let waitStarted = ContinuousClock.now
             async let waited = client.send(.get, "/v1/sms/messages/wait?inbox=\(box.id)&timeout=30", key: reader)
-            try await Task.sleep(for: .milliseconds(200))
+            try await waitUntil("the long-poll waits") { test.runtime.storage.changes.subscriberCount(topic: SMSService.topic(inboxID: box.id)) == 1 }
             let sent = try await client.send(.post, "/v1/inboxes/\(box.id)/simulate", key: test.adminKey, json: #"{"from": "+15550001111", "body": "Your code is 482913"}"#)
             let response = try await waited
             let elapsed = ContinuousClock.now - waitStarted

@@ -18,7 +18,7 @@ struct WebhookTests {
         var logger = Logger(label: "kaito-test")
         logger.logLevel = .warning
         return WebhookDispatcher(
-            storage: test.runtime.storage, keyring: test.runtime.keyring, clock: test.clock, random: test.runtime.random,
+            work: test.runtime.work, keyring: test.runtime.keyring, clock: test.clock, random: test.runtime.random,
             policy: test.runtime.webhookPolicy, resolver: resolver ?? test.runtime.resolver, logger: logger,
             pollInterval: .milliseconds(50), timeout: timeout)
     }

@@ -8,6 +8,7 @@ public struct IdempotentResponse: Sendable, Equatable {
     public var location: String?
     public var body: [UInt8]
 
+    /// A response as its status, content type, `Location` and body.
     public init(status: Int, contentType: String?, location: String?, body: [UInt8]) {
         (self.status, self.contentType, self.location, self.body) = (status, contentType, location, body)
     }
@@ -30,6 +31,7 @@ public struct IdempotencyRecord: Sendable, Equatable {
     public var sealedBody: [UInt8]?
     public var createdAt: Date
 
+    /// A record as stored; a new claim is uncommitted and holds no response yet.
     public init(
         id: String, organizationID: String, keyID: String, idempotencyKey: String, fingerprint: String, committed: Bool = false,
         status: Int? = nil, contentType: String? = nil, location: String? = nil, sealedBody: [UInt8]? = nil, createdAt: Date

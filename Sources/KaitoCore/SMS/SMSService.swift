@@ -256,7 +256,8 @@ public struct SMSService: Sendable {
         Identifier.make(prefix: SMSMessage.idPrefix, at: time, random: ZeroRandomSource())
     }
 
-    static func topic(inboxID: String) -> String { "sms:" + inboxID }
+    /// What a long-poll on one inbox subscribes to (`ChangeHub`), woken by each message that inbox receives.
+    public static func topic(inboxID: String) -> String { "sms:" + inboxID }
     static func topic(organizationID: String) -> String { "sms-org:" + organizationID }
 
     static func inboxRecord(_ action: AuditAction, _ id: String) -> AuditRecord {

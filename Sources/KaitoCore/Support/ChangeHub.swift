@@ -35,6 +35,9 @@ public final class ChangeHub: Sendable {
     /// How many subscriptions are open (for tests and metrics).
     public var subscriberCount: Int { subscribers.withLockedValue { $0.values.reduce(0) { $0 + $1.count } } }
 
+    /// How many subscriptions to `topic` are open (a test waits for a long-poll to begin waiting).
+    public func subscriberCount(topic: String) -> Int { subscribers.withLockedValue { $0[topic]?.count ?? 0 } }
+
     fileprivate func remove(_ subscription: Subscription) {
         subscribers.withLockedValue { all in
             all[subscription.topic]?[ObjectIdentifier(subscription)] = nil

@@ -23,7 +23,7 @@ public func buildApplication(
     var services: [any Service] = [StorageCloser(storage: runtime.storage), DenialFlushService(audit: runtime.audit, logger: logger)]
     if dispatchWebhooks {
         services.append(WebhookDispatcher(
-            storage: runtime.storage, keyring: runtime.keyring, clock: runtime.clock, random: runtime.random,
+            work: runtime.work, keyring: runtime.keyring, clock: runtime.clock, random: runtime.random,
             policy: runtime.webhookPolicy, resolver: runtime.resolver, logger: logger))
     }
     if sendSMS {

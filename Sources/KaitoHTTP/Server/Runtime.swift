@@ -25,6 +25,8 @@ public struct Dependencies: Sendable {
 /// The opened database and keys: what `kaito serve` and every operator command start from.
 public struct Runtime: Sendable {
     public let storage: any Storage
+    /// The units of work every service of this runtime runs in (and the workers' writes with their audit events).
+    public let work: UnitOfWork
     public let keyring: Keyring
     public let clock: any KaitoClock
     public let random: any RandomSource
@@ -57,6 +59,7 @@ public struct Runtime: Sendable {
         self.clock = clock
         self.random = random
         let work = UnitOfWork(storage: storage, clock: clock, random: random, auditChain: keyring.auditChain)
+        self.work = work
         self.keys = KeyService(work: work, keyring: keyring, clock: clock, random: random)
         self.tokens = TokenService(work: work, keyring: keyring, clock: clock, random: random)
         self.organizations = OrganizationService(work: work, keyring: keyring, keys: keys, clock: clock, random: random)
