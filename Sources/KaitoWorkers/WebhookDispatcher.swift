@@ -60,13 +60,18 @@ public struct WebhookDispatcher: Service {
     /// A claim lasts well beyond the deadline of the attempt it covers, so that no other dispatcher sends it meanwhile.
     var lease: TimeInterval { max(60, 4 * Double(timeout.components.seconds)) }
 
-    /// Claims while attempts are in flight: a free slot is filled at the next poll, whatever the others wait for.
+    /// Claims while attempts are in flight: a slot that an attempt frees is filled at once, whatever the others wait
+    /// for (else a busy endpoint would get at most its four attempts per poll); new deliveries and other servers'
+    /// freed slots are found at the next poll.
     public func run() async throws {
         try await WorkerLoop.untilShutdown {
             let inFlight = NIOLockedValueBox(0)
+            let slots = ChangeHub()
+            let slotFreed = slots.subscribe("slot")
+            defer { slotFreed.cancel() }
             try await withThrowingDiscardingTaskGroup { group in
                 try await WorkerLoop.repeating(logger: logger, failure: "webhook dispatch failed") {
-                    try await Task.sleep(for: pollInterval)
+                    _ = await slotFreed.wait(timeout: pollInterval)
                 } _: {
                     let free = maximumInFlight - inFlight.withLockedValue { $0 }
                     guard free > 0 else { return false }
@@ -76,6 +81,7 @@ public struct WebhookDispatcher: Service {
                         group.addTask {
                             await deliver(delivery)
                             inFlight.withLockedValue { $0 -= 1 }
+                            slots.publish("slot")
                         }
                     }
                     return !claimed.isEmpty

@@ -105,6 +105,31 @@ struct WebhookDeliveryTests {
         }
     }
 
+    @Test("A slot that an answer frees is filled at once: a busy endpoint's queue drains at the receiver's pace, not four attempts per poll")
+    func freedSlotsRefilled() async throws {
+        try await withReceiverApp { test, client, _, startReceiver in
+            // Subscribed to an action nothing here does: only the test deliveries are queued.
+            let hook = try await register(client, test.adminKey, url: "http://127.0.0.1:9/none", actions: ["token.delete"])
+            let receiver = try await startReceiver([try #require(hook.secret)])
+            let patched = try await client.send(.patch, "/v1/webhooks/\(hook.id)", key: test.adminKey, json: #"{"url": "\#(receiver.url)"}"#)
+            #expect(patched.status == .ok)
+            var queued: Set<String> = []
+            for _ in 0..<(3 * WebhookDispatcher.maximumPerEndpoint) {
+                let delivery = try await client.send(.post, "/v1/webhooks/\(hook.id)/test", key: test.adminKey).decode(WebhookDeliveryResponse.self)
+                queued.insert(delivery.id)
+            }
+            // A poll an hour apart: only freed slots can bring the later deliveries out within the wait.
+            let dispatcher = WebhookTests.dispatcher(test, pollInterval: .seconds(3600))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await dispatcher.run() }
+                let deliveries = try await receiver.waitForDeliveries(queued.count, timeout: .seconds(30))
+                group.cancelAll()
+                #expect(Set(deliveries.map(\.id)) == queued)
+                #expect(deliveries.allSatisfy { $0.verified == [true] })
+            }
+        }
+    }
+
     @Test("A 410 answer disables the endpoint at once, with an audit event, and nothing more is sent to it")
     func goneDisables() async throws {
         try await withReceiverApp(statuses: [410]) { test, client, dispatcher, startReceiver in

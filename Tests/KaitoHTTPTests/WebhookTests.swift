@@ -13,14 +13,15 @@ struct WebhookTests {
     static let secret = "JBSWY3DPEHPK3PXP"
 
     static func dispatcher(
-        _ test: TestRuntime, resolver: (any HostResolver)? = nil, timeout: Duration = WebhookDispatcher.defaultTimeout
+        _ test: TestRuntime, resolver: (any HostResolver)? = nil, timeout: Duration = WebhookDispatcher.defaultTimeout,
+        pollInterval: Duration = .milliseconds(50)
     ) -> WebhookDispatcher {
         var logger = Logger(label: "kaito-test")
         logger.logLevel = .warning
         return WebhookDispatcher(
             work: test.runtime.work, keyring: test.runtime.keyring, clock: test.clock, random: test.runtime.random,
             policy: test.runtime.webhookPolicy, resolver: resolver ?? test.runtime.resolver, logger: logger,
-            pollInterval: .milliseconds(50), timeout: timeout)
+            pollInterval: pollInterval, timeout: timeout)
     }
 
     func register(_ client: any TestClientProtocol, _ admin: String, url: String, topics: [String] = ["audit.event"], actions: [String] = []) async throws -> WebhookResponse {

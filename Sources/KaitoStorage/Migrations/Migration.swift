@@ -26,6 +26,7 @@ public enum Migrations {
         Migration(version: 13, name: "keyed_audit_chains", apply: Migration013.apply),
         Migration(version: 14, name: "webhook_claim_indexes", apply: Migration014.apply),
         Migration(version: 15, name: "idempotency_keys", apply: Migration015.apply),
+        Migration(version: 16, name: "webhook_endpoint_due_index", apply: Migration016.apply),
     ]
 
     static var latestVersion: Int { all.last?.version ?? 0 }

@@ -93,36 +93,48 @@ struct SQLWebhookRepository: WebhookRepository {
     }
 
     func claimDue(now: Date, leaseUntil: Date, limit: Int, perEndpoint: Int, perOrganization: Int) async throws -> [WebhookDelivery] {
-        // Candidates with how many of their endpoint's deliveries are leased now; locked (PostgreSQL) until the end
-        // of this transaction, so that two servers never claim the same ones.
-        let candidates = try await db.raw("""
-            SELECT d.id, d.endpoint_id, d.org_id, (
-                SELECT COUNT(*) FROM webhook_deliveries busy
-                WHERE busy.endpoint_id = d.endpoint_id AND busy.status = 'pending' AND busy.lease_until > \(bind: now.storedSeconds)
-            ) AS busy, (
-                SELECT COUNT(*) FROM webhook_deliveries busy
-                WHERE busy.org_id = d.org_id AND busy.status = 'pending' AND busy.lease_until > \(bind: now.storedSeconds)
-            ) AS org_busy
-            FROM webhook_deliveries d
-            WHERE d.status = 'pending' AND d.next_attempt_at <= \(bind: now.storedSeconds)
-              AND (d.lease_until IS NULL OR d.lease_until <= \(bind: now.storedSeconds))
-              AND (SELECT COUNT(*) FROM webhook_deliveries busy
-                   WHERE busy.endpoint_id = d.endpoint_id AND busy.status = 'pending' AND busy.lease_until > \(bind: now.storedSeconds)) < \(bind: perEndpoint)
-              AND (SELECT COUNT(*) FROM webhook_deliveries busy
-                   WHERE busy.org_id = d.org_id AND busy.status = 'pending' AND busy.lease_until > \(bind: now.storedSeconds)) < \(bind: perOrganization)
-            ORDER BY d.next_attempt_at LIMIT \(literal: limit * 4)\(unsafeRaw: dialect.claimLockSuffix)
+        // Endpoint by endpoint, never delivery by delivery: a claim costs a few index probes per endpoint, however
+        // long one endpoint's queue. (Walking the due deliveries in order made every claim that found an endpoint
+        // full read its whole queue, on the one writer: 0.18 s for 100,000 queued.) First the endpoints with a due,
+        // unleased delivery, the oldest first, with how many of their own and of their organisation's deliveries are
+        // leased now.
+        let stamp = now.storedSeconds
+        let endpoints = try await db.raw("""
+            SELECT c.id, c.org_id, c.busy, c.org_busy FROM (
+                SELECT e.id, e.org_id, (
+                    SELECT COUNT(*) FROM webhook_deliveries busy
+                    WHERE busy.endpoint_id = e.id AND busy.status = 'pending' AND busy.lease_until > \(bind: stamp)
+                ) AS busy, (
+                    SELECT COUNT(*) FROM webhook_deliveries busy
+                    WHERE busy.org_id = e.org_id AND busy.status = 'pending' AND busy.lease_until > \(bind: stamp)
+                ) AS org_busy, (
+                    SELECT d.next_attempt_at FROM webhook_deliveries d
+                    WHERE d.endpoint_id = e.id AND d.status = 'pending' AND d.next_attempt_at <= \(bind: stamp)
+                      AND (d.lease_until IS NULL OR d.lease_until <= \(bind: stamp))
+                    ORDER BY d.next_attempt_at LIMIT 1
+                ) AS due
+                FROM webhook_endpoints e
+            ) c
+            WHERE c.due IS NOT NULL AND c.busy < \(bind: perEndpoint) AND c.org_busy < \(bind: perOrganization)
+            ORDER BY c.due, c.id LIMIT \(literal: limit * 4)
             """).all()
-        var leased: [String: Int] = [:]
+        // Then each endpoint's oldest due deliveries, as many as its and its organisation's free slots allow; locked
+        // (PostgreSQL) until the end of this transaction, so that two servers never claim the same ones.
         var leasedByOrganization: [String: Int] = [:]
         var chosen: [String] = []
-        for row in candidates where chosen.count < limit {
-            let (endpoint, organization) = (try row.string("endpoint_id"), try row.string("org_id"))
-            let busy = try leased[endpoint] ?? row.int("busy")
+        for row in endpoints where chosen.count < limit {
+            let (endpoint, organization) = (try row.string("id"), try row.string("org_id"))
             let organizationBusy = try leasedByOrganization[organization] ?? row.int("org_busy")
-            guard busy < perEndpoint, organizationBusy < perOrganization else { continue }
-            leased[endpoint] = busy + 1
-            leasedByOrganization[organization] = organizationBusy + 1
-            chosen.append(try row.string("id"))
+            let free = min(perEndpoint - (try row.int("busy")), perOrganization - organizationBusy, limit - chosen.count)
+            guard free > 0 else { continue }
+            let ids = try await db.raw("""
+                SELECT d.id FROM webhook_deliveries d
+                WHERE d.endpoint_id = \(bind: endpoint) AND d.status = 'pending' AND d.next_attempt_at <= \(bind: stamp)
+                  AND (d.lease_until IS NULL OR d.lease_until <= \(bind: stamp))
+                ORDER BY d.next_attempt_at LIMIT \(literal: free)\(unsafeRaw: dialect.claimLockSuffix)
+                """).all().map { try $0.string("id") }
+            leasedByOrganization[organization] = organizationBusy + ids.count
+            chosen += ids
         }
         guard !chosen.isEmpty else { return [] }
         return try await db.raw("""
