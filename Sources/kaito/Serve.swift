@@ -3,6 +3,7 @@ import Hummingbird
 import KaitoHTTP
 import Foundation
 import Logging
+import ServiceLifecycle
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,21 +21,45 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var options: ServerOptions
 
+    /// One service group: the database's services first (PostgreSQL's connection pool and LISTEN connection), then
+    /// the server over them; SIGTERM or SIGINT stops them in reverse order, the database's last.
     func run() async throws {
         Self.keepFreedMemory()
         let logger = LogSetup.makeLogger()
         let configuration = try options.configuration()
-        let runtime: Runtime
+        let opening: Runtime.Opening
         do {
-            runtime = try await Runtime.open(configuration, serving: true, logger: logger)
-            try await runtime.bootstrap(configuration, logger: logger)
+            opening = try Runtime.opening(configuration, serving: true, logger: logger)
         } catch {
             throw CLIError(message: "cannot start: \(error)")
         }
-        let application = buildApplication(runtime: runtime, configuration: configuration, logger: logger) { channel in
-            logger.notice("kaito is listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+        let server = Server(opening: opening, configuration: configuration, logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: opening.services + [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+
+    /// Opens the runtime once the database's services run, bootstraps it, and runs the application (the HTTP server
+    /// and its workers) until the group shuts down.
+    struct Server: Service {
+        let opening: Runtime.Opening
+        let configuration: ServerConfiguration
+        let logger: Logger
+
+        func run() async throws {
+            let runtime: Runtime
+            do {
+                runtime = try await opening.open()
+                try await runtime.bootstrap(configuration, logger: logger)
+            } catch {
+                throw CLIError(message: "cannot start: \(error)")
+            }
+            let logger = self.logger
+            let application = buildApplication(runtime: runtime, configuration: configuration, logger: logger) { channel in
+                logger.notice("kaito is listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+            }
+            try await application.run()
         }
-        try await application.runService()
     }
 
     /// glibc gives the free memory at the top of a thread's heap back to the kernel as soon as 128 KB of it are free

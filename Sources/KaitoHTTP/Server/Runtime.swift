@@ -2,6 +2,7 @@ import Foundation
 import KaitoCore
 import KaitoStorage
 import Logging
+import ServiceLifecycle
 
 /// What a runtime is built from besides its configuration: the parts a test replaces (a pinned clock, a resolver
 /// that answers what the test says, a fast password hasher). The defaults are production's.
@@ -85,6 +86,42 @@ public struct Runtime: Sendable {
             let storage = try await PostgresStorage.open(url: url, timeout: configuration.databaseTimeout, logger: logger)
             return try await upgraded(Runtime(storage: storage, keyring: try await openKeyring(master, storage), configuration, dependencies), logger)
         }
+        return try await openSQLite(configuration, serving: serving, master: master, dependencies: dependencies, logger: logger)
+    }
+
+    /// How a server's runtime comes up: the services its database needs running first (PostgreSQL's connection pool
+    /// and its LISTEN connection; none for SQLite), and the runtime, opened over them once they run.
+    public struct Opening: Sendable {
+        /// The database's services: `kaito serve` runs them in its service group, before the server and stopped after it.
+        public let services: [any Service]
+        /// Opens (and migrates) the database and the keys; call it only while `services` run.
+        public let open: @Sendable () async throws -> Runtime
+    }
+
+    /// What `kaito serve` runs: the database's services in its service group, and then, in a service of its own, the
+    /// runtime that `open` opens over them. (An operator command or a test calls `Runtime.open`, whose storage runs
+    /// its services in a task of its own until it is closed.)
+    public static func opening(
+        _ configuration: ServerConfiguration, serving: Bool = true, dependencies: Dependencies = Dependencies(), logger: Logger
+    ) throws -> Opening {
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let master = try loadMasterKey(configuration, logger: logger)
+        guard let url = configuration.databaseURL else {
+            return Opening(services: []) {
+                try await openSQLite(configuration, serving: serving, master: master, dependencies: dependencies, logger: logger)
+            }
+        }
+        guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else { throw ServerError.unsupportedDatabaseURL }
+        let storage = try PostgresStorage(url: url, timeout: configuration.databaseTimeout, logger: logger)
+        return Opening(services: storage.services) {
+            try await storage.prepare()
+            return try await upgraded(Runtime(storage: storage, keyring: try await openKeyring(master, storage), configuration, dependencies), logger)
+        }
+    }
+
+    static func openSQLite(
+        _ configuration: ServerConfiguration, serving: Bool, master: MasterKey, dependencies: Dependencies, logger: Logger
+    ) async throws -> Runtime {
         // Create the database file owner-only; SQLite gives its WAL and shared-memory files the same mode.
         if !FileManager.default.fileExists(atPath: configuration.databasePath) {
             FileManager.default.createFile(atPath: configuration.databasePath, contents: nil, attributes: [.posixPermissions: 0o600])

@@ -1,7 +1,9 @@
 import Foundation
 import KaitoCore
 import NIOConcurrencyHelpers
+import Logging
 import PostgresNIO
+import ServiceLifecycle
 import SQLKit
 
 /// How a server hears of every server's changes: one connection that `LISTEN`s on the changes channel, proved alive by
@@ -27,65 +29,72 @@ extension PostgresStorage {
     public func cachesAreCurrent() -> Bool {
         listening.withLockedValue { $0.up && ContinuousClock.now - $0.heartbeat < Self.heartbeatTimeout }
     }
+}
 
-    /// Holds one connection that LISTENs on the changes channel and hands every notification to `changes`;
-    /// reconnects after a failure. While it reconnects, long-polls still end by their own periodic re-read, and
-    /// caches are not used (and are emptied when it is back: notifications may have been missed meanwhile).
-    func startListening() {
-        let client = self.client
-        let changes = self.changes
-        let logger = self.logger
-        let listening = self.listening
+/// Holds one connection that LISTENs on the changes channel and hands every notification to `changes`; reconnects
+/// after a failure. While it reconnects, long-polls still end by their own periodic re-read, and caches are not used
+/// (and are emptied when it is back: notifications may have been missed meanwhile). One of `PostgresStorage.services`.
+struct ChangeListener: Service {
+    let client: PostgresClient
+    let changes: ChangeHub
+    let listening: NIOLockedValueBox<PostgresStorage.Listening>
+    let logger: Logger
+
+    /// Listens until cancelled or a graceful shutdown.
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await listen() }
+    }
+
+    func listen() async {
+        let (client, changes, listening, logger) = (self.client, self.changes, self.listening, self.logger)
         let heartbeat = "kaito.heartbeat." + UUID().uuidString
-        let task = Task {
-            while !Task.isCancelled {
-                do {
-                    try await client.withConnection { connection in
-                        try await connection.listen(on: PendingTopics.channel) { notifications in
-                            // Listening from here: what was cached before (while nothing could be missed, or not at
-                            // all) is dropped once, then changes arrive as notifications.
-                            listening.withLockedValue { $0 = Listening(up: true, heartbeat: .now) }
-                            for topic in CacheTopic.all { changes.publish(topic) }
-                            defer { listening.withLockedValue { $0.up = false } }
-                            try await withThrowingTaskGroup(of: Void.self) { group in
-                                group.addTask {
-                                    for try await notification in notifications {
-                                        if notification.payload == heartbeat {
-                                            listening.withLockedValue { $0.heartbeat = .now }
-                                        } else if !notification.payload.hasPrefix("kaito.heartbeat.") {
-                                            changes.publish(notification.payload)
-                                        }
+        let (heartbeatInterval, heartbeatTimeout) = (PostgresStorage.heartbeatInterval, PostgresStorage.heartbeatTimeout)
+        while !Task.isCancelled {
+            do {
+                try await client.withConnection { connection in
+                    try await connection.listen(on: PendingTopics.channel) { notifications in
+                        // Listening from here: what was cached before (while nothing could be missed, or not at
+                        // all) is dropped once, then changes arrive as notifications.
+                        listening.withLockedValue { $0 = PostgresStorage.Listening(up: true, heartbeat: .now) }
+                        for topic in CacheTopic.all { changes.publish(topic) }
+                        defer { listening.withLockedValue { $0.up = false } }
+                        try await withThrowingTaskGroup(of: Void.self) { group in
+                            group.addTask {
+                                for try await notification in notifications {
+                                    if notification.payload == heartbeat {
+                                        listening.withLockedValue { $0.heartbeat = .now }
+                                    } else if !notification.payload.hasPrefix("kaito.heartbeat.") {
+                                        changes.publish(notification.payload)
                                     }
                                 }
-                                group.addTask {
-                                    // This server's heartbeat, sent through the pool and expected back here.
-                                    while true {
-                                        try await Task.sleep(for: Self.heartbeatInterval)
-                                        _ = try? await DatabaseDeadline.run(Self.heartbeatInterval) {
-                                            try await client.withConnection { pooled in
-                                                try await pooled.sql().raw("SELECT pg_notify(\(bind: PendingTopics.channel), \(bind: heartbeat))").run()
-                                            }
-                                        }
-                                        if ContinuousClock.now - listening.withLockedValue({ $0.heartbeat }) >= Self.heartbeatTimeout {
-                                            // Lost without a word: close it, and listen again on a new connection.
-                                            listening.withLockedValue { $0.up = false }
-                                            try? await connection.close()
-                                            throw ListenLost()
-                                        }
-                                    }
-                                }
-                                try await group.next()
-                                group.cancelAll()
                             }
+                            group.addTask {
+                                // This server's heartbeat, sent through the pool and expected back here.
+                                while true {
+                                    try await Task.sleep(for: heartbeatInterval)
+                                    _ = try? await DatabaseDeadline.run(heartbeatInterval) {
+                                        try await client.withConnection { pooled in
+                                            try await pooled.sql().raw("SELECT pg_notify(\(bind: PendingTopics.channel), \(bind: heartbeat))").run()
+                                        }
+                                    }
+                                    if ContinuousClock.now - listening.withLockedValue({ $0.heartbeat }) >= heartbeatTimeout {
+                                        // Lost without a word: close it, and listen again on a new connection.
+                                        listening.withLockedValue { $0.up = false }
+                                        try? await connection.close()
+                                        throw PostgresStorage.ListenLost()
+                                    }
+                                }
+                            }
+                            try await group.next()
+                            group.cancelAll()
                         }
                     }
-                } catch {
-                    if Task.isCancelled { return }
-                    logger.warning("the LISTEN connection failed; reconnecting", metadata: ["error_type": "\(type(of: error))"])
-                    try? await Task.sleep(for: .seconds(1))
                 }
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("the LISTEN connection failed; reconnecting", metadata: ["error_type": "\(type(of: error))"])
+                try? await Task.sleep(for: .seconds(1))
             }
         }
-        listenTask.withLockedValue { $0 = task }
     }
 }

@@ -4,6 +4,7 @@ import Logging
 import NIOConcurrencyHelpers
 import PostgresKit
 import PostgresNIO
+import ServiceLifecycle
 import SQLKit
 
 /// PostgreSQL behind the `Storage` protocol, for several Kaito servers sharing one database.
@@ -14,9 +15,9 @@ import SQLKit
 /// 23505 to `conflict`.
 public final class PostgresStorage: Storage {
     let client: PostgresClient
-    private let runTask: Task<Void, Never>
-    /// The task that holds the LISTEN connection (`startListening`), cancelled by `close`.
-    let listenTask = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    /// The task that runs `services` for a storage opened with `open` (an operator command, a test), cancelled by
+    /// `close`; nil when a service group runs them (`kaito serve`).
+    private let ownedServices = NIOLockedValueBox<Task<Void, Never>?>(nil)
     /// Whether the LISTEN connection is up: only then does every change by any server reach this server's caches.
     let listening = NIOLockedValueBox(Listening())
     private let applied = NIOLockedValueBox<[Int]>([])
@@ -39,19 +40,11 @@ public final class PostgresStorage: Storage {
     /// The advisory lock key under which migrations run ("kaito" in ASCII).
     static let migrationLockKey: Int64 = 0x6B_6169_746F
 
-    private init(client: PostgresClient, runTask: Task<Void, Never>, timeout: Duration, logger: Logger) {
-        self.client = client
-        self.runTask = runTask
-        self.timeout = timeout
-        self.logger = logger
-        self.rateLimits = MappedRateLimitStore(
-            base: LeasedRateLimitStore(shared: PostgresRateLimitStore(client: client, timeout: timeout)), logger: logger)
-    }
-
-    /// Connects to `url` and brings the schema up to date (once, whichever server gets the lock first). Every unit
-    /// of work waits at most `timeout` for the database, then fails with `unavailable`.
-    /// - Throws: `Migrator.Error.schemaTooNew`; `unavailable` when the database cannot be reached.
-    public static func open(url: String, timeout: Duration = .seconds(5), logger: Logger) async throws -> PostgresStorage {
+    /// The storage over `url`, not yet connected: its `services` (the connection pool and the LISTEN connection)
+    /// must run, in a service group or by `open`, before `prepare` and any unit of work. Every unit of work waits at
+    /// most `timeout` for the database, then fails with `unavailable`.
+    /// - Throws: `unavailable` for a URL that names no PostgreSQL database.
+    public init(url: String, timeout: Duration = .seconds(5), logger: Logger) throws {
         var configuration = try PostgresURL.configuration(url)
         configuration.options.maximumConnections = 20
         configuration.options.connectTimeout = timeout
@@ -63,18 +56,50 @@ public final class PostgresStorage: Storage {
             ("idle_in_transaction_session_timeout", String(max(10_000, 2 * milliseconds))),
         ]
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        // The pool runs for as long as the storage lives; `close()` cancels it.
-        let runTask = Task { await client.run() }
-        let storage = PostgresStorage(client: client, runTask: runTask, timeout: timeout, logger: logger)
+        self.client = client
+        self.timeout = timeout
+        self.logger = logger
+        self.rateLimits = MappedRateLimitStore(
+            base: LeasedRateLimitStore(shared: PostgresRateLimitStore(client: client, timeout: timeout)), logger: logger)
+    }
+
+    /// What must run while the storage is used, in this order: the connection pool (`PostgresClient.run`), and the
+    /// connection that `LISTEN`s for every server's changes (`ChangeListener`). Both end when cancelled or at a
+    /// graceful shutdown; in `kaito serve`'s service group they stop after the server that uses them.
+    public var services: [any Service] {
+        [client, ChangeListener(client: client, changes: changes, listening: listening, logger: logger)]
+    }
+
+    /// Connects to `url`, runs `services` in a task of its own until `close`, and prepares the storage: what an
+    /// operator command or a test opens (a server runs the services in its service group and calls `prepare`).
+    /// - Throws: `Migrator.Error.schemaTooNew`; `unavailable` when the database cannot be reached.
+    public static func open(url: String, timeout: Duration = .seconds(5), logger: Logger) async throws -> PostgresStorage {
+        let storage = try PostgresStorage(url: url, timeout: timeout, logger: logger)
+        let services = storage.services
+        storage.ownedServices.withLockedValue { task in
+            task = Task {
+                await withDiscardingTaskGroup { group in
+                    for service in services { group.addTask { try? await service.run() } }
+                }
+            }
+        }
+        try await storage.prepare()
+        return storage
+    }
+
+    /// Brings the schema up to date (once, whichever server gets the lock first) and starts the code-read audit
+    /// batches, over the running `services`.
+    /// - Throws: `Migrator.Error.schemaTooNew`; `unavailable` when the database cannot be reached (the storage is
+    ///   closed then).
+    public func prepare() async throws {
         do {
-            let versions = try await storage.migrate()
-            storage.applied.withLockedValue { $0 = versions }
-            storage.startListening()
-            weak let weakStorage = storage
-            let subscribers = storage.subscribers
-            storage.changes.observe(CacheTopic.webhooks) { subscribers.invalidate() }
-            storage.batcher.withLockedValue { batcher in
-                batcher = PostgresAuditBatcher(heads: storage.heads) { body in
+            let versions = try await migrate()
+            applied.withLockedValue { $0 = versions }
+            weak let weakStorage = self
+            let subscribers = self.subscribers
+            changes.observe(CacheTopic.webhooks) { subscribers.invalidate() }
+            batcher.withLockedValue { batcher in
+                batcher = PostgresAuditBatcher(heads: heads) { body in
                     guard let storage = weakStorage else { throw KaitoError(.unavailable, "The database is closed.") }
                     return try await storage.withDatabase(body)
                 } transaction: { body in
@@ -90,10 +115,9 @@ public final class PostgresStorage: Storage {
                 }
             }
         } catch {
-            try? await storage.close()
-            throw storage.mapped(error)
+            try? await close()
+            throw mapped(error)
         }
-        return storage
     }
 
     /// Applies pending migrations under the advisory lock; returns the versions applied.
@@ -196,12 +220,14 @@ public final class PostgresStorage: Storage {
         }) ?? false
     }
 
+    /// Ends a storage opened with `open`: its services stop (a service group stops its own).
     public func close() async throws {
-        let listener = listenTask.withLockedValue { $0 }
-        listener?.cancel()
-        await listener?.value
-        runTask.cancel()
-        await runTask.value
+        let owned = ownedServices.withLockedValue { task in
+            defer { task = nil }
+            return task
+        }
+        owned?.cancel()
+        await owned?.value
     }
 
     /// `begin` … `COMMIT`, or `ROLLBACK` when `body` throws or the unit was abandoned at its deadline (the caller was
