@@ -5,7 +5,8 @@ import KaitoCore
 import Logging
 
 /// Registers routes together with their access rule, and runs each keyed request through one pipeline, in a
-/// fixed order: key valid → not expired → address allowed → scope → rate limit → query parameters → idempotency key
+/// fixed order: key valid → not expired → address allowed → scope → rate limit (these steps are `KeyedPipeline`'s)
+/// → query parameters → idempotency key
 /// (a `POST` with `Idempotency-Key`: `IdempotencyService`) → handler (whose
 /// service checks a key's token binding, once, for the API and the dashboard alike); then
 /// metrics and a log line. Each denial is the problem response docs/api.md#errors names. The handler's unit of work records
@@ -18,10 +19,9 @@ public final class APIRouter: @unchecked Sendable {
     let router: Router<Context>
     let keys: KeyService
     let metrics: HTTPMetrics
-    let rateLimits: any RateLimitStore
-    let clock: any KaitoClock
-    let clientAddress: ClientAddress
     let idempotency: IdempotencyService
+    /// Authentication, authorization and the rate limit of every keyed request.
+    let pipeline: KeyedPipeline
     /// Every route registered so far, in registration order.
     public private(set) var routes: [RouteDescription] = []
 
@@ -33,9 +33,7 @@ public final class APIRouter: @unchecked Sendable {
         self.router = router
         self.keys = keys
         self.metrics = metrics
-        self.rateLimits = rateLimits
-        self.clock = clock
-        self.clientAddress = clientAddress
+        self.pipeline = KeyedPipeline(keys: keys, rateLimits: rateLimits, clock: clock, clientAddress: clientAddress)
     }
 
     /// A route that needs a key with `scope`. Each route is described once, where it is registered: `summary` and `doc`
@@ -80,8 +78,7 @@ public final class APIRouter: @unchecked Sendable {
         let route = register(method, path, access: access, summary: summary, doc: doc)
         let query = Set(doc.query.map(\.name))
         let metrics = self.metrics.route(path, method: method.rawValue)
-        let (keys, rateLimits, clock, clientAddress) = (self.keys, self.rateLimits, self.clock, self.clientAddress)
-        let idempotency = self.idempotency
+        let (keys, pipeline, idempotency) = (self.keys, self.pipeline, self.idempotency)
         router.on(RouterPath(path), method: method) { request, context in
             var request = request
             // A body that the second try below must read again (it is a stream, read once): buffered first when the
@@ -111,37 +108,24 @@ public final class APIRouter: @unchecked Sendable {
 
         @Sendable func keyed(_ request: Request, _ context: Context, _ outcome: inout HTTPMetrics.ScopeOutcome) async throws -> Response {
             var context = context
-            let address = clientAddress.resolve(peer: context.remoteAddress, forwardedFor: request.headers[values: .xForwardedFor])
-            let origin = RequestOrigin(requestID: context.requestID, userAgent: request.headers[.userAgent])
-            let caller = try await keys.authenticate(authorization: request.headers[.authorization], address: address, origin: origin)
+            let caller = try await pipeline.authenticate(request.headers, peer: context.remoteAddress, requestID: context.requestID)
             context.logger[metadataKey: "key_id"] = .string(caller.key.id)
             // The token a denial is about, from the route's own parameters (only token routes have a slug).
             let target = context.parameters.get("slug").map { AuditEvent.Target(type: "token", id: $0) }
             outcome = .denied
-            do {
-                try caller.requireAllowedAddress()
-                switch access {
-                case .scope(let scope): try caller.require(scope)
-                case .anyOf(let scopes): try caller.require(anyOf: scopes)
-                case .anyKey, .unauthenticated: break
-                }
-            } catch let error as KaitoError {
-                try await keys.recordDenial(caller, error: error, target: target)
-                throw error
-            }
+            try await pipeline.authorize(caller, for: access, target: target)
             outcome = .granted
             guard let group = route.rateLimitGroup else {
                 context.query = try QueryParameters(request, allowed: query)
                 return try await Self.once(request, context, caller, idempotency) { request in try await handler(request, context, caller) }
             }
-
-            let decision = try await rateLimits.acquire(for: caller.key, group: group, at: clock.now())
-            let headers = RateLimitHeaders.fields(group: group, decision: decision)
-            guard decision.allowed else {
+            let headers: HTTPFields
+            switch try await pipeline.limit(caller, group: group, requestID: context.requestID) {
+            case .refused(let response):
                 outcome = .limited
-                let seconds = RateLimitDecision.seconds(decision.retryAfter)
-                let error = KaitoError(.rateLimited, "Too many \(group.rawValue) requests for this key; retry in \(seconds) s.", retryAfter: seconds)
-                return ProblemMiddleware.response(for: error, requestID: context.requestID, headers: headers)
+                return response
+            case .allowed(let limitHeaders):
+                headers = limitHeaders
             }
             // From here every response, failures included, carries the limit headers.
             do {
