@@ -47,14 +47,23 @@ struct Serve: AsyncParsableCommand {
         let logger: Logger
 
         func run() async throws {
+            let (opening, configuration, logger) = (self.opening, self.configuration, self.logger)
             let runtime: Runtime
             do {
-                runtime = try await opening.open()
-                try await runtime.bootstrap(configuration, logger: logger)
+                // A stop (SIGTERM) while the database is reached, migrated and bootstrapped ends the start-up.
+                runtime = try await cancelWhenGracefulShutdown {
+                    let runtime = try await opening.open()
+                    try await runtime.bootstrap(configuration, logger: logger)
+                    return runtime
+                }
             } catch {
+                if Task.isShuttingDownGracefully { return }
                 throw CLIError(message: "cannot start: \(error)")
             }
-            let logger = self.logger
+            if Task.isShuttingDownGracefully {
+                try? await runtime.storage.close()
+                return
+            }
             let application = buildApplication(runtime: runtime, configuration: configuration, logger: logger) { channel in
                 logger.notice("kaito is listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
             }

@@ -48,6 +48,30 @@ struct DatabaseOutageTests {
         return (Double(fields[11])! + Double(fields[12])!) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
+    @Test("A server whose PostgreSQL cannot be reached while it starts stops at once on SIGTERM, without starting to listen")
+    func stopWhileStarting() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let log = directory.path + "/server.log"
+        let environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("KAITO_") }
+        // Port 9 (discard) refuses the connection: the pool keeps retrying until its own deadline, far beyond this test.
+        let process = try ChildProcess(
+            try ServerProcess.executable.path,
+            ["serve", "--port", "0", "--data-dir", directory.path, "--database-url", "postgres://kaito@127.0.0.1:9/kaito?sslmode=disable"],
+            environment: environment, stderr: .appending(log))
+        try await Task.sleep(for: .seconds(1))
+        #expect(process.isRunning, "still trying to reach the database")
+        process.signal(SIGTERM)
+        let ended = try await process.exit(within: .seconds(10))
+        if ended == nil {
+            process.signal(SIGKILL)
+            process.wait()
+        }
+        #expect(ended == .exited(0), "a stop asked for while starting is a clean stop: \(String(describing: ended))")
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(!text.contains("kaito is listening"), "\(text)")
+    }
+
     @Test("SQLite locked by another process: 503 with Retry-After within the timeout, no busy loop, then 200 again")
     func sqliteLocked() async throws {
         let server = try await ServerProcess.start(environment: ["KAITO_DATABASE_TIMEOUT": "1"])

@@ -269,6 +269,8 @@ public final class PostgresStorage: Storage {
 
 struct PostgresDialectSupport: SQLDialectSupport {
     var claimLockSuffix: String { " FOR UPDATE SKIP LOCKED" }
+    /// The key is "kaitowh" in ASCII; migrations take "kaito" (`migrationLockKey`).
+    var claimSerialization: String? { "SELECT pg_advisory_xact_lock(\(0x6B_6169_746F_7768))" }
     var rowLockSuffix: String { " FOR UPDATE" }
     var notifiesInDatabase: Bool { true }
     var byteOrder: String { #" COLLATE "C""# }

@@ -10,6 +10,10 @@ protocol SQLDialectSupport: Sendable {
     /// Appended to the `SELECT` that claims work rows: ` FOR UPDATE SKIP LOCKED` on PostgreSQL, so concurrent
     /// claimers on several servers take different rows; nothing on SQLite (one writer).
     var claimLockSuffix: String { get }
+    /// A statement that serialises the webhook claims of every server until the transaction ends (a transaction-scoped
+    /// advisory lock on PostgreSQL), so that each claim counts the leases of the claims before it; nil on SQLite, whose
+    /// single writer already runs one claim at a time.
+    var claimSerialization: String? { get }
     /// Whether `notifyAfterCommit` runs `NOTIFY` in the transaction (PostgreSQL) rather than publishing in process
     /// after the commit (SQLite, where every writer is in this process).
     var notifiesInDatabase: Bool { get }

@@ -225,6 +225,7 @@ public final class SQLiteStorage: Storage {
 
 struct SQLiteDialectSupport: SQLDialectSupport {
     var claimLockSuffix: String { "" }
+    var claimSerialization: String? { nil }
     var rowLockSuffix: String { "" }
     var notifiesInDatabase: Bool { false }
     var byteOrder: String { "" }
