@@ -15,9 +15,9 @@ import SQLKit
 /// 23505 to `conflict`.
 public final class PostgresStorage: Storage {
     let client: PostgresClient
-    /// The task that runs `services` for a storage opened with `open` (an operator command, a test), cancelled by
-    /// `close`; nil when a service group runs them (`kaito serve`).
-    private let ownedServices = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    /// A task per service of `services` for a storage opened with `open` (an operator command, a test), ended by
+    /// `close` in reverse order; none when a service group runs them (`kaito serve`).
+    private let ownedServices = NIOLockedValueBox<[Task<Void, Never>]>([])
     /// Whether the LISTEN connection is up: only then does every change by any server reach this server's caches.
     let listening = NIOLockedValueBox(Listening())
     private let applied = NIOLockedValueBox<[Int]>([])
@@ -76,12 +76,8 @@ public final class PostgresStorage: Storage {
     public static func open(url: String, timeout: Duration = .seconds(5), logger: Logger) async throws -> PostgresStorage {
         let storage = try PostgresStorage(url: url, timeout: timeout, logger: logger)
         let services = storage.services
-        storage.ownedServices.withLockedValue { task in
-            task = Task {
-                await withDiscardingTaskGroup { group in
-                    for service in services { group.addTask { try? await service.run() } }
-                }
-            }
+        storage.ownedServices.withLockedValue { tasks in
+            tasks = services.map { service in Task { try? await service.run() } }
         }
         try await storage.prepare()
         return storage
@@ -220,14 +216,17 @@ public final class PostgresStorage: Storage {
         }) ?? false
     }
 
-    /// Ends a storage opened with `open`: its services stop (a service group stops its own).
+    /// Ends a storage opened with `open`: its services stop one after the other, the last started first, as a service
+    /// group stops them (the LISTEN connection is given back before the pool closes). A service group stops its own.
     public func close() async throws {
-        let owned = ownedServices.withLockedValue { task in
-            defer { task = nil }
-            return task
+        let owned = ownedServices.withLockedValue { tasks in
+            defer { tasks = [] }
+            return tasks
         }
-        owned?.cancel()
-        await owned?.value
+        for task in owned.reversed() {
+            task.cancel()
+            await task.value
+        }
     }
 
     /// `begin` … `COMMIT`, or `ROLLBACK` when `body` throws or the unit was abandoned at its deadline (the caller was
