@@ -248,10 +248,11 @@ struct CrossServerTests {
             let sent = try await two.send(.post, "/v1/inboxes/\(inbox.id)/simulate", key: test.adminKey, json: #"{"from": "+15550001111", "body": "Your code is 482913"}"#)
             #expect(sent.status == .created)
             let response = try await waited
+            // Woken by the notification from the other server: a test server's periodic re-read is an hour away, so
+            // without it the poll would have ended empty (204) at its 30-second timeout.
             #expect(response.status == .ok)
             #expect(try response.decode(SMSMessageResponse.self).code == "482913")
-            // Woken by the notification from the other server, not by the five-second re-read.
-            #expect(ContinuousClock.now - started < .milliseconds(4500))
+            #expect(ContinuousClock.now - started < .seconds(30))
         }
     }
 

@@ -470,8 +470,9 @@ struct DashboardWordsTests {
             #expect(answer.status == .ok, "\(answer.text)")
             let message = try #require(try JSONSerialization.jsonObject(with: Data(answer.text.utf8)) as? [String: Any])
             #expect(message["code"] as? String == "482913" && message["to"] as? String == "+15550000002", "\(message)")
-            // Woken by the message, not by the wait's periodic re-read.
-            #expect(ContinuousClock.now - started < SMSService.rereadInterval - .seconds(1))
+            // Woken by the message: a test server's periodic re-read is an hour away, so without the notification
+            // the page's wait would have ended empty at its 25-second timeout.
+            #expect(ContinuousClock.now - started < .seconds(25))
             // Only message ids are cursors.
             #expect(try await alice.get("/messages/wait?after=a").status == .badRequest)
             _ = first

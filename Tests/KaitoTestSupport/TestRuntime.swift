@@ -15,8 +15,11 @@ public struct TestRuntime: Sendable {
     public let adminKey: String
     public let organization: Organization
     public let backend: TestBackend
-    /// What the runtime was opened with: the pinned clock, the test's resolver, the fast password hasher.
+    /// What the runtime was opened with: the pinned clock, the test's resolver, the fast password hasher, the hour-long re-read.
     public let dependencies: Dependencies
+
+    /// How often a test server's waiting long-poll reads the database again without a notification: never within a test.
+    public static let longPollReread: Duration = .seconds(3600)
 
     /// Webhooks in tests may go to 127.0.0.1 (the test receivers), and nowhere else private.
     public static let testWebhookPolicy = WebhookAddressPolicy(allowed: [CIDR("127.0.0.1/32")!])
@@ -33,8 +36,11 @@ public struct TestRuntime: Sendable {
         }
         var logger = Logger(label: "kaito-test")
         logger.logLevel = .warning
-        // The lowest cost bcrypt allows: sign-ins in tests stay fast.
-        let dependencies = Dependencies(clock: clock, resolver: resolver, passwordHasher: PooledPasswordHasher(cost: 4))
+        // The lowest cost bcrypt allows: sign-ins in tests stay fast. A long-poll's periodic re-read is an hour
+        // away, so that a waiting long-poll answers within a test only when a notification wakes it (however slow
+        // the machine); `LongPollRereadTests` checks the re-read itself.
+        let dependencies = Dependencies(
+            clock: clock, resolver: resolver, passwordHasher: PooledPasswordHasher(cost: 4), longPollReread: TestRuntime.longPollReread)
         let runtime = try await Runtime.open(configuration, serving: true, dependencies: dependencies, logger: logger)
         try await runtime.bootstrap(configuration, logger: logger)
         let adminKey = try String(contentsOfFile: configuration.bootstrapKeyPath, encoding: .utf8)

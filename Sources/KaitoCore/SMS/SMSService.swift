@@ -7,23 +7,29 @@ public struct SMSService: Sendable {
     let keyring: Keyring
     let clock: any KaitoClock
     let random: any RandomSource
+    /// A long-poll reads the database again at least this often, so that a missed notification (a LISTEN
+    /// connection reconnecting) delays an answer by at most this much.
+    public let rereadInterval: Duration
     var storage: any Storage { work.storage }
 
     /// Inboxes and messages kept through `work`, bodies and credentials sealed under `keyring`'s data keys.
-    public init(work: UnitOfWork, keyring: Keyring, clock: any KaitoClock, random: any RandomSource) {
+    public init(
+        work: UnitOfWork, keyring: Keyring, clock: any KaitoClock, random: any RandomSource,
+        rereadInterval: Duration = SMSService.defaultRereadInterval
+    ) {
         self.work = work
         self.keyring = keyring
         self.clock = clock
         self.random = random
+        self.rereadInterval = rereadInterval
     }
 
     public static let maxBodyLength = 1600
     public static let waitRange = 1...60
     /// Message ids increase strictly in this process, so that `after` cursors skip nothing.
     static let messageIDs = MonotonicIdentifiers()
-    /// A long-poll reads the database again at least this often, so that a missed notification (a LISTEN
-    /// connection reconnecting) delays an answer by at most this much.
-    public static let rereadInterval: Duration = .seconds(5)
+    /// A server's `rereadInterval`.
+    public static let defaultRereadInterval: Duration = .seconds(5)
 
     // MARK: Provider credentials
 
@@ -244,7 +250,7 @@ public struct SMSService: Sendable {
             }
             let remaining = deadline - ContinuousClock.now
             guard remaining > .zero else { return nil }
-            _ = await subscription.wait(timeout: min(remaining, Self.rereadInterval))
+            _ = await subscription.wait(timeout: min(remaining, rereadInterval))
             try Task.checkCancellation()
         }
     }

@@ -5,21 +5,26 @@ import Logging
 import ServiceLifecycle
 
 /// What a runtime is built from besides its configuration: the parts a test replaces (a pinned clock, a resolver
-/// that answers what the test says, a fast password hasher). The defaults are production's.
+/// that answers what the test says, a fast password hasher, a long-poll that only a notification wakes). The
+/// defaults are production's.
 public struct Dependencies: Sendable {
     public var clock: any KaitoClock
     public var random: any RandomSource
     public var resolver: any HostResolver
     public var passwordHasher: any PasswordHasher
+    /// How often a waiting SMS long-poll reads the database again without a notification (`SMSService`).
+    public var longPollReread: Duration
 
     public init(
         clock: any KaitoClock = SystemClock(), random: any RandomSource = SystemRandomSource(),
-        resolver: any HostResolver = SystemHostResolver(), passwordHasher: any PasswordHasher = PooledPasswordHasher()
+        resolver: any HostResolver = SystemHostResolver(), passwordHasher: any PasswordHasher = PooledPasswordHasher(),
+        longPollReread: Duration = SMSService.defaultRereadInterval
     ) {
         self.clock = clock
         self.random = random
         self.resolver = resolver
         self.passwordHasher = passwordHasher
+        self.longPollReread = longPollReread
     }
 }
 
@@ -51,7 +56,7 @@ public struct Runtime: Sendable {
     public init(
         storage: any Storage, keyring: Keyring, clock: any KaitoClock = SystemClock(), random: any RandomSource = SystemRandomSource(),
         webhookPolicy: WebhookAddressPolicy = WebhookAddressPolicy(), resolver: any HostResolver = SystemHostResolver(),
-        passwordHasher: any PasswordHasher = PooledPasswordHasher()
+        passwordHasher: any PasswordHasher = PooledPasswordHasher(), longPollReread: Duration = SMSService.defaultRereadInterval
     ) {
         self.webhookPolicy = webhookPolicy
         self.resolver = resolver
@@ -68,7 +73,7 @@ public struct Runtime: Sendable {
         self.billing = BillingService(work: work, random: random)
         self.audit = AuditService(work: work)
         self.webhooks = WebhookService(work: work, keyring: keyring, clock: clock, random: random, policy: webhookPolicy, resolver: resolver)
-        self.sms = SMSService(work: work, keyring: keyring, clock: clock, random: random)
+        self.sms = SMSService(work: work, keyring: keyring, clock: clock, random: random, rereadInterval: longPollReread)
         self.signIn = SignInService(work: work, keyring: keyring, clock: clock, random: random, hasher: passwordHasher)
         self.idempotency = IdempotencyService(storage: storage, keyring: keyring, clock: clock, random: random)
     }
@@ -136,7 +141,7 @@ public struct Runtime: Sendable {
         self.init(
             storage: storage, keyring: keyring, clock: dependencies.clock, random: dependencies.random,
             webhookPolicy: WebhookAddressPolicy(allowed: configuration.webhookAllowedCIDRs), resolver: dependencies.resolver,
-            passwordHasher: dependencies.passwordHasher)
+            passwordHasher: dependencies.passwordHasher, longPollReread: dependencies.longPollReread)
     }
 
     /// Plaintext SMS bodies exist only in a database written before migration 12: whichever process applies it (a
