@@ -121,7 +121,9 @@ struct PasswordHashingTests {
                         var slowest = Duration.zero
                         for _ in 0..<10 {
                             let started = ContinuousClock.now
-                            let response = try await TestClient.withClient(host: "127.0.0.1", port: port) { try await $0.execute(.init("/health", method: .get)) }
+                            let response = try await TestClient.withClient(host: "127.0.0.1", port: port, configuration: .init(timeout: .seconds(60))) {
+                                try await $0.execute(.init("/health", method: .get))
+                            }
                             #expect(response.status == .ok)
                             slowest = max(slowest, ContinuousClock.now - started)
                             try await Task.sleep(for: .milliseconds(50))
@@ -185,7 +187,8 @@ struct PasswordHashingTests {
     /// One browser's sign-in through the pages (login page for the CSRF cookie and field, then the form) from
     /// `address` (the test server trusts 127.0.0.1 as a proxy); returns the status of the form's answer.
     static func signInAttempt(port: Int, address: String) async throws -> HTTPResponse.Status {
-        try await TestClient.withClient(host: "127.0.0.1", port: port) { client in
+        // Sixteen cost-12 checks two at a time can take minutes on a loaded two-core machine: the client waits.
+        try await TestClient.withClient(host: "127.0.0.1", port: port, configuration: .init(timeout: .seconds(300))) { client in
             let forwarded = HTTPField.Name("X-Forwarded-For")!
             let page = try await client.execute(.init("/login", method: .get, headers: [forwarded: address]))
             let cookies = page.headers[values: .setCookie].map { String($0.split(separator: ";")[0]) }.joined(separator: "; ")
