@@ -24,7 +24,7 @@ struct AuditController {
                 before = seq
             }
             let page = try await audit.list(by: caller, filter: filter, beforeSeq: before, limit: limit)
-            return try JSONCoding.response(page.response(cursor: { String($0.seq) }, AuditEventResponse.init))
+            return try context.responseEncoder.encode(page.response(cursor: { String($0.seq) }, AuditEventResponse.init))
         }
         api.add(.get, "/v1/audit/export", scope: .auditRead, summary: "Audit events in chain order as JSON Lines (streamed)",
             doc: .init(status: 200, content: "application/x-ndjson", query: OperationDoc.auditFilters)) { request, context, caller in
@@ -33,7 +33,7 @@ struct AuditController {
             // Streamed a batch at a time: constant memory however many events match.
             let body = ResponseBody { writer in
                 var after = 0
-                let encoder = JSONCoding.encoder
+                let encoder = KaitoJSONEncoder.json
                 while true {
                     let events = try await audit.batch(by: caller, filter: filter, afterSeq: after, limit: Self.exportBatch)
                     guard let last = events.last else { break }

@@ -24,7 +24,7 @@ struct KeysController {
             var issued = draft
             issued.userID = body.userID
             let (key, secret) = try await keys.create(issued, by: caller)
-            var response = try JSONCoding.response(KeyResponse(key, secret: secret), status: .created)
+            var response = try context.responseEncoder.encode(KeyResponse(key, secret: secret), status: .created)
             response.headers[.location] = "/v1/keys/\(key.id)"
             response.headers[.cacheControl] = "no-store"
             return response
@@ -33,11 +33,11 @@ struct KeysController {
             doc: .init(status: 200, response: "KeyList", query: OperationDoc.page)) { request, context, caller in
             let (limit, after) = try context.query.pagination()
             let page = try await keys.list(by: caller, after: after, limit: limit)
-            return try JSONCoding.response(page.response(cursor: \.id) { KeyResponse($0) })
+            return try context.responseEncoder.encode(page.response(cursor: \.id) { KeyResponse($0) })
         }
         // Registered before /v1/keys/{id} so that "self" is never taken for an id.
         api.addForAnyKey(.get, "/v1/keys/self", summary: "The calling key's own metadata and rate-limit standing",
-            doc: .init(status: 200, response: "Key")) { request, _, caller in
+            doc: .init(status: 200, response: "Key")) { request, context, caller in
             let key = try await keys.current(caller)
             var body = KeyResponse(key)
             var standing: [String: RateLimitStanding] = [:]
@@ -47,12 +47,12 @@ struct KeysController {
                     limit: decision.limit, remaining: decision.remaining, reset: RateLimitDecision.seconds(decision.resetAfter))
             }
             body.rateLimitStanding = standing
-            return try JSONCoding.response(body)
+            return try context.responseEncoder.encode(body)
         }
         api.add(.get, "/v1/keys/{id}", scope: .orgAdmin, summary: "Read a key's metadata",
             doc: .init(status: 200, response: "Key")) { request, context, caller in
             let key = try await keys.get(id: context.parameters.get("id") ?? "", by: caller)
-            return try JSONCoding.response(KeyResponse(key))
+            return try context.responseEncoder.encode(KeyResponse(key))
         }
         api.add(.patch, "/v1/keys/{id}", scope: .orgAdmin, summary: "Change a key's name, networks, expiry or token binding",
             doc: .init(status: 200, response: "Key", request: "UpdateKeyRequest", problems: [.insufficientScope, .tokenNotAllowed])) { request, context, caller in
@@ -65,7 +65,7 @@ struct KeysController {
             if case .given(let value) = body.expiresAt { change.expiresAt = .set(value) }
             if case .given(let value) = body.tokenSlugs { change.tokenSlugs = .set(value) }
             let key = try await keys.update(id: context.parameters.get("id") ?? "", change, by: caller)
-            return try JSONCoding.response(KeyResponse(key))
+            return try context.responseEncoder.encode(KeyResponse(key))
         }
         api.add(.delete, "/v1/keys/{id}", scope: .orgAdmin, summary: "Revoke a key at once",
             doc: .init(status: 204, problems: [.insufficientScope, .tokenNotAllowed])) { request, context, caller in

@@ -9,15 +9,15 @@ struct OperationsController {
 
     func register(on api: APIRouter) {
         api.addUnauthenticated(.get, "/health", summary: "The process is alive",
-            doc: .init(status: 200, response: "Health")) { _, _ in
-            try JSONCoding.response(["status": "ok", "version": KaitoVersion.current])
+            doc: .init(status: 200, response: "Health")) { _, context in
+            try context.responseEncoder.encode(["status": "ok", "version": KaitoVersion.current])
         }
         api.addUnauthenticated(.get, "/ready", summary: "The database is reachable",
-            doc: .init(status: 200, response: "Ready", problems: [.unavailable])) { _, _ in
+            doc: .init(status: 200, response: "Ready", problems: [.unavailable])) { _, context in
             guard await storage.isReachable() else {
                 throw KaitoError(.unavailable, "The database is not reachable.")
             }
-            return try JSONCoding.response(["status": "ready"])
+            return try context.responseEncoder.encode(["status": "ready"])
         }
         api.addUnauthenticated(.get, "/problems/{code}", summary: "What a problem document's type names: its code's title, status and meaning",
             doc: .init(status: 200, response: "ProblemType", problems: [.notFound])) { _, context in
@@ -26,7 +26,7 @@ struct OperationsController {
             struct ProblemType: Encodable {
                 let code: String, title: String, status: Int, meaning: String, reference: String
             }
-            var response = try JSONCoding.response(ProblemType(
+            var response = try context.responseEncoder.encode(ProblemType(
                 code: code.rawValue, title: ProblemTable.title(for: code), status: Int(ProblemTable.status(for: code).code),
                 meaning: ProblemTable.meaning(of: code), reference: "docs/api.md#\(code.rawValue)"))
             response.headers[.cacheControl] = "public, max-age=86400"

@@ -15,12 +15,12 @@ struct SMSController {
             doc: .init(status: 200, response: "TwilioCredentials", request: "TwilioCredentialsRequest")) { request, context, caller in
             let body = try await RequestBody.decode(TwilioCredentialsRequest.self, from: request, context: context, allowedFields: credentialFields)
             let credentials = try await sms.setTwilioCredentials(accountSID: body.accountSID, authToken: body.authToken, by: caller)
-            return try JSONCoding.response(TwilioCredentialsResponse(credentials))
+            return try context.responseEncoder.encode(TwilioCredentialsResponse(credentials))
         }
         api.add(.get, "/v1/org/providers/twilio", scope: .orgAdmin, summary: "The organisation's Twilio account (the Auth Token only as auth_token_set)",
-            doc: .init(status: 200, response: "TwilioCredentials", problems: [.notFound])) { request, _, caller in
+            doc: .init(status: 200, response: "TwilioCredentials", problems: [.notFound])) { request, context, caller in
             let credentials = try await sms.twilioCredentials(by: caller)
-            return try JSONCoding.response(credentials.map(TwilioCredentialsResponse.init) ?? TwilioCredentialsResponse(accountSID: nil, authTokenSet: false, updatedAt: nil))
+            return try context.responseEncoder.encode(credentials.map(TwilioCredentialsResponse.init) ?? TwilioCredentialsResponse(accountSID: nil, authTokenSet: false, updatedAt: nil))
         }
 
         let inboxFields = InboxRequest.CodingKeys.allCases.map(\.rawValue)
@@ -28,7 +28,7 @@ struct SMSController {
             doc: .init(status: 201, response: "Inbox", request: "CreateInboxRequest", problems: [.conflict])) { request, context, caller in
             let body = try await RequestBody.decode(InboxRequest.self, from: request, context: context, allowedFields: inboxFields)
             let inbox = try await sms.createInbox(phoneNumber: body.phoneNumber, label: body.label, provider: body.provider, by: caller)
-            var response = try JSONCoding.response(InboxResponse(inbox), status: .created)
+            var response = try context.responseEncoder.encode(InboxResponse(inbox), status: .created)
             response.headers[.location] = "/v1/inboxes/\(inbox.id)"
             return response
         }
@@ -36,16 +36,16 @@ struct SMSController {
             doc: .init(status: 200, response: "InboxList", query: OperationDoc.page)) { request, context, caller in
             let (limit, after) = try context.query.pagination()
             let page = try await sms.listInboxes(by: caller, after: after, limit: limit)
-            return try JSONCoding.response(page.response(cursor: \.id, InboxResponse.init))
+            return try context.responseEncoder.encode(page.response(cursor: \.id, InboxResponse.init))
         }
         api.add(.get, "/v1/inboxes/{id}", anyOf: [.smsRead, .orgAdmin], summary: "Read an inbox",
             doc: .init(status: 200, response: "Inbox")) { request, context, caller in
-            return try JSONCoding.response(InboxResponse(try await sms.inbox(id: id(context), by: caller)))
+            return try context.responseEncoder.encode(InboxResponse(try await sms.inbox(id: id(context), by: caller)))
         }
         api.add(.patch, "/v1/inboxes/{id}", scope: .orgAdmin, summary: "Change an inbox's label (the number and provider are fixed)",
             doc: .init(status: 200, response: "Inbox", request: "UpdateInboxRequest")) { request, context, caller in
             let body = try await RequestBody.decode(InboxRequest.self, from: request, context: context, allowedFields: ["label"], nullable: ["label"])
-            return try JSONCoding.response(InboxResponse(try await sms.updateInbox(id: id(context), label: body.label, by: caller)))
+            return try context.responseEncoder.encode(InboxResponse(try await sms.updateInbox(id: id(context), label: body.label, by: caller)))
         }
         api.add(.delete, "/v1/inboxes/{id}", scope: .orgAdmin, summary: "Delete an inbox and its messages",
             doc: .init(status: 204)) { request, context, caller in
@@ -57,7 +57,7 @@ struct SMSController {
             doc: .init(status: 201, response: "Message", request: "SimulateRequest")) { request, context, caller in
             let body = try await RequestBody.decode(SimulateRequest.self, from: request, context: context, allowedFields: simulateFields)
             let message = try await sms.simulate(inboxID: id(context), from: body.from, body: body.body, by: caller)
-            return try JSONCoding.response(SMSMessageResponse(message), status: .created)
+            return try context.responseEncoder.encode(SMSMessageResponse(message), status: .created)
         }
 
         api.add(.get, "/v1/sms/messages", scope: .smsRead, summary: "Inbound messages, newest first, filtered by inbox, from, since",
@@ -74,7 +74,7 @@ struct SMSController {
                 filter.since = date
             }
             let page = try await sms.messages(filter, by: caller, before: before, limit: limit)
-            return try JSONCoding.response(page.response(cursor: \.id, SMSMessageResponse.init))
+            return try context.responseEncoder.encode(page.response(cursor: \.id, SMSMessageResponse.init))
         }
         // Registered before `/v1/sms/messages/{id}` so that `wait` is not taken for an id.
         api.add(.get, "/v1/sms/messages/wait", scope: .smsRead, summary: "Long-poll: the first message of an inbox newer than `after`, or 204 at the timeout",
@@ -93,26 +93,26 @@ struct SMSController {
             guard let message = try await sms.wait(inboxID: inbox, after: query["after"], timeout: .seconds(timeout), by: caller) else {
                 return Response(status: .noContent)
             }
-            return try JSONCoding.response(SMSMessageResponse(message))
+            return try context.responseEncoder.encode(SMSMessageResponse(message))
         }
         let sendFields = SendSMSRequest.CodingKeys.allCases.map(\.rawValue)
         api.add(.post, "/v1/sms/messages", scope: .smsSend, summary: "Send an SMS from an inbox (plan Business or Enterprise); 202 with status queued",
             doc: .init(status: 202, response: "OutboundMessage", request: "SendSMSRequest", problems: [.planRequired, .notFound])) { request, context, caller in
             let body = try await RequestBody.decode(SendSMSRequest.self, from: request, context: context, allowedFields: sendFields)
             let message = try await sms.send(from: body.from, to: body.to, body: body.body, by: caller)
-            var response = try JSONCoding.response(OutboundSMSResponse(message), status: .accepted)
+            var response = try context.responseEncoder.encode(OutboundSMSResponse(message), status: .accepted)
             response.headers[.location] = "/v1/sms/outbound/\(message.id)"
             return response
         }
         api.add(.get, "/v1/sms/outbound/{id}", anyOf: [.smsSend, .smsRead], summary: "An sent SMS and its delivery status",
             doc: .init(status: 200, response: "OutboundMessage")) { request, context, caller in
-            return try JSONCoding.response(OutboundSMSResponse(try await sms.outbound(id: id(context), by: caller)))
+            return try context.responseEncoder.encode(OutboundSMSResponse(try await sms.outbound(id: id(context), by: caller)))
         }
         api.add(.get, "/v1/sms/messages/{id}", scope: .smsRead, summary: "Read an inbound message",
             doc: .init(status: 200, response: "Message")) { request, context, caller in
             let messageID = id(context)
             guard Identifier.isWellFormed(messageID, prefix: SMSMessage.idPrefix) else { throw KaitoError.notFound("The message") }
-            return try JSONCoding.response(SMSMessageResponse(try await sms.message(id: messageID, by: caller)))
+            return try context.responseEncoder.encode(SMSMessageResponse(try await sms.message(id: messageID, by: caller)))
         }
     }
 

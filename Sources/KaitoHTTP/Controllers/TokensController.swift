@@ -13,7 +13,7 @@ struct TokensController {
                 CreateTokenRequest.self, from: request, context: context,
                 allowedFields: CreateTokenRequest.CodingKeys.allCases.map(\.rawValue))
             let token = try await tokens.create(TokenDraft(body), by: caller)
-            var response = try JSONCoding.response(TokenResponse(token), status: .created)
+            var response = try context.responseEncoder.encode(TokenResponse(token), status: .created)
             response.headers[.location] = "/v1/tokens/\(token.slug)"
             return response
         }
@@ -21,12 +21,12 @@ struct TokensController {
             doc: .init(status: 200, response: "TokenList", query: OperationDoc.page)) { request, context, caller in
             let (limit, after) = try context.query.pagination()
             let page = try await tokens.list(by: caller, after: after, limit: limit)
-            return try JSONCoding.response(page.response(cursor: \.slug, TokenResponse.init))
+            return try context.responseEncoder.encode(page.response(cursor: \.slug, TokenResponse.init))
         }
         api.add(.get, "/v1/tokens/{slug}", scope: .tokensRead, summary: "Read a token's metadata",
             doc: .init(status: 200, response: "Token")) { request, context, caller in
             let token = try await tokens.get(slug: try slug(context), by: caller)
-            return try JSONCoding.response(TokenResponse(token))
+            return try context.responseEncoder.encode(TokenResponse(token))
         }
         api.add(.patch, "/v1/tokens/{slug}", scope: .tokensWrite, summary: "Change a token's name, issuer or account",
             doc: .init(status: 200, response: "Token", request: "UpdateTokenRequest")) { request, context, caller in
@@ -35,7 +35,7 @@ struct TokensController {
                 allowedFields: UpdateTokenRequest.CodingKeys.allCases.map(\.rawValue))
             let change = TokenService.MetadataChange(name: body.name, issuer: body.issuer, account: body.account)
             let token = try await tokens.update(slug: try slug(context), change, by: caller)
-            return try JSONCoding.response(TokenResponse(token))
+            return try context.responseEncoder.encode(TokenResponse(token))
         }
         api.add(.delete, "/v1/tokens/{slug}", scope: .tokensWrite, summary: "Delete a token",
             doc: .init(status: 204)) { request, context, caller in
@@ -50,14 +50,14 @@ struct TokensController {
             let query = context.query
             let minValid = try query.integer("min_valid", in: 0...(TOTPParameters.periodRange.upperBound - 1))
             let code = try await tokens.code(slug: try slug(context), minValid: minValid, by: caller)
-            var response = try Self.codeResponse(code)
+            var response = try context.responseEncoder.encode(CodeResponse(code: code.code, expiresIn: code.expiresIn, period: code.period))
             response.headers[.cacheControl] = "no-store"
             return response
         }
         api.add(.get, "/v1/tokens/{slug}/seed", scope: .tokensSeed, summary: "Read the token's seed (flagged in audit)",
             doc: .init(status: 200, response: "Seed")) { request, context, caller in
             let uri = try await tokens.seed(slug: try slug(context), by: caller)
-            var response = try JSONCoding.response(SeedResponse(secret: Base32.encode(uri.secret), otpauthURI: uri.uriString))
+            var response = try context.responseEncoder.encode(SeedResponse(secret: Base32.encode(uri.secret), otpauthURI: uri.uriString))
             response.headers[.cacheControl] = "no-store"
             return response
         }
@@ -67,18 +67,8 @@ struct TokensController {
                 CreateTokenRequest.self, from: request, context: context,
                 allowedFields: ["secret", "otpauth_uri", "algorithm", "digits", "period", "kind"])
             let token = try await tokens.rotateSeed(slug: try slug(context), TokenDraft(body), by: caller)
-            return try JSONCoding.response(TokenResponse(token))
+            return try context.responseEncoder.encode(TokenResponse(token))
         }
-    }
-
-    /// `CodeResponse` as JSON, written directly for the endpoint called most (a code is digits, the rest integers);
-    /// anything else goes through the encoder.
-    static func codeResponse(_ code: GeneratedCode) throws -> Response {
-        guard !code.code.isEmpty, code.code.utf8.allSatisfy({ (48...57).contains($0) }) else {
-            return try JSONCoding.response(CodeResponse(code: code.code, expiresIn: code.expiresIn, period: code.period))
-        }
-        let body = #"{"code":""# + code.code + #"","expires_in":"# + String(code.expiresIn) + #","period":"# + String(code.period) + "}"
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 
     private func slug(_ context: KaitoRequestContext) throws -> String {

@@ -12,7 +12,7 @@ struct WebhooksController {
             doc: .init(status: 201, response: "Webhook", request: "CreateWebhookRequest")) { request, context, caller in
             let body = try await RequestBody.decode(WebhookRequest.self, from: request, context: context, allowedFields: fields)
             let (endpoint, secret) = try await webhooks.create(WebhookService.Draft(body), by: caller)
-            var response = try JSONCoding.response(WebhookResponse(endpoint, secret: secret), status: .created)
+            var response = try context.responseEncoder.encode(WebhookResponse(endpoint, secret: secret), status: .created)
             response.headers[.location] = "/v1/webhooks/\(endpoint.id)"
             response.headers[.cacheControl] = "no-store"
             return response
@@ -21,16 +21,16 @@ struct WebhooksController {
             doc: .init(status: 200, response: "WebhookList", query: OperationDoc.page)) { request, context, caller in
             let (limit, after) = try context.query.pagination()
             let page = try await webhooks.list(by: caller, after: after, limit: limit)
-            return try JSONCoding.response(page.response(cursor: \.id) { WebhookResponse($0) })
+            return try context.responseEncoder.encode(page.response(cursor: \.id) { WebhookResponse($0) })
         }
         api.add(.get, "/v1/webhooks/{id}", scope: .orgAdmin, summary: "Read a webhook endpoint",
             doc: .init(status: 200, response: "Webhook")) { request, context, caller in
-            return try JSONCoding.response(WebhookResponse(try await webhooks.get(id: id(context), by: caller)))
+            return try context.responseEncoder.encode(WebhookResponse(try await webhooks.get(id: id(context), by: caller)))
         }
         api.add(.patch, "/v1/webhooks/{id}", scope: .orgAdmin, summary: "Change a webhook endpoint (url, topics, audit_actions, description, enabled)",
             doc: .init(status: 200, response: "Webhook", request: "UpdateWebhookRequest")) { request, context, caller in
             let body = try await RequestBody.decode(WebhookRequest.self, from: request, context: context, allowedFields: fields)
-            return try JSONCoding.response(WebhookResponse(try await webhooks.update(id: id(context), WebhookService.Draft(body), by: caller)))
+            return try context.responseEncoder.encode(WebhookResponse(try await webhooks.update(id: id(context), WebhookService.Draft(body), by: caller)))
         }
         api.add(.delete, "/v1/webhooks/{id}", scope: .orgAdmin, summary: "Delete a webhook endpoint and its deliveries",
             doc: .init(status: 204)) { request, context, caller in
@@ -40,25 +40,25 @@ struct WebhooksController {
         api.add(.post, "/v1/webhooks/{id}/rotate-secret", scope: .orgAdmin, summary: "A new secret; the old one keeps signing beside it for 24 hours",
             doc: .init(status: 200, response: "Webhook")) { request, context, caller in
             let (endpoint, secret) = try await webhooks.rotateSecret(id: id(context), by: caller)
-            var response = try JSONCoding.response(WebhookResponse(endpoint, secret: secret))
+            var response = try context.responseEncoder.encode(WebhookResponse(endpoint, secret: secret))
             response.headers[.cacheControl] = "no-store"
             return response
         }
         api.add(.post, "/v1/webhooks/{id}/test", scope: .orgAdmin, summary: "Queue a webhook.test delivery",
             doc: .init(status: 202, response: "WebhookDelivery")) { request, context, caller in
             let delivery = try await webhooks.sendTest(id: id(context), by: caller)
-            return try JSONCoding.response(WebhookDeliveryResponse(delivery, attempts: []), status: .accepted)
+            return try context.responseEncoder.encode(WebhookDeliveryResponse(delivery, attempts: []), status: .accepted)
         }
         api.add(.get, "/v1/webhooks/{id}/deliveries", scope: .orgAdmin, summary: "Deliveries, newest first, with every attempt",
             doc: .init(status: 200, response: "WebhookDeliveryList", query: OperationDoc.page)) { request, context, caller in
             let (limit, after) = try context.query.pagination()
             let page = try await webhooks.deliveries(endpointID: id(context), by: caller, after: after, limit: limit)
-            return try JSONCoding.response(page.response(cursor: { $0.0.id }) { WebhookDeliveryResponse($0.0, attempts: $0.1) })
+            return try context.responseEncoder.encode(page.response(cursor: { $0.0.id }) { WebhookDeliveryResponse($0.0, attempts: $0.1) })
         }
         api.add(.post, "/v1/webhooks/{id}/deliveries/{delivery_id}/retry", scope: .orgAdmin, summary: "Send a delivery again now, same webhook-id",
             doc: .init(status: 202, response: "WebhookDelivery")) { request, context, caller in
             let delivery = try await webhooks.retry(endpointID: id(context), deliveryID: context.parameters.get("delivery_id") ?? "", by: caller)
-            return try JSONCoding.response(WebhookDeliveryResponse(delivery, attempts: []), status: .accepted)
+            return try context.responseEncoder.encode(WebhookDeliveryResponse(delivery, attempts: []), status: .accepted)
         }
     }
 

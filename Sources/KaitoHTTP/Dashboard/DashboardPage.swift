@@ -146,10 +146,12 @@ extension DashboardPage {
         }
     }
 
-    /// A JSON answer of a page's own fetch: never cached, never sniffed.
-    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
-        Response(status: status, headers: [.contentType: "application/json", .cacheControl: "no-store", HTTPField.Name("X-Content-Type-Options")!: "nosniff"],
-                 body: .init(byteBuffer: ByteBuffer(bytes: try JSONEncoder().encode(value))))
+    /// A JSON answer of a page's own fetch, through the context's encoder: never cached, never sniffed.
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok, _ context: KaitoRequestContext) throws -> Response {
+        var response = try context.responseEncoder.encode(value, status: status)
+        response.headers[.cacheControl] = "no-store"
+        response.headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
+        return response
     }
 
     /// The redirect (303) after a change: `notice` says on the page it leads to what the change did, and a secret the

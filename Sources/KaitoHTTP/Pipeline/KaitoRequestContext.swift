@@ -1,7 +1,8 @@
 import Hummingbird
 import NIOCore
 
-/// The per-request context: the peer's socket address (the input of IP allow-lists) and the request id.
+/// The per-request context: the peer's socket address (the input of IP allow-lists), the request id, and the
+/// encoder every JSON answer goes through.
 public struct KaitoRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
@@ -14,6 +15,9 @@ public struct KaitoRequestContext: RequestContext, RemoteAddressRequestContext {
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress
     }
+
+    /// How JSON answers are written (sorted keys: the same value, the same bytes).
+    public var responseEncoder: KaitoJSONEncoder { KaitoJSONEncoder() }
 
     /// Bodies are limited by `RequestBody` to the API's own limit; this is only Hummingbird's outer bound.
     public var maxUploadSize: Int { RequestBody.limit }

@@ -72,7 +72,7 @@ struct ProblemMiddleware: RouterMiddleware {
         headers[.contentType] = "application/problem+json"
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer realm=\"kaito\"" }
         if let retryAfter = error.retryAfter { headers[.retryAfter] = String(retryAfter) }
-        let body = (try? JSONCoding.encoder.encode(problem)) ?? Data()
+        let body = (try? KaitoJSONEncoder.json.encode(problem)) ?? Data()
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }
