@@ -89,7 +89,7 @@ public struct Runtime: Sendable {
         if let url = configuration.databaseURL {
             guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else { throw ServerError.unsupportedDatabaseURL }
             let storage = try await PostgresStorage.open(url: url, timeout: configuration.databaseTimeout, logger: logger)
-            return try await upgraded(Runtime(storage: storage, keyring: try await openKeyring(master, storage), configuration, dependencies), logger)
+            return try await opened(storage, master, configuration, dependencies, logger)
         }
         return try await openSQLite(configuration, serving: serving, master: master, dependencies: dependencies, logger: logger)
     }
@@ -120,7 +120,7 @@ public struct Runtime: Sendable {
         let storage = try PostgresStorage(url: url, timeout: configuration.databaseTimeout, logger: logger)
         return Opening(services: storage.services) {
             try await storage.prepare()
-            return try await upgraded(Runtime(storage: storage, keyring: try await openKeyring(master, storage), configuration, dependencies), logger)
+            return try await opened(storage, master, configuration, dependencies, logger)
         }
     }
 
@@ -133,7 +133,15 @@ public struct Runtime: Sendable {
         }
         let storage = try await SQLiteStorage.open(
             path: configuration.databasePath, busyTimeout: configuration.databaseTimeout, role: serving ? .server : .operatorCommand, logger: logger)
-        return try await upgraded(Runtime(storage: storage, keyring: try await openKeyring(master, storage), configuration, dependencies), logger)
+        return try await opened(storage, master, configuration, dependencies, logger)
+    }
+
+    /// The runtime over a migrated storage: its keyring opened with `master`, and what the migrations just applied
+    /// ask of it done (`upgraded`).
+    static func opened(
+        _ storage: any Storage, _ master: MasterKey, _ configuration: ServerConfiguration, _ dependencies: Dependencies, _ logger: Logger
+    ) async throws -> Runtime {
+        try await upgraded(Runtime(storage: storage, keyring: try await openKeyring(master, storage), configuration, dependencies), logger)
     }
 
     /// The runtime over an opened storage and keyring, as `configuration` and `dependencies` say.

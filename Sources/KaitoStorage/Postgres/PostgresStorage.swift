@@ -19,11 +19,11 @@ public final class PostgresStorage: Storage {
     /// `close` in reverse order; none when a service group runs them (`kaito serve`).
     private let ownedServices = NIOLockedValueBox<[Task<Void, Never>]>([])
     /// Whether the LISTEN connection is up: only then does every change by any server reach this server's caches.
-    let listening = NIOLockedValueBox(Listening())
+    let listening: NIOLockedValueBox<Listening>
     private let applied = NIOLockedValueBox<[Int]>([])
     public var migrationsAppliedAtOpen: [Int] { applied.withLockedValue { $0 } }
     /// Woken by this server's LISTEN connection when any server's transaction that ran `NOTIFY` commits.
-    public let changes = ChangeHub()
+    public let changes: ChangeHub
     public let rateLimits: any RateLimitStore
     private let dialect = PostgresDialectSupport()
     let logger: Logger
@@ -61,17 +61,20 @@ public final class PostgresStorage: Storage {
         self.logger = logger
         self.rateLimits = MappedRateLimitStore(
             base: LeasedRateLimitStore(shared: PostgresRateLimitStore(client: client, timeout: timeout)), logger: logger)
+        let (changes, listening) = (ChangeHub(), NIOLockedValueBox(Listening()))
+        self.changes = changes
+        self.listening = listening
+        self.services = [client, ChangeListener(client: client, changes: changes, listening: listening, logger: logger)]
     }
 
     /// What must run while the storage is used, in this order: the connection pool (`PostgresClient.run`), and the
     /// connection that `LISTEN`s for every server's changes (`ChangeListener`). Both end when cancelled or at a
     /// graceful shutdown; in `kaito serve`'s service group they stop after the server that uses them.
-    public var services: [any Service] {
-        [client, ChangeListener(client: client, changes: changes, listening: listening, logger: logger)]
-    }
+    public let services: [any Service]
 
-    /// Connects to `url`, runs `services` in a task of its own until `close`, and prepares the storage: what an
-    /// operator command or a test opens (a server runs the services in its service group and calls `prepare`).
+    /// Connects to `url`, runs each of `services` in a task of its own until `close` (which stops them one by one, the
+    /// last first), and prepares the storage: what an operator command or a test opens (a server runs the services in
+    /// its service group and calls `prepare`).
     /// - Throws: `Migrator.Error.schemaTooNew`; `unavailable` when the database cannot be reached.
     public static func open(url: String, timeout: Duration = .seconds(5), logger: Logger) async throws -> PostgresStorage {
         let storage = try PostgresStorage(url: url, timeout: timeout, logger: logger)

@@ -93,22 +93,21 @@ struct SQLWebhookRepository: WebhookRepository {
     }
 
     func claimDue(now: Date, leaseUntil: Date, limit: Int, perEndpoint: Int, perOrganization: Int) async throws -> [WebhookDelivery] {
-        // Endpoint by endpoint, never delivery by delivery: a claim costs a few index probes per endpoint, however
-        // long one endpoint's queue. (Walking the due deliveries in order made every claim that found an endpoint
-        // full read its whole queue, on the one writer: 0.18 s for 100,000 queued.) The endpoints with a due,
-        // unleased delivery, the oldest first, with how many of their own and of their organisation's deliveries are
-        // leased now.
         let stamp = now.storedSeconds
-        // Nothing due and unleased (the usual poll): one short range of the due index, and done.
-        let anyDue = try await db.raw("""
-            SELECT d.id FROM webhook_deliveries d
-            WHERE d.status = 'pending' AND d.next_attempt_at <= \(bind: stamp) AND (d.lease_until IS NULL OR d.lease_until <= \(bind: stamp))
-            LIMIT 1
-            """).first()
-        guard anyDue != nil else { return [] }
+        // What a claim may take: a delivery `d` that is due and not leased now.
+        let claimable: SQLQueryString = """
+            d.status = 'pending' AND d.next_attempt_at <= \(bind: stamp) AND (d.lease_until IS NULL OR d.lease_until <= \(bind: stamp))
+            """
+        // Nothing claimable (the usual poll): one short range of the due index, and done.
+        guard try await db.raw("SELECT d.id FROM webhook_deliveries d WHERE \(claimable) LIMIT 1").first() != nil else { return [] }
         // One claim at a time on all servers (PostgreSQL; SQLite's one writer runs them one at a time anyway): the
         // counts below see every lease taken before, so no endpoint or organisation exceeds its cap.
         if let serialization = dialect.claimSerialization { try await db.raw(SQLQueryString(serialization)).run() }
+        // Endpoint by endpoint, never delivery by delivery: a claim costs a few index probes per endpoint, however
+        // long one endpoint's queue. (Walking the due deliveries in order made every claim that found an endpoint
+        // full read its whole queue, on the one writer: 0.18 s for 100,000 queued.) The endpoints with a claimable
+        // delivery, the oldest first, with how many of their own and of their organisation's deliveries are leased
+        // now.
         let endpoints = try await db.raw("""
             SELECT c.id, c.org_id, c.busy, c.org_busy FROM (
                 SELECT e.id, e.org_id, (
@@ -119,8 +118,7 @@ struct SQLWebhookRepository: WebhookRepository {
                     WHERE busy.org_id = e.org_id AND busy.status = 'pending' AND busy.lease_until > \(bind: stamp)
                 ) AS org_busy, (
                     SELECT d.next_attempt_at FROM webhook_deliveries d
-                    WHERE d.endpoint_id = e.id AND d.status = 'pending' AND d.next_attempt_at <= \(bind: stamp)
-                      AND (d.lease_until IS NULL OR d.lease_until <= \(bind: stamp))
+                    WHERE d.endpoint_id = e.id AND \(claimable)
                     ORDER BY d.next_attempt_at LIMIT 1
                 ) AS due
                 FROM webhook_endpoints e
@@ -139,8 +137,7 @@ struct SQLWebhookRepository: WebhookRepository {
             guard free > 0 else { continue }
             let ids = try await db.raw("""
                 SELECT d.id FROM webhook_deliveries d
-                WHERE d.endpoint_id = \(bind: endpoint) AND d.status = 'pending' AND d.next_attempt_at <= \(bind: stamp)
-                  AND (d.lease_until IS NULL OR d.lease_until <= \(bind: stamp))
+                WHERE d.endpoint_id = \(bind: endpoint) AND \(claimable)
                 ORDER BY d.next_attempt_at LIMIT \(literal: free)\(unsafeRaw: dialect.claimLockSuffix)
                 """).all().map { try $0.string("id") }
             leasedByOrganization[organization] = organizationBusy + ids.count
