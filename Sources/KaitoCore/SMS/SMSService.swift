@@ -21,6 +21,7 @@ public struct SMSService: Sendable {
         self.keyring = keyring
         self.clock = clock
         self.random = random
+        precondition(rereadInterval > .zero, "a long-poll's re-read interval must be positive")
         self.rereadInterval = rereadInterval
     }
 
@@ -264,7 +265,8 @@ public struct SMSService: Sendable {
 
     /// What a long-poll on one inbox subscribes to (`ChangeHub`), woken by each message that inbox receives.
     public static func topic(inboxID: String) -> String { "sms:" + inboxID }
-    static func topic(organizationID: String) -> String { "sms-org:" + organizationID }
+    /// What a long-poll on all of an organisation's inboxes subscribes to, woken by each message any of them receives.
+    public static func topic(organizationID: String) -> String { "sms-org:" + organizationID }
 
     static func inboxRecord(_ action: AuditAction, _ id: String) -> AuditRecord {
         AuditRecord(action, target: .init(type: "inbox", id: id))

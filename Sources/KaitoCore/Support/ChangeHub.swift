@@ -35,8 +35,14 @@ public final class ChangeHub: Sendable {
     /// How many subscriptions are open (for tests and metrics).
     public var subscriberCount: Int { subscribers.withLockedValue { $0.values.reduce(0) { $0 + $1.count } } }
 
-    /// How many subscriptions to `topic` are open (a test waits for a long-poll to begin waiting).
+    /// How many subscriptions to `topic` are open.
     public func subscriberCount(topic: String) -> Int { subscribers.withLockedValue { $0[topic]?.count ?? 0 } }
+
+    /// How many subscriptions to `topic` are parked in `wait` now: a long-poll counts once it has read the database,
+    /// found nothing and waits (a test waits for this before it sends what the poll waits for).
+    public func waiterCount(topic: String) -> Int {
+        subscribers.withLockedValue { Array(($0[topic] ?? [:]).values) }.filter(\.isWaiting).count
+    }
 
     fileprivate func remove(_ subscription: Subscription) {
         subscribers.withLockedValue { all in
@@ -53,6 +59,8 @@ public final class ChangeHub: Sendable {
             var waiter: (id: UUID, continuation: CheckedContinuation<Bool, Never>)?
         }
         private let state = NIOLockedValueBox(State())
+
+        fileprivate var isWaiting: Bool { state.withLockedValue { $0.waiter != nil } }
 
         fileprivate init(topic: String, hub: ChangeHub) {
             self.topic = topic

@@ -147,7 +147,7 @@ extension DashboardPage {
     }
 
     /// A JSON answer of a page's own fetch, through the context's encoder: never cached, never sniffed.
-    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok, _ context: KaitoRequestContext) throws -> Response {
+    static func json(_ context: KaitoRequestContext, _ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
         var response = try context.responseEncoder.encode(value, status: status)
         response.headers[.cacheControl] = "no-store"
         response.headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"

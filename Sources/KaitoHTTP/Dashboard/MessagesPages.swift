@@ -29,7 +29,7 @@ struct MessagesPages: DashboardPage {
             let code: String?
             let body: String
         }
-        guard let (caller, _) = try await pageSession(request, context) else { return try Self.json(DashboardSignedOut(), status: .unauthorized, context) }
+        guard let (caller, _) = try await pageSession(request, context) else { return try Self.json(context, DashboardSignedOut(), status: .unauthorized) }
         try caller.require(.smsRead)
         let inbox = request.uri.queryParameters["inbox"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
         let after = request.uri.queryParameters["after"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
@@ -39,8 +39,8 @@ struct MessagesPages: DashboardPage {
         guard let message = try await sms.wait(inboxID: inbox, after: after, timeout: .seconds(25), by: caller) else {
             return Response(status: .noContent, headers: [.cacheControl: "no-store"])
         }
-        return try Self.json(Message(
-            id: message.id, received_at: Timestamp.format(message.receivedAt), from: message.from, to: message.to, code: message.code, body: message.body), context)
+        return try Self.json(context, Message(
+            id: message.id, received_at: Timestamp.format(message.receivedAt), from: message.from, to: message.to, code: message.code, body: message.body))
     }
 
     /// Inboxes named at the top of the messages page (the inboxes page lists them all).

@@ -241,7 +241,7 @@ struct TokensPages: DashboardPage {
             let now: Int64
             let codes: [Code]
         }
-        guard let (caller, session) = try await pageSession(request, context) else { return try Self.json(DashboardSignedOut(), status: .unauthorized, context) }
+        guard let (caller, session) = try await pageSession(request, context) else { return try Self.json(context, DashboardSignedOut(), status: .unauthorized) }
         try caller.require(.tokensCode)
         let slugs = request.uri.queryParameters.getAll("slug").map { String($0) }
         guard slugs.count <= 100 else { throw KaitoError.validation("slug", "at most 100 tokens at once") }
@@ -259,6 +259,6 @@ struct TokensPages: DashboardPage {
                 continue
             }
         }
-        return try Self.json(Codes(now: clock.now().unixMilliseconds, codes: codes), context)
+        return try Self.json(context, Codes(now: clock.now().unixMilliseconds, codes: codes))
     }
 }

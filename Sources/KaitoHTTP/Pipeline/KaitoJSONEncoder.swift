@@ -10,7 +10,8 @@ public struct KaitoJSONEncoder: ResponseEncoder, Sendable {
     public init() {}
 
     /// The Foundation encoder behind it, also for what is not a whole answer: problem documents (their own media
-    /// type) and the lines of a streamed audit export.
+    /// type) and the lines of a streamed audit export. (The OpenAPI document is served as the bytes built once at
+    /// start, with its ETag and gzip form: `ServedDocument`.)
     static var json: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
