@@ -16,6 +16,7 @@ public struct DenialFlushService: Service {
         self.logger = logger
     }
 
+    /// Writes finished minutes every `interval` until a graceful shutdown, then what is still open.
     public func run() async throws {
         try await WorkerLoop.untilShutdown {
             // Every `interval`, first waited for: each step sleeps, then writes the minutes that are over.

@@ -27,6 +27,7 @@ public struct RetentionService: Service {
         self.logger = logger
     }
 
+    /// Sweeps what has outlived its retention at once and then every `interval`, until a graceful shutdown.
     public func run() async throws {
         try await WorkerLoop.untilShutdown {
             try await WorkerLoop.repeating(logger: logger, failure: "retention sweep failed") {

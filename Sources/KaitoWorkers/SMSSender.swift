@@ -28,6 +28,7 @@ public struct SMSSender: Service {
         self.pollInterval = pollInterval
     }
 
+    /// Sends queued SMS every `pollInterval`, until a graceful shutdown.
     public func run() async throws {
         try await WorkerLoop.untilShutdown {
             try await WorkerLoop.repeating(logger: logger, failure: "sms sending failed") {
