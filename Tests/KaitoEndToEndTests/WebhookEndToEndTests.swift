@@ -59,8 +59,15 @@ struct WebhookEndToEndTests {
             #expect(deliveries[1].type == "audit.event")
             #expect(try deliveries[1].object()["action"] as? String == "token.create")
 
-            let log = try await request(http, .GET, second!.url + "/v1/webhooks/\(hook.id)/deliveries", key: adminKey)
-            let entries = try JSONDecoder().decode(ListResponse<WebhookDeliveryResponse>.self, from: log.body).data
+            // The receiver has the attempt before the server has recorded its answer: read the log until it has.
+            var entries: [WebhookDeliveryResponse] = []
+            let recorded = ContinuousClock.now + .seconds(20)
+            repeat {
+                let log = try await request(http, .GET, second!.url + "/v1/webhooks/\(hook.id)/deliveries", key: adminKey)
+                entries = try JSONDecoder().decode(ListResponse<WebhookDeliveryResponse>.self, from: log.body).data
+                if entries.first?.attempts.count == 2 { break }
+                try await Task.sleep(for: .milliseconds(50))
+            } while ContinuousClock.now < recorded
             #expect(entries.count == 1)
             #expect(entries.first?.status == "succeeded")
             #expect(entries.first?.attempts.map(\.statusCode) == [500, 200])

@@ -78,9 +78,16 @@ public final class PostgresStorage: Storage {
     /// - Throws: `Migrator.Error.schemaTooNew`; `unavailable` when the database cannot be reached.
     public static func open(url: String, timeout: Duration = .seconds(5), logger: Logger) async throws -> PostgresStorage {
         let storage = try PostgresStorage(url: url, timeout: timeout, logger: logger)
-        let services = storage.services
-        storage.ownedServices.withLockedValue { tasks in
-            tasks = services.map { service in Task { try? await service.run() } }
+        for service in storage.services {
+            // Each task has begun before the next, and all before `prepare` leases a connection: the pool marks itself
+            // running as it enters `run` (leasing before that works, but PostgresNIO warns of it).
+            await withCheckedContinuation { (begun: CheckedContinuation<Void, Never>) in
+                let task = Task {
+                    begun.resume()
+                    try? await service.run()
+                }
+                storage.ownedServices.withLockedValue { $0.append(task) }
+            }
         }
         try await storage.prepare()
         return storage
