@@ -4,24 +4,26 @@ import Logging
 import ServiceLifecycle
 
 /// Deletes what is kept only for a time, once at start and then every `interval`: the responses kept for
-/// `Idempotency-Key` retries after their 24 hours, and, when a retention period is set
-/// (`KAITO_AUDIT_RETENTION_DAYS`), audit events older than it, keeping every chain verifiable from its anchor. Stops
-/// on graceful shutdown.
+/// `Idempotency-Key` retries after their 24 hours, webhook deliveries whose endpoint is gone, and, when a retention
+/// period is set (`KAITO_AUDIT_RETENTION_DAYS`), audit events older than it, keeping every chain verifiable from its
+/// anchor. Stops on graceful shutdown.
 public struct RetentionService: Service {
     let audit: AuditService
     let retentionDays: Int?
     let idempotency: IdempotencyService
+    let webhooks: WebhookService
     let clock: any KaitoClock
     let interval: TimeInterval
     let logger: Logger
 
     public init(
-        audit: AuditService, retentionDays: Int?, idempotency: IdempotencyService, clock: any KaitoClock, interval: TimeInterval = 3600,
-        logger: Logger
+        audit: AuditService, retentionDays: Int?, idempotency: IdempotencyService, webhooks: WebhookService, clock: any KaitoClock,
+        interval: TimeInterval = 3600, logger: Logger
     ) {
         self.audit = audit
         self.retentionDays = retentionDays
         self.idempotency = idempotency
+        self.webhooks = webhooks
         self.clock = clock
         self.interval = interval
         self.logger = logger
@@ -37,6 +39,8 @@ public struct RetentionService: Service {
             } _: {
                 let swept = try await idempotency.sweep()
                 if swept > 0 { logger.info("deleted expired idempotency keys", metadata: ["deleted": "\(swept)"]) }
+                let orphans = try await webhooks.sweepOrphanDeliveries()
+                if orphans > 0 { logger.notice("deleted webhook deliveries whose endpoint is gone", metadata: ["deleted": "\(orphans)"]) }
                 if let retentionDays {
                     let deleted = try await audit.prune(retentionDays: retentionDays, now: clock.now())
                     if deleted > 0 { logger.info("pruned audit events", metadata: ["deleted": "\(deleted)", "retention_days": "\(retentionDays)"]) }

@@ -4,6 +4,7 @@ import KaitoAPIModels
 import KaitoCore
 import KaitoTestSupport
 import KaitoWorkers
+import Logging
 import Testing
 
 /// Deliveries to a real receiver on loopback that checks every one with the `standardwebhooks` package. The test
@@ -274,6 +275,47 @@ extension WebhookDeliveryTests {
             #expect(stored.allSatisfy { !$0.0.data.contains("482913") && $0.0.data.contains(message.id) })
         }
     }
+
+    @Test("A delivery whose endpoint is gone (queued as another server deleted it) is swept, with its attempts, by the retention service; nothing else is")
+    func orphansSwept() async throws {
+        try await withTestRuntime(clock: ManualClock(Date().addingTimeInterval(-180))) { test in
+            try await test.withApp { client in
+                // Two endpoints on a closed port: each test delivery gets one failed attempt and stays pending.
+                let kept = try await register(client, test.adminKey, url: "http://127.0.0.1:9/kept", topics: ["token.permission.changed"])
+                let gone = try await register(client, test.adminKey, url: "http://127.0.0.1:9/gone", topics: ["token.permission.changed"])
+                for hook in [kept, gone] {
+                    #expect(try await client.send(.post, "/v1/webhooks/\(hook.id)/test", key: test.adminKey).status == .accepted)
+                }
+                #expect(try await WebhookTests.dispatcher(test).dispatchDue() == 2)
+                let keptID = try #require(try await log(client, test.adminKey, kept).first?.id)
+                let orphanID = try #require(try await log(client, test.adminKey, gone).first?.id)
+                // What the race leaves: the endpoint's row gone, its delivery and attempt still there.
+                try await test.execute("DELETE FROM webhook_endpoints WHERE id = '\(gone.id)'")
+                let organizationID = test.organization.id
+                let stored = { @Sendable (id: String) async throws -> Bool in
+                    try await test.runtime.storage.read { session in try await session.webhooks.findDelivery(id: id, organizationID: organizationID) } != nil
+                }
+                #expect(try await stored(orphanID))
+                // A statement that fails while the orphan has an attempt row (a NULL into a NOT NULL column per row).
+                try await test.execute("CREATE TABLE probe (x INTEGER NOT NULL)")
+                let probe = "INSERT INTO probe SELECT NULL FROM webhook_attempts WHERE delivery_id = '\(orphanID)'"
+                await #expect(throws: (any Error).self) { try await test.execute(probe) }
+
+                let retention = RetentionService(
+                    audit: test.runtime.audit, retentionDays: nil, idempotency: test.runtime.idempotency, webhooks: test.runtime.webhooks,
+                    clock: test.clock, logger: Logger(label: "kaito-test"))
+                let sweeping = Task { try await retention.run() }
+                defer { sweeping.cancel() }
+                try await waitUntil("the retention service swept the orphan") { try await !stored(orphanID) }
+                #expect(try await stored(keptID))
+                #expect(try await log(client, test.adminKey, kept).first?.attempts.count == 1, "the kept delivery keeps its attempt")
+                // The orphan's attempt went with it.
+                try await test.execute(probe)
+                #expect(try await test.runtime.webhooks.sweepOrphanDeliveries() == 0)
+            }
+        }
+    }
+
 }
 
 /// The receivers a test started, stopped when it ends.

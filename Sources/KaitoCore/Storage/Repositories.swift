@@ -198,6 +198,8 @@ public protocol WebhookRepository: Sendable {
     func updateDelivery(_ delivery: WebhookDelivery) async throws
     /// An endpoint's deliveries, newest first, with their attempts.
     func deliveries(endpointID: String, organizationID: String, after cursor: String?, limit: Int) async throws -> [(WebhookDelivery, [WebhookAttempt])]
+    /// Deletes the deliveries not leased at `now` whose endpoint no longer exists, with their attempts; how many.
+    func deleteOrphanDeliveries(now: Date) async throws -> Int
 }
 
 /// SMS inboxes, their inbound messages, and organisations' provider credentials.

@@ -149,6 +149,14 @@ public struct WebhookService: Sendable {
         }
     }
 
+    /// Deletes the deliveries whose endpoint is gone, with their attempts; how many (the retention service calls it).
+    /// Deleting an endpoint deletes its deliveries, but on PostgreSQL a delivery queued by another server's transaction
+    /// in the same moment can outlive it; no claim takes such a delivery (claims walk the endpoints), so without this
+    /// it would stay pending for ever.
+    public func sweepOrphanDeliveries() async throws -> Int {
+        try await work.storage.write { session in try await session.webhooks.deleteOrphanDeliveries(now: clock.now()) }
+    }
+
     /// One page of an endpoint's deliveries, newest first, each with its attempts.
     /// - Throws: `not_found` for an unknown endpoint.
     public func deliveries(endpointID: String, by caller: Caller, after cursor: String?, limit: Int) async throws -> Page<(WebhookDelivery, [WebhookAttempt])> {

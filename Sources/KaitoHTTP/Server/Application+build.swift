@@ -30,7 +30,8 @@ public func buildApplication(
         services.append(SMSSender(sms: runtime.sms, logger: logger, twilioAPIBase: configuration.twilioAPIBase, publicURL: configuration.publicURL))
     }
     services.append(RetentionService(
-        audit: runtime.audit, retentionDays: configuration.auditRetentionDays, idempotency: runtime.idempotency, clock: runtime.clock, logger: logger))
+        audit: runtime.audit, retentionDays: configuration.auditRetentionDays, idempotency: runtime.idempotency, webhooks: runtime.webhooks,
+        clock: runtime.clock, logger: logger))
     let http = configuration.http
     let (readTimeout, idleTimeout) = (TimeAmount(http.readTimeout), TimeAmount(http.idleTimeout))
     let perClient = ConnectionCounter(limit: http.maxConnectionsPerClient, exempt: configuration.trustedProxies)

@@ -151,6 +151,15 @@ struct SQLWebhookRepository: WebhookRepository {
             """).all().map(Self.decodeDelivery).sorted { ($0.nextAttemptAt ?? .distantPast, $0.id) < ($1.nextAttemptAt ?? .distantPast, $1.id) }
     }
 
+    func deleteOrphanDeliveries(now: Date) async throws -> Int {
+        let orphan: SQLQueryString = """
+            NOT EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.id = o.endpoint_id)
+              AND (o.lease_until IS NULL OR o.lease_until <= \(bind: now.storedSeconds))
+            """
+        try await db.raw("DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT o.id FROM webhook_deliveries o WHERE \(orphan))").run()
+        return try await db.raw("DELETE FROM webhook_deliveries WHERE id IN (SELECT o.id FROM webhook_deliveries o WHERE \(orphan)) RETURNING id").all().count
+    }
+
     func smsInboundDeliveriesWithBody(limit: Int) async throws -> [WebhookDelivery] {
         try await db.raw("""
             SELECT * FROM webhook_deliveries WHERE type = 'sms.inbound' AND data LIKE '%"body":%' ORDER BY id LIMIT \(literal: limit)
