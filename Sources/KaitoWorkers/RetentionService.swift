@@ -39,11 +39,18 @@ public struct RetentionService: Service {
             } _: {
                 let swept = try await idempotency.sweep()
                 if swept > 0 { logger.info("deleted expired idempotency keys", metadata: ["deleted": "\(swept)"]) }
-                let orphans = try await webhooks.sweepOrphanDeliveries()
-                if orphans > 0 { logger.notice("deleted webhook deliveries whose endpoint is gone", metadata: ["deleted": "\(orphans)"]) }
                 if let retentionDays {
                     let deleted = try await audit.prune(retentionDays: retentionDays, now: clock.now())
                     if deleted > 0 { logger.info("pruned audit events", metadata: ["deleted": "\(deleted)", "retention_days": "\(retentionDays)"]) }
+                }
+                // Last, and on its own: its failure must not hold back the sweeps above.
+                do {
+                    let orphans = try await webhooks.sweepOrphanDeliveries()
+                    if orphans > 0 { logger.notice("deleted webhook deliveries whose endpoint is gone", metadata: ["deleted": "\(orphans)"]) }
+                } catch is CancellationError {
+                    throw CancellationError()
+                } catch {
+                    logger.error("sweeping webhook deliveries whose endpoint is gone failed", metadata: ["error_type": "\(type(of: error))"])
                 }
                 return false
             }

@@ -283,14 +283,18 @@ extension WebhookDeliveryTests {
                 // Two endpoints on a closed port: each test delivery gets one failed attempt and stays pending.
                 let kept = try await register(client, test.adminKey, url: "http://127.0.0.1:9/kept", topics: ["token.permission.changed"])
                 let gone = try await register(client, test.adminKey, url: "http://127.0.0.1:9/gone", topics: ["token.permission.changed"])
-                for hook in [kept, gone] {
+                let leased = try await register(client, test.adminKey, url: "http://127.0.0.1:9/leased", topics: ["token.permission.changed"])
+                for hook in [kept, gone, leased] {
                     #expect(try await client.send(.post, "/v1/webhooks/\(hook.id)/test", key: test.adminKey).status == .accepted)
                 }
-                #expect(try await WebhookTests.dispatcher(test).dispatchDue() == 2)
+                #expect(try await WebhookTests.dispatcher(test).dispatchDue() == 3)
                 let keptID = try #require(try await log(client, test.adminKey, kept).first?.id)
                 let orphanID = try #require(try await log(client, test.adminKey, gone).first?.id)
-                // What the race leaves: the endpoint's row gone, its delivery and attempt still there.
-                try await test.execute("DELETE FROM webhook_endpoints WHERE id = '\(gone.id)'")
+                let leasedID = try #require(try await log(client, test.adminKey, leased).first?.id)
+                // What the race leaves: the endpoint's row gone, its delivery and attempt still there; one of them
+                // leased now (a dispatcher at it), which the sweep leaves for its lease to end.
+                try await test.execute("DELETE FROM webhook_endpoints WHERE id IN ('\(gone.id)', '\(leased.id)')")
+                try await test.execute("UPDATE webhook_deliveries SET lease_until = \(Int64(test.clock.now().timeIntervalSince1970) + 3600) WHERE id = '\(leasedID)'")
                 let organizationID = test.organization.id
                 let stored = { @Sendable (id: String) async throws -> Bool in
                     try await test.runtime.storage.read { session in try await session.webhooks.findDelivery(id: id, organizationID: organizationID) } != nil
@@ -308,6 +312,7 @@ extension WebhookDeliveryTests {
                 defer { sweeping.cancel() }
                 try await waitUntil("the retention service swept the orphan") { try await !stored(orphanID) }
                 #expect(try await stored(keptID))
+                #expect(try await stored(leasedID), "a leased delivery waits for its lease to end")
                 #expect(try await log(client, test.adminKey, kept).first?.attempts.count == 1, "the kept delivery keeps its attempt")
                 // The orphan's attempt went with it.
                 try await test.execute(probe)

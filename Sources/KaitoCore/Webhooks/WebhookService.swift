@@ -149,10 +149,10 @@ public struct WebhookService: Sendable {
         }
     }
 
-    /// Deletes the deliveries whose endpoint is gone, with their attempts; how many (the retention service calls it).
-    /// Deleting an endpoint deletes its deliveries, but on PostgreSQL a delivery queued by another server's transaction
-    /// in the same moment can outlive it; no claim takes such a delivery (claims walk the endpoints), so without this
-    /// it would stay pending for ever.
+    /// Deletes the deliveries whose endpoint is gone (but not one leased now), with their attempts; how many (the
+    /// retention service calls it). Deleting an endpoint deletes its deliveries, but on PostgreSQL one queued in the
+    /// same moment by another transaction, or from a server's list of endpoints cached until the deletion's
+    /// notification arrives, can outlive it; no claim takes such a delivery, so without this it would stay pending.
     public func sweepOrphanDeliveries() async throws -> Int {
         try await work.storage.write { session in try await session.webhooks.deleteOrphanDeliveries(now: clock.now()) }
     }

@@ -79,8 +79,9 @@ public final class PostgresStorage: Storage {
     public static func open(url: String, timeout: Duration = .seconds(5), logger: Logger) async throws -> PostgresStorage {
         let storage = try PostgresStorage(url: url, timeout: timeout, logger: logger)
         for service in storage.services {
-            // Each task has begun before the next, and all before `prepare` leases a connection: the pool marks itself
-            // running as it enters `run` (leasing before that works, but PostgresNIO warns of it).
+            // Each task has begun before the next, and all before `prepare` leases a connection, so the pool has almost
+            // always marked itself running (as it enters `run`) by the first lease: leasing before that works, but
+            // PostgresNIO warns of it.
             await withCheckedContinuation { (begun: CheckedContinuation<Void, Never>) in
                 let task = Task {
                     begun.resume()

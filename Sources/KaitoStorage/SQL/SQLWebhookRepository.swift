@@ -99,7 +99,11 @@ struct SQLWebhookRepository: WebhookRepository {
             d.status = 'pending' AND d.next_attempt_at <= \(bind: stamp) AND (d.lease_until IS NULL OR d.lease_until <= \(bind: stamp))
             """
         // Nothing claimable (the usual poll): one short range of the due index, and done.
-        guard try await db.raw("SELECT d.id FROM webhook_deliveries d WHERE \(claimable) LIMIT 1").first() != nil else { return [] }
+        // (A delivery whose endpoint is gone is never claimable: the retention sweep deletes it.)
+        guard try await db.raw("""
+            SELECT d.id FROM webhook_deliveries d
+            WHERE \(claimable) AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.id = d.endpoint_id) LIMIT 1
+            """).first() != nil else { return [] }
         // One claim at a time on all servers (PostgreSQL; SQLite's one writer runs them one at a time anyway): the
         // counts below see every lease taken before, so no endpoint or organisation exceeds its cap.
         if let serialization = dialect.claimSerialization { try await db.raw(SQLQueryString(serialization)).run() }
@@ -152,12 +156,38 @@ struct SQLWebhookRepository: WebhookRepository {
     }
 
     func deleteOrphanDeliveries(now: Date) async throws -> Int {
-        let orphan: SQLQueryString = """
-            NOT EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.id = o.endpoint_id)
-              AND (o.lease_until IS NULL OR o.lease_until <= \(bind: now.storedSeconds))
-            """
-        try await db.raw("DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT o.id FROM webhook_deliveries o WHERE \(orphan))").run()
-        return try await db.raw("DELETE FROM webhook_deliveries WHERE id IN (SELECT o.id FROM webhook_deliveries o WHERE \(orphan)) RETURNING id").all().count
+        // The endpoints that deliveries name, one index probe each (a loose scan of `webhook_deliveries_endpoint`: the
+        // cost grows with the endpoints, not with the deliveries kept), those whose endpoint is gone.
+        let gone = try await db.raw("""
+            WITH RECURSIVE named(endpoint_id) AS (
+                SELECT (SELECT MIN(endpoint_id) FROM webhook_deliveries)
+                UNION ALL
+                SELECT (SELECT MIN(d.endpoint_id) FROM webhook_deliveries d WHERE d.endpoint_id > named.endpoint_id)
+                FROM named WHERE named.endpoint_id IS NOT NULL
+            )
+            SELECT named.endpoint_id FROM named
+            WHERE named.endpoint_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.id = named.endpoint_id)
+            """).all().map { try $0.string("endpoint_id") }
+        var deleted = 0
+        for endpoint in gone {
+            // A leased delivery is left for its lease to end (its dispatcher drops it when it finds no endpoint).
+            let unleased: SQLQueryString = """
+                endpoint_id = \(bind: endpoint) AND (lease_until IS NULL OR lease_until <= \(bind: now.storedSeconds))
+                """
+            if dialect.modifiesInCTEs {
+                // One statement, one snapshot: the attempts go with exactly the deliveries deleted.
+                deleted += try await db.raw("""
+                    WITH gone AS (DELETE FROM webhook_deliveries WHERE \(unleased) RETURNING id),
+                         attempts AS (DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM gone))
+                    SELECT COUNT(*) AS deleted FROM gone
+                    """).first()?.int("deleted") ?? 0
+            } else {
+                // SQLite's one writer: nothing changes between the two statements.
+                try await db.raw("DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE \(unleased))").run()
+                deleted += try await db.raw("DELETE FROM webhook_deliveries WHERE \(unleased) RETURNING id").all().count
+            }
+        }
+        return deleted
     }
 
     func smsInboundDeliveriesWithBody(limit: Int) async throws -> [WebhookDelivery] {
